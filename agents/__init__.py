@@ -1,0 +1,1 @@
+"""Learner-side agents: learner state arrays, the Mesa Learner view, experts."""

@@ -1,0 +1,140 @@
+"""Learner state as arrays, one row per learner, and the seeded draw of a population.
+
+The learners' day is vectorised over these arrays (sim/day.py); the Mesa
+`Learner` agents are thin views onto one row each (agents/learner.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from learncomm.sim.scenario import GROUPS, Dist, Scenario
+
+STAGES: tuple[str, ...] = ("newcomer", "regular", "core")
+TUTORING_ROLES: tuple[str, ...] = ("none", "tutor", "tutee")
+
+
+@dataclass
+class LearnerState:
+    """Everything that changes about learners during a run."""
+
+    knowledge: np.ndarray  # (N, T) mastery per topic
+    interest: np.ndarray  # (N, T) sums to 1 per learner
+    confidence: np.ndarray  # (N,)
+    motivation: np.ndarray  # (N,)
+    baseline_motivation: np.ndarray  # (N,) the trait motivation rests back to
+    access: np.ndarray  # (N,) chance of being able to take part on a day
+    access_class: np.ndarray  # (N,) index into population.access
+    available: np.ndarray  # (N, 7) weekdays free for a meetup
+    group: np.ndarray  # (N,) 0 low, 1 medium, 2 high confidence group
+    membership: np.ndarray  # (N, C) member of community c
+    initial_knowledge: np.ndarray = field(init=False)
+    initial_confidence: np.ndarray = field(init=False)
+    initial_motivation: np.ndarray = field(init=False)
+    expectation: np.ndarray = field(init=False)  # (N,) expected daily gain (moving average)
+    stage: np.ndarray = field(init=False)  # (N,) 0 newcomer, 1 regular, 2 core
+    active: np.ndarray = field(init=False)  # (N,) false once dropped out
+    dropout_day: np.ndarray = field(init=False)  # (N,) -1 while active
+    low_streak: np.ndarray = field(init=False)  # (N,) days in a row below the dropout threshold
+    counts: np.ndarray = field(init=False)  # (N, 7) days present, study, ask, observe, explain, meet, answers
+    tutoring_role: np.ndarray = field(init=False)  # (N,) 0 none, 1 tutor, 2 tutee
+    tutoring_partner: np.ndarray = field(init=False)  # (N,) the other member of the pair, -1 if none
+
+    def __post_init__(self) -> None:
+        n = self.knowledge.shape[0]
+        self.initial_knowledge = self.knowledge.copy()
+        self.initial_confidence = self.confidence.copy()
+        self.initial_motivation = self.motivation.copy()
+        self.expectation = np.zeros(n)
+        self.stage = np.zeros(n, dtype=np.int8)
+        self.active = np.ones(n, dtype=bool)
+        self.dropout_day = np.full(n, -1, dtype=np.int32)
+        self.low_streak = np.zeros(n, dtype=np.int32)
+        self.counts = np.zeros((n, len(COUNTS)), dtype=np.int32)
+        self.tutoring_role = np.zeros(n, dtype=np.int8)
+        self.tutoring_partner = np.full(n, -1, dtype=np.int64)
+
+    @property
+    def n(self) -> int:
+        return int(self.knowledge.shape[0])
+
+
+COUNTS: tuple[str, ...] = ("days_present", "study", "ask", "observe", "explain", "meet", "answers")
+MODES: tuple[str, ...] = ("study", "ask", "observe", "explain", "meet")
+
+
+def beta(rng: np.random.Generator, dist: Dist, size: int | tuple[int, ...]) -> np.ndarray:
+    """Draws from the Beta distribution with the given mean and standard deviation."""
+    m, s = dist.mean, dist.spread
+    kappa = m * (1.0 - m) / (s * s) - 1.0
+    return rng.beta(m * kappa, (1.0 - m) * kappa, size=size)
+
+
+def exact_labels(rng: np.random.Generator, shares: list[float], n: int) -> np.ndarray:
+    """Labels 0..k-1 in exactly the given shares (largest remainder), shuffled."""
+    raw = np.asarray(shares) * n
+    counts = np.floor(raw).astype(int)
+    counts[np.argsort(-(raw - counts), kind="stable")[: n - counts.sum()]] += 1
+    return rng.permutation(np.repeat(np.arange(len(shares)), counts))
+
+
+def assign_members(scenario: Scenario, rng: np.random.Generator) -> np.ndarray:
+    """Membership matrix (N, C): each community's own newcomers plus shares of earlier ones."""
+    comms = scenario.resolved_communities()
+    names = [c.name for c in comms]
+    members: list[np.ndarray] = []
+    n = 0
+    for c in comms:
+        shared = [rng.choice(members[names.index(o)], size=round(s * len(members[names.index(o)])), replace=False) for o, s in c.include.items()]
+        inherited = np.unique(np.concatenate(shared)) if shared else np.zeros(0, dtype=np.int64)
+        fresh = max(0, (c.members or 0) - len(inherited))
+        members.append(np.concatenate([inherited, np.arange(n, n + fresh)]).astype(np.int64))
+        n += fresh
+    matrix = np.zeros((n, len(comms)), dtype=bool)
+    for j, m in enumerate(members):
+        matrix[m, j] = True
+    return matrix
+
+
+def draw_population(scenario: Scenario, rng: np.random.Generator) -> LearnerState:
+    """A seeded population: every draw comes from `rng`, in a fixed order."""
+    membership = assign_members(scenario, rng)
+    n, t = membership.shape[0], len(scenario.topic_list)
+    pop = scenario.population
+    groups = [scenario.confidence_groups[g] for g in GROUPS]
+    group = exact_labels(rng, [g.share for g in groups], n).astype(np.int8)
+    confidence = np.empty(n)
+    for gi, g in enumerate(groups):
+        idx = np.flatnonzero(group == gi)
+        confidence[idx] = beta(rng, g, idx.size)
+    access_class = exact_labels(rng, [a.share for a in pop.access], n).astype(np.int8)
+    access = np.empty(n)
+    for ai, a in enumerate(pop.access):
+        idx = np.flatnonzero(access_class == ai)
+        access[idx] = beta(rng, a, idx.size)
+    knowledge = beta(rng, pop.knowledge, (n, t))
+    motivation = beta(rng, pop.motivation, n)
+    interest = rng.dirichlet(np.full(t, pop.interest_concentration), size=n)
+    free = np.argsort(rng.random((n, 7)), axis=1) < pop.available_days_per_week
+    return LearnerState(
+        knowledge=knowledge, interest=interest, confidence=confidence, motivation=motivation,
+        baseline_motivation=motivation.copy(), access=access, access_class=access_class,
+        available=free, group=group, membership=membership,
+    )
+
+
+def pair_tutors(state: LearnerState, tutor_share: float, rng: np.random.Generator) -> None:
+    """Tutors are the most knowledgeable share; the k-th best tutor tutors the k-th best tutee.
+
+    Pairing by rank keeps each gap moderate, inside the tutee's zone of proximal development.
+    """
+    n = state.n
+    order = np.lexsort((rng.random(n), -state.knowledge.mean(axis=1)))
+    n_tutors = min(int(round(tutor_share * n)), n // 2)
+    tutors, tutees = order[:n_tutors], order[n_tutors : 2 * n_tutors]
+    state.tutoring_role[tutors] = 1
+    state.tutoring_role[tutees] = 2
+    state.tutoring_partner[tutors] = tutees
+    state.tutoring_partner[tutees] = tutors

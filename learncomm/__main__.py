@@ -1,0 +1,3 @@
+from learncomm.sim.cli import main
+
+main()

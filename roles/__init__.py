@@ -1,0 +1,1 @@
+"""AI role agents (ideator, secretary, benchmarker, ...). Arrives with the roles issue."""

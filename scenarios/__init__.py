@@ -1,0 +1,1 @@
+"""Shipped scenario files, installed as package data so `learncomm run community` works anywhere."""

@@ -1,0 +1,1 @@
+"""The engine: scenarios, the Mesa model, the vectorised day, metrics, runs, the CLI."""

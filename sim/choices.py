@@ -1,0 +1,100 @@
+"""The learners' choices of a day: meetups, community, topic, mode.
+
+Every day draws the same fixed block of uniforms per learner (columns U_*),
+whatever branch a learner takes, so two scenarios run with one seed share
+their random numbers learner by learner (common random numbers).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from learncomm.agents.state import LearnerState
+from learncomm.sim.scenario import Params
+from learncomm.sim.world import World
+
+# Columns of the day's block of uniforms.
+U_PART, U_COMM, U_TOPIC, U_EXPLAIN, U_SOCIAL, U_ASK, U_PARTNER, U_EXPERT, U_EXPOSE, U_MEET = range(10)
+N_UNIFORMS = 10
+MODE_STUDY, MODE_ASK, MODE_OBSERVE, MODE_EXPLAIN, MODE_MEET = range(5)
+NONE = -1
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def audience_knowledge(state: LearnerState, world: World) -> np.ndarray:
+    """(C, T) mean knowledge of each community's active members: the audience a question is asked before."""
+    m = state.membership & state.active[:, None]
+    counts = np.maximum(m.sum(axis=0), 1)
+    if m.shape[1] == 1:
+        return (state.knowledge[m[:, 0]].sum(axis=0) / counts[0])[None, :]
+    return (m.T.astype(float) @ state.knowledge) / counts[:, None]
+
+
+def choose_categorical(cdf: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Row-wise draw from cumulative probabilities (last column must be 1)."""
+    return np.minimum((cdf < u[:, None]).sum(axis=1), cdf.shape[1] - 1)
+
+
+def meetup_topic(state: LearnerState, world: World, c: int, override: int | None) -> int:
+    """The topic most wanted by a community's active members (or the one a role put on the agenda)."""
+    if override is not None:
+        return override
+    members = state.membership[:, c] & state.active
+    want = state.interest[members].sum(axis=0) * world.topic_mask[c]
+    return int(np.argmax(want))
+
+
+def choose_meetings(state: LearnerState, world: World, p: Params, day: int, u: np.ndarray, agenda: dict[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Who attends a meetup today, in which community, on which topic."""
+    n = state.n
+    meet = np.zeros(n, dtype=bool)
+    comm = np.zeros(n, dtype=np.int64)
+    topic = np.full(n, NONE, dtype=np.int64)
+    for c, mt in enumerate(world.meetups):
+        if mt is None or day % mt.every_days != mt.weekday % mt.every_days:
+            continue
+        reach = state.access if mt.format == "online" else mt.reach
+        p_go = reach * mt.attend_propensity * state.motivation**p.participation_gamma
+        go = state.membership[:, c] & state.active & state.available[:, day % 7] & ~meet & (u[:, U_MEET] < p_go)
+        meet |= go
+        comm[go] = c
+        topic[go] = meetup_topic(state, world, c, agenda.get(c))
+    return meet, comm, topic
+
+
+def choose_topics(state: LearnerState, world: World, p: Params, day: int, comm: np.ndarray, u: np.ndarray, pull: np.ndarray) -> np.ndarray:
+    """By interest (and resources, suggestions) in a community; the day's curriculum topic in a classroom."""
+    weights = state.interest * world.topic_mask[comm] * (1.0 + p.pull_resources * world.resources[comm]) * pull[comm]
+    cdf = np.cumsum(weights, axis=1)
+    cdf /= np.maximum(cdf[:, -1:], 1e-300)
+    topic = choose_categorical(cdf, u[:, U_TOPIC])
+    for c, order in enumerate(world.curriculum):
+        if order is not None:
+            topic[comm == c] = order[(day // world.days_per_topic[c]) % len(order)]
+    return topic
+
+
+def choose_modes(state: LearnerState, world: World, p: Params, idx: np.ndarray, comm: np.ndarray, topic: np.ndarray, u: np.ndarray, audience: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mode of each learner in `idx` (not at a meetup), and its lead over the audience.
+
+    Ahead of the audience and confident enough: explain. Otherwise a social
+    turn (with the setting's share) is a question asked in public only when
+    confidence outweighs the perceived risk (power gap + knowledge gap), else
+    the learner observes; the rest study alone.
+    """
+    conf = state.confidence[idx]
+    lead = state.knowledge[idx, topic] - audience[comm, topic]
+    stage = state.stage[idx]
+    explain_p = p.explain_propensity * conf * np.asarray(p.stage_explain)[stage]
+    explain = (lead > p.explain_margin) & (u[:, U_EXPLAIN] < explain_p)
+    social = ~explain & (u[:, U_SOCIAL] < world.social_share[comm])
+    risk = p.risk_base + world.power_gap[comm] + p.risk_gap_weight * np.maximum(-lead, 0.0) + p.newcomer_risk * (stage == 0)
+    ask = social & (u[:, U_ASK] < sigmoid((conf - risk) / p.ask_temperature))
+    mode = np.full(idx.size, MODE_STUDY, dtype=np.int8)
+    mode[social] = MODE_OBSERVE
+    mode[ask] = MODE_ASK
+    mode[explain] = MODE_EXPLAIN
+    return mode, lead

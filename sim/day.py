@@ -1,0 +1,121 @@
+"""One day of every learner, vectorised over the learner arrays.
+
+The steps follow MODEL.md: take part, pick a community and a topic, pick a
+mode, learn, update confidence and motivation, drop out, forget, move towards
+the core. All learners update synchronously from the state at the start of
+the day; see docs/model.md for the equations.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from learncomm.agents.state import LearnerState
+from learncomm.sim import choices as ch
+from learncomm.sim.dynamics import advance_stages, drop_out, forget, update_confidence, update_motivation
+from learncomm.sim.learning import learn
+from learncomm.sim.scenario import Params
+from learncomm.sim.world import World
+
+
+@dataclass
+class Levers:
+    """What outside actors (facilitators, AI roles) can set for the coming days."""
+
+    pull: np.ndarray  # (C, T) extra pull of a topic (suggestions)
+    agenda: dict[int, int] = field(default_factory=dict)  # community -> topic of its next meetup
+    boost: np.ndarray | None = None  # (N,) one-off motivation change (nudges), cleared after use
+
+
+@dataclass
+class DayResult:
+    """What happened today, for metrics and for roles to observe."""
+
+    present: np.ndarray  # (N,) bool
+    mode: np.ndarray  # (N,) int8, -1 when absent
+    topic: np.ndarray  # (N,) int64, -1 when absent
+    community: np.ndarray  # (N,) int64
+    gain: np.ndarray  # (N,) knowledge gained today, answers given to peers included
+    exposed: np.ndarray  # (N,) bool
+    answered: np.ndarray  # (N,) bool
+    dropped: np.ndarray  # (N,) bool
+    meetups: dict[int, int]  # community -> attendees
+
+
+def tutoring_today(state: LearnerState, sessions_per_week: int, day: int, present: np.ndarray) -> np.ndarray:
+    """Members of a tutoring pair who meet today: both present, on a session day."""
+    if sessions_per_week == 0 or day % 7 >= sessions_per_week:
+        return np.zeros(state.n, dtype=bool)
+    paired = state.tutoring_partner >= 0
+    both = paired & present
+    both[paired] &= present[state.tutoring_partner[paired]]
+    return both
+
+
+def run_day(state: LearnerState, world: World, p: Params, day: int, u: np.ndarray, levers: Levers, sessions_per_week: int = 0) -> DayResult:
+    """Advance every learner by one day, using the uniforms `u` (N, N_UNIFORMS)."""
+    n = state.n
+    audience = ch.audience_knowledge(state, world)
+    meet, comm, topic = ch.choose_meetings(state, world, p, day, u, levers.agenda)
+    present = meet | (state.active & (u[:, ch.U_PART] < state.access * state.motivation**p.participation_gamma))
+    if world.n_communities > 1:
+        comm = np.where(meet, comm, ch.choose_categorical(world.choice_cdf, u[:, ch.U_COMM]))
+    topic = np.where(meet, topic, ch.choose_topics(state, world, p, day, comm, u, levers.pull))
+    tutoring = tutoring_today(state, sessions_per_week, day, present & ~meet)
+    tutee = tutoring & (state.tutoring_role == 2)
+    topic[tutoring & ~tutee] = topic[state.tutoring_partner[tutoring & ~tutee]]
+    comm[tutoring & ~tutee] = comm[state.tutoring_partner[tutoring & ~tutee]]
+
+    idx = np.flatnonzero(present)
+    ci, ti, ui = comm[idx], topic[idx], u[idx]
+    mode, lead = ch.choose_modes(state, world, p, idx, ci, ti, ui, audience)
+    mode[meet[idx]] = ch.MODE_MEET
+    mode[tutoring[idx]] = np.where(tutee[idx][tutoring[idx]], ch.MODE_ASK, ch.MODE_EXPLAIN)
+    private = tutoring[idx]
+
+    meet_level = np.zeros_like(audience)
+    meetups: dict[int, int] = {}
+    for c in np.unique(comm[meet]):
+        att = meet & (comm == c)
+        meetups[int(c)] = int(att.sum())
+        meet_level[c, topic[att][0]] = state.knowledge[att, topic[att][0]].mean()
+
+    g = learn(state, world, p, idx, mode, ti, ci, ui, meet_level, private)
+    gain = np.zeros(n)
+    gain[idx] = g.own
+    np.add.at(gain, g.helper, g.helper_gain)
+    k = state.knowledge
+    k[idx, ti] = np.minimum(1.0, k[idx, ti] + g.own)
+    np.add.at(k, (g.helper, g.helper_topic), g.helper_gain)
+    np.minimum(k, 1.0, out=k)
+
+    public_ask = (mode == ch.MODE_ASK) & ~private
+    cold_call = (ui[:, ch.U_EXPOSE] < world.exposure_rate[ci]) & (mode != ch.MODE_MEET) & ~private
+    exposed_gap = np.where(public_ask | cold_call, np.maximum(-lead, 0.0), 0.0)
+    exposed_gap[mode == ch.MODE_MEET] = 0.0
+    success = g.answered | (mode == ch.MODE_EXPLAIN) | ((mode == ch.MODE_MEET) & (g.own > 0)) | private
+    social = mode != ch.MODE_STUDY
+    power = np.where(private, 0.0, world.power_gap[ci])
+    exposed_i = update_confidence(state, p, idx, success, social, exposed_gap, power)
+
+    fit = state.interest[idx, ti] * world.topic_mask[ci].sum(axis=1) - 1.0
+    update_motivation(state, p, present, idx, gain[idx], fit, exposed_i, levers.boost)
+    levers.boost = None
+
+    counts = state.counts
+    counts[idx, 0] += 1
+    np.add.at(counts, (idx, 1 + mode.astype(np.int64)), 1)
+    np.add.at(counts[:, 6], g.helper, 1)
+    forget(state, p, idx, ti)
+    dropped = drop_out(state, p, day)
+    advance_stages(state, p, counts[:, 0], counts[:, 4] + counts[:, 6])
+
+    full_mode = np.full(n, -1, dtype=np.int8)
+    full_mode[idx] = mode
+    exposed = np.zeros(n, dtype=bool)
+    exposed[idx] = exposed_i
+    answered = np.zeros(n, dtype=bool)
+    answered[idx] = g.answered
+    return DayResult(present, full_mode, np.where(present, topic, -1), comm, gain, exposed, answered, dropped, meetups)

@@ -1,0 +1,94 @@
+"""How much each present learner learns today, by mode.
+
+Peer gains follow the zone of proximal development: the gain from someone
+`g` ahead is `alpha * g * zpd(g) * receptivity * ease`, largest for a
+moderate gap. Experts (a classroom teacher, a facilitator) scaffold: they
+pitch an answer at most `zpd_peak` above the learner.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from learncomm.agents.state import LearnerState
+from learncomm.sim.choices import MODE_ASK, MODE_EXPLAIN, MODE_MEET, MODE_OBSERVE, MODE_STUDY, U_EXPERT, U_PARTNER
+from learncomm.sim.scenario import Params
+from learncomm.sim.world import World
+
+
+def zpd_gain(gap: np.ndarray, peak: float) -> np.ndarray:
+    """g * zpd(g) with zpd(g) = exp(-g^2 / (2 peak^2)): largest at g = peak, small for big gaps, 0 if not behind."""
+    g = np.maximum(gap, 0.0)
+    return g * np.exp(-(g * g) / (2.0 * peak * peak))
+
+
+def ease(state: LearnerState, world: World, p: Params, who: np.ndarray, topic: np.ndarray) -> np.ndarray:
+    """1 - difficulty penalty: harder topics and unmet prerequisites slow learning."""
+    base = 1.0 - p.difficulty_weight * world.difficulty[topic]
+    prereq_k = np.einsum("it,ti->i", state.knowledge[who], world.prereq[:, topic])
+    ready = np.where(world.has_prereq[topic], np.minimum(1.0, prereq_k / p.prerequisite_mastery), 1.0)
+    return base * (p.prerequisite_floor + (1.0 - p.prerequisite_floor) * ready)
+
+
+@dataclass
+class Gains:
+    own: np.ndarray  # (n,) gain of each present learner on its topic
+    answered: np.ndarray  # (n,) bool: a question that got a useful answer
+    helper: np.ndarray  # learners who answered a peer's question
+    helper_topic: np.ndarray
+    helper_gain: np.ndarray
+
+
+def learn(
+    state: LearnerState, world: World, p: Params, idx: np.ndarray, mode: np.ndarray, topic: np.ndarray,
+    comm: np.ndarray, u: np.ndarray, meet_level: np.ndarray, private: np.ndarray,
+) -> Gains:
+    """Gains of the present learners `idx` (aligned arrays), from the state at the start of the day.
+
+    `meet_level` (C, T) is the mean knowledge of today's meetup attendees; `private`
+    marks tutoring sessions, which carry no power gap and no audience.
+    """
+    k = state.knowledge[idx, topic]
+    room = 1.0 - k
+    power = np.where(private, 0.0, world.power_gap[comm])
+    recept = 1.0 - p.anxiety_weight * power * (1.0 - state.confidence[idx])
+    gain = np.zeros(idx.size)
+
+    study = mode == MODE_STUDY
+    gain[study] = p.study_rate * world.resources[comm[study], topic[study]] * room[study]
+    gain[mode == MODE_EXPLAIN] = p.protege_rate * room[mode == MODE_EXPLAIN]
+
+    social = ((mode == MODE_ASK) | (mode == MODE_OBSERVE)) & ~private
+    expert = social & (u[:, U_EXPERT] < world.expert_answer[comm])
+    expert_gap = world.expert_knowledge[comm] - k
+    expert_gap = np.where(world.expert_scaffolds[comm], np.minimum(expert_gap, p.zpd_peak), expert_gap)
+    partner = np.full(idx.size, -1, dtype=np.int64)
+    for c, net in enumerate(world.networks):
+        sel = social & ~expert & (comm == c)
+        if sel.any():
+            partner[sel] = net.pick(idx[sel], u[sel, U_PARTNER])
+    peer = partner >= 0
+    peer[peer] = state.active[partner[peer]]
+    tutee = private & (mode == MODE_ASK)
+    partner[tutee] = state.tutoring_partner[idx[tutee]]
+    gap = np.zeros(idx.size)
+    gap[expert] = expert_gap[expert]
+    has = peer | tutee
+    gap[has] = state.knowledge[partner[has], topic[has]] - k[has]
+    rate = np.select([tutee, mode == MODE_ASK], [p.alpha_tutor, p.alpha_ask], p.alpha_observe)
+    asked = social | tutee
+    gain[asked] = (rate * zpd_gain(gap, p.zpd_peak) * recept)[asked]
+
+    meet = mode == MODE_MEET
+    meet_gap = meet_level[comm[meet], topic[meet]] - k[meet]
+    gain[meet] = np.where(meet_gap > 0, p.alpha_meet * zpd_gain(meet_gap, p.zpd_peak) * recept[meet], p.protege_rate * room[meet])
+
+    gain *= ease(state, world, p, idx, topic)
+    gain = np.minimum(gain, room)
+    answered = (mode == MODE_ASK) & (gain > 0)
+    helped = (mode == MODE_ASK) & peer & ~private & (gap > 0)
+    helper, helper_topic = partner[helped], topic[helped]
+    helper_gain = p.protege_rate * (1.0 - state.knowledge[helper, helper_topic])
+    return Gains(own=gain, answered=answered, helper=helper, helper_topic=helper_topic, helper_gain=helper_gain)

@@ -1,0 +1,145 @@
+"""Reading scenario files: YAML in, a validated Scenario or a clear ScenarioError out.
+
+Errors name the file, the field path, the line, and what was expected, so a
+user can fix a file without reading a traceback.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from learncomm.sim.scenario import Scenario
+
+
+class ScenarioError(Exception):
+    """A user mistake in a scenario file or its overrides; the CLI prints it without a traceback."""
+
+
+def shipped_scenarios() -> dict[str, Path]:
+    """Scenario files that come with learncomm, by name."""
+    folder = resources.files("learncomm.scenarios")
+    return {Path(str(p)).stem: Path(str(p)) for p in folder.iterdir() if str(p).endswith(".yaml")}
+
+
+def resolve_path(spec: str | Path) -> Path:
+    """A path as given, else a shipped scenario of that name."""
+    path = Path(spec)
+    if path.is_file():
+        return path
+    if path.suffix == "" and not path.parent.parts:
+        shipped = shipped_scenarios()
+        if str(spec) in shipped:
+            return shipped[str(spec)]
+        raise ScenarioError(f"{spec}: no such file and no shipped scenario of that name; shipped: {', '.join(sorted(shipped))}")
+    raise ScenarioError(f"{spec}: no such file")
+
+
+def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
+    """The 1-based line of the deepest YAML node the error path reaches."""
+    line = node.start_mark.line + 1 if node is not None else None
+    for key in loc:
+        if isinstance(node, yaml.MappingNode):
+            match = [v for k, v in node.value if getattr(k, "value", None) == str(key)]
+            if not match:
+                return line
+            key_node = next(k for k, _ in node.value if getattr(k, "value", None) == str(key))
+            line, node = key_node.start_mark.line + 1, match[0]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+            node = node.value[key]
+            line = node.start_mark.line + 1
+        else:
+            return line
+    return line
+
+
+def format_validation(err: ValidationError, source: str, root: yaml.Node | None) -> str:
+    """One line per problem: file:line: field.path: what was expected (got what)."""
+    lines = []
+    errors = err.errors()
+    for e in errors:
+        if len(errors) > 1 and any(x in ("int", "constrained-int") for x in e["loc"]):
+            continue  # the other branch of `topics: [..] | N` explains the real problem
+        loc = tuple(x for x in e["loc"] if not (isinstance(x, str) and (x.startswith("function-") or x in ("list[Topic]", "int"))))
+        loc = tuple(x for x in loc if x not in ("constrained-int",))
+        path = ".".join(str(x) for x in loc) or "(top level)"
+        line = _line_of(root, loc)
+        where = f"{source}:{line}" if line else source
+        msg = e["msg"].removeprefix("Value error, ")
+        got = e.get("input")
+        shown = "" if e["type"] in ("missing", "model_type") or isinstance(got, dict | list) else f" (got {got!r})"
+        if e["type"] == "extra_forbidden":
+            msg = "unknown field (check the spelling; docs/scenarios.md lists the fields)"
+            shown = ""
+        lines.append(f"{where}: {path}: {msg}{shown}")
+    return "\n".join(dict.fromkeys(lines))
+
+
+def parse_scenario(text: str, source: str = "<scenario>", overrides: dict[str, Any] | None = None) -> Scenario:
+    """Validate YAML text; overrides are dotted paths (`params.alpha_ask`) set on top of the file."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{source}:{mark.line + 1}" if mark else source
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ScenarioError(f"{where}: not valid YAML: {problem}") from None
+    if data is None:
+        raise ScenarioError(f"{source}: the file is empty; a scenario needs at least a name and learners")
+    if not isinstance(data, dict):
+        raise ScenarioError(f"{source}: expected a mapping of fields (name: ..., learners: ...), got a {type(data).__name__}")
+    for path, value in (overrides or {}).items():
+        set_dotted(data, path, value)
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as err:
+        raise ScenarioError(format_validation(err, source, root)) from None
+
+
+def set_dotted(data: dict[str, Any], path: str, value: Any) -> None:
+    """Set data['a']['b'] for path 'a.b', creating mappings on the way."""
+    keys = path.split(".")
+    node = data
+    for k in keys[:-1]:
+        nxt = node.get(k)
+        if nxt is None:
+            nxt = node[k] = {}
+        if not isinstance(nxt, dict):
+            raise ScenarioError(f"override {path}: {k} is not a mapping in the scenario")
+        node = nxt
+    node[keys[-1]] = value
+
+
+def load_scenario(spec: str | Path, overrides: dict[str, Any] | None = None) -> Scenario:
+    """A scenario from a file path or a shipped scenario's name."""
+    path = resolve_path(spec)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError(f"{path}: cannot read the file: {exc}") from None
+    return parse_scenario(text, str(path), overrides)
+
+
+def with_changes(scenario: Scenario, source: str = "<command line>", **changes: Any) -> Scenario:
+    """The scenario with top-level fields changed, validated again (so --days 0 is an error, not a crash).
+
+    `learners` on a scenario with several communities scales their sizes in proportion.
+    """
+    data = scenario.model_dump(mode="python")
+    learners = changes.pop("learners", None)
+    if learners is not None and scenario.communities:
+        total = sum(c.members or 0 for c in scenario.communities)
+        for c in data["communities"]:
+            c["members"] = max(1, round(c["members"] * learners / total))
+    elif learners is not None:
+        data["learners"] = learners
+    data.update({k: v for k, v in changes.items() if v is not None})
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as err:
+        raise ScenarioError(format_validation(err, source, None)) from None

@@ -1,0 +1,89 @@
+"""Outcomes collected every day, overall and per confidence group.
+
+Names are `<outcome>_<scope>` with scope `all`, `low`, `medium` or `high`
+(plus a few community-wide outcomes). They are the columns of
+timeseries.parquet and the model's DataCollector.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from learncomm.agents.state import MODES, LearnerState
+from learncomm.sim.scenario import GROUPS
+
+SCOPES: tuple[str, ...] = ("all", *GROUPS)
+PER_SCOPE: tuple[str, ...] = (
+    "knowledge", "gain", "confidence", "confidence_change", "motivation", "retention", "present",
+    *(f"share_{m}" for m in MODES), "daily_gain", "exposed",
+)
+COMMUNITY_WIDE: tuple[str, ...] = (
+    "equity_gap", "active_learners", "posts_gini", "meetup_attendance",
+    "stage_newcomer", "stage_regular", "stage_core",
+)
+METRICS: tuple[str, ...] = tuple(f"{o}_{s}" for o in PER_SCOPE for s in SCOPES) + COMMUNITY_WIDE
+
+
+def gini_of_counts(x: np.ndarray) -> float:
+    """Gini coefficient of non-negative integer counts in O(N) through their histogram."""
+    total = float(x.sum())
+    n = x.size
+    if n == 0 or total == 0.0:
+        return 0.0
+    hist = np.bincount(x)
+    upto = np.cumsum(hist)
+    first = upto - hist
+    rank_sum = hist * (first + upto + 1) / 2.0
+    weighted = float((np.arange(hist.size) * rank_sum).sum())
+    return 2.0 * weighted / (n * total) - (n + 1.0) / n
+
+
+def _by_group(values: np.ndarray, group: np.ndarray, mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(sums, counts) for scopes all, low, medium, high."""
+    w = values if mask is None else values * mask
+    c = np.ones_like(values) if mask is None else mask.astype(float)
+    s = np.bincount(group, weights=w, minlength=3)
+    k = np.bincount(group, weights=c, minlength=3)
+    return np.concatenate([[s.sum()], s]), np.concatenate([[k.sum()], k])
+
+
+def _mean(values: np.ndarray, group: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+    s, k = _by_group(values, group, mask)
+    return np.divide(s, k, out=np.full(4, np.nan), where=k > 0)
+
+
+def day_metrics(state: LearnerState, day: object | None = None) -> dict[str, float]:
+    """Every outcome for the state after a day (`day` is the DayResult; None before the first day)."""
+    g = state.group.astype(np.int64)
+    k = state.knowledge.mean(axis=1)
+    k0 = state.initial_knowledge.mean(axis=1)
+    active = state.active
+    out: dict[str, np.ndarray] = {
+        "knowledge": _mean(k, g), "gain": _mean(k - k0, g),
+        "confidence": _mean(state.confidence, g),
+        "confidence_change": _mean(state.confidence - state.initial_confidence, g),
+        "motivation": _mean(state.motivation, g, active), "retention": _mean(active.astype(float), g),
+    }
+    if day is None:
+        present = np.zeros(state.n, dtype=bool)
+        mode, gain, exposed = np.full(state.n, -1), np.zeros(state.n), np.zeros(state.n, dtype=bool)
+        meetups: dict[int, int] = {}
+    else:
+        present, mode, gain, exposed, meetups = day.present, day.mode, day.gain, day.exposed, day.meetups  # type: ignore[attr-defined]
+    out["present"] = _mean(present.astype(float), g, active | present)
+    pres_s, pres_k = _by_group(present.astype(float), g)
+    for i, m in enumerate(MODES):
+        s, _ = _by_group((mode == i).astype(float), g)
+        out[f"share_{m}"] = np.divide(s, pres_k, out=np.zeros(4), where=pres_k > 0)
+    out["daily_gain"] = _mean(gain, g, present)
+    out["exposed"] = np.divide(_by_group(exposed.astype(float), g)[0], pres_k, out=np.zeros(4), where=pres_k > 0)
+    row = {f"{o}_{s}": float(out[o][i]) for o in PER_SCOPE for i, s in enumerate(SCOPES)}
+    row["equity_gap"] = row["gain_high"] - row["gain_low"]
+    row["active_learners"] = float(active.sum())
+    posts = state.counts[:, 2] + state.counts[:, 4] + state.counts[:, 6]
+    row["posts_gini"] = gini_of_counts(posts)
+    row["meetup_attendance"] = float(sum(meetups.values()))
+    n_active = max(int(active.sum()), 1)
+    for i, name in enumerate(("newcomer", "regular", "core")):
+        row[f"stage_{name}"] = float(((state.stage == i) & active).sum()) / n_active
+    return row

@@ -1,0 +1,93 @@
+"""CommunityModel: the Mesa model of one or several intersecting communities of learning."""
+
+from __future__ import annotations
+
+import zlib
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import mesa
+import numpy as np
+
+from learncomm.agents.experts import Expert
+from learncomm.agents.learner import Learner
+from learncomm.agents.state import LearnerState, draw_population, pair_tutors
+from learncomm.sim.choices import N_UNIFORMS
+from learncomm.sim.day import DayResult, Levers, run_day
+from learncomm.sim.loading import load_scenario, with_changes
+from learncomm.sim.metrics import METRICS, day_metrics
+from learncomm.sim.scenario import Scenario
+from learncomm.sim.world import World, build_world
+
+
+def stream(seed: int, name: str) -> np.random.Generator:
+    """A named random stream derived from the run's seed (a stable hash of the name, as Starsim does),
+    so adding a stream or a draw in one part never shifts the draws of another."""
+    return np.random.default_rng(np.random.SeedSequence(entropy=seed, spawn_key=(zlib.crc32(name.encode()),)))
+
+
+def metric(name: str, model: CommunityModel) -> float:
+    """DataCollector reporter; a module-level function under functools.partial so it pickles."""
+    return model.metrics[name]
+
+
+class CommunityModel(mesa.Model):
+    """Learners as arrays (vectorised day) and as Mesa agents (views), plus experts.
+
+    `scenario` is a Scenario, a file path or a shipped scenario's name. Keyword
+    arguments `learners` and `days` override the scenario; any other keyword
+    `a__b=value` sets the scenario field `a.b` (for example `params__alpha_ask=0.3`),
+    which is how `mesa.batch_run` sweeps parameters. `seed=None` uses the scenario's seed.
+    """
+
+    def __init__(
+        self, scenario: Scenario | str | Path = "community", *, learners: int | None = None,
+        days: int | None = None, agents: bool = True, seed: int | None = None, **fields: Any,
+    ) -> None:
+        if not isinstance(scenario, Scenario):
+            scenario = load_scenario(scenario, {k.replace("__", "."): v for k, v in fields.items()})
+        elif fields:
+            raise TypeError("field overrides (a__b=...) need a scenario name or path, not a Scenario object")
+        if learners is not None or days is not None:
+            scenario = with_changes(scenario, learners=learners, days=days)
+        seed = scenario.seed if seed is None else int(seed)
+        super().__init__(seed=seed)
+        self.seed = seed
+        self.scenario = scenario
+        self.params = scenario.params
+        self.state: LearnerState = draw_population(scenario, stream(seed, "population"))
+        if scenario.tutoring is not None:
+            pair_tutors(self.state, scenario.tutoring.tutor_share, stream(seed, "tutoring"))
+        self.world: World = build_world(scenario, self.state, stream(seed, "network"))
+        self.sessions_per_week = scenario.tutoring.sessions_per_week if scenario.tutoring and scenario.tutoring.active else 0
+        self.levers = Levers(pull=np.ones_like(self.world.resources))
+        self._day_rng = stream(seed, "day")
+        self.last_day: DayResult | None = None
+        if agents:
+            for i in range(self.state.n):
+                Learner(self, i)
+        for c in range(self.world.n_communities):
+            for _ in range(int(self.world.experts[c])):
+                Expert(self, c)
+        self.metrics: dict[str, float] = day_metrics(self.state)
+        self.datacollector = mesa.DataCollector(model_reporters={m: partial(metric, m) for m in METRICS})
+        self.datacollector.collect(self)
+
+    @property
+    def day(self) -> int:
+        """Days completed so far."""
+        return self.steps
+
+    def step(self) -> None:
+        """One day: the learners' day, then the experts, then the day's outcomes."""
+        day = self.steps - 1
+        u = self._day_rng.random((self.state.n, N_UNIFORMS))
+        self.last_day = run_day(self.state, self.world, self.params, day, u, self.levers, self.sessions_per_week)
+        experts = self.agents_by_type.get(Expert)
+        if experts:
+            experts.do("step")
+        self.metrics = day_metrics(self.state, self.last_day)
+        self.datacollector.collect(self)
+        if self.steps >= self.scenario.days or not self.state.active.any():
+            self.running = False

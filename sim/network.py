@@ -1,0 +1,76 @@
+"""The social network: an interest-homophily ring lattice with Watts-Strogatz rewiring.
+
+Members of a community are ordered by their interests restricted to the
+community's topics, so lattice neighbours share interests (homophily); each
+edge's far end is then rewired to a random member with probability
+`rewiring` (0 = pure homophily, 1 = random graph). Drawn from the model's
+network stream, never from an unseeded generator.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Csr:
+    """Adjacency in compressed rows over all learners: neighbours of i are indices[indptr[i]:indptr[i+1]]."""
+
+    indptr: np.ndarray
+    indices: np.ndarray
+
+    def degree(self) -> np.ndarray:
+        return np.diff(self.indptr)
+
+    def pick(self, who: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """One neighbour of each learner in `who`, chosen by the uniforms `u`; -1 where none."""
+        start, deg = self.indptr[who], self.indptr[who + 1] - self.indptr[who]
+        slot = np.minimum((u * deg).astype(np.int64), np.maximum(deg - 1, 0))
+        out = np.full(who.shape, -1, dtype=np.int64)
+        has = deg > 0
+        out[has] = self.indices[start[has] + slot[has]]
+        return out
+
+
+def order_by_interest(interest: np.ndarray, jitter: np.ndarray) -> np.ndarray:
+    """Positions on the ring: by favourite topic, then second favourite, then its weight."""
+    top2 = np.argsort(-interest, axis=1)[:, :2] if interest.shape[1] > 1 else np.zeros((len(interest), 2), dtype=int)
+    weight = interest[np.arange(len(interest)), top2[:, 0]]
+    return np.lexsort((jitter, -weight, top2[:, 1], top2[:, 0]))
+
+
+def homophily_edges(interest: np.ndarray, degree: int, rewiring: float, rng: np.random.Generator) -> np.ndarray:
+    """Undirected edges (E, 2) in local indices 0..m-1."""
+    m = len(interest)
+    if m < 2:
+        return np.zeros((0, 2), dtype=np.int64)
+    ring = order_by_interest(interest, rng.random(m))
+    half = max(1, min(degree, m - 1) // 2)
+    pos = np.repeat(np.arange(m), half)
+    offset = np.tile(np.arange(1, half + 1), m)
+    target_pos = (pos + offset) % m
+    rewire = rng.random(pos.size) < rewiring
+    target_pos[rewire] = (pos[rewire] + 1 + rng.integers(0, m - 1, size=int(rewire.sum()))) % m
+    edges = np.stack([ring[pos], ring[target_pos]], axis=1)
+    if m <= 2 * half:  # tiny communities: the lattice wraps onto itself
+        edges = np.unique(np.sort(edges, axis=1), axis=0)
+    return edges
+
+
+def build_csr(n: int, members: np.ndarray, edges_local: np.ndarray) -> Csr:
+    """Symmetric CSR over all n learners from a community's local edge list."""
+    src = members[np.concatenate([edges_local[:, 0], edges_local[:, 1]])]
+    dst = members[np.concatenate([edges_local[:, 1], edges_local[:, 0]])]
+    order = np.argsort(src, kind="stable")
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(src, minlength=n), out=indptr[1:])
+    return Csr(indptr=indptr, indices=dst[order].astype(np.int64))
+
+
+def community_network(interest: np.ndarray, members: np.ndarray, topic_mask: np.ndarray, degree: int, rewiring: float, rng: np.random.Generator) -> Csr:
+    """The network of one community over its members, in global learner indices."""
+    local_interest = interest[members][:, topic_mask]
+    edges = homophily_edges(local_interest, degree, rewiring, rng)
+    return build_csr(len(interest), members, edges)

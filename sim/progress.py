@@ -1,0 +1,32 @@
+"""Rich progress bars for long work; quiet when output is not a terminal-like console."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+
+def _bar(console: Console) -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), console=console, transient=False,
+    )
+
+
+@contextmanager
+def day_progress(console: Console, label: str, days: int) -> Iterator[Callable[[int], None]]:
+    """Yields `advance(day)` for a run of `days` days."""
+    with _bar(console) as bar:
+        task = bar.add_task(f"{label}: days", total=days)
+        yield lambda day: bar.update(task, completed=day)
+
+
+@contextmanager
+def count_progress(console: Console, label: str, total: int) -> Iterator[Callable[[], None]]:
+    """Yields `advance()` for `total` units of work (runs)."""
+    with _bar(console) as bar:
+        task = bar.add_task(f"{label}: runs", total=total)
+        yield lambda: bar.advance(task)

@@ -1,0 +1,287 @@
+"""The scenario schema: everything a user can write in a scenario file.
+
+Every mechanism constant of the model lives here with its default, so no
+number that shapes behaviour is buried in the engine. The reasons for the
+defaults are in docs/model.md.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+Unit = Annotated[float, Field(ge=0.0, le=1.0)]
+Positive = Annotated[float, Field(gt=0.0)]
+NonNegative = Annotated[float, Field(ge=0.0)]
+GROUPS: tuple[str, ...] = ("low", "medium", "high")
+Name = Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[^\x00-\x1f]+$")]
+
+
+class Strict(BaseModel):
+    """Base for every scenario block: unknown keys are errors, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Dist(Strict):
+    """A Beta distribution on [0, 1] given by its mean and standard deviation."""
+
+    mean: Annotated[float, Field(gt=0.0, lt=1.0)]
+    spread: Annotated[float, Field(gt=0.0, le=0.5)] = 0.1
+
+    @model_validator(mode="after")
+    def _feasible(self) -> Dist:
+        if self.spread**2 >= self.mean * (1.0 - self.mean):
+            limit = (self.mean * (1.0 - self.mean)) ** 0.5
+            raise ValueError(f"spread must be below {limit:.3f} for mean {self.mean} (a Beta distribution needs sd^2 < mean*(1-mean))")
+        return self
+
+
+class ConfidenceGroup(Dist):
+    share: Unit
+
+
+def _default_groups() -> dict[str, ConfidenceGroup]:
+    return {
+        "low": ConfidenceGroup(share=1 / 3, mean=0.25, spread=0.08),
+        "medium": ConfidenceGroup(share=1 / 3, mean=0.5, spread=0.08),
+        "high": ConfidenceGroup(share=1 / 3, mean=0.75, spread=0.08),
+    }
+
+
+class AccessClass(Dist):
+    """A share of learners whose daily chance of being able to take part has this distribution."""
+
+    share: Unit
+    name: Name = "all"
+    mean: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.9
+    spread: Annotated[float, Field(gt=0.0, le=0.5)] = 0.05
+
+
+class Population(Strict):
+    """How learners differ at the start."""
+
+    knowledge: Dist = Dist(mean=0.15, spread=0.08)
+    motivation: Dist = Dist(mean=0.7, spread=0.12)
+    interest_concentration: Positive = 0.8
+    access: list[AccessClass] = [AccessClass(share=1.0)]
+    available_days_per_week: Annotated[int, Field(ge=0, le=7)] = 3
+
+    @field_validator("access")
+    @classmethod
+    def _shares(cls, v: list[AccessClass]) -> list[AccessClass]:
+        if not v:
+            raise ValueError("at least one access class is needed")
+        total = sum(a.share for a in v)
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"access shares must sum to 1, they sum to {total:.4f}")
+        return v
+
+
+class Topic(Strict):
+    name: Name
+    difficulty: Annotated[float, Field(gt=0.0, le=1.0)] = 0.5
+    requires: list[str] = []
+
+
+class Setting(Strict):
+    """How a community is run: the power gap and who answers questions."""
+
+    power_gap: Unit
+    social_share: Unit
+    expert_answer_rate: Unit
+    expert_scaffolds: bool
+    exposure_rate: Unit
+    curriculum: bool
+    days_per_topic: Annotated[int, Field(ge=1)] = 30
+    resources: Unit
+    experts: Annotated[int, Field(ge=0)]
+    expert_knowledge: Unit = 0.95
+    expert_resource_rate: NonNegative = 0.002
+
+
+CLASSROOM = Setting(
+    power_gap=0.8, social_share=0.5, expert_answer_rate=1.0, expert_scaffolds=True, exposure_rate=0.1,
+    curriculum=True, resources=0.8, experts=1, expert_knowledge=1.0, expert_resource_rate=0.0,
+)
+COMMUNITY = Setting(
+    power_gap=0.1, social_share=0.6, expert_answer_rate=0.05, expert_scaffolds=True, exposure_rate=0.0,
+    curriculum=False, resources=0.5, experts=0,
+)
+
+
+class Settings(Strict):
+    classroom: Setting = CLASSROOM
+    community: Setting = COMMUNITY
+
+
+class Meetups(Strict):
+    """Scheduled group sessions of a community (a workshop, a rehearsal, a club night)."""
+
+    every_days: Annotated[int, Field(ge=1)] = 7
+    weekday: Annotated[int, Field(ge=0, le=6)] = 5
+    format: Literal["online", "in_person"] = "online"
+    reach: Unit = 0.8
+    attend_propensity: Unit = 0.7
+
+
+class Community(Strict):
+    name: Name
+    members: Annotated[int, Field(ge=1)] | None = None
+    setting: Literal["classroom", "community"] | None = None
+    topics: list[str] | None = None
+    include: dict[str, Unit] = {}
+    experts: Annotated[int, Field(ge=0)] | None = None
+    meetups: Meetups | None = None
+
+
+class Tutoring(Strict):
+    """A peer-tutoring programme: fixed pairs of a tutor (ahead) and a tutee."""
+
+    active: bool = True
+    tutor_share: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.5
+    sessions_per_week: Annotated[int, Field(ge=0, le=7)] = 3
+
+
+class Params(Strict):
+    """Mechanism constants of the learners' day (docs/model.md gives each one's reason)."""
+
+    participation_gamma: Positive = 1.0
+    alpha_ask: Unit = 0.25
+    alpha_observe: Unit = 0.06
+    alpha_meet: Unit = 0.2
+    alpha_tutor: Unit = 0.15
+    zpd_peak: Annotated[float, Field(gt=0.0, le=1.0)] = 0.2
+    study_rate: Unit = 0.01
+    protege_rate: Unit = 0.004
+    pull_resources: NonNegative = 1.0
+    anxiety_weight: Unit = 0.5
+    difficulty_weight: Unit = 0.5
+    prerequisite_mastery: Annotated[float, Field(gt=0.0, le=1.0)] = 0.4
+    prerequisite_floor: Unit = 0.3
+    risk_base: float = 0.1
+    risk_gap_weight: NonNegative = 1.0
+    newcomer_risk: NonNegative = 0.1
+    ask_temperature: Positive = 0.08
+    explain_margin: NonNegative = 0.05
+    explain_propensity: Unit = 0.5
+    confidence_success: Unit = 0.01
+    confidence_exposure: Unit = 0.3
+    exposure_gap: Unit = 0.05
+    peer_judgement: Unit = 0.2
+    low_confidence_amplifier: NonNegative = 1.0
+    encouragement: Unit = 0.004
+    expectation_rate: Unit = 0.1
+    motivation_progress: Unit = 0.01
+    motivation_interest: Unit = 0.006
+    motivation_exposure: Unit = 0.03
+    motivation_fatigue: Unit = 0.002
+    motivation_recovery: Unit = 0.01
+    dropout_threshold: Unit = 0.2
+    dropout_patience: Annotated[int, Field(ge=1)] = 14
+    newcomer_patience: Annotated[float, Field(gt=0.0, le=1.0)] = 0.5
+    forgetting: Unit = 0.001
+    regular_after_days: Annotated[int, Field(ge=1)] = 15
+    core_after_explains: Annotated[int, Field(ge=1)] = 15
+    stage_explain: tuple[NonNegative, NonNegative, NonNegative] = (0.5, 1.0, 1.5)
+
+
+class Network(Strict):
+    """Interest homophily lattice with rewiring (0 = pure homophily, 1 = random)."""
+
+    degree: Annotated[int, Field(ge=2, le=200)] = 8
+    rewiring: Unit = 0.1
+
+
+class Scenario(Strict):
+    """A whole scenario file."""
+
+    name: Name
+    description: str = ""
+    setting: Literal["classroom", "community"] = "community"
+    days: Annotated[int, Field(ge=1, le=100_000)] = 180
+    seed: Annotated[int, Field(ge=0)] = 0
+    learners: Annotated[int, Field(ge=2, le=10_000_000)] | None = None
+    topics: Annotated[list[Topic] | Annotated[int, Field(ge=1, le=200)], Field(validate_default=True)] = 6
+    confidence_groups: dict[Literal["low", "medium", "high"], ConfidenceGroup] = Field(default_factory=_default_groups)
+    population: Population = Population()
+    communities: list[Community] = []
+    meetups: Meetups | None = None
+    tutoring: Tutoring | None = None
+    network: Network = Network()
+    settings: Settings = Settings()
+    params: Params = Params()
+
+    @field_validator("topics")
+    @classmethod
+    def _expand_topics(cls, v: list[Topic] | int) -> list[Topic]:
+        if isinstance(v, int):
+            return [Topic(name=f"topic-{i + 1}", difficulty=round(0.2 + 0.5 * i / max(1, v - 1), 3)) for i in range(v)]
+        if not v:
+            raise ValueError("at least one topic is needed")
+        names = [t.name for t in v]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"topic names must be unique, repeated: {dupes}")
+        for t in v:
+            unknown = [r for r in t.requires if r not in names]
+            if unknown:
+                raise ValueError(f"topic {t.name!r} requires unknown topics {unknown}; known: {names}")
+            if t.name in t.requires:
+                raise ValueError(f"topic {t.name!r} cannot require itself")
+        return v
+
+    @field_validator("confidence_groups")
+    @classmethod
+    def _groups(cls, v: dict[str, ConfidenceGroup]) -> dict[str, ConfidenceGroup]:
+        missing = [g for g in GROUPS if g not in v]
+        if missing:
+            raise ValueError(f"confidence groups {missing} are missing; give all of low, medium, high (share 0 is allowed)")
+        total = sum(g.share for g in v.values())
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"confidence group shares must sum to 1, they sum to {total:.4f}")
+        return {g: v[g] for g in GROUPS}
+
+    @model_validator(mode="after")
+    def _communities(self) -> Scenario:
+        if not self.communities:
+            if self.learners is None:
+                raise ValueError("give the number of learners (learners: N) or a list of communities with members")
+            return self
+        if self.learners is not None:
+            raise ValueError("give either learners (one community) or communities[].members, not both")
+        topic_names = [t.name for t in self.topics]  # type: ignore[union-attr]
+        seen: list[str] = []
+        for i, c in enumerate(self.communities):
+            if c.members is None:
+                raise ValueError(f"communities[{i}] ({c.name}): members is required when several communities are given")
+            if c.name in seen:
+                raise ValueError(f"communities[{i}]: the name {c.name!r} is used twice")
+            for other in c.include:
+                if other not in seen:
+                    raise ValueError(f"communities[{i}] ({c.name}): include names {other!r}, which is not a community listed before it; listed before: {seen}")
+            for t in c.topics or []:
+                if t not in topic_names:
+                    raise ValueError(f"communities[{i}] ({c.name}): unknown topic {t!r}; known: {topic_names}")
+            seen.append(c.name)
+        return self
+
+    @property
+    def topic_list(self) -> list[Topic]:
+        """The topics, always as a list (an integer count is expanded at validation)."""
+        assert isinstance(self.topics, list)
+        return self.topics
+
+    def resolved_communities(self) -> list[Community]:
+        """The communities as the engine sees them: one default community if none are listed."""
+        if self.communities:
+            return list(self.communities)
+        return [Community(name=self.name, members=self.learners)]
+
+    def setting_of(self, community: Community) -> Setting:
+        return getattr(self.settings, community.setting or self.setting)
+
+    def meetups_of(self, community: Community) -> Meetups | None:
+        """A community's own meetups, else the scenario-wide ones."""
+        return community.meetups or self.meetups

@@ -1,0 +1,124 @@
+"""The results store: a run is a folder of a manifest and Parquet tables, written atomically.
+
+Everything goes to a hidden temporary folder beside the target, which is
+renamed into place only when complete, so a crash never leaves a half run
+that looks whole.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import shutil
+import subprocess
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+INTERVENTIONS_SCHEMA = pa.schema([
+    ("day", pa.int32()), ("role", pa.string()), ("decider", pa.string()), ("model", pa.string()),
+    ("prompt_hash", pa.string()), ("decision", pa.string()), ("text", pa.string()),
+    ("input_tokens", pa.int64()), ("output_tokens", pa.int64()), ("latency_s", pa.float64()),
+    ("cache_hit", pa.bool_()), ("fallback", pa.bool_()), ("reason", pa.string()),
+])
+TABLES = ("timeseries", "learners", "interventions")
+
+
+class ResultsError(Exception):
+    """A problem with a results folder that the user can fix (exists already, not a run, ...)."""
+
+
+def canonical_hash(data: Any) -> str:
+    return hashlib.sha256(json.dumps(data, sort_keys=True, separators=(",", ":"), default=str).encode()).hexdigest()
+
+
+def versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for dist in ("learncomm", "mesa", "numpy", "pandas", "pyarrow", "pydantic"):
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            out[dist] = "not installed"
+    return out
+
+
+def git_revision() -> str | None:
+    """The source checkout's commit, when learncomm runs from one."""
+    here = Path(__file__).resolve().parent
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+@contextmanager
+def atomic_dir(target: Path, overwrite: bool = False) -> Iterator[Path]:
+    """Yield a temporary folder that becomes `target` only if the block finishes without error."""
+    target = Path(target)
+    if target.exists() and not overwrite:
+        raise ResultsError(f"{target}: already exists; choose another --out or remove it")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.parent / f".{target.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir()
+    try:
+        yield tmp
+        _fsync_dir(tmp)
+        if target.exists():
+            old = target.parent / f".{target.name}.old-{uuid.uuid4().hex[:8]}"
+            target.rename(old)
+            tmp.rename(target)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            tmp.rename(target)
+        _fsync_dir(target.parent)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _fsync_dir(path: Path) -> None:
+    for f in path.iterdir():
+        if f.is_file():
+            with open(f, "rb") as fh:
+                os.fsync(fh.fileno())
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_table(table: pa.Table, path: Path) -> None:
+    pq.write_table(table, path, compression="zstd")
+
+
+def write_json(data: Any, path: Path) -> None:
+    path.write_text(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
+
+
+def empty_interventions() -> pa.Table:
+    return INTERVENTIONS_SCHEMA.empty_table()
+
+
+def read_run(run_dir: Path) -> dict[str, Any]:
+    """The manifest and tables of a run folder (tables as pyarrow Tables)."""
+    run_dir = Path(run_dir)
+    manifest = run_dir / "manifest.json"
+    if not manifest.is_file():
+        raise ResultsError(f"{run_dir}: not a learncomm run folder (no manifest.json)")
+    out: dict[str, Any] = {"manifest": json.loads(manifest.read_text(encoding="utf-8"))}
+    for name in TABLES:
+        out[name] = pq.read_table(run_dir / f"{name}.parquet")
+    summary = run_dir / "summary.json"
+    if summary.is_file():
+        out["summary"] = json.loads(summary.read_text(encoding="utf-8"))
+    return out
