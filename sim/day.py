@@ -15,7 +15,7 @@ import numpy as np
 from learncomm.agents.state import LearnerState
 from learncomm.sim import choices as ch
 from learncomm.sim.dynamics import advance_stages, drop_out, forget, update_confidence, update_motivation
-from learncomm.sim.learning import learn
+from learncomm.sim.learning import learn, zpd_gain
 from learncomm.sim.scenario import Params
 from learncomm.sim.world import World
 
@@ -54,6 +54,17 @@ def tutoring_today(state: LearnerState, sessions_per_week: int, day: int, presen
     return both
 
 
+def session_topics(state: LearnerState, world: World, p: Params, tutoring: np.ndarray, comm: np.ndarray, topic: np.ndarray) -> None:
+    """A tutoring pair works on the topic where the tutor can help most (ZPD gain), weighted by the tutee's interest."""
+    tutee = np.flatnonzero(tutoring & (state.tutoring_role == 2))
+    tutor = state.tutoring_partner[tutee]
+    help_ = zpd_gain(state.knowledge[tutor] - state.knowledge[tutee], p.zpd_peak)
+    fit = help_ * state.interest[tutee] * world.topic_mask[comm[tutee]]
+    best = np.argmax(fit, axis=1)
+    topic[tutee] = topic[tutor] = best
+    comm[tutor] = comm[tutee]
+
+
 def run_day(state: LearnerState, world: World, p: Params, day: int, u: np.ndarray, levers: Levers, sessions_per_week: int = 0) -> DayResult:
     """Advance every learner by one day, using the uniforms `u` (N, N_UNIFORMS)."""
     n = state.n
@@ -64,15 +75,14 @@ def run_day(state: LearnerState, world: World, p: Params, day: int, u: np.ndarra
         comm = np.where(meet, comm, ch.choose_categorical(world.choice_cdf, u[:, ch.U_COMM]))
     topic = np.where(meet, topic, ch.choose_topics(state, world, p, day, comm, u, levers.pull))
     tutoring = tutoring_today(state, sessions_per_week, day, present & ~meet)
-    tutee = tutoring & (state.tutoring_role == 2)
-    topic[tutoring & ~tutee] = topic[state.tutoring_partner[tutoring & ~tutee]]
-    comm[tutoring & ~tutee] = comm[state.tutoring_partner[tutoring & ~tutee]]
+    if tutoring.any():
+        session_topics(state, world, p, tutoring, comm, topic)
 
     idx = np.flatnonzero(present)
     ci, ti, ui = comm[idx], topic[idx], u[idx]
     mode, lead = ch.choose_modes(state, world, p, idx, ci, ti, ui, audience)
     mode[meet[idx]] = ch.MODE_MEET
-    mode[tutoring[idx]] = np.where(tutee[idx][tutoring[idx]], ch.MODE_ASK, ch.MODE_EXPLAIN)
+    mode[tutoring[idx]] = np.where(state.tutoring_role[idx][tutoring[idx]] == 2, ch.MODE_ASK, ch.MODE_EXPLAIN)
     private = tutoring[idx]
 
     meet_level = np.zeros_like(audience)
@@ -82,7 +92,7 @@ def run_day(state: LearnerState, world: World, p: Params, day: int, u: np.ndarra
         meetups[int(c)] = int(att.sum())
         meet_level[c, topic[att][0]] = state.knowledge[att, topic[att][0]].mean()
 
-    g = learn(state, world, p, idx, mode, ti, ci, ui, meet_level, private)
+    g = learn(state, world, p, idx, mode, ti, ci, ui, meet_level, private, audience)
     gain = np.zeros(n)
     gain[idx] = g.own
     np.add.at(gain, g.helper, g.helper_gain)
@@ -101,7 +111,7 @@ def run_day(state: LearnerState, world: World, p: Params, day: int, u: np.ndarra
     exposed_i = update_confidence(state, p, idx, success, social, exposed_gap, power)
 
     fit = state.interest[idx, ti] * world.topic_mask[ci].sum(axis=1) - 1.0
-    update_motivation(state, p, present, idx, gain[idx], fit, exposed_i, levers.boost)
+    update_motivation(state, p, present, idx, gain[idx], fit, exposed_i, success, levers.boost)
     levers.boost = None
 
     counts = state.counts

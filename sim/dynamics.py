@@ -20,7 +20,7 @@ def update_confidence(
     c = state.confidence[idx]
     excess = np.maximum(exposed_gap - p.exposure_gap, 0.0) / max(1.0 - p.exposure_gap, 1e-9)
     exposed = excess > 0
-    drop = p.confidence_exposure * (power + p.peer_judgement) * excess * (1.0 + p.low_confidence_amplifier * (1.0 - c)) * c
+    drop = p.confidence_exposure * (power + p.peer_judgement) * excess * (1.0 + p.low_confidence_amplifier * (1.0 - c))
     rise = p.confidence_success * success + p.encouragement * (1.0 - power) * social
     state.confidence[idx] = np.clip(c + rise * (1.0 - c) - drop, 0.0, 1.0)
     return exposed
@@ -28,15 +28,17 @@ def update_confidence(
 
 def update_motivation(
     state: LearnerState, p: Params, present: np.ndarray, idx: np.ndarray, gain: np.ndarray,
-    interest_fit: np.ndarray, exposed: np.ndarray, boost: np.ndarray | None = None,
+    interest_fit: np.ndarray, exposed: np.ndarray, success: np.ndarray, boost: np.ndarray | None = None,
 ) -> None:
-    """Progress against one's own expectation, interest in the topic, exposure and fatigue move
-    motivation on a day of taking part; on a day off it rests back towards the learner's trait."""
+    """Progress against one's own expectation, interest in the topic, success in an exchange
+    (competence), exposure and fatigue move motivation on a day of taking part; on a day off it
+    rests back towards the learner's trait."""
     m = state.motivation
     e = state.expectation[idx]
-    progress = np.clip((gain - e) / np.maximum(e, 1e-3), -1.0, 1.0)
+    progress = np.clip((gain - e) / p.progress_scale, -1.0, 1.0)
     delta = p.motivation_progress * progress + p.motivation_interest * np.clip(interest_fit, -1.0, 1.0)
-    delta -= p.motivation_fatigue + p.motivation_exposure * exposed
+    shaken = exposed * (1.0 + p.low_confidence_amplifier * (1.0 - state.confidence[idx]))
+    delta += p.motivation_success * success - p.motivation_fatigue - p.motivation_exposure * shaken
     m[idx] = m[idx] + delta
     state.expectation[idx] = e + p.expectation_rate * (gain - e)
     rest = state.active & ~present

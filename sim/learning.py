@@ -43,7 +43,7 @@ class Gains:
 
 def learn(
     state: LearnerState, world: World, p: Params, idx: np.ndarray, mode: np.ndarray, topic: np.ndarray,
-    comm: np.ndarray, u: np.ndarray, meet_level: np.ndarray, private: np.ndarray,
+    comm: np.ndarray, u: np.ndarray, meet_level: np.ndarray, private: np.ndarray, audience: np.ndarray,
 ) -> Gains:
     """Gains of the present learners `idx` (aligned arrays), from the state at the start of the day.
 
@@ -58,7 +58,12 @@ def learn(
 
     study = mode == MODE_STUDY
     gain[study] = p.study_rate * world.resources[comm[study], topic[study]] * room[study]
-    gain[mode == MODE_EXPLAIN] = p.protege_rate * room[mode == MODE_EXPLAIN]
+    lesson = study & world.is_curriculum[comm]
+    if lesson.any():  # one pace for all: a lesson is pitched at the class average
+        off = k[lesson] - audience[comm[lesson], topic[lesson]]
+        gain[lesson] *= np.exp(-(off * off) / (2.0 * p.zpd_peak * p.zpd_peak))
+    explain = mode == MODE_EXPLAIN
+    gain[explain] = np.where(private, p.tutor_rate, p.protege_rate)[explain] * room[explain]
 
     social = ((mode == MODE_ASK) | (mode == MODE_OBSERVE)) & ~private
     expert = social & (u[:, U_EXPERT] < world.expert_answer[comm])

@@ -62,7 +62,7 @@ class AccessClass(Dist):
 class Population(Strict):
     """How learners differ at the start."""
 
-    knowledge: Dist = Dist(mean=0.15, spread=0.08)
+    knowledge: Dist = Dist(mean=0.15, spread=0.12)
     motivation: Dist = Dist(mean=0.7, spread=0.12)
     interest_concentration: Positive = 0.8
     access: list[AccessClass] = [AccessClass(share=1.0)]
@@ -102,7 +102,7 @@ class Setting(Strict):
 
 
 CLASSROOM = Setting(
-    power_gap=0.8, social_share=0.5, expert_answer_rate=1.0, expert_scaffolds=True, exposure_rate=0.1,
+    power_gap=0.8, social_share=0.5, expert_answer_rate=1.0, expert_scaffolds=True, exposure_rate=0.15,
     curriculum=True, resources=0.8, experts=1, expert_knowledge=1.0, expert_resource_rate=0.0,
 )
 COMMUNITY = Setting(
@@ -112,8 +112,21 @@ COMMUNITY = Setting(
 
 
 class Settings(Strict):
+    """Per-setting constants; a file gives only the fields it changes, the rest keep their defaults."""
+
     classroom: Setting = CLASSROOM
     community: Setting = COMMUNITY
+
+    @model_validator(mode="before")
+    @classmethod
+    def _merge_defaults(cls, data: object) -> object:
+        if not isinstance(data, dict):
+            return data
+        merged = dict(data)
+        for key, default in (("classroom", CLASSROOM), ("community", COMMUNITY)):
+            if isinstance(data.get(key), dict):
+                merged[key] = {**default.model_dump(), **data[key]}
+        return merged
 
 
 class Meetups(Strict):
@@ -151,10 +164,11 @@ class Params(Strict):
     alpha_ask: Unit = 0.25
     alpha_observe: Unit = 0.06
     alpha_meet: Unit = 0.2
-    alpha_tutor: Unit = 0.15
+    alpha_tutor: Unit = 0.105
     zpd_peak: Annotated[float, Field(gt=0.0, le=1.0)] = 0.2
-    study_rate: Unit = 0.01
-    protege_rate: Unit = 0.004
+    study_rate: Unit = 0.025
+    protege_rate: Unit = 0.012
+    tutor_rate: Unit = 0.018
     pull_resources: NonNegative = 1.0
     anxiety_weight: Unit = 0.5
     difficulty_weight: Unit = 0.5
@@ -166,19 +180,21 @@ class Params(Strict):
     ask_temperature: Positive = 0.08
     explain_margin: NonNegative = 0.05
     explain_propensity: Unit = 0.5
-    confidence_success: Unit = 0.01
-    confidence_exposure: Unit = 0.3
-    exposure_gap: Unit = 0.05
-    peer_judgement: Unit = 0.2
+    confidence_success: Unit = 0.006
+    confidence_exposure: Unit = 0.25
+    exposure_gap: Unit = 0.02
+    peer_judgement: Unit = 0.1
     low_confidence_amplifier: NonNegative = 1.0
-    encouragement: Unit = 0.004
+    encouragement: Unit = 0.0015
     expectation_rate: Unit = 0.1
     motivation_progress: Unit = 0.01
+    progress_scale: Positive = 0.01
     motivation_interest: Unit = 0.006
-    motivation_exposure: Unit = 0.03
+    motivation_exposure: Unit = 0.015
+    motivation_success: Unit = 0.004
     motivation_fatigue: Unit = 0.002
     motivation_recovery: Unit = 0.01
-    dropout_threshold: Unit = 0.2
+    dropout_threshold: Unit = 0.3
     dropout_patience: Annotated[int, Field(ge=1)] = 14
     newcomer_patience: Annotated[float, Field(gt=0.0, le=1.0)] = 0.5
     forgetting: Unit = 0.001

@@ -42,6 +42,11 @@ class World:
     def n_communities(self) -> int:
         return len(self.names)
 
+    @property
+    def is_curriculum(self) -> np.ndarray:
+        """(C,) bool: a teacher sets the topic (classroom)."""
+        return np.array([c is not None for c in self.curriculum])
+
 
 def prerequisite_matrix(topics: list[Topic]) -> np.ndarray:
     names = [t.name for t in topics]
