@@ -19,7 +19,7 @@ LEARNER_OUTCOMES: dict[str, str] = {
     "knowledge_gain": "knowledge gain",
     "confidence_change": "confidence change",
     "motivation_final": "final motivation",
-    "retained": "retention (still active)",
+    "retained": "retention (share still active)",
     "days_present": "days taking part",
     "ask": "questions asked",
     "explain": "explanations given",
