@@ -31,6 +31,7 @@ class LearnerState:
     group: np.ndarray  # (N,) 0 low, 1 medium, 2 high confidence group
     membership: np.ndarray  # (N, C) member of community c
     initial_knowledge: np.ndarray = field(init=False)
+    initial_mean_knowledge: np.ndarray = field(init=False)  # (N,) for the daily gain outcome
     initial_confidence: np.ndarray = field(init=False)
     initial_motivation: np.ndarray = field(init=False)
     expectation: np.ndarray = field(init=False)  # (N,) expected daily gain (moving average)
@@ -45,6 +46,7 @@ class LearnerState:
     def __post_init__(self) -> None:
         n = self.knowledge.shape[0]
         self.initial_knowledge = self.knowledge.copy()
+        self.initial_mean_knowledge = self.knowledge.mean(axis=1)
         self.initial_confidence = self.confidence.copy()
         self.initial_motivation = self.motivation.copy()
         self.expectation = np.zeros(n)

@@ -26,11 +26,13 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
 
 def audience_knowledge(state: LearnerState, world: World) -> np.ndarray:
     """(C, T) mean knowledge of each community's active members: the audience a question is asked before."""
-    m = state.membership & state.active[:, None]
-    counts = np.maximum(m.sum(axis=0), 1)
-    if m.shape[1] == 1:
-        return (state.knowledge[m[:, 0]].sum(axis=0) / counts[0])[None, :]
-    return (m.T.astype(float) @ state.knowledge) / counts[:, None]
+    # Masked sums, not a matrix product: BLAS threads would spin on this small product
+    # and double the CPU a day costs.
+    out = np.empty((state.membership.shape[1], state.knowledge.shape[1]))
+    for c in range(out.shape[0]):
+        m = state.membership[:, c] & state.active
+        out[c] = state.knowledge.sum(axis=0, where=m[:, None]) / max(int(m.sum()), 1)
+    return out
 
 
 def choose_categorical(cdf: np.ndarray, u: np.ndarray) -> np.ndarray:
@@ -65,12 +67,13 @@ def choose_meetings(state: LearnerState, world: World, p: Params, day: int, u: n
     return meet, comm, topic
 
 
-def choose_topics(state: LearnerState, world: World, p: Params, day: int, comm: np.ndarray, u: np.ndarray, pull: np.ndarray) -> np.ndarray:
-    """By interest (and resources, suggestions) in a community; the day's curriculum topic in a classroom."""
-    weights = state.interest * world.topic_mask[comm] * (1.0 + p.pull_resources * world.resources[comm]) * pull[comm]
+def choose_topics(state: LearnerState, world: World, p: Params, day: int, who: np.ndarray, comm: np.ndarray, u: np.ndarray, pull: np.ndarray) -> np.ndarray:
+    """Topics of the learners `who` (with their communities and uniforms): by interest, resources and
+    suggestions in a community; the day's curriculum topic in a classroom."""
+    factor = world.topic_mask * (1.0 + p.pull_resources * world.resources) * pull  # (C, T), once a day
+    weights = (state.interest[who] + 1e-12) * (factor[0] if factor.shape[0] == 1 else factor[comm])  # floor: see world.choice_cdf
     cdf = np.cumsum(weights, axis=1)
-    cdf /= np.maximum(cdf[:, -1:], 1e-300)
-    topic = choose_categorical(cdf, u[:, U_TOPIC])
+    topic = np.minimum((cdf < (u[:, U_TOPIC] * cdf[:, -1])[:, None]).sum(axis=1), cdf.shape[1] - 1)
     for c, order in enumerate(world.curriculum):
         if order is not None:
             topic[comm == c] = order[(day // world.days_per_topic[c]) % len(order)]

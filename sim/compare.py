@@ -75,9 +75,8 @@ def groups_of(learners: pd.DataFrame) -> dict[str, pd.Series]:
 
 def run_mechanisms(ts: pd.DataFrame, group: str) -> dict[str, float]:
     """Run-average of the mechanism shares (days 1..end) for a confidence group."""
-    scope = group if group in ("all", *GROUPS) else "all"
     body = ts.iloc[1:]
-    return {m: float(body[f"{m}_{scope}"].mean()) for m in MECHANISMS}
+    return {m: float(body[f"{m}_{group}"].mean()) for m in MECHANISMS}
 
 
 def compare(a: Scenario, b: Scenario, seeds: list[int], on_run: Callable[[], None] | None = None) -> Comparison:
@@ -97,6 +96,8 @@ def compare(a: Scenario, b: Scenario, seeds: list[int], on_run: Callable[[], Non
             for o in LEARNER_OUTCOMES:
                 xa, xb = la.loc[ga[g], o].to_numpy(float), lb.loc[gb[g], o].to_numpy(float)
                 rows.append({"seed": seed, "group": g, "outcome": o, "kind": "learners", "a": xa.mean(), "b": xb.mean(), "d": cohens_d(xa, xb)})
+            if g not in ("all", *GROUPS):
+                continue  # the day's mode shares are collected per confidence group only
             ma, mb = run_mechanisms(res[0].timeseries, g), run_mechanisms(res[1].timeseries, g)
             for m in MECHANISMS:
                 rows.append({"seed": seed, "group": g, "outcome": m, "kind": "mechanism", "a": ma[m], "b": mb[m], "d": np.nan})

@@ -59,7 +59,7 @@ def session_topics(state: LearnerState, world: World, p: Params, tutoring: np.nd
     tutee = np.flatnonzero(tutoring & (state.tutoring_role == 2))
     tutor = state.tutoring_partner[tutee]
     help_ = zpd_gain(state.knowledge[tutor] - state.knowledge[tutee], p.zpd_peak)
-    fit = help_ * state.interest[tutee] * world.topic_mask[comm[tutee]]
+    fit = (help_ * state.interest[tutee] + 1e-12) * world.topic_mask[comm[tutee]]  # floor: stay on the community's topics
     best = np.argmax(fit, axis=1)
     topic[tutee] = topic[tutor] = best
     comm[tutor] = comm[tutee]
@@ -73,7 +73,8 @@ def run_day(state: LearnerState, world: World, p: Params, day: int, u: np.ndarra
     present = meet | (state.active & (u[:, ch.U_PART] < state.access * state.motivation**p.participation_gamma))
     if world.n_communities > 1:
         comm = np.where(meet, comm, ch.choose_categorical(world.choice_cdf, u[:, ch.U_COMM]))
-    topic = np.where(meet, topic, ch.choose_topics(state, world, p, day, comm, u, levers.pull))
+    who = np.flatnonzero(present & ~meet)
+    topic[who] = ch.choose_topics(state, world, p, day, who, comm[who], u[who], levers.pull)
     tutoring = tutoring_today(state, sessions_per_week, day, present & ~meet)
     if tutoring.any():
         session_topics(state, world, p, tutoring, comm, topic)
@@ -110,16 +111,16 @@ def run_day(state: LearnerState, world: World, p: Params, day: int, u: np.ndarra
     power = np.where(private, 0.0, world.power_gap[ci])
     exposed_i = update_confidence(state, p, idx, success, social, exposed_gap, power)
 
-    fit = state.interest[idx, ti] * world.topic_mask[ci].sum(axis=1) - 1.0
+    fit = state.interest[idx, ti] * world.topic_mask.sum(axis=1)[ci] - 1.0
     update_motivation(state, p, present, idx, gain[idx], fit, exposed_i, success, levers.boost)
     levers.boost = None
 
     counts = state.counts
     counts[idx, 0] += 1
-    np.add.at(counts, (idx, 1 + mode.astype(np.int64)), 1)
-    np.add.at(counts[:, 6], g.helper, 1)
+    counts[idx, 1 + mode.astype(np.int64)] += 1  # idx has no repeats
+    counts[:, 6] += np.bincount(g.helper, minlength=n).astype(counts.dtype)
     forget(state, p, idx, ti)
-    dropped = drop_out(state, p, day)
+    dropped = drop_out(state, p, day + 1)  # recorded as the timeseries' day number (1 = first day)
     advance_stages(state, p, counts[:, 0], counts[:, 4] + counts[:, 6])
 
     full_mode = np.full(n, -1, dtype=np.int8)

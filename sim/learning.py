@@ -27,6 +27,8 @@ def zpd_gain(gap: np.ndarray, peak: float) -> np.ndarray:
 def ease(state: LearnerState, world: World, p: Params, who: np.ndarray, topic: np.ndarray) -> np.ndarray:
     """1 - difficulty penalty: harder topics and unmet prerequisites slow learning."""
     base = 1.0 - p.difficulty_weight * world.difficulty[topic]
+    if not world.has_prereq.any():
+        return base
     prereq_k = np.einsum("it,ti->i", state.knowledge[who], world.prereq[:, topic])
     ready = np.where(world.has_prereq[topic], np.minimum(1.0, prereq_k / p.prerequisite_mastery), 1.0)
     return base * (p.prerequisite_floor + (1.0 - p.prerequisite_floor) * ready)

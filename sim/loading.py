@@ -6,6 +6,7 @@ user can fix a file without reading a traceback.
 
 from __future__ import annotations
 
+import re
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -62,11 +63,18 @@ def format_validation(err: ValidationError, source: str, root: yaml.Node | None)
     lines = []
     errors = err.errors()
     for e in errors:
-        if len(errors) > 1 and any(x in ("int", "constrained-int") for x in e["loc"]):
-            continue  # the other branch of `topics: [..] | N` explains the real problem
+        # `topics` is a list or a count: report only the branch that matches what the user wrote
+        branch = next((x for x in e["loc"] if x in ("int", "constrained-int", "list[Topic]")), None)
+        if branch is not None and len(errors) > 1:
+            wrote_int = any(isinstance(o.get("input"), int) for o in errors if o["loc"][:1] == ("topics",) and len(o["loc"]) == 2)
+            if (branch == "list[Topic]") == wrote_int:
+                continue
         loc = tuple(x for x in e["loc"] if not (isinstance(x, str) and (x.startswith("function-") or x in ("list[Topic]", "int"))))
         loc = tuple(x for x in loc if x not in ("constrained-int",))
         path = ".".join(str(x) for x in loc) or "(top level)"
+        m = re.match(r"communities\[(\d+)\]", e["msg"].removeprefix("Value error, "))
+        if not loc and m:  # a whole-scenario check about one community: point at that community
+            loc = ("communities", int(m.group(1)))
         line = _line_of(root, loc)
         where = f"{source}:{line}" if line else source
         msg = e["msg"].removeprefix("Value error, ")

@@ -40,10 +40,8 @@ def gini_of_counts(x: np.ndarray) -> float:
 
 def _by_group(values: np.ndarray, group: np.ndarray, mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(sums, counts) for scopes all, low, medium, high."""
-    w = values if mask is None else values * mask
-    c = np.ones_like(values) if mask is None else mask.astype(float)
-    s = np.bincount(group, weights=w, minlength=3)
-    k = np.bincount(group, weights=c, minlength=3)
+    s = np.bincount(group, weights=values if mask is None else values * mask, minlength=3)
+    k = np.bincount(group, minlength=3) if mask is None else np.bincount(group, weights=mask.astype(float), minlength=3)
     return np.concatenate([[s.sum()], s]), np.concatenate([[k.sum()], k])
 
 
@@ -56,7 +54,7 @@ def day_metrics(state: LearnerState, day: object | None = None) -> dict[str, flo
     """Every outcome for the state after a day (`day` is the DayResult; None before the first day)."""
     g = state.group.astype(np.int64)
     k = state.knowledge.mean(axis=1)
-    k0 = state.initial_knowledge.mean(axis=1)
+    k0 = state.initial_mean_knowledge
     active = state.active
     out: dict[str, np.ndarray] = {
         "knowledge": _mean(k, g), "gain": _mean(k - k0, g),
@@ -71,12 +69,12 @@ def day_metrics(state: LearnerState, day: object | None = None) -> dict[str, flo
     else:
         present, mode, gain, exposed, meetups = day.present, day.mode, day.gain, day.exposed, day.meetups  # type: ignore[attr-defined]
     out["present"] = _mean(present.astype(float), g, active | present)
-    pres_s, pres_k = _by_group(present.astype(float), g)
+    n_present = _by_group(present.astype(float), g)[0]
     for i, m in enumerate(MODES):
         s, _ = _by_group((mode == i).astype(float), g)
-        out[f"share_{m}"] = np.divide(s, pres_k, out=np.zeros(4), where=pres_k > 0)
+        out[f"share_{m}"] = np.divide(s, n_present, out=np.zeros(4), where=n_present > 0)
     out["daily_gain"] = _mean(gain, g, present)
-    out["exposed"] = np.divide(_by_group(exposed.astype(float), g)[0], pres_k, out=np.zeros(4), where=pres_k > 0)
+    out["exposed"] = np.divide(_by_group(exposed.astype(float), g)[0], n_present, out=np.zeros(4), where=n_present > 0)
     row = {f"{o}_{s}": float(out[o][i]) for o in PER_SCOPE for i, s in enumerate(SCOPES)}
     row["equity_gap"] = row["gain_high"] - row["gain_low"]
     row["active_learners"] = float(active.sum())

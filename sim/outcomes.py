@@ -36,7 +36,7 @@ def learners_table(model: CommunityModel) -> pa.Table:
         "confidence_group": np.asarray(GROUPS)[s.group],
         "access_class": np.asarray([a.name for a in model.scenario.population.access])[s.access_class],
         "access": s.access,
-        "communities": [",".join(w.names[c] for c in np.flatnonzero(row)) for row in s.membership],
+        "communities": pa.array([[w.names[c] for c in np.flatnonzero(row)] for row in s.membership], type=pa.list_(pa.string())),
         "tutoring_role": np.asarray(TUTORING_ROLES)[s.tutoring_role],
         "stage": np.asarray(STAGES)[s.stage],
         "retained": s.active.copy(),

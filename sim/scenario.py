@@ -7,6 +7,7 @@ defaults are in docs/model.md.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -15,7 +16,9 @@ Unit = Annotated[float, Field(ge=0.0, le=1.0)]
 Positive = Annotated[float, Field(gt=0.0)]
 NonNegative = Annotated[float, Field(ge=0.0)]
 GROUPS: tuple[str, ...] = ("low", "medium", "high")
-Name = Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[^\x00-\x1f]+$")]
+Name = Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[^\x00-\x1f,]+$")]
+# A scenario name becomes part of a folder name: letters, digits and - _ . only, no path separators.
+Slug = Annotated[str, Field(min_length=1, max_length=80)]
 
 
 class Strict(BaseModel):
@@ -98,7 +101,7 @@ class Setting(Strict):
     resources: Unit
     experts: Annotated[int, Field(ge=0)]
     expert_knowledge: Unit = 0.95
-    expert_resource_rate: NonNegative = 0.002
+    expert_resource_rate: Unit = 0.002
 
 
 CLASSROOM = Setting(
@@ -143,7 +146,7 @@ class Community(Strict):
     name: Name
     members: Annotated[int, Field(ge=1)] | None = None
     setting: Literal["classroom", "community"] | None = None
-    topics: list[str] | None = None
+    topics: Annotated[list[str], Field(min_length=1)] | None = None
     include: dict[str, Unit] = {}
     experts: Annotated[int, Field(ge=0)] | None = None
     meetups: Meetups | None = None
@@ -174,7 +177,7 @@ class Params(Strict):
     difficulty_weight: Unit = 0.5
     prerequisite_mastery: Annotated[float, Field(gt=0.0, le=1.0)] = 0.4
     prerequisite_floor: Unit = 0.3
-    risk_base: float = 0.1
+    risk_base: Annotated[float, Field(ge=-1.0, le=2.0)] = 0.1
     risk_gap_weight: NonNegative = 1.0
     newcomer_risk: NonNegative = 0.1
     ask_temperature: Positive = 0.08
@@ -210,16 +213,41 @@ class Network(Strict):
     rewiring: Unit = 0.1
 
 
+def _prerequisite_cycle(topics: list[Topic]) -> list[str] | None:
+    """A cycle of prerequisites (a requires b requires a), if there is one."""
+    reqs = {t.name: t.requires for t in topics}
+    state: dict[str, int] = {}
+
+    def visit(name: str, path: list[str]) -> list[str] | None:
+        state[name] = 1
+        for r in reqs[name]:
+            if state.get(r) == 1:
+                return path[path.index(r):] + [name, r] if r in path else [name, r]
+            if r not in state:
+                found = visit(r, path + [name])
+                if found:
+                    return found
+        state[name] = 2
+        return None
+
+    for t in topics:
+        if t.name not in state:
+            found = visit(t.name, [])
+            if found:
+                return found
+    return None
+
+
 class Scenario(Strict):
     """A whole scenario file."""
 
-    name: Name
+    name: Slug
     description: str = ""
     setting: Literal["classroom", "community"] = "community"
     days: Annotated[int, Field(ge=1, le=100_000)] = 180
     seed: Annotated[int, Field(ge=0)] = 0
     learners: Annotated[int, Field(ge=2, le=10_000_000)] | None = None
-    topics: Annotated[list[Topic] | Annotated[int, Field(ge=1, le=200)], Field(validate_default=True)] = 6
+    topics: Annotated[list[Topic] | Annotated[int, Field(strict=True, ge=1, le=200)], Field(validate_default=True)] = 6
     confidence_groups: dict[Literal["low", "medium", "high"], ConfidenceGroup] = Field(default_factory=_default_groups)
     population: Population = Population()
     communities: list[Community] = []
@@ -228,6 +256,13 @@ class Scenario(Strict):
     network: Network = Network()
     settings: Settings = Settings()
     params: Params = Params()
+
+    @field_validator("name")
+    @classmethod
+    def _slug(cls, v: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", v):
+            raise ValueError("a scenario name is used in folder names: letters, digits, '-', '_' and '.', starting with a letter or digit (no spaces or '/')")
+        return v
 
     @field_validator("topics")
     @classmethod
@@ -246,6 +281,9 @@ class Scenario(Strict):
                 raise ValueError(f"topic {t.name!r} requires unknown topics {unknown}; known: {names}")
             if t.name in t.requires:
                 raise ValueError(f"topic {t.name!r} cannot require itself")
+        cycle = _prerequisite_cycle(v)
+        if cycle:
+            raise ValueError(f"prerequisites form a cycle: {' -> '.join(cycle)}")
         return v
 
     @field_validator("confidence_groups")
@@ -271,12 +309,15 @@ class Scenario(Strict):
         seen: list[str] = []
         for i, c in enumerate(self.communities):
             if c.members is None:
-                raise ValueError(f"communities[{i}] ({c.name}): members is required when several communities are given")
+                raise ValueError(f"communities[{i}] ({c.name}): members is required (the number of learners in this community)")
             if c.name in seen:
                 raise ValueError(f"communities[{i}]: the name {c.name!r} is used twice")
-            for other in c.include:
+            for other, share in c.include.items():
                 if other not in seen:
                     raise ValueError(f"communities[{i}] ({c.name}): include names {other!r}, which is not a community listed before it; listed before: {seen}")
+                shared = round(share * (self.communities[seen.index(other)].members or 0))
+                if shared > c.members:
+                    raise ValueError(f"communities[{i}] ({c.name}): include takes {shared} members of {other!r}, more than members: {c.members}")
             for t in c.topics or []:
                 if t not in topic_names:
                     raise ValueError(f"communities[{i}] ({c.name}): unknown topic {t!r}; known: {topic_names}")

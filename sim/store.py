@@ -66,14 +66,17 @@ def atomic_dir(target: Path, overwrite: bool = False) -> Iterator[Path]:
     target = Path(target)
     if target.exists() and not overwrite:
         raise ResultsError(f"{target}: already exists; choose another --out or remove it")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.parent / f".{target.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    # The temporary folder sits one level deeper (results/.tmp/...) so globs such as
+    # results/*/learners.parquet never see a run that is still being written.
+    staging = target.parent / ".tmp"
+    staging.mkdir(parents=True, exist_ok=True)
+    tmp = staging / f"{target.name}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     tmp.mkdir()
     try:
         yield tmp
         _fsync_dir(tmp)
         if target.exists():
-            old = target.parent / f".{target.name}.old-{uuid.uuid4().hex[:8]}"
+            old = staging / f"{target.name}.old-{uuid.uuid4().hex[:8]}"
             target.rename(old)
             tmp.rename(target)
             shutil.rmtree(old, ignore_errors=True)
@@ -83,6 +86,10 @@ def atomic_dir(target: Path, overwrite: bool = False) -> Iterator[Path]:
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+        try:
+            staging.rmdir()  # only when empty: another run may be writing
+        except OSError:
+            pass
 
 
 def _fsync_dir(path: Path) -> None:

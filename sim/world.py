@@ -80,10 +80,9 @@ def build_world(scenario: Scenario, state: LearnerState, rng: np.random.Generato
     settings = [scenario.setting_of(c) for c in comms]
     experts = np.array([c.experts if c.experts is not None else s.experts for c, s in zip(comms, settings)])
     prereq = prerequisite_matrix(topics)
-    mass = state.interest @ mask.T.astype(float) * state.membership
-    with np.errstate(invalid="ignore", divide="ignore"):
-        cdf = np.cumsum(mass, axis=1) / mass.sum(axis=1, keepdims=True)
-    cdf = np.nan_to_num(cdf, nan=1.0)
+    # + a tiny floor: a learner with no interest in any of its communities' topics picks among them uniformly
+    mass = (state.interest @ mask.T.astype(float) + 1e-12) * state.membership
+    cdf = np.cumsum(mass, axis=1) / mass.sum(axis=1, keepdims=True)
     networks = [
         community_network(state.interest, np.flatnonzero(state.membership[:, j]), mask[j], scenario.network.degree, scenario.network.rewiring, rng)
         for j in range(len(comms))
