@@ -20,19 +20,21 @@ MODE_STUDY, MODE_ASK, MODE_OBSERVE, MODE_EXPLAIN, MODE_MEET = range(5)
 NONE = -1
 
 
+def drive(state: LearnerState, p: Params) -> np.ndarray:
+    """motivation ** participation_gamma (the power skipped at the default gamma of 1)."""
+    return state.motivation if p.participation_gamma == 1.0 else state.motivation**p.participation_gamma
+
+
 def sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
 
 def audience_knowledge(state: LearnerState, world: World) -> np.ndarray:
     """(C, T) mean knowledge of each community's active members: the audience a question is asked before."""
-    # Masked sums, not a matrix product: BLAS threads would spin on this small product
-    # and double the CPU a day costs.
-    out = np.empty((state.membership.shape[1], state.knowledge.shape[1]))
-    for c in range(out.shape[0]):
-        m = state.membership[:, c] & state.active
-        out[c] = state.knowledge.sum(axis=0, where=m[:, None]) / max(int(m.sum()), 1)
-    return out
+    # einsum, not a matrix product: BLAS threads would spin after this small product and
+    # double the CPU a day costs (a sweep's other worker would pay for it).
+    m = (state.membership & state.active[:, None]).astype(float)
+    return np.einsum("ic,it->ct", m, state.knowledge) / np.maximum(m.sum(axis=0), 1.0)[:, None]
 
 
 def choose_categorical(cdf: np.ndarray, u: np.ndarray) -> np.ndarray:
@@ -59,7 +61,7 @@ def choose_meetings(state: LearnerState, world: World, p: Params, day: int, u: n
         if mt is None or day % mt.every_days != mt.weekday % mt.every_days:
             continue
         reach = state.access if mt.format == "online" else mt.reach
-        p_go = reach * mt.attend_propensity * state.motivation**p.participation_gamma
+        p_go = reach * mt.attend_propensity * drive(state, p)
         go = state.membership[:, c] & state.active & state.available[:, day % 7] & ~meet & (u[:, U_MEET] < p_go)
         meet |= go
         comm[go] = c
@@ -93,8 +95,8 @@ def choose_modes(state: LearnerState, world: World, p: Params, idx: np.ndarray, 
     stage = state.stage[idx]
     explain_p = p.explain_propensity * conf * np.asarray(p.stage_explain)[stage]
     explain = (lead > p.explain_margin) & (u[:, U_EXPLAIN] < explain_p)
-    social = ~explain & (u[:, U_SOCIAL] < world.social_share[comm])
-    risk = p.risk_base + world.power_gap[comm] + p.risk_gap_weight * np.maximum(-lead, 0.0) + p.newcomer_risk * (stage == 0)
+    social = ~explain & (u[:, U_SOCIAL] < world.per(world.social_share, comm))
+    risk = p.risk_base + world.per(world.power_gap, comm) + p.risk_gap_weight * np.maximum(-lead, 0.0) + p.newcomer_risk * (stage == 0)
     ask = social & (u[:, U_ASK] < sigmoid((conf - risk) / p.ask_temperature))
     mode = np.full(idx.size, MODE_STUDY, dtype=np.int8)
     mode[social] = MODE_OBSERVE

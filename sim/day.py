@@ -70,7 +70,7 @@ def run_day(state: LearnerState, world: World, p: Params, day: int, u: np.ndarra
     n = state.n
     audience = ch.audience_knowledge(state, world)
     meet, comm, topic = ch.choose_meetings(state, world, p, day, u, levers.agenda)
-    present = meet | (state.active & (u[:, ch.U_PART] < state.access * state.motivation**p.participation_gamma))
+    present = meet | (state.active & (u[:, ch.U_PART] < state.access * ch.drive(state, p)))
     if world.n_communities > 1:
         comm = np.where(meet, comm, ch.choose_categorical(world.choice_cdf, u[:, ch.U_COMM]))
     who = np.flatnonzero(present & ~meet)
@@ -96,19 +96,19 @@ def run_day(state: LearnerState, world: World, p: Params, day: int, u: np.ndarra
     g = learn(state, world, p, idx, mode, ti, ci, ui, meet_level, private, audience)
     gain = np.zeros(n)
     gain[idx] = g.own
-    np.add.at(gain, g.helper, g.helper_gain)
+    gain += np.bincount(g.helper, weights=g.helper_gain, minlength=n)
     k = state.knowledge
     k[idx, ti] = np.minimum(1.0, k[idx, ti] + g.own)
-    np.add.at(k, (g.helper, g.helper_topic), g.helper_gain)
-    np.minimum(k, 1.0, out=k)
+    np.add.at(k, (g.helper, g.helper_topic), g.helper_gain)  # a helper may answer several learners
+    k[g.helper, g.helper_topic] = np.minimum(k[g.helper, g.helper_topic], 1.0)
 
     public_ask = (mode == ch.MODE_ASK) & ~private
-    cold_call = (ui[:, ch.U_EXPOSE] < world.exposure_rate[ci]) & (mode != ch.MODE_MEET) & ~private
+    cold_call = (ui[:, ch.U_EXPOSE] < world.per(world.exposure_rate, ci)) & (mode != ch.MODE_MEET) & ~private
     exposed_gap = np.where(public_ask | cold_call, np.maximum(-lead, 0.0), 0.0)
     exposed_gap[mode == ch.MODE_MEET] = 0.0
     success = g.answered | (mode == ch.MODE_EXPLAIN) | ((mode == ch.MODE_MEET) & (g.own > 0)) | private
     social = mode != ch.MODE_STUDY
-    power = np.where(private, 0.0, world.power_gap[ci])
+    power = np.where(private, 0.0, world.per(world.power_gap, ci))
     exposed_i = update_confidence(state, p, idx, success, social, exposed_gap, power)
 
     fit = state.interest[idx, ti] * world.topic_mask.sum(axis=1)[ci] - 1.0

@@ -52,15 +52,16 @@ def learn(
     `meet_level` (C, T) is the mean knowledge of today's meetup attendees; `private`
     marks tutoring sessions, which carry no power gap and no audience.
     """
+    per = world.per
     k = state.knowledge[idx, topic]
     room = 1.0 - k
-    power = np.where(private, 0.0, world.power_gap[comm])
+    power = np.where(private, 0.0, per(world.power_gap, comm))
     recept = 1.0 - p.anxiety_weight * power * (1.0 - state.confidence[idx])
     gain = np.zeros(idx.size)
 
     study = mode == MODE_STUDY
     gain[study] = p.study_rate * world.resources[comm[study], topic[study]] * room[study]
-    lesson = study & world.is_curriculum[comm]
+    lesson = study & per(world.is_curriculum, comm)
     if lesson.any():  # one pace for all: a lesson is pitched at the class average
         off = k[lesson] - audience[comm[lesson], topic[lesson]]
         gain[lesson] *= np.exp(-(off * off) / (2.0 * p.zpd_peak * p.zpd_peak))
@@ -68,12 +69,10 @@ def learn(
     gain[explain] = np.where(private, p.tutor_rate, p.protege_rate)[explain] * room[explain]
 
     social = ((mode == MODE_ASK) | (mode == MODE_OBSERVE)) & ~private
-    expert = social & (u[:, U_EXPERT] < world.expert_answer[comm])
-    expert_gap = world.expert_knowledge[comm] - k
-    expert_gap = np.where(world.expert_scaffolds[comm], np.minimum(expert_gap, p.zpd_peak), expert_gap)
+    expert = social & (u[:, U_EXPERT] < per(world.expert_answer, comm))
     partner = np.full(idx.size, -1, dtype=np.int64)
     for c, net in enumerate(world.networks):
-        sel = social & ~expert & (comm == c)
+        sel = social & ~expert if world.n_communities == 1 else social & ~expert & (comm == c)
         if sel.any():
             partner[sel] = net.pick(idx[sel], u[sel, U_PARTNER])
     peer = partner >= 0
@@ -81,12 +80,15 @@ def learn(
     tutee = private & (mode == MODE_ASK)
     partner[tutee] = state.tutoring_partner[idx[tutee]]
     gap = np.zeros(idx.size)
-    gap[expert] = expert_gap[expert]
+    if expert.any():
+        ce = comm[expert]
+        expert_gap = per(world.expert_knowledge, ce) - k[expert]
+        gap[expert] = np.where(per(world.expert_scaffolds, ce), np.minimum(expert_gap, p.zpd_peak), expert_gap)
     has = peer | tutee
     gap[has] = state.knowledge[partner[has], topic[has]] - k[has]
-    rate = np.select([tutee, mode == MODE_ASK], [p.alpha_tutor, p.alpha_ask], p.alpha_observe)
-    asked = social | tutee
-    gain[asked] = (rate * zpd_gain(gap, p.zpd_peak) * recept)[asked]
+    asked = np.flatnonzero(social | tutee)
+    rate = np.where(tutee[asked], p.alpha_tutor, np.where(mode[asked] == MODE_ASK, p.alpha_ask, p.alpha_observe))
+    gain[asked] = rate * zpd_gain(gap[asked], p.zpd_peak) * recept[asked]
 
     meet = mode == MODE_MEET
     meet_gap = meet_level[comm[meet], topic[meet]] - k[meet]

@@ -305,6 +305,8 @@ class Scenario(Strict):
             return self
         if self.learners is not None:
             raise ValueError("give either learners (one community) or communities[].members, not both")
+        if self.tutoring is not None and len(self.communities) > 1:
+            raise ValueError("tutoring pairs learners within one community; it cannot be combined with several communities yet")
         topic_names = [t.name for t in self.topics]  # type: ignore[union-attr]
         seen: list[str] = []
         for i, c in enumerate(self.communities):

@@ -42,6 +42,10 @@ class World:
     def n_communities(self) -> int:
         return len(self.names)
 
+    def per(self, values: np.ndarray, comm: np.ndarray) -> np.ndarray:
+        """values[comm] for per-community values; with one community the scalar itself (no gather)."""
+        return values[0] if len(self.names) == 1 else values[comm]
+
     @property
     def is_curriculum(self) -> np.ndarray:
         """(C,) bool: a teacher sets the topic (classroom)."""

@@ -90,10 +90,10 @@ def scenario_data(draw: st.DrawFn) -> dict[str, Any]:
         "core_after_explains": draw(st.integers(min_value=1, max_value=4)),
     }
     data["network"] = {"degree": draw(st.integers(min_value=2, max_value=10)), "rewiring": draw(unit)}
-    if draw(st.booleans()):
+    n_comm = draw(st.integers(min_value=1, max_value=3))
+    if n_comm == 1 and draw(st.booleans()):  # tutoring pairs learners within one community
         data["tutoring"] = {"tutor_share": draw(st.floats(min_value=0.1, max_value=0.9)),
                             "sessions_per_week": draw(st.integers(min_value=0, max_value=7))}
-    n_comm = draw(st.integers(min_value=1, max_value=3))
     if n_comm == 1 and draw(st.booleans()):
         data["learners"] = draw(st.integers(min_value=20, max_value=60))
         data["meetups"] = draw(meetups())
