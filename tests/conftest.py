@@ -128,3 +128,8 @@ def small_scenario() -> Scenario:
 def small_model(small_scenario: Scenario) -> CommunityModel:
     """A fresh model of `small_scenario` (seed 3), before its first day."""
     return make_model(small_scenario, seed=3)
+
+
+def overrides(base: dict, extra: dict) -> dict:
+    """`params__` field overrides from two dicts of mechanism constants (the second wins)."""
+    return {f"params__{k}": v for k, v in {**base, **extra}.items()}
