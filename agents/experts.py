@@ -36,7 +36,7 @@ class Expert(mesa.Agent):
         """Share resources on today's asked-about topics (every topic a little when nobody asked)."""
         world, day = self.model.world, self.model.last_day
         c = self.community
-        rate = world.expert_resource[c] / max(int(world.experts[c]), 1)
+        rate = world.expert_resource_rate[c]
         if rate == 0.0 or day is None:
             return
         asked = (day.mode == MODE_ASK) & (day.community == c)

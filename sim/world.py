@@ -28,7 +28,7 @@ class World:
     expert_answer: np.ndarray  # (C,) chance an expert answers, 0 without experts
     expert_scaffolds: np.ndarray  # (C,) bool
     expert_knowledge: np.ndarray
-    expert_resource: np.ndarray  # (C,) resources added per day by all experts together
+    expert_resource_rate: np.ndarray  # (C,) resources each expert adds per day
     exposure_rate: np.ndarray
     curriculum: list[np.ndarray | None]  # topic order per classroom community
     days_per_topic: np.ndarray
@@ -100,7 +100,7 @@ def build_world(scenario: Scenario, state: LearnerState, rng: np.random.Generato
         expert_answer=np.array([s.expert_answer_rate if e > 0 else 0.0 for s, e in zip(settings, experts)]),
         expert_scaffolds=np.array([s.expert_scaffolds for s in settings]),
         expert_knowledge=np.array([s.expert_knowledge for s in settings]),
-        expert_resource=np.array([s.expert_resource_rate * e for s, e in zip(settings, experts)]),
+        expert_resource_rate=np.array([s.expert_resource_rate for s in settings]),
         exposure_rate=np.array([s.exposure_rate for s in settings]),
         curriculum=[curriculum_order(topics, mask[j]) if s.curriculum else None for j, s in enumerate(settings)],
         days_per_topic=np.array([s.days_per_topic for s in settings]),
