@@ -10,12 +10,13 @@ from __future__ import annotations
 import numpy as np
 
 from learncomm.agents.state import LearnerState
+from learncomm.sim.levers import Levers
 from learncomm.sim.scenario import Params
 from learncomm.sim.world import World
 
 # Columns of the day's block of uniforms.
-U_PART, U_COMM, U_TOPIC, U_EXPLAIN, U_SOCIAL, U_ASK, U_PARTNER, U_EXPERT, U_EXPOSE, U_MEET = range(10)
-N_UNIFORMS = 10
+U_PART, U_COMM, U_TOPIC, U_EXPLAIN, U_SOCIAL, U_ASK, U_PARTNER, U_EXPERT, U_EXPOSE, U_MEET, U_SOURCE, U_SOURCE_OK, U_MATCH = range(13)
+N_UNIFORMS = 13
 MODE_STUDY, MODE_ASK, MODE_OBSERVE, MODE_EXPLAIN, MODE_MEET = range(5)
 NONE = -1
 
@@ -51,21 +52,25 @@ def meetup_topic(state: LearnerState, world: World, c: int, override: int | None
     return int(np.argmax(want))
 
 
-def choose_meetings(state: LearnerState, world: World, p: Params, day: int, u: np.ndarray, agenda: dict[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Who attends a meetup today, in which community, on which topic."""
+def choose_meetings(state: LearnerState, world: World, p: Params, day: int, u: np.ndarray, levers: Levers) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Who attends a meetup today (the scenario's or a role's), in which community, on which topic."""
     n = state.n
     meet = np.zeros(n, dtype=bool)
     comm = np.zeros(n, dtype=np.int64)
     topic = np.full(n, NONE, dtype=np.int64)
+    today: list[tuple[int, int, bool, float, float, np.ndarray | None]] = []
     for c, mt in enumerate(world.meetups):
-        if mt is None or day % mt.every_days != mt.weekday % mt.every_days:
-            continue
-        reach = state.access if mt.format == "online" else mt.reach
-        p_go = reach * mt.attend_propensity * drive(state, p)
+        if mt is not None and day % mt.every_days == mt.weekday % mt.every_days:
+            today.append((c, meetup_topic(state, world, c, levers.agenda.get(c)), mt.format == "online", mt.reach, mt.attend_propensity, None))
+    today += [(m.community, m.topic, m.online, m.reach, m.attend_propensity, m.invited) for m in levers.meetings if m.day == day]
+    for c, t, online, reach, propensity, invited in today:
+        p_go = (state.access if online else reach) * propensity * drive(state, p)
         go = state.membership[:, c] & state.active & state.available[:, day % 7] & ~meet & (u[:, U_MEET] < p_go)
+        if invited is not None:
+            go &= invited
         meet |= go
         comm[go] = c
-        topic[go] = meetup_topic(state, world, c, agenda.get(c))
+        topic[go] = t
     return meet, comm, topic
 
 

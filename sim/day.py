@@ -8,7 +8,7 @@ the day; see docs/model.md for the equations.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -16,17 +16,9 @@ from learncomm.agents.state import LearnerState
 from learncomm.sim import choices as ch
 from learncomm.sim.dynamics import advance_stages, drop_out, forget, update_confidence, update_motivation
 from learncomm.sim.learning import learn, zpd_gain
+from learncomm.sim.levers import Levers, benchmark_effect, meeting_summaries
 from learncomm.sim.scenario import Params
 from learncomm.sim.world import World
-
-
-@dataclass
-class Levers:
-    """What outside actors (facilitators, AI roles) can set for the coming days."""
-
-    pull: np.ndarray  # (C, T) extra pull of a topic (suggestions)
-    agenda: dict[int, int] = field(default_factory=dict)  # community -> topic of its next meetup
-    boost: np.ndarray | None = None  # (N,) one-off motivation change (nudges), cleared after use
 
 
 @dataclass
@@ -69,7 +61,7 @@ def run_day(state: LearnerState, world: World, p: Params, day: int, u: np.ndarra
     """Advance every learner by one day, using the uniforms `u` (N, N_UNIFORMS)."""
     n = state.n
     audience = ch.audience_knowledge(state, world)
-    meet, comm, topic = ch.choose_meetings(state, world, p, day, u, levers.agenda)
+    meet, comm, topic = ch.choose_meetings(state, world, p, day, u, levers)
     present = meet | (state.active & (u[:, ch.U_PART] < state.access * ch.drive(state, p)))
     if world.n_communities > 1:
         comm = np.where(meet, comm, ch.choose_categorical(world.choice_cdf, u[:, ch.U_COMM]))
@@ -88,14 +80,16 @@ def run_day(state: LearnerState, world: World, p: Params, day: int, u: np.ndarra
 
     meet_level = np.zeros_like(audience)
     meetups: dict[int, int] = {}
+    meet_topic: dict[int, int] = {}
     for c in np.unique(comm[meet]):
         att = meet & (comm == c)
         meetups[int(c)] = int(att.sum())
+        meet_topic[int(c)] = int(topic[att][0])
         meet_level[c, topic[att][0]] = state.knowledge[att, topic[att][0]].mean()
 
-    g = learn(state, world, p, idx, mode, ti, ci, ui, meet_level, private, audience)
-    gain = np.zeros(n)
-    gain[idx] = g.own
+    g = learn(state, world, p, idx, mode, ti, ci, ui, meet_level, private, audience, levers)
+    gain = meeting_summaries(state, levers, meet, meet_topic, meet_level, p.alpha_meet, p.zpd_peak)
+    gain[idx] += g.own
     gain += np.bincount(g.helper, weights=g.helper_gain, minlength=n)
     k = state.knowledge
     k[idx, ti] = np.minimum(1.0, k[idx, ti] + g.own)
@@ -114,6 +108,7 @@ def run_day(state: LearnerState, world: World, p: Params, day: int, u: np.ndarra
     fit = state.interest[idx, ti] * world.topic_mask.sum(axis=1)[ci] - 1.0
     update_motivation(state, p, present, idx, gain[idx], fit, exposed_i, success, levers.boost)
     levers.boost = None
+    benchmark_effect(state, levers, idx, ci, ti)
 
     counts = state.counts
     counts[idx, 0] += 1

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from learncomm.agents.state import LearnerState
-from learncomm.sim.choices import MODE_ASK, MODE_EXPLAIN, MODE_MEET, MODE_OBSERVE, MODE_STUDY, U_EXPERT, U_PARTNER
+from learncomm.sim.choices import MODE_ASK, MODE_EXPLAIN, MODE_MEET, MODE_OBSERVE, MODE_STUDY, U_EXPERT, U_MATCH, U_PARTNER, U_SOURCE, U_SOURCE_OK
+from learncomm.sim.levers import Levers
 from learncomm.sim.scenario import Params
 from learncomm.sim.world import World
 
@@ -41,11 +42,14 @@ class Gains:
     helper: np.ndarray  # learners who answered a peer's question
     helper_topic: np.ndarray
     helper_gain: np.ndarray
+    ai_answered: np.ndarray  # (n,) bool: an AI source answered (rightly or wrongly)
+    misled: np.ndarray  # (n,) bool: the AI's answer was wrong
 
 
 def learn(
     state: LearnerState, world: World, p: Params, idx: np.ndarray, mode: np.ndarray, topic: np.ndarray,
     comm: np.ndarray, u: np.ndarray, meet_level: np.ndarray, private: np.ndarray, audience: np.ndarray,
+    levers: Levers | None = None,
 ) -> Gains:
     """Gains of the present learners `idx` (aligned arrays), from the state at the start of the day.
 
@@ -75,6 +79,10 @@ def learn(
         sel = social & ~expert if world.n_communities == 1 else social & ~expert & (comm == c)
         if sel.any():
             partner[sel] = net.pick(idx[sel], u[sel, U_PARTNER])
+    if levers is not None and levers.match is not None:  # the matchmaker's partner replaces a random neighbour
+        matched = levers.match[idx]
+        use = social & ~expert & (matched >= 0) & (u[:, U_MATCH] < levers.match_use)
+        partner[use] = matched[use]
     peer = partner >= 0
     peer[peer] = state.active[partner[peer]]
     tutee = private & (mode == MODE_ASK)
@@ -94,10 +102,26 @@ def learn(
     meet_gap = meet_level[comm[meet], topic[meet]] - k[meet]
     gain[meet] = np.where(meet_gap > 0, p.alpha_meet * zpd_gain(meet_gap, p.zpd_peak) * recept[meet], p.protege_rate * room[meet])
 
+    ai = misled = np.zeros(idx.size, dtype=bool)
+    if levers is not None and levers.source is not None and levers.source_cfg is not None:
+        ai, right = source_answers(levers, mode, private, gain, comm, u)
+        gain[ai & right] = (levers.source_cfg.alpha * zpd_gain(np.minimum(room, p.zpd_peak), p.zpd_peak) * recept)[ai & right]
+        misled = ai & ~right
     gain *= ease(state, world, p, idx, topic)
     gain = np.minimum(gain, room)
+    if misled.any():  # a wrong answer plants a misconception
+        gain[misled] = -levers.source_cfg.misconception * k[misled]  # type: ignore[union-attr]
     answered = (mode == MODE_ASK) & (gain > 0)
     helped = (mode == MODE_ASK) & peer & ~private & (gap > 0)
     helper, helper_topic = partner[helped], topic[helped]
     helper_gain = p.protege_rate * (1.0 - state.knowledge[helper, helper_topic])
-    return Gains(own=gain, answered=answered, helper=helper, helper_topic=helper_topic, helper_gain=helper_gain)
+    return Gains(own=gain, answered=answered, helper=helper, helper_topic=helper_topic, helper_gain=helper_gain, ai_answered=ai, misled=misled)
+
+
+def source_answers(levers: Levers, mode: np.ndarray, private: np.ndarray, gain: np.ndarray, comm: np.ndarray, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Public questions nobody answered usefully that an AI source answers, and which answers are right."""
+    cfg = levers.source_cfg
+    assert cfg is not None and levers.source is not None
+    open_q = (mode == MODE_ASK) & ~private & (gain <= 0) & levers.source[comm]
+    ai = open_q & (u[:, U_SOURCE] < cfg.answer_rate)
+    return ai, u[:, U_SOURCE_OK] < cfg.accuracy

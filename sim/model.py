@@ -14,7 +14,8 @@ from learncomm.agents.experts import Expert
 from learncomm.agents.learner import Learner
 from learncomm.agents.state import LearnerState, draw_population, pair_tutors
 from learncomm.sim.choices import N_UNIFORMS
-from learncomm.sim.day import DayResult, Levers, run_day
+from learncomm.sim.day import DayResult, run_day
+from learncomm.sim.levers import Levers
 from learncomm.sim.loading import load_scenario, with_changes
 from learncomm.sim.metrics import METRICS, day_metrics
 from learncomm.sim.scenario import Scenario

@@ -12,6 +12,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from learncomm.sim.roles_schema import LLM, Roles
+
 Unit = Annotated[float, Field(ge=0.0, le=1.0)]
 Positive = Annotated[float, Field(gt=0.0)]
 NonNegative = Annotated[float, Field(ge=0.0)]
@@ -256,6 +258,8 @@ class Scenario(Strict):
     network: Network = Network()
     settings: Settings = Settings()
     params: Params = Params()
+    roles: Roles = Roles()
+    llm: LLM = LLM()
 
     @field_validator("name")
     @classmethod

@@ -1,0 +1,128 @@
+"""Scenario blocks for the AI roles (`roles:`) and their language models (`llm:`).
+
+Every effect size of a role is a field here, so a scenario can tune what a
+role does to the community; docs/roles.md gives each one's meaning.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Unit = Annotated[float, Field(ge=0.0, le=1.0)]
+NonNegative = Annotated[float, Field(ge=0.0)]
+Days = Annotated[int, Field(ge=1, le=365)]
+DeciderName = Literal["policy", "openai", "local"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RoleBase(_Strict):
+    enabled: bool = True
+    cadence: Days = 7  # days between decisions
+    start_day: Annotated[int, Field(ge=0)] = 0
+    decider: DeciderName | None = None  # None: the scenario's llm.decider
+
+
+class Ideator(RoleBase):
+    """Suggests the next exploration area: a topic, a level, resources, a message."""
+
+    pull: Annotated[float, Field(ge=1.0, le=10.0)] = 1.6  # topic pull multiplier while a suggestion lasts
+    duration: Days = 7
+    resource_boost: Unit = 0.08  # added to the topic's resource quality (towards 1)
+    novelty: Unit = 0.02  # one-off motivation lift for members interested in the topic
+
+
+class Secretary(RoleBase):
+    """Organises meetups, nudges disengaged members, shares a summary after a meetup."""
+
+    meetup_format: Literal["online", "in_person"] = "online"
+    reach: Unit = 0.8
+    attend_propensity: Unit = 0.8
+    nudge: Unit = 0.04  # motivation lift of a personal nudge
+    summary_share: Unit = 0.3  # share of a meetup's gain that absent members get from the summary
+    disengaged_days: Days = 10  # absent this long: a nudge candidate
+
+
+class Benchmarker(RoleBase):
+    """Shows the best achievable score per topic (a gold standard, like a tool-assisted speedrun)."""
+
+    cadence: Days = 14
+    near: Unit = 0.15  # within this of the mark: pulled up (goal gradient)
+    pull: Unit = 0.01  # daily motivation lift at the mark, falling to 0 at `near`
+    discourage: Unit = 0.008  # daily motivation cost for a low-confidence learner far below
+    confidence_cost: Unit = 0.004  # daily confidence cost for the same
+    low_confidence: Unit = 0.4  # below this confidence a far gap discourages
+    duration: Days = 14
+
+
+class Source(RoleBase):
+    """Answers open questions, with a hallucination rate."""
+
+    cadence: Days = 7
+    answer_rate: Unit = 0.5  # chance an unanswered public question gets an AI answer
+    accuracy: Unit = 0.85  # share of those answers that are right
+    alpha: Unit = 0.2  # gain from a right answer (scaffolded to the ZPD)
+    misconception: Unit = 0.05  # share of the topic's knowledge a wrong answer costs
+    duration: Days = 7
+
+
+class Manager(RoleBase):
+    """Reaches out to new members and welcomes newcomers."""
+
+    cadence: Days = 7
+    reserve: Annotated[int, Field(ge=0, le=1_000_000)] = 50  # people outreach can reach over the run
+    max_outreach: Annotated[int, Field(ge=0, le=10_000)] = 10  # new members per decision at most
+    welcome: Unit = 0.05  # motivation lift of a welcome message for a newcomer
+
+
+class Matchmaker(RoleBase):
+    """Pairs learners with complementary skills inside each other's zone of proximal development."""
+
+    cadence: Days = 14
+    max_pairs: Annotated[int, Field(ge=1, le=100_000)] = 200
+    use: Unit = 0.6  # chance a social turn goes to the matched partner instead of a random neighbour
+    duration: Days = 14
+
+
+class Roles(_Strict):
+    """Which roles act, and how; absent roles stay off."""
+
+    ideator: Ideator | None = None
+    secretary: Secretary | None = None
+    benchmarker: Benchmarker | None = None
+    source: Source | None = None
+    manager: Manager | None = None
+    matchmaker: Matchmaker | None = None
+
+    def active(self) -> dict[str, RoleBase]:
+        """Enabled roles, in the fixed order they act on a day (docs/roles.md)."""
+        order = ("ideator", "benchmarker", "source", "matchmaker", "secretary", "manager")
+        return {n: getattr(self, n) for n in order if getattr(self, n) is not None and getattr(self, n).enabled}
+
+
+class Prices(_Strict):
+    """US dollars per million tokens, for the cost estimate."""
+
+    input: NonNegative = 0.0
+    output: NonNegative = 0.0
+
+
+class LLM(_Strict):
+    """How LLM-backed deciders reach their model. The key comes from the environment only."""
+
+    decider: DeciderName = "policy"
+    model: Annotated[str, Field(max_length=200)] = "gpt-4o-mini"
+    base_url: Annotated[str, Field(max_length=500)] | None = None
+    api_key_env: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")] = "OPENAI_API_KEY"
+    structured_output: Literal["function_calling", "json_schema"] = "function_calling"
+    timeout_s: Annotated[float, Field(gt=0.0, le=600.0)] = 60.0
+    max_retries: Annotated[int, Field(ge=0, le=10)] = 2
+    temperature: Annotated[float, Field(ge=0.0, le=2.0)] = 0.0
+    max_tokens: Annotated[int, Field(ge=16, le=8192)] = 256
+    requests_per_second: Annotated[float, Field(gt=0.0)] | None = None
+    cache: Annotated[str, Field(max_length=500)] | None = "results/.llm-cache.sqlite"
+    prices: Prices = Prices()
