@@ -16,6 +16,7 @@ from learncomm.agents.state import LearnerState, draw_population, pair_tutors
 from learncomm.sim.choices import N_UNIFORMS
 from learncomm.sim.day import DayResult, run_day
 from learncomm.sim.levers import Levers
+from learncomm.sim.role_setup import DeciderFactory, make_roles
 from learncomm.sim.loading import load_scenario, with_changes
 from learncomm.sim.metrics import METRICS, day_metrics
 from learncomm.sim.scenario import Scenario
@@ -44,7 +45,8 @@ class CommunityModel(mesa.Model):
 
     def __init__(
         self, scenario: Scenario | str | Path = "community", *, learners: int | None = None,
-        days: int | None = None, agents: bool = True, seed: int | None = None, **fields: Any,
+        days: int | None = None, agents: bool = True, seed: int | None = None,
+        deciders: DeciderFactory | None = None, **fields: Any,
     ) -> None:
         if not isinstance(scenario, Scenario):
             scenario = load_scenario(scenario, {k.replace("__", "."): v for k, v in fields.items()})
@@ -71,6 +73,10 @@ class CommunityModel(mesa.Model):
         for c in range(self.world.n_communities):
             for _ in range(int(self.world.experts[c])):
                 Expert(self, c)
+        self.role_memory: dict[tuple[str, int], dict[str, Any]] = {}  # roles read each other's last decisions
+        self.role_expiry: dict[tuple[str, int], int] = {}
+        self.interventions: list[dict[str, Any]] = []
+        self.role_agents = make_roles(self, deciders or DeciderFactory())
         self.metrics: dict[str, float] = day_metrics(self.state)
         self.datacollector = mesa.DataCollector(model_reporters={m: partial(metric, m) for m in METRICS})
         self.datacollector.collect(self)
@@ -89,6 +95,8 @@ class CommunityModel(mesa.Model):
         experts = self.agents_by_type.get(Expert)
         if experts:
             experts.do("step")
+        for role in self.role_agents:  # a fixed, documented order (docs/roles.md)
+            role.step()
         self.metrics = day_metrics(self.state, self.last_day)
         self.datacollector.collect(self)
         if self.steps >= self.scenario.days or not self.state.active.any():

@@ -24,8 +24,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 INTERVENTIONS_SCHEMA = pa.schema([
-    ("day", pa.int32()), ("role", pa.string()), ("decider", pa.string()), ("model", pa.string()),
-    ("prompt_hash", pa.string()), ("decision", pa.string()), ("text", pa.string()),
+    ("day", pa.int32()), ("role", pa.string()), ("community", pa.string()), ("decider", pa.string()), ("model", pa.string()),
+    ("prompt_hash", pa.string()), ("choice", pa.int32()), ("decision", pa.string()), ("text", pa.string()),
     ("input_tokens", pa.int64()), ("output_tokens", pa.int64()), ("latency_s", pa.float64()),
     ("cache_hit", pa.bool_()), ("fallback", pa.bool_()), ("reason", pa.string()),
 ])
@@ -110,10 +110,6 @@ def write_table(table: pa.Table, path: Path) -> None:
 
 def write_json(data: Any, path: Path) -> None:
     path.write_text(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
-
-
-def empty_interventions() -> pa.Table:
-    return INTERVENTIONS_SCHEMA.empty_table()
 
 
 def read_run(run_dir: Path) -> dict[str, Any]:

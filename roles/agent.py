@@ -1,0 +1,39 @@
+"""RoleAgent: a Mesa agent whose step runs its role's LangGraph graph on its cadence."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import mesa
+
+from learncomm.roles.base import RoleSpec
+from learncomm.roles.benchmarker import BenchmarkerRole
+from learncomm.roles.graph import RoleContext, role_graph
+from learncomm.roles.ideator import IdeatorRole
+from learncomm.roles.secretary import SecretaryRole
+from learncomm.roles.source import SourceRole
+from learncomm.sim.roles_schema import RoleBase
+
+if TYPE_CHECKING:
+    from learncomm.sim.model import CommunityModel
+
+SPECS: dict[str, type[RoleSpec]] = {
+    "ideator": IdeatorRole, "secretary": SecretaryRole, "benchmarker": BenchmarkerRole, "source": SourceRole,
+}
+
+
+class RoleAgent(mesa.Agent):
+    """One AI role serving one community."""
+
+    def __init__(self, model: CommunityModel, spec: RoleSpec, cfg: RoleBase, community: int, decider: Any) -> None:
+        super().__init__(model)
+        self.spec, self.cfg, self.community, self.decider = spec, cfg, community, decider
+
+    def due(self) -> bool:
+        d = self.model.day
+        return d >= self.cfg.start_day and (d - self.cfg.start_day) % self.cfg.cadence == 0
+
+    def step(self) -> None:
+        self.spec.expire(self.model, self.community, self.cfg)
+        if self.due():
+            role_graph().invoke({}, context=RoleContext(agent=self))

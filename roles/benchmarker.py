@@ -1,0 +1,56 @@
+"""The gold-standard benchmarker: shows the best achievable score on a topic, as a tool-assisted speedrun does.
+
+Learners near the mark are pulled up (goal gradient); low-confidence learners
+far below it may be discouraged. That trade-off is a finding, not a bug.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from learncomm.roles.base import Candidate, RoleSpec, valid_topic
+from learncomm.roles.snapshot import Snapshot
+from learncomm.sim.roles_schema import Benchmarker, RoleBase
+
+if TYPE_CHECKING:
+    from learncomm.sim.model import CommunityModel
+
+
+class BenchmarkerRole(RoleSpec):
+    name = "benchmarker"
+    purpose = "you show the best achievable score on a topic so members see how far they can go."
+
+    def candidates(self, snap: Snapshot, model: CommunityModel, cfg: RoleBase) -> list[Candidate]:
+        """The most wanted topics; for each, the perfect score and the community's own best as marks."""
+        wanted = sorted(snap.topics, key=lambda t: (-t.interest, t.index))[:2]
+        out = []
+        for t in wanted:
+            for mark, what in ((1.0, "the perfect score"), (round(min(1.0, t.best_knowledge), 3), "the community's best")):
+                out.append(Candidate(
+                    label=f"benchmark '{t.name}' at {mark:.2f} ({what}; mean now {t.mean_knowledge:.2f})",
+                    decision={"topic": t.index, "mark": mark},
+                    text=f"Gold standard for {t.name}: {mark:.0%}. See how close you can get!",
+                ))
+        return out
+
+    def validate(self, decision: dict[str, Any], snap: Snapshot, model: CommunityModel) -> str | None:
+        mark = decision.get("mark")
+        if not isinstance(mark, int | float) or not 0.0 < float(mark) <= 1.0:
+            return f"mark {mark!r} is not in (0, 1]"
+        return valid_topic(decision.get("topic"), snap)
+
+    def act(self, model: CommunityModel, snap: Snapshot, decision: dict[str, Any], cfg: RoleBase) -> None:
+        assert isinstance(cfg, Benchmarker)
+        lv, c = model.levers, snap.community
+        if lv.marks is None:
+            lv.marks = np.full(model.world.resources.shape, np.nan)
+        lv.marks[c] = np.nan
+        lv.marks[c, int(decision["topic"])] = float(decision["mark"])
+        lv.benchmark = cfg
+        model.role_expiry[(self.name, c)] = model.day + cfg.duration
+
+    def expire(self, model: CommunityModel, community: int, cfg: RoleBase) -> None:
+        if model.role_expiry.get((self.name, community), -1) == model.day and model.levers.marks is not None:
+            model.levers.marks[community] = np.nan

@@ -1,0 +1,52 @@
+"""The ideator: suggests the next exploration area (topic, level, resources) to a group with no leader."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from learncomm.roles.base import Candidate, RoleSpec, valid_topic
+from learncomm.roles.snapshot import Snapshot
+from learncomm.sim.roles_schema import Ideator, RoleBase
+
+if TYPE_CHECKING:
+    from learncomm.sim.model import CommunityModel
+
+
+def level_of(k: float) -> str:
+    return "beginner" if k < 0.3 else "intermediate" if k < 0.6 else "advanced"
+
+
+class IdeatorRole(RoleSpec):
+    name = "ideator"
+    purpose = "you suggest the next topic to explore together, at the right level, with resources."
+
+    def candidates(self, snap: Snapshot, model: CommunityModel, cfg: RoleBase) -> list[Candidate]:
+        """Topics members want and do not know yet: interest x room to grow, best first."""
+        ranked = sorted(snap.topics, key=lambda t: (-t.interest * (1.0 - t.mean_knowledge), t.index))[:3]
+        return [Candidate(
+            label=f"explore '{t.name}' at {level_of(t.mean_knowledge)} level (wanted by {t.interest:.0%} of interest, mean knowledge {t.mean_knowledge:.2f})",
+            decision={"topic": t.index, "level": level_of(t.mean_knowledge)},
+            text=f"Next up: {t.name}, at {level_of(t.mean_knowledge)} level. New resources are in the shared folder; bring a question to the next meetup!",
+        ) for t in ranked]
+
+    def validate(self, decision: dict[str, Any], snap: Snapshot, model: CommunityModel) -> str | None:
+        if decision.get("level") not in ("beginner", "intermediate", "advanced"):
+            return f"level {decision.get('level')!r} is not beginner, intermediate or advanced"
+        return valid_topic(decision.get("topic"), snap)
+
+    def act(self, model: CommunityModel, snap: Snapshot, decision: dict[str, Any], cfg: RoleBase) -> None:
+        assert isinstance(cfg, Ideator)
+        c, t = snap.community, int(decision["topic"])
+        lv, w, s = model.levers, model.world, model.state
+        lv.pull[c] = 1.0
+        lv.pull[c, t] = cfg.pull
+        w.resources[c, t] += cfg.resource_boost * (1.0 - w.resources[c, t])
+        curious = np.flatnonzero(s.membership[:, c] & s.active & (s.interest[:, t] > 1.0 / s.interest.shape[1]))
+        lv.add_boost(curious, cfg.novelty, s.n)
+        model.role_expiry[(self.name, c)] = model.day + cfg.duration
+
+    def expire(self, model: CommunityModel, community: int, cfg: RoleBase) -> None:
+        if model.role_expiry.get((self.name, community), -1) == model.day:
+            model.levers.pull[community] = 1.0

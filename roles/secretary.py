@@ -1,0 +1,54 @@
+"""The secretary: organises meetups when most members are free, nudges the disengaged, shares notes."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from learncomm.roles.base import Candidate, RoleSpec, valid_topic
+from learncomm.roles.snapshot import Snapshot
+from learncomm.sim.levers import Meeting
+from learncomm.sim.roles_schema import RoleBase, Secretary
+
+if TYPE_CHECKING:
+    from learncomm.sim.model import CommunityModel
+
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+class SecretaryRole(RoleSpec):
+    name = "secretary"
+    purpose = "you organise meetups on the days most members are free, nudge members who drift away, and share notes."
+
+    def candidates(self, snap: Snapshot, model: CommunityModel, cfg: RoleBase) -> list[Candidate]:
+        """The next seven days ranked by how many active members are free; the ideator's topic first."""
+        idea = model.role_memory.get(("ideator", snap.community))
+        topic = int(idea["topic"]) if idea else max(snap.topics, key=lambda t: (t.interest, -t.index)).index
+        name = next(t.name for t in snap.topics if t.index == topic)
+        start = model.day  # index of the next day to run
+        days = sorted(range(start, start + 7), key=lambda d: (-snap.weekday_free[d % 7], d))[:3]
+        return [Candidate(
+            label=f"meetup on {WEEKDAYS[d % 7]} (in {d - start + 1} days, {snap.weekday_free[d % 7]} members free) about '{name}'",
+            decision={"day": d, "topic": topic, "nudge": snap.disengaged > 0},
+            text=f"Meetup on {WEEKDAYS[d % 7]} about {name}. Can't come? Notes will be shared afterwards.",
+        ) for d in days]
+
+    def validate(self, decision: dict[str, Any], snap: Snapshot, model: CommunityModel) -> str | None:
+        d = decision.get("day")
+        if not isinstance(d, int) or not model.day <= d < model.day + 14:
+            return f"meetup day {d!r} is not within the next 14 days"
+        return valid_topic(decision.get("topic"), snap)
+
+    def act(self, model: CommunityModel, snap: Snapshot, decision: dict[str, Any], cfg: RoleBase) -> None:
+        assert isinstance(cfg, Secretary)
+        c, s, lv = snap.community, model.state, model.levers
+        lv.meetings = [m for m in lv.meetings if m.day >= model.day]
+        lv.meetings.append(Meeting(day=int(decision["day"]), community=c, topic=int(decision["topic"]),
+                                   online=cfg.meetup_format == "online", reach=cfg.reach, attend_propensity=cfg.attend_propensity))
+        if lv.summary_share is None:
+            lv.summary_share = np.zeros(model.world.n_communities)
+        lv.summary_share[c] = cfg.summary_share
+        if decision.get("nudge"):
+            low = np.flatnonzero(s.membership[:, c] & s.active & (s.motivation < model.params.dropout_threshold + 0.1))
+            lv.add_boost(low, cfg.nudge, s.n)

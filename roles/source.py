@@ -1,0 +1,45 @@
+"""The source of information: answers open questions, with a hallucination rate (`accuracy`)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from learncomm.roles.base import Candidate, RoleSpec
+from learncomm.roles.snapshot import Snapshot
+from learncomm.sim.roles_schema import RoleBase, Source
+
+if TYPE_CHECKING:
+    from learncomm.sim.model import CommunityModel
+
+
+class SourceRole(RoleSpec):
+    name = "source"
+    purpose = "you answer the questions nobody in the community could answer, and say how sure you are."
+
+    def candidates(self, snap: Snapshot, model: CommunityModel, cfg: RoleBase) -> list[Candidate]:
+        asked = sorted(snap.topics, key=lambda t: (-t.questions_today, t.index))
+        focus = asked[0].name if asked and asked[0].questions_today else "any topic"
+        return [
+            Candidate(label=f"answer open questions for the next {cfg.cadence} days (most asked today: {focus})",
+                      decision={"answer": True}, text=f"I'll answer open questions this week, starting with {focus}. Check my answers with each other!"),
+            Candidate(label="stay quiet and let members answer each other", decision={"answer": False},
+                      text="No AI answers this week: ask each other first."),
+        ]
+
+    def validate(self, decision: dict[str, Any], snap: Snapshot, model: CommunityModel) -> str | None:
+        return None if isinstance(decision.get("answer"), bool) else f"answer {decision.get('answer')!r} is not true or false"
+
+    def act(self, model: CommunityModel, snap: Snapshot, decision: dict[str, Any], cfg: RoleBase) -> None:
+        assert isinstance(cfg, Source)
+        lv = model.levers
+        if lv.source is None:
+            lv.source = np.zeros(model.world.n_communities, dtype=bool)
+        lv.source[snap.community] = bool(decision["answer"])
+        lv.source_cfg = cfg
+        model.role_expiry[(self.name, snap.community)] = model.day + cfg.duration
+
+    def expire(self, model: CommunityModel, community: int, cfg: RoleBase) -> None:
+        if model.role_expiry.get((self.name, community), -1) == model.day and model.levers.source is not None:
+            model.levers.source[community] = False
