@@ -86,7 +86,8 @@ class ChatDecider:
 
     name = "openai"
 
-    def __init__(self, cfg: LLM, base_url: str | None = None, name: str = "openai") -> None:
+    def __init__(self, cfg: LLM, base_url: str | None = None, name: str = "openai", chat: Any = None) -> None:
+        """`chat` replaces ChatOpenAI (tests drive parsing and fallbacks with LangChain fake chat models)."""
         try:
             import openai
             from langchain_core.rate_limiters import InMemoryRateLimiter
@@ -96,12 +97,12 @@ class ChatDecider:
         self.name = name
         self.cfg = cfg
         self.model_name = cfg.model
-        key = os.environ.get(cfg.api_key_env) or ("not-needed" if (base_url or cfg.base_url) else None)
+        key = os.environ.get(cfg.api_key_env) or ("not-needed" if (base_url or cfg.base_url or chat is not None) else None)
         if key is None:
             raise DeciderError(f"set the API key in the environment variable {cfg.api_key_env} (llm.api_key_env)")
         self.cache = _counting_cache(cfg.cache) if cfg.cache else None
         limiter = InMemoryRateLimiter(requests_per_second=cfg.requests_per_second) if cfg.requests_per_second else None
-        chat = ChatOpenAI(
+        chat = chat or ChatOpenAI(
             model=cfg.model, base_url=base_url or cfg.base_url, api_key=key, timeout=cfg.timeout_s, max_retries=0,
             temperature=cfg.temperature, max_tokens=cfg.max_tokens, cache=self.cache if self.cache is not None else False,
             rate_limiter=limiter,

@@ -3,7 +3,7 @@
 # pytest's exit code 5 (no tests collected) is a failure here, never a pass.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh test
+bash scripts/setup.sh test,local-llm
 set +e
 .venv/bin/python -m pytest "$@"
 code=$?

