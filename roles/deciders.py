@@ -102,11 +102,13 @@ class ChatDecider:
             raise DeciderError(f"set the API key in the environment variable {cfg.api_key_env} (llm.api_key_env)")
         self.cache = _counting_cache(cfg.cache) if cfg.cache else None
         limiter = InMemoryRateLimiter(requests_per_second=cfg.requests_per_second) if cfg.requests_per_second else None
-        chat = chat or ChatOpenAI(
-            model=cfg.model, base_url=base_url or cfg.base_url, api_key=key, timeout=cfg.timeout_s, max_retries=0,
-            temperature=cfg.temperature, max_tokens=cfg.max_tokens, cache=self.cache if self.cache is not None else False,
-            rate_limiter=limiter,
-        )
+        if chat is None:
+            chat = ChatOpenAI(
+                model=cfg.model, base_url=base_url or cfg.base_url, api_key=key, timeout=cfg.timeout_s, max_retries=0,
+                temperature=cfg.temperature, max_tokens=cfg.max_tokens,
+            )
+        chat.cache = self.cache if self.cache is not None else False
+        chat.rate_limiter = limiter
         structured = chat.with_structured_output(Choice, method=cfg.structured_output, include_raw=True)
         transient = (openai.APIConnectionError, openai.APITimeoutError, openai.InternalServerError, openai.RateLimitError)
         self.runnable = structured.with_retry(retry_if_exception_type=transient, wait_exponential_jitter=True, stop_after_attempt=cfg.max_retries + 1) if cfg.max_retries else structured

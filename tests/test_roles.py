@@ -92,6 +92,9 @@ class ToolFake(GenericFakeChatModel):
     def bind_tools(self, tools: Any, **kw: Any) -> Any:
         return self
 
+    def _get_llm_string(self, stop: Any = None, **kw: Any) -> str:
+        return "tool-fake"  # the reply iterator must not be part of the cache key
+
 
 def tool_reply(choice: Any, message: str) -> AIMessage:
     return AIMessage(content="", tool_calls=[{"name": "Choice", "args": {"choice": choice, "message": message}, "id": "c1"}],
@@ -213,3 +216,18 @@ def test_role_effects_reach_the_levers() -> None:
     assert lv.marks is not None and np.isfinite(lv.marks).any()
     assert lv.source is not None and lv.source.any()
     assert lv.meetings and lv.summary_share is not None
+
+
+def test_sqlite_cache_serves_a_repeated_run(tmp_path: Path) -> None:
+    """The same prompts a second time come from LangChain's SQLite cache: no model call, counted as hits."""
+    cache = str(tmp_path / "llm.sqlite")
+    sc = scenario("roles:\n  ideator: {cadence: 5}\n", days=11)
+    results = []
+    for replies in ([tool_reply(1, "first"), tool_reply(2, "second")], []):  # the second model has nothing to say
+        factory = DeciderFactory(override="openai")
+        factory.built["openai"] = ChatDecider(LLM(cache=cache, max_retries=0), chat=ToolFake(messages=iter(replies)))
+        results.append(run_scenario(sc, seed=3, deciders=factory))
+    first, second = (r.interventions for r in results)
+    assert not first["cache_hit"].any() and second["cache_hit"].all()
+    assert list(second["text"]) == ["first", "second"] and not second["fallback"].any()
+    assert results[1].summary["roles"]["ideator"]["cost_usd"] == 0.0
