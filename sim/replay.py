@@ -23,7 +23,9 @@ def replay_run(run_dir: Path, out: Path | None = None) -> tuple[bool, str]:
     res = run_scenario(scenario, seed=manifest["seed"], out=out, deciders=DeciderFactory(replay=rows))
     if not res.timeseries.equals(rec["timeseries"].to_pandas()):
         return False, "timeseries.parquet"
-    if not res.learners.astype(str).equals(rec["learners"].to_pandas().astype(str)) or not res.learners.drop(columns="communities").equals(rec["learners"].to_pandas().drop(columns="communities")):
+    recorded = rec["learners"].to_pandas()
+    same_lists = [list(a) for a in res.learners["communities"]] == [list(b) for b in recorded["communities"]]
+    if not same_lists or not res.learners.drop(columns="communities").equals(recorded.drop(columns="communities")):
         return False, "learners.parquet"
     mine = [(r["day"], r["role"], r["community"], r["choice"], r["decision"], r["text"]) for r in (res.interventions.to_dict("records") if res.interventions is not None else [])]
     theirs = [(r["day"], r["role"], r["community"], r["choice"], r["decision"], r["text"]) for r in rows]

@@ -110,12 +110,13 @@ def default_run_dir(root: Path, scenario: Scenario, seed: int) -> Path:
 
 
 def role_accounting(rows: list[dict[str, Any]], prices: Prices) -> dict[str, dict[str, float]]:
-    """Per role: decisions, LLM calls, fallbacks, cache hits, tokens and estimated cost (cache hits are free)."""
+    """Per role: decisions, answered LLM calls (tokens spent, not from the cache), fallbacks, cache hits,
+    tokens and estimated cost (cache hits are free)."""
     out: dict[str, dict[str, float]] = {}
     for r in rows:
         a = out.setdefault(r["role"], {"decisions": 0, "llm_calls": 0, "fallbacks": 0, "cache_hits": 0, "input_tokens": 0, "output_tokens": 0, "cost_usd": 0.0, "latency_s": 0.0})
         a["decisions"] += 1
-        a["llm_calls"] += int(r["decider"] in ("openai", "local") and not r["cache_hit"] and (r["input_tokens"] > 0 or not r["fallback"]))
+        a["llm_calls"] += int(r["input_tokens"] > 0 and not r["cache_hit"])
         a["fallbacks"] += int(r["fallback"])
         a["cache_hits"] += int(r["cache_hit"])
         a["input_tokens"] += r["input_tokens"]
