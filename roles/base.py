@@ -64,8 +64,17 @@ class RoleSpec(ABC):
     def act(self, model: CommunityModel, snap: Snapshot, decision: dict[str, Any], cfg: RoleBase) -> None:
         """Apply the decision to the model's levers."""
 
-    def expire(self, model: CommunityModel, community: int, cfg: RoleBase) -> None:  # noqa: B027
-        """Undo effects whose duration is over (called daily)."""
+    def hold(self, model: CommunityModel, community: int, days: int) -> None:
+        """Keep this role's effect in `community` for `days` days, then `reset` it."""
+        model.role_expiry[(self.name, community)] = model.day + days
+
+    def expire(self, model: CommunityModel, community: int, cfg: RoleBase) -> None:
+        """Called daily: reset the effect on the day its hold ends."""
+        if model.role_expiry.get((self.name, community), -1) == model.day:
+            self.reset(model, community)
+
+    def reset(self, model: CommunityModel, community: int) -> None:  # noqa: B027
+        """Undo a lasting effect (roles whose effects last override this)."""
 
 
 def valid_topic(t: Any, snap: Snapshot) -> str | None:

@@ -49,8 +49,8 @@ class BenchmarkerRole(RoleSpec):
         lv.marks[c] = np.nan
         lv.marks[c, int(decision["topic"])] = float(decision["mark"])
         lv.benchmark = cfg
-        model.role_expiry[(self.name, c)] = model.day + cfg.duration
+        self.hold(model, c, cfg.duration)
 
-    def expire(self, model: CommunityModel, community: int, cfg: RoleBase) -> None:
-        if model.role_expiry.get((self.name, community), -1) == model.day and model.levers.marks is not None:
+    def reset(self, model: CommunityModel, community: int) -> None:
+        if model.levers.marks is not None:
             model.levers.marks[community] = np.nan

@@ -45,8 +45,7 @@ class IdeatorRole(RoleSpec):
         w.resources[c, t] += cfg.resource_boost * (1.0 - w.resources[c, t])
         curious = np.flatnonzero(s.membership[:, c] & s.active & (s.interest[:, t] > 1.0 / s.interest.shape[1]))
         lv.add_boost(curious, cfg.novelty, s.n)
-        model.role_expiry[(self.name, c)] = model.day + cfg.duration
+        self.hold(model, c, cfg.duration)
 
-    def expire(self, model: CommunityModel, community: int, cfg: RoleBase) -> None:
-        if model.role_expiry.get((self.name, community), -1) == model.day:
-            model.levers.pull[community] = 1.0
+    def reset(self, model: CommunityModel, community: int) -> None:
+        model.levers.pull[community] = 1.0

@@ -38,8 +38,8 @@ class SourceRole(RoleSpec):
             lv.source = np.zeros(model.world.n_communities, dtype=bool)
         lv.source[snap.community] = bool(decision["answer"])
         lv.source_cfg = cfg
-        model.role_expiry[(self.name, snap.community)] = model.day + cfg.duration
+        self.hold(model, snap.community, cfg.duration)
 
-    def expire(self, model: CommunityModel, community: int, cfg: RoleBase) -> None:
-        if model.role_expiry.get((self.name, community), -1) == model.day and model.levers.source is not None:
+    def reset(self, model: CommunityModel, community: int) -> None:
+        if model.levers.source is not None:
             model.levers.source[community] = False

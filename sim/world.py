@@ -31,6 +31,7 @@ class World:
     expert_resource_rate: np.ndarray  # (C,) resources each expert adds per day
     exposure_rate: np.ndarray
     curriculum: list[np.ndarray | None]  # topic order per classroom community
+    is_curriculum: np.ndarray  # (C,) bool: a teacher sets the topic (classroom)
     days_per_topic: np.ndarray
     experts: np.ndarray  # (C,) int
     resources: np.ndarray  # (C, T) quality of shared resources, changes during a run
@@ -46,10 +47,6 @@ class World:
         """values[comm] for per-community values; with one community the scalar itself (no gather)."""
         return values[0] if len(self.names) == 1 else values[comm]
 
-    @property
-    def is_curriculum(self) -> np.ndarray:
-        """(C,) bool: a teacher sets the topic (classroom)."""
-        return np.array([c is not None for c in self.curriculum])
 
 
 def prerequisite_matrix(topics: list[Topic]) -> np.ndarray:
@@ -103,6 +100,7 @@ def build_world(scenario: Scenario, state: LearnerState, rng: np.random.Generato
         expert_resource_rate=np.array([s.expert_resource_rate for s in settings]),
         exposure_rate=np.array([s.exposure_rate for s in settings]),
         curriculum=[curriculum_order(topics, mask[j]) if s.curriculum else None for j, s in enumerate(settings)],
+        is_curriculum=np.array([s.curriculum for s in settings]),
         days_per_topic=np.array([s.days_per_topic for s in settings]),
         experts=experts,
         resources=np.array([[s.resources] * len(topics) for s in settings]) * mask,
