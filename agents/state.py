@@ -42,6 +42,8 @@ class LearnerState:
     counts: np.ndarray = field(init=False)  # (N, 7) days present, study, ask, observe, explain, meet, answers
     tutoring_role: np.ndarray = field(init=False)  # (N,) 0 none, 1 tutor, 2 tutee
     tutoring_partner: np.ndarray = field(init=False)  # (N,) the other member of the pair, -1 if none
+    joined: np.ndarray = field(init=False)  # (N,) false for prospects a community manager has not reached yet
+    joined_day: np.ndarray = field(init=False)  # (N,) day a learner joined (0: from the start), -1 if never
 
     def __post_init__(self) -> None:
         n = self.knowledge.shape[0]
@@ -57,6 +59,8 @@ class LearnerState:
         self.counts = np.zeros((n, len(COUNTS)), dtype=np.int32)
         self.tutoring_role = np.zeros(n, dtype=np.int8)
         self.tutoring_partner = np.full(n, -1, dtype=np.int64)
+        self.joined = np.ones(n, dtype=bool)
+        self.joined_day = np.zeros(n, dtype=np.int32)
 
     @property
     def n(self) -> int:
@@ -103,7 +107,12 @@ def assign_members(scenario: Scenario, rng: np.random.Generator) -> np.ndarray:
 def draw_population(scenario: Scenario, rng: np.random.Generator) -> LearnerState:
     """A seeded population: every draw comes from `rng`, in a fixed order."""
     membership = assign_members(scenario, rng)
-    n, t = membership.shape[0], len(scenario.topic_list)
+    return LearnerState(membership=membership, **draw_traits(scenario, rng, membership.shape[0]))
+
+
+def draw_traits(scenario: Scenario, rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
+    """Everything about `n` people but their membership, in a fixed order of draws."""
+    t = len(scenario.topic_list)
     pop = scenario.population
     groups = [scenario.confidence_groups[g] for g in GROUPS]
     group = exact_labels(rng, [g.share for g in groups], n).astype(np.int8)
@@ -120,11 +129,33 @@ def draw_population(scenario: Scenario, rng: np.random.Generator) -> LearnerStat
     motivation = beta(rng, pop.motivation, n)
     interest = rng.dirichlet(np.full(t, pop.interest_concentration), size=n)
     free = np.argsort(rng.random((n, 7)), axis=1) < pop.available_days_per_week
-    return LearnerState(
-        knowledge=knowledge, interest=interest, confidence=confidence, motivation=motivation,
-        baseline_motivation=motivation.copy(), access=access, access_class=access_class,
-        available=free, group=group, membership=membership,
-    )
+    return {
+        "knowledge": knowledge, "interest": interest, "confidence": confidence, "motivation": motivation,
+        "baseline_motivation": motivation.copy(), "access": access, "access_class": access_class,
+        "available": free, "group": group,
+    }
+
+
+def add_prospects(state: LearnerState, scenario: Scenario, per_community: int, rng: np.random.Generator) -> LearnerState:
+    """Append `per_community` people per community who have not joined yet (a manager's outreach pool).
+
+    They come after the members, so the members' rows, and their daily random numbers, are
+    the same as in a run without a manager. Prospects are inactive (they take part in nothing)
+    until outreach brings them in; outcomes count joined learners only.
+    """
+    c = state.membership.shape[1]
+    traits = draw_traits(scenario, rng, per_community * c)
+    extra = np.zeros((per_community * c, c), dtype=bool)
+    extra[np.arange(per_community * c), np.repeat(np.arange(c), per_community)] = True
+    fields = {k: np.concatenate([getattr(state, k), v]) for k, v in traits.items()}
+    out = LearnerState(membership=np.concatenate([state.membership, extra]), **fields)
+    n0 = state.n
+    for name in ("tutoring_role", "tutoring_partner"):
+        getattr(out, name)[:n0] = getattr(state, name)
+    out.joined[n0:] = False
+    out.active[n0:] = False
+    out.joined_day[n0:] = -1
+    return out
 
 
 def pair_tutors(state: LearnerState, tutor_share: float, rng: np.random.Generator) -> None:

@@ -10,6 +10,8 @@ from learncomm.roles.base import RoleSpec
 from learncomm.roles.benchmarker import BenchmarkerRole
 from learncomm.roles.graph import RoleContext, role_graph
 from learncomm.roles.ideator import IdeatorRole
+from learncomm.roles.manager import ManagerRole
+from learncomm.roles.matchmaker import MatchmakerRole
 from learncomm.roles.secretary import SecretaryRole
 from learncomm.roles.source import SourceRole
 from learncomm.sim.roles_schema import RoleBase
@@ -19,6 +21,7 @@ if TYPE_CHECKING:
 
 SPECS: dict[str, type[RoleSpec]] = {
     "ideator": IdeatorRole, "secretary": SecretaryRole, "benchmarker": BenchmarkerRole, "source": SourceRole,
+    "manager": ManagerRole, "matchmaker": MatchmakerRole,
 }
 
 

@@ -34,9 +34,11 @@ class Snapshot(BaseModel):
     day: int
     community: int
     community_name: str
-    members: int
+    members: int  # joined members, dropped out included
     active: int
     newcomers: int
+    prospects: int  # people a community manager's outreach has not reached yet
+    joined_last_cadence: int  # members who joined in the last 7 days
     present_today: int
     disengaged: int  # active members with motivation below the dropout threshold + 0.1
     weekday_free: list[int]  # active members free on each weekday
@@ -48,7 +50,8 @@ class Snapshot(BaseModel):
 def observe(model: CommunityModel, community: int) -> Snapshot:
     """Aggregates over the community's members, built with a few array reductions."""
     s, w, p = model.state, model.world, model.params
-    members = s.membership[:, community]
+    enrolled = s.membership[:, community]
+    members = enrolled & s.joined
     act = members & s.active
     k = s.knowledge[act]
     day = model.last_day
@@ -78,6 +81,7 @@ def observe(model: CommunityModel, community: int) -> Snapshot:
     return Snapshot(
         day=model.day, community=community, community_name=w.names[community],
         members=int(members.sum()), active=int(act.sum()), newcomers=int((act & (s.stage == 0)).sum()),
+        prospects=int((enrolled & ~s.joined).sum()), joined_last_cadence=int((members & (s.joined_day > model.day - 7)).sum()),
         present_today=int((day.present & members).sum()) if day is not None else 0,
         disengaged=int((act & (s.motivation < p.dropout_threshold + 0.1)).sum()),
         weekday_free=[int((act & s.available[:, d]).sum()) for d in range(7)],

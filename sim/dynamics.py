@@ -48,11 +48,14 @@ def update_motivation(
     np.clip(m, 0.0, 1.0, out=m)
 
 
-def drop_out(state: LearnerState, p: Params, day: int) -> np.ndarray:
-    """Learners whose motivation stayed below the threshold for `dropout_patience` days leave (newcomers sooner)."""
+def drop_out(state: LearnerState, p: Params, day: int, patience_factor: np.ndarray | None = None) -> np.ndarray:
+    """Learners whose motivation stayed below the threshold for `dropout_patience` days leave (newcomers
+    sooner; `patience_factor` (N,) stretches it, for newcomers a community manager welcomed)."""
     low = state.active & (state.motivation < p.dropout_threshold)
     state.low_streak = np.where(low, state.low_streak + 1, 0)
     patience = np.where(state.stage == 0, p.dropout_patience * p.newcomer_patience, p.dropout_patience)
+    if patience_factor is not None:
+        patience = patience * patience_factor
     dropped = low & (state.low_streak >= patience)
     state.active[dropped] = False
     state.dropout_day[dropped] = day

@@ -19,7 +19,7 @@ PER_SCOPE: tuple[str, ...] = (
 )
 COMMUNITY_WIDE: tuple[str, ...] = (
     "equity_gap", "active_learners", "posts_gini", "meetup_attendance",
-    "stage_newcomer", "stage_regular", "stage_core",
+    "stage_newcomer", "stage_regular", "stage_core", "joined_learners",
 )
 METRICS: tuple[str, ...] = tuple(f"{o}_{s}" for o in PER_SCOPE for s in SCOPES) + COMMUNITY_WIDE
 
@@ -56,11 +56,12 @@ def day_metrics(state: LearnerState, day: object | None = None) -> dict[str, flo
     k = np.einsum("it->i", state.knowledge) / state.knowledge.shape[1]  # einsum: 3x faster than mean(axis=1) on narrow rows
     k0 = state.initial_mean_knowledge
     active = state.active
+    joined = None if state.joined.all() else state.joined  # prospects a manager has not reached yet do not count
     out: dict[str, np.ndarray] = {
-        "knowledge": _mean(k, g), "gain": _mean(k - k0, g),
-        "confidence": _mean(state.confidence, g),
-        "confidence_change": _mean(state.confidence - state.initial_confidence, g),
-        "motivation": _mean(state.motivation, g, active), "retention": _mean(active.astype(float), g),
+        "knowledge": _mean(k, g, joined), "gain": _mean(k - k0, g, joined),
+        "confidence": _mean(state.confidence, g, joined),
+        "confidence_change": _mean(state.confidence - state.initial_confidence, g, joined),
+        "motivation": _mean(state.motivation, g, active), "retention": _mean(active.astype(float), g, joined),
     }
     if day is None:
         present = np.zeros(state.n, dtype=bool)
@@ -80,8 +81,9 @@ def day_metrics(state: LearnerState, day: object | None = None) -> dict[str, flo
     row = {f"{o}_{s}": float(out[o][i]) for o in PER_SCOPE for i, s in enumerate(SCOPES)}
     row["equity_gap"] = row["gain_high"] - row["gain_low"]
     row["active_learners"] = float(active.sum())
+    row["joined_learners"] = float(state.n if joined is None else joined.sum())
     posts = state.counts[:, 2] + state.counts[:, 4] + state.counts[:, 6]
-    row["posts_gini"] = gini_of_counts(posts)
+    row["posts_gini"] = gini_of_counts(posts if joined is None else posts[joined])
     row["meetup_attendance"] = float(sum(meetups.values()))
     n_active = max(int(active.sum()), 1)
     for i, name in enumerate(("newcomer", "regular", "core")):

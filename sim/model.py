@@ -12,13 +12,14 @@ import numpy as np
 
 from learncomm.agents.experts import Expert
 from learncomm.agents.learner import Learner
-from learncomm.agents.state import LearnerState, draw_population, pair_tutors
+from learncomm.agents.state import LearnerState, add_prospects, draw_population, pair_tutors
 from learncomm.sim.choices import N_UNIFORMS
 from learncomm.sim.day import DayResult, run_day
 from learncomm.sim.levers import Levers
 from learncomm.sim.role_setup import DeciderFactory, make_roles
 from learncomm.sim.loading import load_scenario, with_changes
 from learncomm.sim.metrics import METRICS, day_metrics
+from learncomm.sim.roles_schema import Manager
 from learncomm.sim.scenario import Scenario
 from learncomm.sim.world import World, build_world
 
@@ -62,10 +63,15 @@ class CommunityModel(mesa.Model):
         self.state: LearnerState = draw_population(scenario, stream(seed, "population"))
         if scenario.tutoring is not None:
             pair_tutors(self.state, scenario.tutoring.tutor_share, stream(seed, "tutoring"))
+        self.n_members = self.state.n  # members from the start; a manager's prospects come after them
+        manager = scenario.roles.active().get("manager")
+        if isinstance(manager, Manager) and manager.reserve > 0:  # people outreach can bring in
+            self.state = add_prospects(self.state, scenario, manager.reserve, stream(seed, "prospects"))
         self.world: World = build_world(scenario, self.state, stream(seed, "network"))
         self.sessions_per_week = scenario.tutoring.sessions_per_week if scenario.tutoring and scenario.tutoring.active else 0
         self.levers = Levers(pull=np.ones_like(self.world.resources))
         self._day_rng = stream(seed, "day")
+        self._prospect_day_rng = stream(seed, "prospects-day")
         self.last_day: DayResult | None = None
         if agents:
             for i in range(self.state.n):
@@ -90,7 +96,9 @@ class CommunityModel(mesa.Model):
         """One day: the learners' day, then the experts, then the day's outcomes."""
         day = self.steps - 1
         # float32 uniforms: twice as fast to draw, and 2^-24 resolution is ample for daily chances
-        u = self._day_rng.random((self.state.n, N_UNIFORMS), dtype=np.float32)
+        u = self._day_rng.random((self.n_members, N_UNIFORMS), dtype=np.float32)
+        if self.state.n > self.n_members:  # prospects draw from their own stream: members' numbers stay the same
+            u = np.concatenate([u, self._prospect_day_rng.random((self.state.n - self.n_members, N_UNIFORMS), dtype=np.float32)])
         self.last_day = run_day(self.state, self.world, self.params, day, u, self.levers, self.sessions_per_week)
         experts = self.agents_by_type.get(Expert)
         if experts:

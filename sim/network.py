@@ -33,6 +33,16 @@ class Csr:
         out[has] = self.indices[start[has] + slot[has]]
         return out
 
+    def with_edges(self, src: np.ndarray, dst: np.ndarray) -> Csr:
+        """A copy with the undirected edges (src[i], dst[i]) added; existing neighbour lists keep their order."""
+        n = self.indptr.size - 1
+        s = np.concatenate([np.repeat(np.arange(n), self.degree()), src, dst])
+        d = np.concatenate([self.indices, dst, src])
+        order = np.argsort(s, kind="stable")
+        indptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(np.bincount(s, minlength=n), out=indptr[1:])
+        return Csr(indptr=indptr, indices=d[order].astype(np.int64))
+
 
 def order_by_interest(interest: np.ndarray, jitter: np.ndarray) -> np.ndarray:
     """Positions on the ring: by favourite topic, then second favourite, then its weight."""
@@ -74,3 +84,16 @@ def community_network(interest: np.ndarray, members: np.ndarray, topic_mask: np.
     local_interest = interest[members][:, topic_mask]
     edges = homophily_edges(local_interest, degree, rewiring, rng)
     return build_csr(len(interest), members, edges)
+
+
+def introduce(net: Csr, interest: np.ndarray, new: np.ndarray, members: np.ndarray, degree: int) -> Csr:
+    """Link each newcomer to the `degree` members with the most similar interests (homophily, no random draws).
+
+    `interest` is restricted to the community's topics. Used when a community manager brings people in.
+    """
+    k = min(degree, members.size)
+    if new.size == 0 or k == 0:
+        return net
+    similar = np.einsum("it,jt->ij", interest[new], interest[members])  # einsum: no BLAS threads
+    nearest = np.argpartition(-similar, k - 1, axis=1)[:, :k]
+    return net.with_edges(np.repeat(new, k), members[nearest].ravel())

@@ -33,6 +33,7 @@ def learners_table(model: CommunityModel) -> pa.Table:
     topics = w.topic_names
     data: dict[str, Any] = {
         "learner_id": np.arange(s.n, dtype=np.int64),
+        "joined_day": s.joined_day.copy(),
         "confidence_group": np.asarray(GROUPS)[s.group],
         "access_class": np.asarray([a.name for a in model.scenario.population.access])[s.access_class],
         "access": s.access,
@@ -54,7 +55,9 @@ def learners_table(model: CommunityModel) -> pa.Table:
         data[name] = s.counts[:, i].copy()
     for j, t in enumerate(topics):
         data[f"knowledge_final:{t}"] = s.knowledge[:, j].copy()
-    return pa.table(data)
+    table = pa.table(data)
+    # prospects a community manager never reached are not learners of this run
+    return table if s.joined.all() else table.filter(pa.array(s.joined))
 
 
 def summarise(learners: pd.DataFrame, timeseries: pd.DataFrame) -> dict[str, Any]:
@@ -73,6 +76,7 @@ def summarise(learners: pd.DataFrame, timeseries: pd.DataFrame) -> dict[str, Any
     out["community"] = {
         "equity_gap": float(last["equity_gap"]),
         "active_learners": int(last["active_learners"]),
+        "joined_learners": int(last["joined_learners"]),
         "posts_gini": float(last["posts_gini"]),
         "meetup_attendance_total": float(timeseries["meetup_attendance"].sum()),
         "days": int(timeseries["day"].iloc[-1]),

@@ -59,9 +59,6 @@ def make_roles(model: CommunityModel, factory: DeciderFactory) -> list[RoleAgent
         return []
     from learncomm.roles.agent import SPECS, RoleAgent
 
-    missing = [n for n in active if n not in SPECS]
-    if missing:
-        raise ScenarioError(f"roles {missing} are not available yet in this version; available: {sorted(SPECS)}")
     agents = []
     for name, cfg in active.items():
         spec = SPECS[name]()

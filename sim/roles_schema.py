@@ -74,9 +74,11 @@ class Manager(RoleBase):
     """Reaches out to new members and welcomes newcomers."""
 
     cadence: Days = 7
-    reserve: Annotated[int, Field(ge=0, le=1_000_000)] = 50  # people outreach can reach over the run
+    reserve: Annotated[int, Field(ge=0, le=1_000_000)] = 50  # people outreach can reach over the run, per community
     max_outreach: Annotated[int, Field(ge=0, le=10_000)] = 10  # new members per decision at most
     welcome: Unit = 0.05  # motivation lift of a welcome message for a newcomer
+    welcome_patience: Annotated[float, Field(ge=0.0, le=10.0)] = 1.0  # a welcomed newcomer's dropout patience x (1 + this)
+    max_newcomer_share: Unit = 0.4  # policy: pause outreach while newcomers are more than this share of the active members
 
 
 class Matchmaker(RoleBase):

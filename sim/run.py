@@ -76,7 +76,7 @@ def run_scenario(scenario: Scenario, seed: int | None = None, out: Path | None =
         "scenario_hash": canonical_hash(resolved),
         "seed": model.seed,
         "days": int(model.day),
-        "learners": model.state.n,
+        "learners": int(model.state.joined.sum()),  # prospects a manager never reached are not learners
         "communities": model.world.names,
         "topics": model.world.topic_names,
         "decider": sorted({r["decider"] for r in model.interventions}) or None,

@@ -84,8 +84,9 @@ def build_world(scenario: Scenario, state: LearnerState, rng: np.random.Generato
     # + a tiny floor: a learner with no interest in any of its communities' topics picks among them uniformly
     mass = (state.interest @ mask.T.astype(float) + 1e-12) * state.membership
     cdf = np.cumsum(mass, axis=1) / mass.sum(axis=1, keepdims=True)
+    # over joined members only: prospects (a manager's outreach pool) are linked in when they join (network.introduce)
     networks = [
-        community_network(state.interest, np.flatnonzero(state.membership[:, j]), mask[j], scenario.network.degree, scenario.network.rewiring, rng)
+        community_network(state.interest, np.flatnonzero(state.membership[:, j] & state.joined), mask[j], scenario.network.degree, scenario.network.rewiring, rng)
         for j in range(len(comms))
     ]
     return World(

@@ -41,7 +41,8 @@ def snap(**kw: Any) -> Snapshot:
         TopicView(index=2, name="kiln", mean_knowledge=0.1, best_knowledge=0.2, interest=0.1, questions_today=0),
     ]
     g = GroupView(learners=10, active=10, mean_knowledge=0.3, mean_confidence=0.5)
-    base = dict(day=7, community=0, community_name="club", members=30, active=30, newcomers=3, present_today=12, disengaged=4,
+    base = dict(day=7, community=0, community_name="club", members=30, active=30, newcomers=3, prospects=20, joined_last_cadence=0,
+                present_today=12, disengaged=4,
                 weekday_free=[1, 2, 9, 3, 4, 20, 5], last_meetup_attendance=0, topics=topics, groups={"low": g, "medium": g, "high": g})
     return Snapshot(**{**base, **kw})
 
@@ -198,13 +199,6 @@ def test_replay_reproduces_a_recorded_llm_run(tmp_path: Path) -> None:
         b = pd.read_parquet(tmp_path / "again" / f"{f}.parquet")
         cols = [c for c in a.columns if c not in ("decider", "model", "latency_s", "input_tokens", "output_tokens", "prompt_hash")]
         assert a[cols].astype(str).equals(b[cols].astype(str)), f
-
-
-def test_unavailable_roles_are_a_clear_error() -> None:
-    from learncomm.sim.loading import ScenarioError
-
-    with pytest.raises(ScenarioError, match="not available yet"):
-        CommunityModel(scenario("roles:\n  manager: {}\n"), seed=1)
 
 
 def test_role_effects_reach_the_levers() -> None:

@@ -1,0 +1,86 @@
+"""The community manager: reaches out to new members and welcomes newcomers so they stay.
+
+Outreach brings in people from the community's pool of prospects (drawn with
+the population, inactive until they join), chosen by their interest in the
+topic the outreach is about. A welcome lifts a newcomer's motivation once and
+stretches their dropout patience, because newcomers leave soonest.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from learncomm.roles.base import Candidate, RoleSpec, valid_topic
+from learncomm.roles.snapshot import Snapshot
+from learncomm.sim.network import introduce
+from learncomm.sim.roles_schema import Manager, RoleBase
+
+if TYPE_CHECKING:
+    from learncomm.sim.model import CommunityModel
+
+
+class ManagerRole(RoleSpec):
+    name = "manager"
+    purpose = "you grow the community by outreach and welcome newcomers so they stay."
+
+    def candidates(self, snap: Snapshot, model: CommunityModel, cfg: RoleBase) -> list[Candidate]:
+        """Outreach about the most wanted topic, about the least covered one, or a pause that only welcomes.
+
+        The pause comes first while newcomers are many: a community that grows faster than it can
+        welcome loses its newcomers.
+        """
+        assert isinstance(cfg, Manager)
+        k = min(cfg.max_outreach, snap.prospects)
+        pause = Candidate(
+            label=f"no outreach now; welcome the {snap.newcomers} newcomers and help them settle",
+            decision={"outreach": 0, "topic": None, "welcome": True},
+            text="Welcome to everyone who joined recently! Say hello and ask anything: no question is too basic here.",
+        )
+        if k == 0:
+            return [pause]
+        wanted = max(snap.topics, key=lambda t: (t.interest, -t.index))
+        rare = min(snap.topics, key=lambda t: (t.interest, t.index))
+        reach = [Candidate(
+            label=f"reach out to {k} people interested in '{t.name}' ({why}) and welcome newcomers",
+            decision={"outreach": k, "topic": t.index, "welcome": True},
+            text=f"We're growing! If you know someone curious about {t.name}, bring them along. Newcomers: welcome, say hello!",
+        ) for t, why in ((wanted, "the members' favourite topic"), (rare, "a topic few members cover yet")) if t is not None]
+        if rare.index == wanted.index:
+            reach = reach[:1]
+        crowded = snap.newcomers > cfg.max_newcomer_share * max(snap.active, 1)
+        return [pause, *reach] if crowded else [*reach, pause]
+
+    def validate(self, decision: dict[str, Any], snap: Snapshot, model: CommunityModel) -> str | None:
+        k = decision.get("outreach")
+        if not isinstance(k, int) or isinstance(k, bool) or not 0 <= k <= snap.prospects:
+            return f"outreach {k!r} is not a number of people between 0 and the {snap.prospects} prospects left"
+        if k > 0 and (err := valid_topic(decision.get("topic"), snap)):
+            return err
+        if not isinstance(decision.get("welcome"), bool):
+            return f"welcome {decision.get('welcome')!r} is not true or false"
+        return None
+
+    def act(self, model: CommunityModel, snap: Snapshot, decision: dict[str, Any], cfg: RoleBase) -> None:
+        assert isinstance(cfg, Manager)
+        s, lv, c = model.state, model.levers, snap.community
+        k = int(decision["outreach"])
+        if k > 0:
+            pool = np.flatnonzero(s.membership[:, c] & ~s.joined)
+            t = int(decision["topic"])
+            keen = pool[np.lexsort((pool, -s.interest[pool, t]))[:k]]  # most interested first; ties by id
+            w = model.world
+            members = np.flatnonzero(s.membership[:, c] & s.active)
+            w.networks[c] = introduce(w.networks[c], s.interest[:, w.topic_mask[c]], keen, members, model.scenario.network.degree)
+            s.joined[keen] = True
+            s.active[keen] = True
+            s.joined_day[keen] = model.day
+        if decision["welcome"]:
+            if lv.patience is None:
+                lv.patience, lv.welcomed = np.ones(s.n), np.zeros(s.n, dtype=bool)
+            assert lv.welcomed is not None
+            new = np.flatnonzero(s.membership[:, c] & s.active & (s.stage == 0) & ~lv.welcomed)  # each newcomer once
+            lv.welcomed[new] = True
+            lv.add_boost(new, cfg.welcome, s.n)
+            lv.patience[new] = 1.0 + cfg.welcome_patience

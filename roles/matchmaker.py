@@ -1,0 +1,107 @@
+"""The matchmaker: pairs learners with complementary skills, inside each other's zone of proximal development.
+
+A pair is good when each is moderately ahead of the other on the topic the other
+cares about most, so both ask well and both explain. The decider picks whom to
+serve first (the pairing itself is computed from the model, not written by a
+language model); while a match lasts, a learner's social turn goes to the
+partner with chance `use` instead of a random neighbour.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from learncomm.roles.base import Candidate, RoleSpec
+from learncomm.roles.snapshot import Snapshot
+from learncomm.sim.learning import zpd_gain
+from learncomm.sim.roles_schema import Matchmaker, RoleBase
+
+if TYPE_CHECKING:
+    from learncomm.sim.model import CommunityModel
+
+FOCUS = {
+    "low_confidence": "the least confident learners first",
+    "newcomers": "newcomers first",
+    "behind": "the learners furthest behind on their favourite topic first",
+}
+MAX_TRIES = 4  # seekers examined per pair at most, so a decision stays cheap at 100,000 learners
+
+
+def match_pairs(model: CommunityModel, community: int, focus: str, pairs: int) -> tuple[np.ndarray, np.ndarray]:
+    """Greedy pairs (a, b) of active members: each seeker, in `focus` order, gets the free member
+    whose help on the seeker's favourite topic plus the seeker's help on theirs is largest."""
+    s, w, peak = model.state, model.world, model.params.zpd_peak
+    members = np.flatnonzero(s.membership[:, community] & s.active)
+    topics = np.flatnonzero(w.topic_mask[community])
+    k = s.knowledge[np.ix_(members, topics)]
+    fav = np.argmax(s.interest[np.ix_(members, topics)], axis=1)
+    own = k[np.arange(members.size), fav]
+    if focus == "low_confidence":
+        order = np.lexsort((members, s.confidence[members]))
+    elif focus == "newcomers":
+        order = np.lexsort((members, s.confidence[members], s.stage[members]))
+    else:
+        order = np.lexsort((members, own))
+    free = np.ones(members.size, dtype=bool)
+    a: list[int] = []
+    b: list[int] = []
+    for i in order[: MAX_TRIES * pairs]:
+        if len(a) >= pairs:
+            break
+        if not free[i]:
+            continue
+        score = zpd_gain(k[:, fav[i]] - own[i], peak) + zpd_gain(k[i, fav] - own, peak)
+        score[~free] = -1.0
+        score[i] = -1.0
+        j = int(np.argmax(score))
+        if score[j] <= 0.0:
+            continue
+        free[i] = free[j] = False
+        a.append(int(members[i]))
+        b.append(int(members[j]))
+    return np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64)
+
+
+class MatchmakerRole(RoleSpec):
+    name = "matchmaker"
+    purpose = "you pair learners who can help each other: each a little ahead of the other on what the other wants to learn."
+
+    def candidates(self, snap: Snapshot, model: CommunityModel, cfg: RoleBase) -> list[Candidate]:
+        """Whom to serve first: the least confident (who rarely ask in public) unless newcomers are many."""
+        assert isinstance(cfg, Matchmaker)
+        k = min(cfg.max_pairs, snap.active // 2)
+        if k == 0:
+            return []
+        order = ["low_confidence", "behind", "newcomers"]
+        if snap.newcomers > 0.3 * max(snap.active, 1):
+            order = ["newcomers", "low_confidence", "behind"]
+        return [Candidate(
+            label=f"pair up to {k} learners with complementary partners, {FOCUS[f]}",
+            decision={"focus": f, "pairs": k},
+            text=f"New learning partners are out ({FOCUS[f]}): you each know something the other wants to learn. Say hi to your partner!",
+        ) for f in order]
+
+    def validate(self, decision: dict[str, Any], snap: Snapshot, model: CommunityModel) -> str | None:
+        if decision.get("focus") not in FOCUS:
+            return f"focus {decision.get('focus')!r} is not one of {sorted(FOCUS)}"
+        k = decision.get("pairs")
+        if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= snap.active // 2:
+            return f"pairs {k!r} is not between 1 and half the {snap.active} active members"
+        return None
+
+    def act(self, model: CommunityModel, snap: Snapshot, decision: dict[str, Any], cfg: RoleBase) -> None:
+        assert isinstance(cfg, Matchmaker)
+        s, lv, c = model.state, model.levers, snap.community
+        if lv.match is None:
+            lv.match = np.full(s.n, -1, dtype=np.int64)
+        self.reset(model, c)
+        a, b = match_pairs(model, c, str(decision["focus"]), int(decision["pairs"]))
+        lv.match[a], lv.match[b] = b, a
+        lv.match_use = cfg.use
+        self.hold(model, c, cfg.duration)
+
+    def reset(self, model: CommunityModel, community: int) -> None:
+        if model.levers.match is not None:
+            model.levers.match[model.state.membership[:, community]] = -1
