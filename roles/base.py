@@ -51,6 +51,9 @@ class RoleSpec(ABC):
 
     name: str
     purpose: str  # one sentence for the prompt
+    # False only if `act` changes nothing a Snapshot reads (members, knowledge, interest, motivation,
+    # activity): then roles due later the same day reuse this role's observation
+    changes_observation: bool = True
 
     @abstractmethod
     def candidates(self, snap: Snapshot, model: CommunityModel, cfg: RoleBase) -> list[Candidate]:

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 class BenchmarkerRole(RoleSpec):
     name = "benchmarker"
     purpose = "you show the best achievable score on a topic so members see how far they can go."
+    changes_observation = False  # marks, applied from tomorrow
 
     def candidates(self, snap: Snapshot, model: CommunityModel, cfg: RoleBase) -> list[Candidate]:
         """The most wanted topics; for each, the perfect score and the community's own best as marks."""

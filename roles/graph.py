@@ -46,7 +46,11 @@ class RoleContext:
 
 def _observe(state: RoleState, runtime: Runtime[RoleContext]) -> RoleState:
     a = runtime.context.agent
-    snap = observe(a.model, a.community)
+    key = (a.model.day, a.community)
+    snap = a.model.observations.get(key)
+    if snap is None:  # roles due on the same day share one observation (see RoleSpec.changes_observation)
+        a.model.observations = {k: v for k, v in a.model.observations.items() if k[0] == a.model.day}
+        snap = a.model.observations[key] = observe(a.model, a.community)
     return {"snapshot": snap, "candidates": a.spec.candidates(snap, a.model, a.cfg)[:MAX_OPTIONS], "fallback": False, "reason": ""}
 
 
@@ -84,6 +88,8 @@ def _fallback(state: RoleState, reason: str) -> RoleState:
 def _act(state: RoleState, runtime: Runtime[RoleContext]) -> RoleState:
     a = runtime.context.agent
     a.spec.act(a.model, state["snapshot"], state["decision"], a.cfg)
+    if a.spec.changes_observation:
+        a.model.observations.pop((a.model.day, a.community), None)
     a.model.role_memory[(a.spec.name, a.community)] = {"day": a.model.day, **state["decision"]}
     return {}
 

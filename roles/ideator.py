@@ -21,6 +21,7 @@ def level_of(k: float) -> str:
 class IdeatorRole(RoleSpec):
     name = "ideator"
     purpose = "you suggest the next topic to explore together, at the right level, with resources."
+    changes_observation = False  # pull, resources and a motivation boost applied tomorrow
 
     def candidates(self, snap: Snapshot, model: CommunityModel, cfg: RoleBase) -> list[Candidate]:
         """Topics members want and do not know yet: interest x room to grow, best first."""

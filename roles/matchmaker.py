@@ -26,18 +26,29 @@ FOCUS = {
     "newcomers": "newcomers first",
     "behind": "the learners furthest behind on their favourite topic first",
 }
-MAX_TRIES = 4  # seekers examined per pair at most, so a decision stays cheap at 100,000 learners
+MAX_TRIES = 4  # seekers examined per pair at most
+WINDOW = 64  # partners scored per seeker: those nearest to the ideal level
+SHORTLIST = 40  # partners come from a shortlist of SHORTLIST x pairs members (every k-th): cheap at 100,000 learners
 
 
 def match_pairs(model: CommunityModel, community: int, focus: str, pairs: int) -> tuple[np.ndarray, np.ndarray]:
-    """Greedy pairs (a, b) of active members: each seeker, in `focus` order, gets the free member
-    whose help on the seeker's favourite topic plus the seeker's help on theirs is largest."""
+    """Greedy pairs (a, b) of active members: each seeker, in `focus` order, gets the free member whose
+    help on the seeker's favourite topic plus the seeker's help on theirs is largest.
+
+    Partners come from a shortlist (every k-th member, at most SHORTLIST x pairs of them), and only
+    the WINDOW whose knowledge of the seeker's favourite topic is nearest to `zpd_peak` above the
+    seeker's are scored: the best helper is there by construction.
+    """
     s, w, peak = model.state, model.world, model.params.zpd_peak
     members = np.flatnonzero(s.membership[:, community] & s.active)
     topics = np.flatnonzero(w.topic_mask[community])
     k = s.knowledge[np.ix_(members, topics)]
     fav = np.argmax(s.interest[np.ix_(members, topics)], axis=1)
     own = k[np.arange(members.size), fav]
+    short = np.arange(0, members.size, max(1, -(-members.size // (SHORTLIST * pairs))))
+    rank = np.argsort(k[short], axis=0, kind="stable")
+    levels = np.take_along_axis(k[short], rank, axis=0)  # (L, T): each topic's knowledge, sorted
+    by_level = short[rank]  # the members in that order
     if focus == "low_confidence":
         order = np.lexsort((members, s.confidence[members]))
     elif focus == "newcomers":
@@ -47,17 +58,23 @@ def match_pairs(model: CommunityModel, community: int, focus: str, pairs: int) -
     free = np.ones(members.size, dtype=bool)
     a: list[int] = []
     b: list[int] = []
+    half = WINDOW // 2
     for i in order[: MAX_TRIES * pairs]:
         if len(a) >= pairs:
             break
         if not free[i]:
             continue
-        score = zpd_gain(k[:, fav[i]] - own[i], peak) + zpd_gain(k[i, fav] - own, peak)
-        score[~free] = -1.0
-        score[i] = -1.0
-        j = int(np.argmax(score))
-        if score[j] <= 0.0:
+        t = fav[i]
+        at = int(np.searchsorted(levels[:, t], own[i] + peak))
+        near = by_level[max(0, at - half): at + half, t]
+        near = near[free[near] & (near != i)]
+        if near.size == 0:
             continue
+        score = zpd_gain(k[near, t] - own[i], peak) + zpd_gain(k[i, fav[near]] - own[near], peak)
+        best = int(np.argmax(score))
+        if score[best] <= 0.0:
+            continue
+        j = int(near[best])
         free[i] = free[j] = False
         a.append(int(members[i]))
         b.append(int(members[j]))
@@ -67,6 +84,7 @@ def match_pairs(model: CommunityModel, community: int, focus: str, pairs: int) -
 class MatchmakerRole(RoleSpec):
     name = "matchmaker"
     purpose = "you pair learners who can help each other: each a little ahead of the other on what the other wants to learn."
+    changes_observation = False  # partners used from tomorrow
 
     def candidates(self, snap: Snapshot, model: CommunityModel, cfg: RoleBase) -> list[Candidate]:
         """Whom to serve first: the least confident (who rarely ask in public) unless newcomers are many."""

@@ -20,6 +20,7 @@ WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", 
 class SecretaryRole(RoleSpec):
     name = "secretary"
     purpose = "you organise meetups on the days most members are free, nudge members who drift away, and share notes."
+    changes_observation = False  # meetings, notes and nudges applied tomorrow
 
     def candidates(self, snap: Snapshot, model: CommunityModel, cfg: RoleBase) -> list[Candidate]:
         """The next seven days ranked by how many active members are free; the ideator's topic first."""

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 class SourceRole(RoleSpec):
     name = "source"
     purpose = "you answer the questions nobody in the community could answer, and say how sure you are."
+    changes_observation = False  # a flag read tomorrow
 
     def candidates(self, snap: Snapshot, model: CommunityModel, cfg: RoleBase) -> list[Candidate]:
         asked = sorted(snap.topics, key=lambda t: (-t.questions_today, t.index))

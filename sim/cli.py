@@ -62,11 +62,12 @@ def run(
     decider: Annotated[str | None, typer.Option("--decider", help="Decider for every AI role: policy, openai or local (default: the scenario's).")] = None,
     model: Annotated[str | None, typer.Option("--model", help="Model name for the openai/local decider.")] = None,
     base_url: Annotated[str | None, typer.Option("--base-url", help="OpenAI-compatible endpoint for the openai decider (key from llm.api_key_env).")] = None,
+    no_dashboard: Annotated[bool, typer.Option("--no-dashboard", help="Do not write the run's dashboard.html.")] = False,
 ) -> None:
     """Run a scenario, write its run folder, and print outcomes per confidence group."""
     from learncomm.sim.progress import day_progress
     from learncomm.sim.report import print_roles, print_summary
-    from learncomm.sim.role_setup import DeciderFactory
+    from learncomm.sim.role_setup import DeciderFactory, uses_local
     from learncomm.sim.run import default_run_dir, run_scenario
 
     try:
@@ -75,7 +76,9 @@ def run(
         target = out_dir or default_run_dir(results, sc, used_seed)
         if decider not in (None, "policy", "openai", "local"):
             raise ScenarioError(f"--decider {decider}: expected policy, openai or local")
-        factory = DeciderFactory(override=decider, model=model, base_url=base_url)
+        # --decider local --base-url URL: use a server already running (`learncomm llm serve`) instead of starting one
+        local_url = base_url if base_url and uses_local(sc, decider) else None
+        factory = DeciderFactory(override=decider, model=model, base_url=base_url, local_url=local_url)
         with day_progress(out, f"{sc.name} (seed {used_seed})", sc.days) as advance:
             result = run_scenario(sc, seed=used_seed, out=target, on_day=advance, source=scenario, deciders=factory)
     except (ScenarioError, ResultsError) as exc:
@@ -84,6 +87,10 @@ def run(
     print_summary(out, result.summary, title=f"{sc.name}: outcomes per confidence group after {result.summary['community']['days']} days (seed {used_seed})")
     print_roles(out, result.summary.get("roles", {}))
     out.print(f"Results: [bold]{result.path}[/]  ({result.manifest['learners']} learners, {result.manifest['wall_time_s']:.2f} s)")
+    if not no_dashboard:
+        from learncomm.sim.cli_dashboard import write_after
+
+        write_after(Path(result.path), index=out_dir is None)
 
 
 @app.command()
@@ -131,6 +138,7 @@ def compare(
     group: Annotated[list[str] | None, typer.Option("--group", help="Groups to print (default: all, low, medium, high, tutors, tutees).")] = None,
     out_dir: Annotated[Path | None, typer.Option("--out", help="Folder for comparison.parquet (default: results/compare-A-vs-B-<time>).")] = None,
     results: Annotated[Path, typer.Option("--results", help="Where comparison folders go by default.")] = Path("results"),
+    no_dashboard: Annotated[bool, typer.Option("--no-dashboard", help="Do not write the comparison's dashboard.html.")] = False,
 ) -> None:
     """Run A and B on the same seeds (common random numbers): per outcome, B - A with a 95% interval and Cohen's d."""
     from learncomm.sim.compare import compare as run_compare
@@ -150,6 +158,10 @@ def compare(
         return
     print_comparison(out, result, group)
     out.print(f"Comparison table: [bold]{target}/comparison.parquet[/]")
+    if not no_dashboard:
+        from learncomm.sim.cli_dashboard import write_after
+
+        write_after(Path(target), index=out_dir is None)
 
 
 @app.command()
@@ -170,6 +182,13 @@ def version_callback(value: bool) -> None:
 @app.callback()
 def main_options(version: Annotated[bool, typer.Option("--version", callback=version_callback, is_eager=True, help="Show the version.")] = False) -> None:
     """Simulate communities of learning."""
+
+
+from learncomm.sim import cli_llm  # noqa: E402,F401  (registers `learncomm llm serve`)
+from learncomm.sim import cli_dashboard  # noqa: E402,F401  (registers `learncomm dashboard`)
+
+
+from learncomm.sim import cli_sweep  # noqa: E402,F401  (registers sweep, query, sensitivity)
 
 
 def main() -> None:

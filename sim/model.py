@@ -81,6 +81,7 @@ class CommunityModel(mesa.Model):
                 Expert(self, c)
         self.role_memory: dict[tuple[str, int], dict[str, Any]] = {}  # roles read each other's last decisions
         self.role_expiry: dict[tuple[str, int], int] = {}
+        self.observations: dict[tuple[int, int], Any] = {}  # (day, community) -> Snapshot shared by roles due that day
         self.interventions: list[dict[str, Any]] = []
         self.role_agents = make_roles(self, deciders or DeciderFactory())
         self.metrics: dict[str, float] = day_metrics(self.state)

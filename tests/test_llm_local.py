@@ -88,3 +88,38 @@ def test_server_killed_mid_run_loses_nothing() -> None:
     assert killed == {"day": 4} and model.day == 10 and len(ts) == 11
     assert [r["day"] for r in rows] == [3, 6, 9]  # one decision per cadence, none lost or doubled
     assert not rows[0]["fallback"] and rows[1]["fallback"] and rows[2]["fallback"]
+
+
+def test_llm_serve_keeps_one_server_for_runs_of_all_six_roles(tmp_path) -> None:
+    """`learncomm llm serve` runs until interrupted; `run --decider local --base-url` uses it instead of starting one."""
+    import re
+    import signal
+    import subprocess
+    import sys
+
+    import pandas as pd
+
+    port = free_port()
+    serve = subprocess.Popen([sys.executable, "-m", "learncomm", "llm", "serve", "--port", str(port)],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        first = serve.stdout.readline()  # printed once the server is healthy
+        assert re.search(rf"http://127\.0\.0\.1:{port}/v1", first), first
+        six = tmp_path / "six.yaml"
+        six.write_text("name: six\nlearners: 60\ndays: 8\nseed: 1\nllm: {cache: null, max_retries: 0}\nroles:\n"
+                       + "".join(f"  {r}: {{cadence: 7}}\n" for r in ("ideator", "secretary", "benchmarker", "source", "manager", "matchmaker")))
+        run = subprocess.run([sys.executable, "-m", "learncomm", "run", str(six), "--decider", "local", "--base-url",
+                              f"http://127.0.0.1:{port}/v1", "--out", str(tmp_path / "run")], capture_output=True, text=True, timeout=600)
+        assert run.returncode == 0, run.stderr
+        rows = pd.read_parquet(tmp_path / "run" / "interventions.parquet")
+        assert sorted(rows["role"]) == sorted(("ideator", "secretary", "benchmarker", "source", "manager", "matchmaker"))
+        assert not rows["fallback"].any(), rows[["role", "reason"]].to_dict("records")
+        assert (rows["decider"] == "local").all() and (rows["output_tokens"] > 0).all()
+        assert serve.poll() is None  # still serving after the run
+    finally:
+        serve.send_signal(signal.SIGINT)
+        code = serve.wait(timeout=30)
+    assert code == 130
+    with pytest.raises(OSError):  # the server went with it
+        import urllib.request
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models", timeout=2)

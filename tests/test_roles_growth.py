@@ -172,3 +172,17 @@ def test_matchmaker_raises_low_confidence_learners_gain_on_paired_seeds() -> Non
                 for extra in ("", "roles:\n  matchmaker: {}\n")]
         diffs.append(runs[1].metrics["gain_low"] - runs[0].metrics["gain_low"])
     assert min(diffs) > 0, diffs
+
+
+def test_sharing_one_observation_a_day_changes_no_decision(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Roles that declare their act changes nothing observed reuse the day's snapshot; the results
+    must be identical to every role observing afresh (this guards those declarations)."""
+    from learncomm.roles.agent import SPECS
+
+    six = "roles:\n" + "".join(f"  {r}: {{cadence: 5}}\n" for r in SPECS)
+    shared = run_days(CommunityModel(scenario(six, learners=120, days=40), seed=3, agents=False), 40)
+    for spec in SPECS.values():
+        monkeypatch.setattr(spec, "changes_observation", True)
+    fresh = run_days(CommunityModel(scenario(six, learners=120, days=40), seed=3, agents=False), 40)
+    assert [r["decision"] for r in shared.interventions] == [r["decision"] for r in fresh.interventions]
+    pd.testing.assert_frame_equal(shared.datacollector.get_model_vars_dataframe(), fresh.datacollector.get_model_vars_dataframe())
