@@ -67,6 +67,10 @@ class RoleSpec(ABC):
     def act(self, model: CommunityModel, snap: Snapshot, decision: dict[str, Any], cfg: RoleBase) -> None:
         """Apply the decision to the model's levers."""
 
+    def trigger(self, model: CommunityModel, community: int, cfg: RoleBase, last_act: int) -> str | None:
+        """Why the role should act before its cadence (after today's day), or None. Off unless a role defines one."""
+        return None
+
     def hold(self, model: CommunityModel, community: int, days: int) -> None:
         """Keep this role's effect in `community` for `days` days, then `reset` it."""
         model.role_expiry[(self.name, community)] = model.day + days

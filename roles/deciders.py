@@ -43,7 +43,7 @@ class PolicyDecider:
     name = "policy"
     model_name = "policy"
 
-    def decide(self, spec: RoleSpec, snap: Snapshot, candidates: list[Candidate]) -> dict[str, Any]:
+    def decide(self, spec: RoleSpec, snap: Snapshot, candidates: list[Candidate], why: str = "cadence") -> dict[str, Any]:
         return {"choice": 0, "text": candidates[0].text, "model": "policy"}
 
 
@@ -56,7 +56,7 @@ class ReplayDecider:
         self.rows = {(r["role"], r["community"], int(r["day"])): r for r in rows}
         self.model_name = "replay"
 
-    def decide(self, spec: RoleSpec, snap: Snapshot, candidates: list[Candidate]) -> dict[str, Any]:
+    def decide(self, spec: RoleSpec, snap: Snapshot, candidates: list[Candidate], why: str = "cadence") -> dict[str, Any]:
         row = self.rows.get((spec.name, snap.community_name, snap.day))
         if row is None:
             raise DeciderError(f"no recorded decision for {spec.name} in {snap.community_name} on day {snap.day}")
@@ -64,10 +64,11 @@ class ReplayDecider:
                 "fallback": bool(row["fallback"]), "reason": row["reason"]}
 
 
-def prompt_messages(spec: RoleSpec, snap: Snapshot, candidates: list[Candidate]) -> list[tuple[str, str]]:
+def prompt_messages(spec: RoleSpec, snap: Snapshot, candidates: list[Candidate], why: str = "cadence") -> list[tuple[str, str]]:
     data = snap.model_dump(exclude={"weekday_free"})
     options = "\n".join(f"{i}: {c.label}" for i, c in enumerate(candidates[:MAX_OPTIONS]))
-    user = f"Community data (JSON):\n{json.dumps(data, sort_keys=True)}\n\nOptions:\n{options}\n\nAnswer with the option's number and your message."
+    now = "" if why == "cadence" else f"Why you act now: {why}.\n\n"  # cadence decisions keep their prompt (and cache key)
+    user = f"{now}Community data (JSON):\n{json.dumps(data, sort_keys=True)}\n\nOptions:\n{options}\n\nAnswer with the option's number and your message."
     return [("system", SYSTEM.format(role=spec.name, purpose=spec.purpose)), ("human", user)]
 
 
@@ -120,8 +121,8 @@ class ChatDecider:
         transient = (openai.APIConnectionError, openai.APITimeoutError, openai.InternalServerError, openai.RateLimitError)
         self.runnable = structured.with_retry(retry_if_exception_type=transient, wait_exponential_jitter=True, stop_after_attempt=cfg.max_retries + 1) if cfg.max_retries else structured
 
-    def decide(self, spec: RoleSpec, snap: Snapshot, candidates: list[Candidate]) -> dict[str, Any]:
-        messages = prompt_messages(spec, snap, candidates)
+    def decide(self, spec: RoleSpec, snap: Snapshot, candidates: list[Candidate], why: str = "cadence") -> dict[str, Any]:
+        messages = prompt_messages(spec, snap, candidates, why)
         digest = hashlib.sha256(json.dumps(messages).encode()).hexdigest()[:16]
         with call_slot():
             started = time.perf_counter()

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 
 class RoleState(TypedDict, total=False):
+    trigger: str  # "cadence", or why the role acts early
     snapshot: Snapshot
     candidates: list[Candidate]
     choice: int
@@ -58,7 +59,7 @@ def _decide(state: RoleState, runtime: Runtime[RoleContext]) -> RoleState:
     a = runtime.context.agent
     started = time.perf_counter()
     try:
-        r = a.decider.decide(a.spec, state["snapshot"], state["candidates"])
+        r = a.decider.decide(a.spec, state["snapshot"], state["candidates"], state.get("trigger", "cadence"))
     except Exception as exc:  # any decider failure falls back; the reason is recorded
         return {"decider": a.decider.name, "model": a.decider.model_name, "fallback": True,
                 "latency_s": time.perf_counter() - started, "reason": f"{type(exc).__name__}: {str(exc)[:300]}"}
@@ -104,6 +105,7 @@ def _record(state: RoleState, runtime: Runtime[RoleContext]) -> RoleState:
         "input_tokens": int(state.get("input_tokens", 0)), "output_tokens": int(state.get("output_tokens", 0)),
         "latency_s": float(state.get("latency_s", 0.0)), "cache_hit": bool(state.get("cache_hit", False)),
         "fallback": bool(state.get("fallback", False)), "reason": state.get("reason", ""),
+        "trigger": state.get("trigger", "cadence"),
     })
     return {}
 

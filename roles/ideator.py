@@ -32,6 +32,16 @@ class IdeatorRole(RoleSpec):
             text=f"Next up: {t.name}, at {level_of(t.mean_knowledge)} level. New resources are in the shared folder; bring a question to the next meetup!",
         ) for t in ranked]
 
+    def trigger(self, model: CommunityModel, community: int, cfg: RoleBase, last_act: int) -> str | None:
+        """Learning stalled: the members taking part today gained less than `stagnation` on average."""
+        assert isinstance(cfg, Ideator)
+        day = model.last_day
+        if cfg.stagnation is None or day is None:
+            return None
+        here = day.present & (day.community == community)
+        g = float(day.gain[here].mean()) if here.any() else 0.0
+        return f"learning stalled: members taking part gained {g:.4f} on average today (threshold {cfg.stagnation})" if g < cfg.stagnation else None
+
     def validate(self, decision: dict[str, Any], snap: Snapshot, model: CommunityModel) -> str | None:
         if decision.get("level") not in ("beginner", "intermediate", "advanced"):
             return f"level {decision.get('level')!r} is not beginner, intermediate or advanced"

@@ -52,6 +52,15 @@ class ManagerRole(RoleSpec):
         crowded = snap.newcomers > cfg.max_newcomer_share * max(snap.active, 1)
         return [pause, *reach] if crowded else [*reach, pause]
 
+    def trigger(self, model: CommunityModel, community: int, cfg: RoleBase, last_act: int) -> str | None:
+        """Members are leaving: at least `dropouts` left since the manager's last decision."""
+        assert isinstance(cfg, Manager)
+        if cfg.dropouts is None:
+            return None
+        s = model.state
+        left = int((s.membership[:, community] & (s.dropout_day > max(last_act, 0))).sum())
+        return f"{left} members left since the last decision" if left >= cfg.dropouts else None
+
     def validate(self, decision: dict[str, Any], snap: Snapshot, model: CommunityModel) -> str | None:
         k = decision.get("outreach")
         if not isinstance(k, int) or isinstance(k, bool) or not 0 <= k <= snap.prospects:

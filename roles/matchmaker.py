@@ -101,6 +101,15 @@ class MatchmakerRole(RoleSpec):
             text=f"New learning partners are out ({FOCUS[f]}): you each know something the other wants to learn. Say hi to your partner!",
         ) for f in order]
 
+    def trigger(self, model: CommunityModel, community: int, cfg: RoleBase, last_act: int) -> str | None:
+        """Pairs broke: at least `broken_pairs` matched learners have left."""
+        assert isinstance(cfg, Matchmaker)
+        m, s = model.levers.match, model.state
+        if cfg.broken_pairs is None or m is None:
+            return None
+        broken = int((s.membership[:, community] & (m >= 0) & ~s.active).sum())
+        return f"{broken} matched learners have left" if broken >= cfg.broken_pairs else None
+
     def validate(self, decision: dict[str, Any], snap: Snapshot, model: CommunityModel) -> str | None:
         if decision.get("focus") not in FOCUS:
             return f"focus {decision.get('focus')!r} is not one of {sorted(FOCUS)}"

@@ -35,6 +35,15 @@ class SecretaryRole(RoleSpec):
             text=f"Meetup on {WEEKDAYS[d % 7]} about {name}. Can't come? Notes will be shared afterwards.",
         ) for d in days]
 
+    def trigger(self, model: CommunityModel, community: int, cfg: RoleBase, last_act: int) -> str | None:
+        """Attendance fell: today's meetup drew `attendance_drop` fewer than the one before."""
+        assert isinstance(cfg, Secretary)
+        history = model.meetup_history.get(community, [])
+        if cfg.attendance_drop is None or len(history) < 2 or history[-1][0] != model.day:
+            return None
+        (_, before), (_, now) = history[-2], history[-1]
+        return f"meetup attendance fell from {before} to {now}" if now < (1.0 - cfg.attendance_drop) * before else None
+
     def validate(self, decision: dict[str, Any], snap: Snapshot, model: CommunityModel) -> str | None:
         d = decision.get("day")
         if not isinstance(d, int) or not model.day <= d < model.day + 14:

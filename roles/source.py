@@ -8,6 +8,7 @@ import numpy as np
 
 from learncomm.roles.base import Candidate, RoleSpec
 from learncomm.roles.snapshot import Snapshot
+from learncomm.sim.choices import MODE_ASK
 from learncomm.sim.roles_schema import RoleBase, Source
 
 if TYPE_CHECKING:
@@ -28,6 +29,15 @@ class SourceRole(RoleSpec):
             Candidate(label="stay quiet and let members answer each other", decision={"answer": False},
                       text="No AI answers this week: ask each other first."),
         ]
+
+    def trigger(self, model: CommunityModel, community: int, cfg: RoleBase, last_act: int) -> str | None:
+        """Many open questions: at least `open_questions` public questions got no useful answer today."""
+        assert isinstance(cfg, Source)
+        day = model.last_day
+        if cfg.open_questions is None or day is None:
+            return None
+        open_q = int(((day.mode == MODE_ASK) & day.present & (day.community == community) & ~day.answered).sum())
+        return f"{open_q} questions went unanswered today" if open_q >= cfg.open_questions else None
 
     def validate(self, decision: dict[str, Any], snap: Snapshot, model: CommunityModel) -> str | None:
         return None if isinstance(decision.get("answer"), bool) else f"answer {decision.get('answer')!r} is not true or false"

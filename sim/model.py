@@ -81,6 +81,7 @@ class CommunityModel(mesa.Model):
                 Expert(self, c)
         self.role_memory: dict[tuple[str, int], dict[str, Any]] = {}  # roles read each other's last decisions
         self.role_expiry: dict[tuple[str, int], int] = {}
+        self.meetup_history: dict[int, list[tuple[int, int]]] = {}  # community -> (day, attendance) of each meetup
         self.observations: dict[tuple[int, int], Any] = {}  # (day, community) -> Snapshot shared by roles due that day
         self.interventions: list[dict[str, Any]] = []
         self.role_agents = make_roles(self, deciders or DeciderFactory())
@@ -101,6 +102,8 @@ class CommunityModel(mesa.Model):
         if self.state.n > self.n_members:  # prospects draw from their own stream: members' numbers stay the same
             u = np.concatenate([u, self._prospect_day_rng.random((self.state.n - self.n_members, N_UNIFORMS), dtype=np.float32)])
         self.last_day = run_day(self.state, self.world, self.params, day, u, self.levers, self.sessions_per_week)
+        for c, n in self.last_day.meetups.items():
+            self.meetup_history.setdefault(c, []).append((self.day, n))
         experts = self.agents_by_type.get(Expert)
         if experts:
             experts.do("step")

@@ -27,7 +27,7 @@ INTERVENTIONS_SCHEMA = pa.schema([
     ("day", pa.int32()), ("role", pa.string()), ("community", pa.string()), ("decider", pa.string()), ("model", pa.string()),
     ("prompt_hash", pa.string()), ("choice", pa.int32()), ("decision", pa.string()), ("text", pa.string()),
     ("input_tokens", pa.int64()), ("output_tokens", pa.int64()), ("latency_s", pa.float64()),
-    ("cache_hit", pa.bool_()), ("fallback", pa.bool_()), ("reason", pa.string()),
+    ("cache_hit", pa.bool_()), ("fallback", pa.bool_()), ("reason", pa.string()), ("trigger", pa.string()),
 ])
 TABLES = ("timeseries", "learners", "interventions")
 

@@ -186,3 +186,41 @@ def test_sharing_one_observation_a_day_changes_no_decision(monkeypatch: pytest.M
     fresh = run_days(CommunityModel(scenario(six, learners=120, days=40), seed=3, agents=False), 40)
     assert [r["decision"] for r in shared.interventions] == [r["decision"] for r in fresh.interventions]
     pd.testing.assert_frame_equal(shared.datacollector.get_model_vars_dataframe(), fresh.datacollector.get_model_vars_dataframe())
+
+
+# ---------------------------------------------------------------- triggers
+
+def test_a_trigger_makes_a_role_act_before_its_cadence_and_is_recorded(tmp_path) -> None:
+    from learncomm.sim.replay import replay_run
+    from learncomm.sim.run import run_scenario
+
+    roles = "roles:\n  source: {cadence: 60, open_questions: 3, cooldown: 4}\n"
+    res = run_scenario(scenario(roles, learners=120, days=30), seed=2, out=tmp_path / "run")
+    rows = res.interventions
+    assert len(rows) >= 3 and (rows["trigger"].str.contains("questions went unanswered")).all()
+    assert (rows["day"] < 60).all() and (rows["day"].diff().dropna() >= 4).all()  # never more often than the cooldown
+    same, detail = replay_run(tmp_path / "run")
+    assert same, detail
+
+
+def test_off_by_default_and_each_roles_trigger_fires_on_its_condition() -> None:
+    from learncomm.roles.ideator import IdeatorRole
+    from learncomm.roles.secretary import SecretaryRole
+    from learncomm.sim.roles_schema import Ideator, Secretary
+
+    model = run_days(CommunityModel(scenario("", learners=80, days=30), seed=1, agents=False), 3)
+    assert IdeatorRole().trigger(model, 0, Ideator(), -1) is None
+    assert "stalled" in IdeatorRole().trigger(model, 0, Ideator(stagnation=1.0), -1)
+    assert IdeatorRole().trigger(model, 0, Ideator(stagnation=0.0), -1) is None
+    model.meetup_history[0] = [(1, 40), (model.day, 10)]
+    assert "fell from 40 to 10" in SecretaryRole().trigger(model, 0, Secretary(attendance_drop=0.5), -1)
+    model.meetup_history[0] = [(1, 40), (model.day, 30)]
+    assert SecretaryRole().trigger(model, 0, Secretary(attendance_drop=0.5), -1) is None
+    s = model.state
+    s.active[:5], s.dropout_day[:5] = False, model.day
+    assert "5 members left" in ManagerRole().trigger(model, 0, Manager(dropouts=5), 1)
+    assert ManagerRole().trigger(model, 0, Manager(dropouts=5), model.day) is None  # left before the last decision
+    model.levers.match = np.full(s.n, -1)
+    model.levers.match[:4] = [1, 0, 3, 2]
+    assert "4 matched learners" in MatchmakerRole().trigger(model, 0, Matchmaker(broken_pairs=4), 1)
+    assert MatchmakerRole().trigger(model, 0, Matchmaker(broken_pairs=5), 1) is None
