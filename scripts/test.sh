@@ -3,7 +3,17 @@
 # pytest's exit code 5 (no tests collected) is a failure here, never a pass.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh test,local-llm
+bash scripts/setup.sh test,local-llm,dask
+# The dashboard tests drive a real browser: Debian's chromium (Playwright never downloads one).
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing chromium for the dashboard browser tests (apt-get)" >&2
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } >/dev/null \
+      || echo "warning: apt-get could not install chromium; the browser tests will skip (or fail with LEARNCOMM_REQUIRE_BROWSER=1)" >&2
+  else
+    echo "note: chromium is not installed (install it with: sudo apt-get install -y chromium); the dashboard browser tests will skip (or fail with LEARNCOMM_REQUIRE_BROWSER=1)" >&2
+  fi
+fi
 set +e
 .venv/bin/python -m pytest "$@"
 code=$?

@@ -22,9 +22,10 @@ class ScenarioError(Exception):
 
 
 def shipped_scenarios() -> dict[str, Path]:
-    """Scenario files that come with learncomm, by name."""
+    """Scenario files that come with learncomm, by name (sweep files, `sweep-*.yaml`, are not scenarios)."""
     folder = resources.files("learncomm.scenarios")
-    return {Path(str(p)).stem: Path(str(p)) for p in folder.iterdir() if str(p).endswith(".yaml")}
+    files = (Path(str(p)) for p in folder.iterdir() if str(p).endswith(".yaml"))
+    return {p.stem: p for p in files if not p.name.startswith("sweep-")}
 
 
 def resolve_path(spec: str | Path) -> Path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -75,7 +76,9 @@ def print_comparison(console: Console, result: Comparison, groups: list[str] | N
 def save_comparison(result: Comparison, target: Path, request: dict[str, Any]) -> None:
     with atomic_dir(target) as tmp:
         write_table(pa.Table.from_pandas(result.table, preserve_index=False), tmp / "comparison.parquet")
-        write_json({"learncomm": __version__, "a": result.a, "b": result.b, "seeds": result.seeds, "request": request, "versions": versions()}, tmp / "manifest.json")
+        created = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        write_json({"learncomm": __version__, "a": result.a, "b": result.b, "seeds": result.seeds, "request": request,
+                    "created": created, "versions": versions()}, tmp / "manifest.json")
 
 
 def scenario_question(path: Path) -> str:

@@ -67,7 +67,9 @@ def test_run_writes_a_complete_run_folder(tmp_path: Path) -> None:
     res = learncomm("run", "community", "--days", "20", "--learners", "60", "--seed", "4", "--out", "run", cwd=tmp_path)
     assert res.returncode == 0, res.stderr
     run = tmp_path / "run"
-    assert sorted(p.name for p in run.iterdir()) == ["interventions.parquet", "learners.parquet", "manifest.json", "summary.json", "timeseries.parquet"]
+    tables = ["interventions.parquet", "learners.parquet", "manifest.json", "summary.json", "timeseries.parquet"]
+    assert sorted(p.name for p in run.iterdir()) == sorted(["dashboard.html", *tables])
+    assert "dashboard.html" in res.stdout
     manifest = json.loads((run / "manifest.json").read_text())
     assert manifest["seed"] == 4 and manifest["days"] == 20 and manifest["learners"] == 60
     assert manifest["scenario"]["learners"] == 60 and len(manifest["scenario_hash"]) == 64
@@ -86,8 +88,9 @@ def test_run_writes_a_complete_run_folder(tmp_path: Path) -> None:
 def test_run_default_folder_carries_seed(tmp_path: Path) -> None:
     res = learncomm("run", "pottery", "--days", "5", "--seed", "9", cwd=tmp_path)
     assert res.returncode == 0, res.stderr
-    (folder,) = (tmp_path / "results").iterdir()
+    (folder,) = [p for p in (tmp_path / "results").iterdir() if p.is_dir()]
     assert folder.name.startswith("pottery-seed9-")
+    assert {p.name for p in (tmp_path / "results").iterdir() if p.is_file()} == {"index.html", "plotly.min.js"}
 
 
 def test_killed_run_leaves_no_half_written_folder(tmp_path: Path) -> None:

@@ -1,0 +1,63 @@
+"""Dashboards: self-contained HTML pages (Plotly, no network) for runs, comparisons, sweeps and a results folder.
+
+`write_dashboard(path)` finds out what PATH is and writes its page;
+`write_index(root)` lists every run, comparison and sweep under a results
+folder. The `learncomm run`, `compare` and `sweep` commands call them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from learncomm.sim.dashboard.common import DashboardError
+from learncomm.sim.dashboard.folders import Kind, children, detect
+
+__all__ = ["DashboardError", "write_dashboard", "write_index", "build_all"]
+
+
+def write_dashboard(path: Path, embed: bool = False, force: bool = False) -> Path:
+    """Build the dashboard of a run, comparison or sweep folder (or of every folder under a results root, plus its index).
+
+    Returns the page to open: `<folder>/dashboard.html`, or `<root>/index.html` for a results root. Under a results
+    root, pages newer than their folder's data are kept (a thousand runs stay quick); `force` rebuilds them all.
+    """
+    path = Path(path)
+    kind = detect(path)
+    if kind == "root":
+        build_all(path, embed=embed, force=force)
+        return write_index(path)
+    return _build(path, kind, embed)
+
+
+def _build(path: Path, kind: Kind, embed: bool = False) -> Path:
+    if kind == "run":
+        from learncomm.sim.dashboard.run_page import build_run
+
+        return build_run(path, embed=embed)
+    if kind == "comparison":
+        from learncomm.sim.dashboard.compare_page import build_comparison
+
+        return build_comparison(path, embed=embed)
+    if kind == "sweep":
+        from learncomm.sim.dashboard.sweep_page import build_sweep
+
+        return build_sweep(path, embed=embed)
+    raise DashboardError(f"{path}: not a run, comparison or sweep folder")
+
+
+def build_all(root: Path, embed: bool = False, force: bool = False) -> list[Path]:
+    """Dashboards for every run, comparison and sweep under `root`; with force=False, only where missing or older than the data."""
+    built = []
+    for folder, kind in children(Path(root)):
+        page = folder / "dashboard.html"
+        if not force and page.is_file() and page.stat().st_mtime >= max(f.stat().st_mtime for f in folder.iterdir() if f.is_file()):
+            continue
+        built.append(_build(folder, kind, embed))
+    return built
+
+
+def write_index(results_root: Path) -> Path:
+    """Write `<results_root>/index.html`: every run, comparison and sweep there, with links and key facts."""
+    from learncomm.sim.dashboard.index_page import build_index
+
+    return build_index(Path(results_root))

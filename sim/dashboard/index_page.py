@@ -1,0 +1,111 @@
+"""The index page (results/index.html): every run, comparison and sweep in a results folder, newest first.
+
+Plain HTML (no plotly.js needed): one table per kind with links to each
+folder's dashboard and the facts that tell runs apart.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from learncomm.sim.dashboard.common import CSS, atomic_write_text, esc, fmt
+from learncomm.sim.dashboard.folders import children
+
+
+def _json(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def _mtime(path: Path) -> str:
+    try:
+        return datetime.fromtimestamp(path.stat().st_mtime, timezone.utc).isoformat(timespec="seconds")
+    except OSError:
+        return ""
+
+
+def _link(root: Path, folder: Path) -> str:
+    """A relative link to the folder's dashboard (or the folder itself when it has none yet)."""
+    page = folder / "dashboard.html"
+    target = page if page.is_file() else folder
+    rel = quote(Path(os.path.relpath(target, root)).as_posix())
+    label = Path(os.path.relpath(folder, root)).as_posix()
+    note = "" if page.is_file() else ' <span class="note">(no dashboard yet)</span>'
+    return f'<a href="{esc(rel)}">{esc(label)}</a>{note}'
+
+
+def run_row(root: Path, folder: Path) -> tuple[str, list[str]]:
+    m = _json(folder / "manifest.json")
+    g = _json(folder / "summary.json").get("groups", {})
+    c = _json(folder / "summary.json").get("community", {})
+    created = m.get("created") or _mtime(folder / "manifest.json")
+    cells = [_link(root, folder), esc(m.get("scenario_name")), esc(m.get("seed")), esc(fmt(m.get("learners"))), esc(m.get("days")), esc(created),
+             esc(fmt(g.get("low", {}).get("knowledge_gain"))), esc(fmt(g.get("high", {}).get("knowledge_gain"))), esc(fmt(c.get("equity_gap"))),
+             esc(", ".join(m.get("decider") or []) or "–")]
+    return created, cells
+
+
+def comparison_row(root: Path, folder: Path) -> tuple[str, list[str]]:
+    m = _json(folder / "manifest.json")
+    req = m.get("request") or {}
+    seeds = m.get("seeds") or []
+    created = m.get("created") or _mtime(folder / "comparison.parquet")
+    cells = [_link(root, folder), esc(m.get("a")), esc(m.get("b")), esc(len(seeds)), esc(fmt(req.get("learners")) if req.get("learners") else "scenario's"),
+             esc(req.get("days") or "scenario's"), esc(created)]
+    return created, cells
+
+
+def sweep_row(root: Path, folder: Path) -> tuple[str, list[str]]:
+    r = _json(folder / "sweep.json")
+    design = r.get("design")
+    kind = design.get("kind") if isinstance(design, dict) else design
+    base = r.get("base") if isinstance(r.get("base"), dict) else {}
+    scen = base.get("scenario") or {}
+    params = r.get("parameters") or []
+    names = list(params) if isinstance(params, dict) else [p.get("path") if isinstance(p, dict) else str(p) for p in params]
+    created = r.get("created") or _mtime(folder / "summary.parquet") or _mtime(folder / "sweep.json")
+    points = len(r.get("points") or [])
+    cells = [_link(root, folder), esc(scen.get("name") or base.get("source")), esc(kind), esc(", ".join(str(n) for n in names)), esc(points),
+             esc(r.get("replicates")), esc(fmt(scen.get("learners"))), esc(scen.get("days")), esc(created)]
+    return created, cells
+
+
+TABLES = {
+    "run": ("Runs", ["run", "scenario", "seed", "learners", "days", "created", "gain low", "gain high", "equity gap", "AI deciders"], run_row),
+    "comparison": ("Comparisons", ["comparison", "A", "B", "seeds", "learners", "days", "created"], comparison_row),
+    "sweep": ("Sweeps", ["sweep", "base scenario", "design", "parameters", "points", "replicates", "learners", "days", "created"], sweep_row),
+}
+
+
+def build_index(root: Path) -> Path:
+    """Write ROOT/index.html and return its path."""
+    found: dict[str, list[tuple[str, list[str]]]] = {k: [] for k in TABLES}
+    for folder, kind in children(root):
+        if kind in TABLES:
+            found[kind].append(TABLES[kind][2](root, folder))
+    parts = []
+    for kind, (title, header, _) in TABLES.items():
+        rows = sorted(found[kind], key=lambda r: r[0], reverse=True)
+        if not rows:
+            parts.append(f"<section><h2>{title}</h2><p>None yet.</p></section>")
+            continue
+        head = "".join(f"<th>{esc(h)}</th>" for h in header)
+        body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>" for _, cells in rows)  # cells are escaped above
+        parts.append(f'<section id="{kind}s"><h2>{title} ({len(rows)})</h2><div class="tablewrap"><table class="data"><thead><tr>{head}</tr></thead>'
+                     f"<tbody>{body}</tbody></table></div></section>")
+    total = sum(len(v) for v in found.values())
+    stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    html = (f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>learncomm results: {esc(root.resolve().name)}</title><style>{CSS}</style></head><body>'
+            f"<header><h1>learncomm results in {esc(root.resolve().name)}/</h1><p>{total} folders, newest first; click one to open its dashboard. "
+            f"Gains are mean knowledge gains (0–1) of the low- and high-confidence groups; the equity gap is high − low. Written {esc(stamp)}.</p></header>"
+            f"<main>{''.join(parts)}</main></body></html>\n")
+    target = root / "index.html"
+    atomic_write_text(target, html)
+    return target

@@ -1,0 +1,176 @@
+"""Dashboards in a real browser: headless Chromium opens each page from disk with the network off.
+
+Needs Debian's `chromium` and Playwright's Python package (the test extra);
+never `playwright install` (no browser downloads). Without them these tests
+skip, or fail when LEARNCOMM_REQUIRE_BROWSER=1 (CI).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from learncomm.sim.dashboard import write_dashboard
+from test_dashboard_data import EVIL_TOPIC, PWNED, results_root
+
+RENDERED = """() => window.Plotly && [...document.querySelectorAll('.plotly-graph-div')].every(e => e._fullLayout && e.data)"""
+TRACES = """() => [...document.querySelectorAll('.js-plotly-plot')].map(e => [e.id, e.data.length])"""
+
+
+def _missing() -> str | None:
+    if shutil.which("chromium") is None:
+        return "Chromium is not installed (apt-get install -y chromium; scripts/test.sh does it when run as root)"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "Playwright is not installed (pip install -e '.[test]')"
+    return None
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    missing = _missing()
+    if missing:
+        if os.environ.get("LEARNCOMM_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"LEARNCOMM_REQUIRE_BROWSER=1 but {missing}")
+        pytest.skip(missing)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=shutil.which("chromium"), args=["--no-sandbox", "--host-resolver-rules=MAP * ~NOTFOUND"])
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    r = results_root(tmp_path_factory.mktemp("dash"))
+    write_dashboard(r)
+    return r
+
+
+class Page:
+    """A page opened from disk, offline, with its console errors, page errors and any network attempt recorded."""
+
+    def __init__(self, browser: Any, path: Path, wait: bool = True) -> None:
+        self.ctx = browser.new_context(viewport={"width": 1400, "height": 900})
+        self.network: list[str] = []
+        self.errors: list[str] = []
+
+        def route(r: Any) -> None:
+            if r.request.url.startswith("file:"):
+                r.continue_()
+            else:
+                self.network.append(r.request.url)
+                r.abort()
+
+        self.ctx.route("**/*", route)
+        self.page = self.ctx.new_page()
+        self.page.on("console", lambda m: self.errors.append(f"console: {m.text}") if m.type == "error" else None)
+        self.page.on("pageerror", lambda e: self.errors.append(f"page error: {e}"))
+        self.page.goto(path.resolve().as_uri())
+        if wait:
+            self.page.wait_for_function(RENDERED, timeout=20_000)
+
+    def js(self, script: str, arg: Any = None) -> Any:
+        return self.page.evaluate(script, arg)
+
+    def check_clean(self, plots: int) -> None:
+        traces = self.js(TRACES)
+        assert len(traces) == plots, traces
+        assert all(n > 0 for _, n in traces), traces
+        assert self.errors == [], self.errors
+        assert self.network == [], self.network
+        assert self.js("() => window.__pwned") is None
+
+    def close(self) -> None:
+        self.ctx.close()
+
+
+def test_run_dashboard_renders_and_decision_text_shows_as_text(browser: Any, root: Path) -> None:
+    p = Page(browser, root / "roles-seed1" / "dashboard.html")
+    p.check_clean(plots=9)
+    # hover the decision whose text was replaced by a <script>: the label shows it literally
+    where = p.js("""() => { const d = document.getElementById('fig-interventions').data;
+        for (let c = 0; c < d.length; c++) for (let i = 0; i < d[c].hovertext.length; i++)
+            if (d[c].hovertext[i].includes('__pwned')) return [c, i]; return null; }""")
+    assert where is not None
+    p.js("([c, i]) => Plotly.Fx.hover('fig-interventions', [{curveNumber: c, pointNumber: i}])", where)
+    label = p.page.locator("#fig-interventions .hoverlayer .hovertext").first
+    label.wait_for(timeout=5000)
+    assert PWNED in label.text_content()
+    assert "decider: policy" in label.text_content()
+    cells = p.page.locator("#interventions table td", has_text="__pwned")
+    assert cells.count() == 1 and cells.first.text_content() == PWNED
+    # another decision's hover has its own text
+    p.js("() => Plotly.Fx.hover('fig-interventions', [{curveNumber: 0, pointNumber: 1}])")
+    assert "text:" in p.page.locator("#fig-interventions .hoverlayer .hovertext").first.text_content()
+    # the network's colour button switches to final confidence (arrays instead of one colour per group)
+    p.page.locator("#fig-network .updatemenu-button", has_text="final confidence").click()
+    assert p.js("() => Array.isArray(document.getElementById('fig-network').data[1].marker.color)")
+    p.check_clean(plots=9)
+    p.close()
+
+
+def test_topic_names_from_a_scenario_file_show_as_text(browser: Any, root: Path) -> None:
+    p = Page(browser, root / "evil" / "dashboard.html")
+    p.check_clean(plots=7)  # no AI roles: no intervention or cost plots
+    ticks = p.js("() => [...document.querySelectorAll('#fig-topics .ytick text')].map(t => t.textContent)")
+    assert EVIL_TOPIC in ticks and "plain & simple" in ticks
+    assert p.page.locator("#fig-topics img").count() == 0
+    p.close()
+
+
+def test_comparison_dashboard_renders(browser: Any, root: Path) -> None:
+    p = Page(browser, root / "cmp" / "dashboard.html")
+    p.check_clean(plots=4)
+    p.js("() => Plotly.Fx.hover('fig-forest-learners', [{curveNumber: 1, pointNumber: 0}])")
+    assert "95% CI" in p.page.locator("#fig-forest-learners .hoverlayer .hovertext").first.text_content()
+    p.close()
+
+
+def test_sweep_dropdowns_switch_the_figures(browser: Any, root: Path) -> None:
+    p = Page(browser, root / "sweep" / "dashboard.html")
+    p.check_clean(plots=4)
+    state = """() => { const g = id => document.getElementById(id).data;
+        return {effects: g('fig-effects')[2].y, raw: g('fig-effects')[0].y, heat: g('fig-heat')[0].z, par: g('fig-parcoords')[0].line.color,
+                label: g('fig-parcoords')[0].dimensions.slice(-1)[0].label, sens: g('fig-sensitivity')[0].y,
+                shown: document.querySelector('.sel-name').textContent, group: document.getElementById('sel-group').disabled}; }"""
+    values = "(c) => JSON.parse(document.getElementById('sweep-data').textContent).outcomes[c].values"
+    before = p.js(state)
+    assert before["shown"] == "knowledge_gain_all" and before["raw"] == p.js(values, "knowledge_gain_all")
+    p.page.select_option("#sel-group", "low")
+    low = p.js(state)
+    assert low["shown"] == "knowledge_gain_low" and low["raw"] == p.js(values, "knowledge_gain_low")
+    assert low["effects"] != before["effects"] and low["par"] != before["par"] and low["heat"] != before["heat"] and low["sens"] != before["sens"]
+    p.page.select_option("#sel-outcome", "equity_gap")
+    eq = p.js(state)
+    assert eq["shown"] == "equity_gap" and eq["group"] is True and eq["label"] == "equity_gap" and eq["raw"] == p.js(values, "equity_gap")
+    p.page.select_option("#sel-outcome", "confidence_change")  # only the low group was swept: the group follows
+    assert p.js(state)["shown"] == "confidence_change_low"
+    p.check_clean(plots=4)
+    p.close()
+
+
+def test_index_links_open_dashboards(browser: Any, root: Path) -> None:
+    p = Page(browser, root / "index.html", wait=False)
+    hrefs = p.js("() => [...document.querySelectorAll('a')].map(a => a.href)")
+    assert len(hrefs) == 6 and all(Path(h.removeprefix("file://")).is_file() for h in hrefs), hrefs
+    p.page.locator("a", has_text="sweep").click()
+    p.page.wait_for_function(RENDERED, timeout=20_000)
+    assert p.page.title().startswith("Sweep")
+    assert p.errors == [] and p.network == []
+    p.close()
+
+
+def test_missing_plotly_js_says_how_to_fix_it(browser: Any, root: Path, tmp_path: Path) -> None:
+    shutil.copytree(root / "evil", tmp_path / "moved")  # a run folder moved away from the shared plotly.min.js
+    p = Page(browser, tmp_path / "moved" / "dashboard.html", wait=False)
+    p.page.locator(".warn").wait_for(timeout=5000)
+    assert "learncomm dashboard" in p.page.locator(".warn").text_content()
+    p.close()

@@ -1,0 +1,164 @@
+"""Real results folders for the dashboard tests (and benchmarks/bench_dashboard.py): small runs, a comparison, a sweep.
+
+No tests here: the builders are shared by test_dashboard.py and
+test_dashboard_browser.py and cached per session, so the runs are made once.
+The sweep is made by `learncomm sweep` and `learncomm sensitivity` when those
+commands exist; otherwise a sweep folder in the agreed format is assembled
+from real `run_scenario` runs.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from learncomm.sim.loading import load_scenario, with_changes
+from learncomm.sim.outcomes import LEARNER_OUTCOMES
+from learncomm.sim.run import run_scenario
+
+LEARNCOMM = [sys.executable, "-m", "learncomm"]
+PWNED = "<script>window.__pwned=1</script>"
+EVIL_TOPIC = "<img src=x onerror=window.__pwned=2>"
+SCOPES = ("all", "low", "medium", "high")
+_CACHE: dict[str, Path] = {}
+
+
+def learncomm(*args: str, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*LEARNCOMM, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, env={**os.environ, "COLUMNS": "200"})
+
+
+def inject_text(run_dir: Path, text: str = PWNED, row: int = 0) -> None:
+    """Replace one recorded decision's text, as a misbehaving language model might have written it."""
+    path = run_dir / "interventions.parquet"
+    table = pq.read_table(path)
+    texts = table.column("text").to_pylist()
+    texts[row] = text
+    pq.write_table(table.set_column(table.schema.get_field_index("text"), "text", pa.array(texts, pa.string())), path)
+
+
+def outcome_row(summary: dict[str, Any]) -> dict[str, float]:
+    """A run's outcomes as sweep columns: <learner outcome>_<scope> and the community outcomes."""
+    out = {f"{k}_{s}": float(summary["groups"][s][k]) for k in LEARNER_OUTCOMES for s in SCOPES}
+    out.update({k: float(summary["community"][k]) for k in ("equity_gap", "active_learners", "posts_gini")})
+    return out
+
+
+def sweep_command_exists(cwd: Path) -> bool:
+    return learncomm("sweep", "--help", cwd=cwd, timeout=60).returncode == 0
+
+
+SWEEP_FILE = """# A tiny Morris screening for the dashboard tests
+name: tiny
+base: community
+fixed: {days: 20, learners: 60}
+design: morris
+samples: 4
+morris_levels: 4
+replicates: 2
+seed: 1
+parameters:
+  params.alpha_ask: {low: 0.05, high: 0.5}
+  network.degree: {low: 4, high: 8, integer: true}
+outcomes: [knowledge_gain_all, knowledge_gain_low, knowledge_gain_medium, knowledge_gain_high, confidence_change_low, retained_all, equity_gap]
+"""
+
+
+def real_sweep(base: Path, out: Path) -> Path:
+    """`learncomm sweep` (12 points x 2 replicates of 60 learners x 20 days) and `learncomm sensitivity` (Morris)."""
+    (base / "tiny-sweep.yaml").write_text(SWEEP_FILE)
+    res = learncomm("sweep", "tiny-sweep.yaml", "--out", str(out), "--workers", "2", cwd=base)
+    assert res.returncode == 0, res.stderr
+    res = learncomm("sensitivity", str(out), cwd=base)
+    assert res.returncode == 0, res.stderr
+    return out
+
+
+def assemble_sweep(out: Path, grid: dict[str, list[Any]], seeds: list[int], learners: int = 60, days: int = 20) -> Path:
+    """A sweep folder in the agreed format from real runs of `community`: sweep.json, summary.parquet, sensitivity.json, runs/point=/seed=/."""
+    base = load_scenario("community")
+    points = [dict(zip(grid, combo)) for combo in itertools.product(*grid.values())]
+    rows = []
+    for i, values in enumerate(points):
+        sc = with_changes(load_scenario("community", values), learners=learners, days=days)
+        for rep, seed in enumerate(seeds):
+            res = run_scenario(sc, seed=seed, out=out / "runs" / f"point={i:05d}" / f"seed={seed}")
+            rows.append({"point": i, "replicate": rep, "seed": seed, "status": "ok", "error": None, **values, **outcome_row(res.summary)})
+    rows.append({"point": len(points) - 1, "replicate": len(seeds), "seed": 999, "status": "failed", "error": "boom", **points[-1]})  # a failed run is left out
+    table = pd.DataFrame(rows)
+    outcomes = [c for c in table.columns if c not in ("point", "replicate", "seed", "status", "error", *grid)]
+    pq.write_table(pa.Table.from_pandas(table, preserve_index=False), out / "summary.parquet")
+    record = {
+        "name": "test-sweep", "base": {"source": "community", "scenario": {**base.model_dump(mode="json"), "learners": learners, "days": days}},
+        "design": {"kind": "grid"}, "parameters": {p: {"values": v} for p, v in grid.items()}, "replicates": len(seeds), "seeds": seeds,
+        "points": [{"point": i, "values": v} for i, v in enumerate(points)], "outcomes": ["knowledge_gain_all", "knowledge_gain_low", "knowledge_gain_medium",
+                                                                                          "knowledge_gain_high", "confidence_change_low", "retained_all", "equity_gap"],
+    }
+    (out / "sweep.json").write_text(json.dumps(record, indent=2))
+    (out / "sensitivity.json").write_text(json.dumps({"method": "sobol", "outcomes": grid_sensitivity(table[table["status"] == "ok"], list(grid), outcomes)}))
+    return out
+
+
+def grid_sensitivity(table: pd.DataFrame, params: list[str], outcomes: list[str]) -> dict[str, dict[str, dict[str, float]]]:
+    """First-order and total indices from a full grid by conditional variances (S1 = V(E[Y|Xi])/V(Y), ST = E(V(Y|X~i))/V(Y))."""
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for o in outcomes:
+        v = float(table[o].var(ddof=0)) or 1.0
+        per = {}
+        for p in params:
+            s1 = float(table.groupby(p)[o].mean().var(ddof=0)) / v
+            others = [q for q in params if q != p]
+            st = float(table.groupby(others)[o].var(ddof=0).mean()) / v if others else 1.0
+            per[p] = {"S1": s1, "S1_conf": 0.1 * abs(s1) + 0.01, "ST": st, "ST_conf": 0.1 * abs(st) + 0.01}
+        out[o] = per
+    return out
+
+
+def results_root(base: Path) -> Path:
+    """results/ with three replicate runs of community-roles (one decision text replaced by a <script>), a run with an
+    HTML-looking topic name, a comparison and a sweep; built once per test session."""
+    if "root" in _CACHE:
+        return _CACHE["root"]
+    root = base / "results"
+    root.mkdir(parents=True)
+    for seed in (1, 2, 3):
+        res = learncomm("run", "community-roles", "--learners", "80", "--days", "30", "--seed", str(seed), "--decider", "policy",
+                        "--out", str(root / f"roles-seed{seed}"), "--no-dashboard", cwd=base)
+        assert res.returncode == 0, res.stderr
+    inject_text(root / "roles-seed1")
+    (base / "evil.yaml").write_text(f'name: evil\nlearners: 40\ndays: 10\ntopics:\n  - {{name: "{EVIL_TOPIC}"}}\n  - {{name: "plain & simple"}}\n')
+    res = learncomm("run", "evil.yaml", "--out", str(root / "evil"), "--no-dashboard", cwd=base)
+    assert res.returncode == 0, res.stderr
+    res = learncomm("compare", "classroom", "community", "--seeds", "3", "--learners", "60", "--days", "20", "--out", str(root / "cmp"), "--no-dashboard", cwd=base)
+    assert res.returncode == 0, res.stderr
+    if sweep_command_exists(base):
+        real_sweep(base, root / "sweep")
+    else:
+        assemble_sweep(root / "sweep", {"params.alpha_ask": [0.1, 0.5], "network.degree": [4, 8]}, seeds=[11, 12])
+    _CACHE["root"] = root
+    return root
+
+
+def noisy_summary(source: pd.DataFrame, rows: int, params: dict[str, tuple[float, float]], seed: int = 0) -> pd.DataFrame:
+    """A large summary.parquet for benchmarks: real runs' outcome rows resampled with noise, over a continuous design."""
+    rng = np.random.default_rng(seed)
+    ok = source[source["status"] == "ok"].reset_index(drop=True)
+    pick = ok.iloc[rng.integers(0, len(ok), rows)].reset_index(drop=True)
+    out = pd.DataFrame({"point": np.arange(rows) // 2, "replicate": np.arange(rows) % 2, "seed": rng.integers(0, 2**31, rows), "status": "ok", "error": None})
+    for p, (lo, hi) in params.items():
+        out[p] = rng.uniform(lo, hi, rows)
+    for c in ok.columns:
+        if c in out.columns or c in ("point", "replicate", "seed", "status", "error") or not pd.api.types.is_float_dtype(ok[c]):
+            continue
+        scale = float(ok[c].std()) or 0.01
+        out[c] = pick[c].to_numpy(float) + rng.normal(0, 0.3 * scale, rows) + 0.5 * scale * (out[list(params)[0]] - np.mean(params[list(params)[0]]))
+    return out
