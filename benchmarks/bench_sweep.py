@@ -1,6 +1,6 @@
 """Benchmark of the sweep machinery: throughput with 1 and 2 workers, Dask vs the local pool, overhead per run.
 
-    python benchmarks/bench_sweep.py            # 40 runs of `community` with 1,000 learners x 180 days per case
+    python benchmarks/bench_sweep.py            # 60 runs of `community` with 1,000 learners x 180 days per case
     python benchmarks/bench_sweep.py --quick    # smoke run: 10 runs of 1,000 x 60
 
 Cases (each on a fresh sweep folder, the executor started and warmed first, so
@@ -10,7 +10,10 @@ throughput is the steady state a long sweep sees, not process start-up):
   dask-2    Dask LocalCluster, 2 worker processes  target: within 15% of local-2
 Overhead of the sweep machinery (scheduling, writing, bookkeeping):
   pool overhead   1 - (worker time inside run_scenario) / (wall x workers)   target < 5%
-  outside simulate  1 - (time in `simulate`, measured in-process on the same runs) / (worker time per task)
+                  (includes the end of the sweep, when one worker waits for the other's last run:
+                  about half a run per worker, which shrinks as the sweep grows)
+  task overhead   worker time outside run_scenario (moving files, row.parquet, rename)
+  outside simulate  1 - simulate / run_scenario (writing its folder), interleaved in one process
 Workers run with one BLAS thread each (OMP_NUM_THREADS=1 ...). The machine may be
 shared: compare CPU-time figures and rerun before drawing conclusions.
 Results go to benchmarks/results/sweep.json.
@@ -70,23 +73,28 @@ def run_case(name: str, plan: Any, root: Path, executor: Any, workers: int) -> d
     }
 
 
-def simulate_time(plan: Any, samples: int) -> float:
-    """Mean seconds of `simulate` alone on the sweep's first runs, in this process (warm)."""
-    from learncomm.sim.run import simulate
+def simulate_time(plan: Any, samples: int, folder: Path) -> tuple[float, float]:
+    """Median seconds of `simulate` alone and of `run_scenario` writing its folder, interleaved on the same runs
+    in this process: the share of a run spent outside `simulate` (results, manifest, writing)."""
+    from learncomm.sim.run import run_scenario, simulate
 
     runs = plan.runs()[:samples]
     simulate(plan.scenario(runs[0][0]), seed=runs[0][2], agents=False)
-    times = []
-    for point, _, seed in runs:
+    sims, fulls = [], []
+    for i, (point, _, seed) in enumerate(runs):
+        sc = plan.scenario(point)
         t = time.perf_counter()
-        simulate(plan.scenario(point), seed=seed, agents=False)
-        times.append(time.perf_counter() - t)
-    return statistics.mean(times)
+        simulate(sc, seed=seed, agents=False)
+        sims.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        run_scenario(sc, seed=seed, out=folder / f"run-{i}")
+        fulls.append(time.perf_counter() - t)
+    return statistics.median(sims), statistics.median(fulls)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--runs", type=int, default=40)
+    ap.add_argument("--runs", type=int, default=60)
     ap.add_argument("--learners", type=int, default=1000)
     ap.add_argument("--days", type=int, default=180)
     ap.add_argument("--quick", action="store_true", help="10 runs of 60 days")
@@ -120,26 +128,34 @@ def main() -> None:
             except ImportError:
                 console.print("dask not installed (pip install 'learncomm[dask]'): skipping dask-2")
             else:
-                with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, Client(cluster) as client:
+                import dask
+
+                # Dask's statistical profiler samples every worker thread's stack every 10 ms, taking the GIL from a
+                # NumPy-heavy run; a sweep has no use for it (docs/sweeps.md recommends the same for clusters).
+                with dask.config.set({"distributed.worker.profile.enabled": False}), \
+                        LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, Client(cluster) as client:
                     from learncomm.sim.sweep_worker import init_worker
 
                     client.run(init_worker)
                     cases.append(run_case("dask-2", plan, root, client.get_executor(pure=False), 2))
-        sim_s = simulate_time(plan, min(5, args.runs))
+        sim_s, full_s = simulate_time(plan, min(10, args.runs), root / "direct")
     for c in cases:
-        c["outside_simulate"] = round(1 - sim_s * c["runs"] / c.pop("_task_s"), 4)
+        c.pop("_task_s")
+    outside = 1 - sim_s / full_s
     by = {c["case"]: c for c in cases}
     speedup = by["local-2"]["runs_per_minute"] / by["local-1"]["runs_per_minute"]
     dask_gap = (by["dask-2"]["runs_per_minute"] / by["local-2"]["runs_per_minute"] - 1) if "dask-2" in by else None
     overhead = max(c["pool_overhead"] for c in cases)
-    table = Table(title=f"sweep benchmark: {args.runs} runs of community, {args.learners} learners x {args.days} days (simulate alone: {sim_s:.3f} s)")
-    for h in ("case", "runs/min", "wall s", "run s/run", "run cpu s/run", "contention", "task s/run", "pool overhead", "task overhead", "outside simulate"):
+    table = Table(title=f"sweep benchmark: {args.runs} runs of community, {args.learners} learners x {args.days} days ")
+    for h in ("case", "runs/min", "wall s", "run s/run", "run cpu s/run", "contention", "task s/run", "pool overhead", "task overhead"):
         table.add_column(h, justify="right", overflow="fold")
     for c in cases:
         table.add_row(c["case"], f"{c['runs_per_minute']:.0f}", f"{c['wall_s']:.2f}", f"{c['run_s_per_run']:.3f}", f"{c['run_cpu_s_per_run']:.3f}",
-                      f"{c['contention']:.2f}", f"{c['task_s_per_run']:.3f}", f"{c['pool_overhead']:.1%}", f"{c['task_overhead']:.1%}", f"{c['outside_simulate']:.1%}")
+                      f"{c['contention']:.2f}", f"{c['task_s_per_run']:.3f}", f"{c['pool_overhead']:.1%}", f"{c['task_overhead']:.1%}")
     console.print(table)
-    console.print("contention = run wall / run CPU time: 1.00 on an idle machine; above that, other processes took the cores.")
+    console.print("contention = run wall / run CPU time: 1.00 on an idle machine; above that, other processes took the cores.\n"
+                  "task overhead = worker time outside run_scenario (moving files, row.parquet, the atomic rename).\n"
+                  f"In one process: simulate {sim_s:.3f} s, run_scenario writing its folder {full_s:.3f} s: {outside:.1%} of a run is outside simulate (sim/run.py).")
     verdict = {
         "speedup_2_vs_1": round(speedup, 3), "speedup_ok": speedup >= TARGET_SPEEDUP,
         "dask_vs_local_2": None if dask_gap is None else round(dask_gap, 3), "dask_ok": None if dask_gap is None else abs(dask_gap) <= TARGET_DASK,
@@ -152,6 +168,7 @@ def main() -> None:
     args.out.write_text(json.dumps({
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
         "config": {"runs": args.runs, "learners": args.learners, "days": args.days}, "simulate_s": round(sim_s, 4),
+        "run_scenario_s": round(full_s, 4), "outside_simulate": round(outside, 4),
         "cases": cases, "verdict": verdict,
     }, indent=2) + "\n")
     console.print(f"Results: {args.out}")

@@ -16,6 +16,7 @@ import subprocess
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,7 @@ def canonical_hash(data: Any) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True, separators=(",", ":"), default=str).encode()).hexdigest()
 
 
+@lru_cache(maxsize=1)  # once per process: a sweep worker runs thousands of runs
 def versions() -> dict[str, str]:
     out = {"python": platform.python_version()}
     for dist in ("learncomm", "mesa", "numpy", "pandas", "pyarrow", "pydantic"):
@@ -50,6 +52,7 @@ def versions() -> dict[str, str]:
     return out
 
 
+@lru_cache(maxsize=1)  # a git subprocess: once per process
 def git_revision() -> str | None:
     """The source checkout's commit, when learncomm runs from one."""
     here = Path(__file__).resolve().parent
