@@ -131,8 +131,11 @@ def main() -> None:
                 import dask
 
                 # Dask's statistical profiler samples every worker thread's stack every 10 ms, taking the GIL from a
-                # NumPy-heavy run; a sweep has no use for it (docs/sweeps.md recommends the same for clusters).
-                with dask.config.set({"distributed.worker.profile.enabled": False}), \
+                # NumPy-heavy run; a sweep has no use for it. The nanny's default MALLOC_TRIM_THRESHOLD_=65536 makes
+                # glibc hand freed memory back to the OS after every day's arrays, costing about 15% CPU per run
+                # here. docs/sweeps.md recommends both settings for clusters.
+                with dask.config.set({"distributed.worker.profile.enabled": False,
+                                      "distributed.nanny.pre-spawn-environ": {"OMP_NUM_THREADS": 1, "MKL_NUM_THREADS": 1, "OPENBLAS_NUM_THREADS": 1}}), \
                         LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, Client(cluster) as client:
                     from learncomm.sim.sweep_worker import init_worker
 
