@@ -66,7 +66,7 @@ def base_sweep(work: Path) -> Path:
     lines += [f"  {p}: {{low: {lo}, high: {hi}{', integer: true' if p == 'network.degree' else ''}}}" for p, (lo, hi) in PARAMS.items()]
     lines.append(f"outcomes: [{', '.join(ALL_OUTCOMES)}]")
     (work / "base.yaml").write_text("\n".join(lines) + "\n")
-    learncomm("sweep", "base.yaml", "--out", "base", "--workers", "2", cwd=work)
+    learncomm("sweep", "base.yaml", "--out", "base", "--workers", "2", "--no-dashboard", cwd=work)
     return work / "base"
 
 

@@ -138,8 +138,11 @@ def test_sweep_dropdowns_switch_the_figures(browser: Any, root: Path) -> None:
     p = Page(browser, root / "sweep" / "dashboard.html")
     p.check_clean(plots=4)
     state = """() => { const g = id => document.getElementById(id).data;
-        return {effects: g('fig-effects')[2].y, raw: g('fig-effects')[0].y, heat: g('fig-heat')[0].z, par: g('fig-parcoords')[0].line.color,
-                label: g('fig-parcoords')[0].dimensions.slice(-1)[0].label, sens: g('fig-sensitivity')[0].y,
+        const pc = document.getElementById('fig-parcoords'), par = g('fig-parcoords');
+        return {effects: g('fig-effects')[2].y, raw: g('fig-effects')[0].y, heat: g('fig-heat')[0].z, sens: g('fig-sensitivity')[0].y,
+                par: par[0].type === 'parcoords' ? par[0].line.color : par.map(t => t.y),
+                label: par[0].type === 'parcoords' ? par[0].dimensions.slice(-1)[0].label : pc.layout.xaxis.ticktext.slice(-1)[0],
+                lines: par[0].type === 'parcoords' ? par[0].dimensions[0].values.length : par.reduce((n, t) => n + t.x.filter(x => x === null).length, 0),
                 shown: document.querySelector('.sel-name').textContent, group: document.getElementById('sel-group').disabled}; }"""
     values = "(c) => JSON.parse(document.getElementById('sweep-data').textContent).outcomes[c].values"
     before = p.js(state)
@@ -152,7 +155,14 @@ def test_sweep_dropdowns_switch_the_figures(browser: Any, root: Path) -> None:
     eq = p.js(state)
     assert eq["shown"] == "equity_gap" and eq["group"] is True and eq["label"] == "equity_gap" and eq["raw"] == p.js(values, "equity_gap")
     p.page.select_option("#sel-outcome", "confidence_change")  # only the low group was swept: the group follows
-    assert p.js(state)["shown"] == "confidence_change_low"
+    static = p.js(state)
+    assert static["shown"] == "confidence_change_low" and static["lines"] == len(static["raw"])  # one line per run
+    p.page.click("#pc-interactive")  # the WebGL parallel coordinates, with brushing
+    interactive = p.js(state)
+    assert interactive["label"] == "confidence_change_low" and interactive["par"] == p.js(values, "confidence_change_low")
+    assert interactive["lines"] == len(static["raw"])
+    p.page.select_option("#sel-outcome", "equity_gap")
+    assert p.js(state)["par"] == p.js(values, "equity_gap") and p.js(state)["label"] == "equity_gap"
     p.check_clean(plots=4)
     p.close()
 

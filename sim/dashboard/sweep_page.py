@@ -37,16 +37,35 @@ function update(){var c=col(),O=D.outcomes[c],T=D.titles[c];
  if(hm&&hm.data&&sp){var pr=sp.value.split('|'),a=D.axes[pr[0]],b=D.axes[pr[1]];
   Plotly.restyle(hm,{x:[a.labels],y:[b.labels],z:[O.heat[sp.value]],'colorbar.title.text':T},[0]);
   Plotly.relayout(hm,{'xaxis.title.text':D.titles[pr[0]],'yaxis.title.text':D.titles[pr[1]]});}
- var pc=document.getElementById('fig-parcoords');
- if(pc&&pc.data){var n=pc.data[0].dimensions.length-1,u={'line.color':[O.values],'line.colorbar.title.text':T};
-  u['dimensions['+n+'].values']=[O.values];u['dimensions['+n+'].label']=T;Plotly.restyle(pc,u,[0]);}
+ drawPC(c);
  var se=document.getElementById('fig-sensitivity');
  if(se&&se.data){var S=D.sensitivity[c]||{},K=D.method==='morris'?[['mu_star','mu_star_conf'],['sigma',null]]:[['S1','S1_conf'],['ST','ST_conf']];
   Plotly.restyle(se,{y:K.map(function(k){return D.params.map(function(p){return get(S,p,k[0]);});}),
    'error_y.array':K.map(function(k){return D.params.map(function(p){return get(S,p,k[1]);});})},[0,1]);
   var msg=document.getElementById('sens-missing');if(msg){msg.style.display=D.sensitivity[c]?'none':'block';}}
 }
+function drawPC(c){var pc=document.getElementById('fig-parcoords');if(!pc){return;}
+ var O=D.outcomes[c].values,T=D.titles[c],dims=D.pc.concat([{label:T,values:O}]);
+ if(pc.dataset.mode==='interactive'){Plotly.react(pc,[{type:'parcoords',dimensions:dims,line:{color:O,colorscale:'Viridis',showscale:true,
+   colorbar:{title:{text:T}}}}],pcLayout(false));return;}
+ // static SVG lines: WebGL parcoords takes seconds to draw without a GPU; runs coloured by the outcome's sextile
+ var k=dims.length,norm=dims.map(function(d){var v=d.values.filter(function(x){return x!=null;}),lo=Math.min.apply(null,v),hi=Math.max.apply(null,v);
+   return {lo:lo,hi:hi,s:hi>lo?hi-lo:1,d:d};});
+ var order=O.map(function(v,i){return [v,i];}).filter(function(a){return a[0]!=null;}).sort(function(a,b){return a[0]-b[0];});
+ var B=PC_COLOURS.length,tr=PC_COLOURS.map(function(col,b){return {type:'scatter',mode:'lines',x:[],y:[],hoverinfo:'skip',opacity:0.45,
+   line:{color:col,width:1},name:'outcome, '+(b+1)+'/'+B+' from the lowest'};});
+ order.forEach(function(a,r){var t=tr[Math.min(B-1,Math.floor(r*B/order.length))];
+  for(var j=0;j<k;j++){var v=dims[j].values[a[1]];t.x.push(j);t.y.push(v==null?null:(v-norm[j].lo)/norm[j].s);}t.x.push(null);t.y.push(null);});
+ var lab=function(n,v){return n.d.ticktext?n.d.ticktext[Math.round(v)]:(+v.toPrecision(3)).toString();},ann=[];
+ norm.forEach(function(n,j){ann.push({x:j,y:1.06,text:lab(n,n.hi),showarrow:false,font:{size:10}},{x:j,y:-0.06,text:lab(n,n.lo),showarrow:false,font:{size:10}});});
+ var L=pcLayout(true);L.xaxis={tickvals:dims.map(function(d,j){return j;}),ticktext:dims.map(function(d){return d.label;}),side:'top',showgrid:true,gridcolor:'#999',zeroline:false};
+ L.yaxis={visible:false,range:[-0.12,1.12]};L.annotations=ann;Plotly.react(pc,tr,L);}
+function pcLayout(flat){return {template:'plotly_white',height:480,margin:{l:80,r:80,t:flat?60:70,b:40},showlegend:flat,legend:{orientation:'h',y:-0.08}};}
+var PC_COLOURS=['#440154','#414487','#2a788e','#22a884','#7ad151','#fde725'];
+var bt=document.getElementById('pc-interactive');
+if(bt){bt.addEventListener('click',function(){var pc=document.getElementById('fig-parcoords');pc.dataset.mode='interactive';bt.disabled=true;drawPC(col());});}
 [so,sg,sp].forEach(function(s){if(s){s.addEventListener('change',update);}});
+drawPC(col());
 window.sweepUpdate=update;
 })();</script>"""
 
@@ -90,18 +109,16 @@ def heat_figure(d: SweepData, col: str, p: dict[str, Any]) -> go.Figure | None:
     return base_layout(fig, 520)
 
 
-def parcoords_figure(d: SweepData, col: str, p: dict[str, Any]) -> go.Figure:
-    dims = []
+def parcoords_dimensions(d: SweepData) -> list[dict[str, Any]]:
+    """The parameters' axes for the parallel coordinates (the page's script adds the chosen outcome and draws them)."""
+    dims: list[dict[str, Any]] = []
     for name in d.params:
         ax = d.axes[name]
         if ax.numeric:
             dims.append({"label": esc(name), "values": rounded(d.table[name].to_numpy(float), 6)})
         else:
             dims.append({"label": esc(name), "values": ax.codes.tolist(), "tickvals": list(range(len(ax.labels))), "ticktext": [esc(v) for v in ax.labels]})
-    vals = p["outcomes"][col]["values"]
-    dims.append({"label": esc(col), "values": vals})
-    fig = go.Figure(go.Parcoords(dimensions=dims, line={"color": vals, "colorscale": "Viridis", "showscale": True, "colorbar": {"title": {"text": esc(col)}}}))
-    return base_layout(fig, 480, margin={"l": 80, "r": 80, "t": 70, "b": 40})
+    return dims
 
 
 def sensitivity_figure(d: SweepData, col: str) -> go.Figure:
@@ -163,9 +180,12 @@ def build_sweep(path: Path, embed: bool = False) -> Path:
     if hm is not None:
         secs.append(Section("pairs", "Two parameters together", "mean outcome for each combination of two parameters' values (bins); colour changes "
                             "along a diagonal show an interaction. Blank cells: no run had that combination.", pair_control(p) + figure_html(hm, "fig-heat")))
-    secs.append(Section("parcoords", "All runs (parallel coordinates)", "each line is one run, crossing every parameter's axis at its value and ending "
-                        "at the outcome (coloured by it). Drag along an axis to select a range and see which settings give high or low outcomes.",
-                        figure_html(parcoords_figure(d, col, p), "fig-parcoords")))
+    p["pc"] = parcoords_dimensions(d)
+    secs.append(Section("parcoords", "All runs (parallel coordinates)", "each line is one run, crossing every parameter's axis at its value (bottom: "
+                        "lowest, top: highest) and ending at the outcome; colour: the outcome's sextile, dark lowest, yellow highest. The interactive "
+                        "version lets you drag along an axis to keep only a range of runs.",
+                        '<p><button id="pc-interactive" type="button">Make interactive (WebGL: drag along an axis to filter runs; '
+                        'slow without a graphics card)</button></p>' + figure_html(base_layout(go.Figure(), 480), "fig-parcoords")))
     if d.sensitivity:
         how = ("Sobol indices: S1 is the share of the outcome's variance due to a parameter alone, ST including its interactions; whiskers are 95% intervals."
                if d.method != "morris" else "Morris screening: μ* is a parameter's mean absolute effect on the outcome (whiskers: 95% interval), σ its spread (interactions, curvature).")
