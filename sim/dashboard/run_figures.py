@@ -99,7 +99,10 @@ def retention(b: Bands) -> go.Figure:
         add_line(fig, b, f"retention_{g}", g, 1, 1, show=True)
     add_line(fig, b, "retention_all", "all", 1, 1, show=True, dash="dot")
     add_line(fig, b, "active_learners", "community", 1, 2, show=True, name="active learners")
-    fig.update_yaxes(tickformat=".0%", row=1, col=1)
+    joined, _, _ = b.stats("joined_learners")
+    if np.nanmax(joined, initial=0.0) > np.nanmin(joined, initial=0.0):  # a community manager brought people in
+        add_line(fig, b, "joined_learners", "community", 1, 2, show=True, name="joined (ever)", dash="dash")
+    fig.update_yaxes(tickformat=".0%", range=[0, 1.03], row=1, col=1)
     fig.update_yaxes(title_text="learners", rangemode="tozero", row=1, col=2)
     fig.update_xaxes(title_text="day")
     return base_layout(fig, 360)
