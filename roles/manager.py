@@ -86,10 +86,9 @@ class ManagerRole(RoleSpec):
             s.active[keen] = True
             s.joined_day[keen] = model.day
         if decision["welcome"]:
-            if lv.patience is None:
-                lv.patience, lv.welcomed = np.ones(s.n), np.zeros(s.n, dtype=bool)
-            assert lv.welcomed is not None
+            if lv.welcomed is None:
+                lv.welcomed = np.zeros(s.n, dtype=bool)
             new = np.flatnonzero(s.membership[:, c] & s.active & (s.stage == 0) & ~lv.welcomed)  # each newcomer once
             lv.welcomed[new] = True
             lv.add_boost(new, cfg.welcome, s.n)
-            lv.patience[new] = 1.0 + cfg.welcome_patience
+            lv.welcome_patience = cfg.welcome_patience

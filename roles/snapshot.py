@@ -38,7 +38,7 @@ class Snapshot(BaseModel):
     active: int
     newcomers: int
     prospects: int  # people a community manager's outreach has not reached yet
-    joined_last_cadence: int  # members who joined in the last 7 days
+    joined_last_week: int  # members who joined in the last 7 days
     present_today: int
     disengaged: int  # active members with motivation below the dropout threshold + 0.1
     weekday_free: list[int]  # active members free on each weekday
@@ -86,7 +86,7 @@ def observe(model: CommunityModel, community: int) -> Snapshot:
     return Snapshot(
         day=model.day, community=community, community_name=w.names[community],
         members=int(members.sum()), active=int(act.sum()), newcomers=int((act & (s.stage == 0)).sum()),
-        prospects=int((enrolled & ~s.joined).sum()), joined_last_cadence=int((members & (s.joined_day > model.day - 7)).sum()),
+        prospects=int((enrolled & ~s.joined).sum()), joined_last_week=int((members & (s.joined_day > model.day - 7)).sum()),
         present_today=int((day.present & members).sum()) if day is not None else 0,
         disengaged=int((act & (s.motivation < p.dropout_threshold + 0.1)).sum()),
         weekday_free=[int(x) for x in s.available[act].sum(axis=0)],

@@ -115,7 +115,8 @@ def run_day(state: LearnerState, world: World, p: Params, day: int, u: np.ndarra
     counts[idx, 1 + mode.astype(np.int64)] += 1  # idx has no repeats
     counts[:, 6] += np.bincount(g.helper, minlength=n).astype(counts.dtype)
     forget(state, p, idx, ti)
-    dropped = drop_out(state, p, day + 1, levers.patience)  # recorded as the timeseries' day number (1 = first day)
+    patience = None if levers.welcomed is None else 1.0 + levers.welcome_patience * levers.welcomed
+    dropped = drop_out(state, p, day + 1, patience)  # recorded as the timeseries' day number (1 = first day)
     advance_stages(state, p, counts[:, 0], counts[:, 4] + counts[:, 6])
 
     full_mode = np.full(n, -1, dtype=np.int8)

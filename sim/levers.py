@@ -41,8 +41,8 @@ class Levers:
     source_cfg: Source | None = None
     match: np.ndarray | None = None  # (N,) matched partner or -1
     match_use: float = 0.0
-    patience: np.ndarray | None = None  # (N,) multiplier of a learner's dropout patience (welcomed newcomers)
     welcomed: np.ndarray | None = None  # (N,) bool: a community manager has welcomed this learner
+    welcome_patience: float = 0.0  # a welcomed learner's dropout patience is multiplied by 1 + this
 
     def add_boost(self, who: np.ndarray, amount: float, n: int) -> None:
         if self.boost is None:

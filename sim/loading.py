@@ -88,16 +88,20 @@ def format_validation(err: ValidationError, source: str, root: yaml.Node | None)
     return "\n".join(dict.fromkeys(lines))
 
 
-def parse_scenario(text: str, source: str = "<scenario>", overrides: dict[str, Any] | None = None) -> Scenario:
-    """Validate YAML text; overrides are dotted paths (`params.alpha_ask`) set on top of the file."""
+def read_yaml(text: str, source: str) -> tuple[yaml.Node | None, Any]:
+    """The YAML node tree (for line numbers in later errors) and the data; a syntax error names its line."""
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        return yaml.compose(text, Loader=yaml.SafeLoader), yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{source}:{mark.line + 1}" if mark else source
         problem = getattr(exc, "problem", None) or str(exc)
         raise ScenarioError(f"{where}: not valid YAML: {problem}") from None
+
+
+def parse_scenario(text: str, source: str = "<scenario>", overrides: dict[str, Any] | None = None) -> Scenario:
+    """Validate YAML text; overrides are dotted paths (`params.alpha_ask`) set on top of the file."""
+    root, data = read_yaml(text, source)
     if data is None:
         raise ScenarioError(f"{source}: the file is empty; a scenario needs at least a name and learners")
     if not isinstance(data, dict):

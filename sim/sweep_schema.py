@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from learncomm.sim.loading import ScenarioError, _line_of, format_validation
+from learncomm.sim.loading import ScenarioError, _line_of, format_validation, read_yaml
 from learncomm.sim.outcomes import LEARNER_OUTCOMES
 from learncomm.sim.scenario import Scenario
 
@@ -138,13 +138,7 @@ def read_sweep_file(path: Path) -> tuple[SweepFile, yaml.Node | None]:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ScenarioError(f"{source}: cannot read the file: {exc}") from None
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{source}:{mark.line + 1}" if mark else source
-        raise ScenarioError(f"{where}: not valid YAML: {getattr(exc, 'problem', None) or exc}") from None
+    root, data = read_yaml(text, source)
     if not isinstance(data, dict):
         raise ScenarioError(f"{source}: expected a mapping of fields (base: ..., parameters: ...), got {type(data).__name__ if data is not None else 'an empty file'}")
     try:

@@ -41,7 +41,7 @@ def snap(**kw: Any) -> Snapshot:
         TopicView(index=2, name="kiln", mean_knowledge=0.1, best_knowledge=0.2, interest=0.1, questions_today=0),
     ]
     g = GroupView(learners=10, active=10, mean_knowledge=0.3, mean_confidence=0.5)
-    base = dict(day=7, community=0, community_name="club", members=30, active=30, newcomers=3, prospects=20, joined_last_cadence=0,
+    base = dict(day=7, community=0, community_name="club", members=30, active=30, newcomers=3, prospects=20, joined_last_week=0,
                 present_today=12, disengaged=4,
                 weekday_free=[1, 2, 9, 3, 4, 20, 5], last_meetup_attendance=0, topics=topics, groups={"low": g, "medium": g, "high": g})
     return Snapshot(**{**base, **kw})
