@@ -6,6 +6,7 @@ scenarios (or a sweep) starts it once and passes its URL with `--base-url`.
 
 from __future__ import annotations
 
+import signal
 import time
 from pathlib import Path
 from typing import Annotated
@@ -36,11 +37,24 @@ def serve(
     except LocalModelError as exc:
         fail(str(exc))
         return
-    out.print(f"local model serving at [bold]{url}[/] (Ctrl-C to stop)")
+    out.print(f"local model serving at [bold]{url}[/] (Ctrl-C or SIGTERM to stop)")
     out.print(f"use it with: learncomm run community-roles --decider local --base-url {url}", highlight=False)
+
+    def stop(signum: int, frame: object) -> None:
+        raise _Stop(signal.Signals(signum).name)
+
+    # our own handlers: a process started in the background by a non-interactive shell ignores SIGINT otherwise
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, stop)
     try:
         while server.proc is not None and server.proc.poll() is None:
             time.sleep(0.5)
         fail(f"the local model server stopped by itself (exit code {server.proc.returncode if server.proc else '?'})", code=1)
+    except _Stop as why:
+        out.print(f"{why}: stopping the local model server")
     finally:
         server.stop()
+
+
+class _Stop(Exception):
+    """SIGINT or SIGTERM asked `serve` to stop."""
