@@ -46,7 +46,6 @@ class Secretary(RoleBase):
     attend_propensity: Unit = 0.8
     nudge: Unit = 0.04  # motivation lift of a personal nudge
     summary_share: Unit = 0.3  # share of a meetup's gain that absent members get from the summary
-    disengaged_days: Days = 10  # absent this long: a nudge candidate
     attendance_drop: Unit | None = None  # trigger: act early when a meetup's attendance falls by this share from the one before
 
 
