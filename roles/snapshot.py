@@ -53,7 +53,6 @@ def observe(model: CommunityModel, community: int) -> Snapshot:
     enrolled = s.membership[:, community]
     members = enrolled & s.joined
     act = members & s.active
-    k = s.knowledge[act]
     day = model.last_day
     topics = []
     interest = s.interest[act].sum(axis=0)
@@ -63,7 +62,8 @@ def observe(model: CommunityModel, community: int) -> Snapshot:
         q = (day.mode == MODE_ASK) & (day.community == community) & day.present
         asked = np.bincount(day.topic[q], minlength=len(w.topic_names))
     mine = np.flatnonzero(w.topic_mask[community])
-    k_mine = k[:, mine] if len(k) else np.zeros((1, mine.size))
+    act_idx = np.flatnonzero(act)
+    k_mine = s.knowledge[np.ix_(act_idx, mine)] if act_idx.size else np.zeros((1, mine.size))  # one copy, not two
     # one call for every topic: the reductions, not the Python loop, dominate at 100,000 learners
     means, best = k_mine.mean(axis=0), np.percentile(k_mine, 95, axis=0)
     for j, t in enumerate(mine):

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import fcntl
 import os
-import random
 import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -31,7 +30,7 @@ class FileSemaphore:
 
     def _try_take(self) -> int | None:
         self.folder.mkdir(parents=True, exist_ok=True)
-        start = random.randrange(self.n)  # spread holders over the files
+        start = os.getpid() % self.n  # spread holders over the files (no unseeded random draws)
         for k in range(self.n):
             fd = os.open(self.folder / f"slot-{(start + k) % self.n}.lock", os.O_RDWR | os.O_CREAT, 0o644)
             try:
@@ -73,14 +72,15 @@ class LLMLimit:
         return lambda: sem
 
 
-_installed: dict[str, LLMLimit] = {}
+_installed: LLMLimit | None = None
 
 
 def install(limit: LLMLimit | None) -> None:
     """Make every chat model call in this process hold a slot of `limit` (once per process)."""
+    global _installed
     from learncomm.roles import deciders
 
-    if limit is None or _installed.get("limit") == limit:
+    if limit is None or _installed == limit:
         return
     factory = limit.slot_factory()
 
@@ -88,4 +88,4 @@ def install(limit: LLMLimit | None) -> None:
         return factory()
 
     deciders.call_slot = call_slot
-    _installed["limit"] = limit
+    _installed = limit

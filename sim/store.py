@@ -107,6 +107,20 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def atomic_file(path: Path, write: Any) -> None:
+    """`write(tmp_path)` beside `path`, then rename over it: readers see the old file or the new one, never half.
+    A hard kill can leave a `.<name>.part-*` file, which no reader looks for."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.part-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+    try:
+        write(tmp)
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def write_table(table: pa.Table, path: Path) -> None:
     pq.write_table(table, path, compression="zstd")
 

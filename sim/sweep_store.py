@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,7 @@ import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
 from learncomm.sim.outcomes import LEARNER_OUTCOMES
+from learncomm.sim.store import atomic_file, write_json, write_table
 from learncomm.sim.sweep_schema import ALL_OUTCOMES, COMMUNITY_OUTCOMES, SCOPES
 
 RUN_FILES = ("manifest.json", "timeseries.parquet", "learners.parquet", "interventions.parquet", "summary.json", "row.parquet")
@@ -70,20 +70,8 @@ def clean_leftovers(out: Path) -> int:
     return removed
 
 
-def write_atomic(path: Path, write: Any) -> None:
-    """`write(tmp_path)` then rename over `path`: readers see the old file or the new one, never half."""
-    tmp = path.with_name(f".{path.name}.part-{os.getpid()}-{uuid.uuid4().hex[:8]}")
-    try:
-        write(tmp)
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def write_json_atomic(data: Any, path: Path) -> None:
-    write_atomic(path, lambda p: p.write_text(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8"))
+    atomic_file(path, lambda p: write_json(data, p))
 
 
 def read_sweep_json(out: Path) -> dict[str, Any] | None:
@@ -130,7 +118,7 @@ def write_summary(out: Path, rows: pa.Table, parameters: list[str], outcomes: li
     columns = [*KEY_COLUMNS, *parameters, *outcomes, *WALL_COLUMNS]
     table = rows.select(columns).sort_by([("point", "ascending"), ("replicate", "ascending")])
     path = out / "summary.parquet"
-    write_atomic(path, lambda p: pq.write_table(table, p, compression="zstd"))
+    atomic_file(path, lambda p: write_table(table, p))
     return path
 
 

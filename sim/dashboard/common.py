@@ -13,7 +13,6 @@ import html
 import math
 import os
 import textwrap
-import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +21,8 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 import plotly.io as pio
+
+from learncomm.sim.store import atomic_file
 
 GROUPS: tuple[str, ...] = ("low", "medium", "high")
 # Okabe-Ito colours (safe for colour-blind readers); a group has the same colour on every page.
@@ -87,17 +88,7 @@ def fmt(value: Any, digits: int = 3) -> str:
 
 def atomic_write_text(path: Path, text: str) -> None:
     """Write beside the target, then rename: a reader never sees half a page."""
-    path = Path(path)
-    tmp = path.parent / f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp"
-    try:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    atomic_file(path, lambda p: p.write_text(text, encoding="utf-8"))
 
 
 def assets_dir(folder: Path) -> Path:

@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from learncomm.sim.compare import interval
 from learncomm.sim.dashboard.common import GROUPS, DashboardError, rounded
 from learncomm.sim.dashboard.folders import read_json, read_parquet
 
@@ -96,10 +96,8 @@ def mean_ci(y: np.ndarray, codes: np.ndarray, k: int) -> tuple[list[Any], list[A
     means, los, his, ns = [], [], [], []
     for i in range(k):
         v = y[(codes == i) & np.isfinite(y)]
-        n = len(v)
-        m = float(v.mean()) if n else np.nan
-        half = float(stats.t.ppf(0.975, n - 1) * v.std(ddof=1) / np.sqrt(n)) if n > 1 else np.nan
-        means.append(m), los.append(m - half), his.append(m + half), ns.append(n)
+        m, lo, hi = interval(v) if len(v) else (np.nan, np.nan, np.nan)  # the comparison's t-interval
+        means.append(m), los.append(lo), his.append(hi), ns.append(len(v))
     return rounded(means, 5), rounded(los, 5), rounded(his, 5), ns
 
 
