@@ -2,7 +2,7 @@
 
 An expert knows a topic almost fully. How often it answers questions, and
 whether it scaffolds its answers to the learner's level, comes from the
-community's setting (sim/learning.py applies that). Each day it also shares
+community's setting (sim/engine/learning.py applies that). Each day it also shares
 resources on the topics people asked about, which raises self-study gains
 and the pull of those topics, as the experts of an open online course do
 instead of teaching.
@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
-from learncomm.sim.choices import MODE_ASK
+from learncomm.sim.schema.vocab import Mode
 
 if TYPE_CHECKING:
-    from learncomm.sim.model import CommunityModel
+    from learncomm.sim.engine.model import CommunityModel
 
 
 class Expert(mesa.Agent):
@@ -39,7 +39,7 @@ class Expert(mesa.Agent):
         rate = world.expert_resource_rate[c]
         if rate == 0.0 or day is None:
             return
-        asked = (day.mode == MODE_ASK) & (day.community == c)
+        asked = (day.mode == Mode.ASK) & (day.community == c)
         wanted = np.bincount(day.topic[asked], minlength=world.resources.shape[1]) + 1.0
         share = wanted * world.topic_mask[c] / (wanted * world.topic_mask[c]).sum()
         world.resources[c] += rate * share * (1.0 - world.resources[c])

@@ -1,6 +1,6 @@
 """The Mesa `Learner`: a thin view onto one row of the model's learner arrays.
 
-The day itself is vectorised (sim/day.py); these agents exist so Mesa's own
+The day itself is vectorised (sim/engine/day.py); these agents exist so Mesa's own
 tools work on the model: `model.agents`, `AgentSet.select/groupby`, agent
 reporters in a DataCollector. Reading an attribute reads the array, so a
 Learner never holds stale state.
@@ -13,11 +13,10 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
-from learncomm.agents.state import STAGES, TUTORING_ROLES
-from learncomm.sim.scenario import GROUPS
+from learncomm.sim.schema.vocab import GROUPS, STAGES, TUTORING_ROLES
 
 if TYPE_CHECKING:
-    from learncomm.sim.model import CommunityModel
+    from learncomm.sim.engine.model import CommunityModel
 
 
 class Learner(mesa.Agent):

@@ -1,6 +1,6 @@
 """Learner state as arrays, one row per learner, and the seeded draw of a population.
 
-The learners' day is vectorised over these arrays (sim/day.py); the Mesa
+The learners' day is vectorised over these arrays (sim/engine/day.py); the Mesa
 `Learner` agents are thin views onto one row each (agents/learner.py).
 """
 
@@ -10,10 +10,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from learncomm.sim.scenario import GROUPS, Dist, Scenario
+from learncomm.sim.schema.scenario import Dist, Scenario
+from learncomm.sim.schema.vocab import COUNTS, GROUPS, TutoringRole
 
-STAGES: tuple[str, ...] = ("newcomer", "regular", "core")
-TUTORING_ROLES: tuple[str, ...] = ("none", "tutor", "tutee")
 
 
 @dataclass
@@ -67,8 +66,6 @@ class LearnerState:
         return int(self.knowledge.shape[0])
 
 
-COUNTS: tuple[str, ...] = ("days_present", "study", "ask", "observe", "explain", "meet", "answers")
-MODES: tuple[str, ...] = ("study", "ask", "observe", "explain", "meet")
 
 
 def beta(rng: np.random.Generator, dist: Dist, size: int | tuple[int, ...]) -> np.ndarray:
@@ -167,7 +164,7 @@ def pair_tutors(state: LearnerState, tutor_share: float, rng: np.random.Generato
     order = np.lexsort((rng.random(n), -state.knowledge.mean(axis=1)))
     n_tutors = min(int(round(tutor_share * n)), n // 2)
     tutors, tutees = order[:n_tutors], order[n_tutors : 2 * n_tutors]
-    state.tutoring_role[tutors] = 1
-    state.tutoring_role[tutees] = 2
+    state.tutoring_role[tutors] = TutoringRole.TUTOR
+    state.tutoring_role[tutees] = TutoringRole.TUTEE
     state.tutoring_partner[tutors] = tutees
     state.tutoring_partner[tutees] = tutors

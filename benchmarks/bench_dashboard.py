@@ -43,7 +43,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
 
 from learncomm.sim.dashboard import write_dashboard  # noqa: E402
-from learncomm.sim.sweep_schema import ALL_OUTCOMES  # noqa: E402
+from learncomm.sim.schema.sweep import ALL_OUTCOMES  # noqa: E402
 from test_dashboard_data import noisy_summary  # noqa: E402
 
 PARAMS = {"params.alpha_ask": (0.05, 0.5), "params.alpha_observe": (0.01, 0.15), "network.rewiring": (0.0, 1.0), "network.degree": (4, 16)}

@@ -64,8 +64,8 @@ class TimedRandom:
 def case_large(learners: int, days: int, agents: bool) -> dict[str, Any]:
     import mesa
 
-    import learncomm.sim.model as engine
-    from learncomm.sim.loading import parse_scenario
+    import learncomm.sim.engine.model as engine
+    from learncomm.sim.schema.loading import parse_scenario
 
     timers = {"uniforms": 0.0, "run_day": 0.0, "day_metrics": 0.0, "collect": 0.0}
 
@@ -110,8 +110,8 @@ def case_tracemalloc(learners: int, days: int, agents: bool) -> dict[str, Any]:
     """Peak traced memory (Python objects and NumPy buffers) over set-up and a few days."""
     import tracemalloc
 
-    from learncomm.sim.loading import parse_scenario
-    from learncomm.sim.model import CommunityModel
+    from learncomm.sim.schema.loading import parse_scenario
+    from learncomm.sim.engine.model import CommunityModel
 
     scenario = parse_scenario(scenario_text(learners), "<bench>")
     tracemalloc.start()
@@ -134,8 +134,8 @@ def case_compare(learners: int, vec_days: int, per_agent_days: int) -> dict[str,
     sys.path.insert(0, str(HERE))
     from per_agent import PerAgentModel
 
-    from learncomm.sim.loading import parse_scenario
-    from learncomm.sim.model import CommunityModel
+    from learncomm.sim.schema.loading import parse_scenario
+    from learncomm.sim.engine.model import CommunityModel
 
     scenario = parse_scenario(scenario_text(learners), "<bench>")
     out: dict[str, Any] = {"learners": learners}

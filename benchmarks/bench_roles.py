@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from learncomm.roles.agent import RoleAgent
-from learncomm.sim.loading import parse_scenario
-from learncomm.sim.model import CommunityModel
+from learncomm.sim.schema.loading import parse_scenario
+from learncomm.sim.engine.model import CommunityModel
 
 SIX = ("ideator", "secretary", "benchmarker", "source", "matchmaker", "manager")
 

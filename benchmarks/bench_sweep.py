@@ -46,7 +46,7 @@ def sweep_text(runs: int, learners: int, days: int) -> str:
 
 
 def warm_local(workers: int) -> Any:
-    from learncomm.sim.sweep import local_executor
+    from learncomm.sim.sweeps.runner import local_executor
 
     ex = local_executor(workers)
     list(ex.map(time.sleep, [0.3] * (2 * workers)))  # start every worker process and its imports before timing
@@ -54,7 +54,7 @@ def warm_local(workers: int) -> Any:
 
 
 def run_case(name: str, plan: Any, root: Path, executor: Any, workers: int) -> dict[str, Any]:
-    from learncomm.sim.sweep import run_sweep
+    from learncomm.sim.sweeps.runner import run_sweep
 
     cpu0 = os.times()
     report = run_sweep(plan, root / name, executor=executor)
@@ -76,7 +76,7 @@ def run_case(name: str, plan: Any, root: Path, executor: Any, workers: int) -> d
 def simulate_time(plan: Any, samples: int, folder: Path) -> tuple[float, float]:
     """Median seconds of `simulate` alone and of `run_scenario` writing its folder, interleaved on the same runs
     in this process: the share of a run spent outside `simulate` (results, manifest, writing)."""
-    from learncomm.sim.run import run_scenario, simulate
+    from learncomm.sim.runs.run import run_scenario, simulate
 
     runs = plan.runs()[:samples]
     simulate(plan.scenario(runs[0][0]), seed=runs[0][2], agents=False)
@@ -108,7 +108,7 @@ def main() -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from learncomm.sim.sweep_plan import load_sweep
+    from learncomm.sim.sweeps.plan import load_sweep
 
     console = Console(width=max(Console().width, 150))
     cases: list[dict[str, Any]] = []
@@ -137,7 +137,7 @@ def main() -> None:
                 with dask.config.set({"distributed.worker.profile.enabled": False,
                                       "distributed.nanny.pre-spawn-environ": {"OMP_NUM_THREADS": 1, "MKL_NUM_THREADS": 1, "OPENBLAS_NUM_THREADS": 1}}), \
                         LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, Client(cluster) as client:
-                    from learncomm.sim.sweep_worker import init_worker
+                    from learncomm.sim.sweeps.worker import init_worker
 
                     client.run(init_worker)
                     cases.append(run_case("dask-2", plan, root, client.get_executor(pure=False), 2))
@@ -158,7 +158,7 @@ def main() -> None:
     console.print(table)
     console.print("contention = run wall / run CPU time: 1.00 on an idle machine; above that, other processes took the cores.\n"
                   "task overhead = worker time outside run_scenario (moving files, row.parquet, the atomic rename).\n"
-                  f"In one process: simulate {sim_s:.3f} s, run_scenario writing its folder {full_s:.3f} s: {outside:.1%} of a run is outside simulate (sim/run.py).")
+                  f"In one process: simulate {sim_s:.3f} s, run_scenario writing its folder {full_s:.3f} s: {outside:.1%} of a run is outside simulate (sim/runs/run.py).")
     verdict = {
         "speedup_2_vs_1": round(speedup, 3), "speedup_ok": speedup >= TARGET_SPEEDUP,
         "dask_vs_local_2": None if dask_gap is None else round(dask_gap, 3), "dask_ok": None if dask_gap is None else abs(dask_gap) <= TARGET_DASK,

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import argparse
 
-from learncomm.sim.cli import parse_sets
-from learncomm.sim.compare import compare
-from learncomm.sim.loading import load_scenario
+from learncomm.sim.cli.app import parse_sets
+from learncomm.sim.runs.compare import compare
+from learncomm.sim.schema.loading import load_scenario
 
 
 def main() -> None:

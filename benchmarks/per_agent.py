@@ -4,12 +4,12 @@ One `mesa.Agent` per learner, plain Python floats, written the way a Mesa
 model is usually written: each learner's `step()` decides and computes its
 day from the state at the start of the day, and `advance()` then applies the
 changes, so every learner reads the same start-of-day state, exactly as the
-vectorised `learncomm.sim.day.run_day` does (a simultaneous-activation
+vectorised `learncomm.sim.engine.day.run_day` does (a simultaneous-activation
 schedule: `agents.do("step")` then `agents.do("advance")`).
 
 It covers a single community in the `community` setting without meetups,
-tutoring or experts, and implements the same equations as sim/choices.py,
-sim/learning.py and sim/dynamics.py for that case. The population and the
+tutoring or experts, and implements the same equations as sim/engine/choices.py,
+sim/engine/learning.py and sim/engine/dynamics.py for that case. The population and the
 network come from the engine's own `draw_population` and `build_world` with
 the same named streams as `CommunityModel`, so both engines start from
 identical learners; the day's random numbers are this model's own Python
@@ -26,10 +26,10 @@ from typing import Any
 import mesa
 
 from learncomm.agents.state import draw_population
-from learncomm.sim.loading import load_scenario
-from learncomm.sim.model import stream
-from learncomm.sim.scenario import Scenario
-from learncomm.sim.world import build_world
+from learncomm.sim.schema.loading import load_scenario
+from learncomm.sim.engine.streams import stream
+from learncomm.sim.schema.scenario import Scenario
+from learncomm.sim.engine.world import build_world
 
 STUDY, ASK, OBSERVE, EXPLAIN = "study", "ask", "observe", "explain"
 MODES = (STUDY, ASK, OBSERVE, EXPLAIN)
@@ -211,7 +211,7 @@ class PerAgentLearner(mesa.Agent):
             patience = p.dropout_patience * p.newcomer_patience if self.stage == 0 else p.dropout_patience
             if self.low_streak >= patience:
                 self.active = False
-                self.dropout_day = model.day + 1  # the timeseries day number, as sim/day.py records it
+                self.dropout_day = model.day + 1  # the timeseries day number, as sim/engine/day.py records it
         else:
             self.low_streak = 0
         if self.stage == 0 and self.days_present >= p.regular_after_days:
@@ -288,7 +288,7 @@ class PerAgentModel(mesa.Model):
             self.running = False
 
     def summary(self) -> dict[str, float]:
-        """The outcomes the agreement test compares, defined as in sim/metrics.py (scope `all`)."""
+        """The outcomes the agreement test compares, defined as in sim/engine/metrics.py (scope `all`)."""
         n = len(self.learners)
         present = sum(a.days_present for a in self.learners)
         out = {

@@ -1,1 +1,1 @@
-"""AI role agents (ideator, secretary, benchmarker, ...). Arrives with the roles issue."""
+"""The AI helper roles: a LangGraph graph per decision, deciders (policy, chat model, replay), and one module per role."""

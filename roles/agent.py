@@ -14,10 +14,10 @@ from learncomm.roles.manager import ManagerRole
 from learncomm.roles.matchmaker import MatchmakerRole
 from learncomm.roles.secretary import SecretaryRole
 from learncomm.roles.source import SourceRole
-from learncomm.sim.roles_schema import RoleBase
+from learncomm.sim.schema.roles import RoleBase
 
 if TYPE_CHECKING:
-    from learncomm.sim.model import CommunityModel
+    from learncomm.sim.engine.model import CommunityModel
 
 SPECS: dict[str, type[RoleSpec]] = {
     "ideator": IdeatorRole, "secretary": SecretaryRole, "benchmarker": BenchmarkerRole, "source": SourceRole,

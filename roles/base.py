@@ -17,8 +17,8 @@ from pydantic import BaseModel, Field
 from learncomm.roles.snapshot import Snapshot
 
 if TYPE_CHECKING:
-    from learncomm.sim.model import CommunityModel
-    from learncomm.sim.roles_schema import RoleBase
+    from learncomm.sim.engine.model import CommunityModel
+    from learncomm.sim.schema.roles import RoleBase
 
 MAX_TEXT = 400
 MAX_OPTIONS = 4

@@ -12,10 +12,10 @@ import numpy as np
 
 from learncomm.roles.base import Candidate, RoleSpec, valid_topic
 from learncomm.roles.snapshot import Snapshot
-from learncomm.sim.roles_schema import Benchmarker, RoleBase
+from learncomm.sim.schema.roles import Benchmarker, RoleBase
 
 if TYPE_CHECKING:
-    from learncomm.sim.model import CommunityModel
+    from learncomm.sim.engine.model import CommunityModel
 
 
 class BenchmarkerRole(RoleSpec):

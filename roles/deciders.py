@@ -19,7 +19,7 @@ from typing import Any
 
 from learncomm.roles.base import MAX_OPTIONS, Candidate, Choice, RoleSpec
 from learncomm.roles.snapshot import Snapshot
-from learncomm.sim.roles_schema import LLM
+from learncomm.sim.schema.roles import LLM
 
 SYSTEM = (
     "You help a community of learning that has no teacher. You are its {role}: {purpose} "
@@ -29,7 +29,7 @@ SYSTEM = (
 
 
 # Wraps every chat model call. A sweep sets it to hold a slot of its cross-process limit on
-# concurrent LLM calls (sim/llm_limit.py); outside a sweep it does nothing.
+# concurrent LLM calls (sim/sweeps/llm_limit.py); outside a sweep it does nothing.
 call_slot: Callable[[], AbstractContextManager[object]] = nullcontext
 
 

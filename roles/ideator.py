@@ -8,10 +8,10 @@ import numpy as np
 
 from learncomm.roles.base import Candidate, RoleSpec, valid_topic
 from learncomm.roles.snapshot import Snapshot
-from learncomm.sim.roles_schema import Ideator, RoleBase
+from learncomm.sim.schema.roles import Ideator, RoleBase
 
 if TYPE_CHECKING:
-    from learncomm.sim.model import CommunityModel
+    from learncomm.sim.engine.model import CommunityModel
 
 
 def level_of(k: float) -> str:

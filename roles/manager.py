@@ -14,11 +14,11 @@ import numpy as np
 
 from learncomm.roles.base import Candidate, RoleSpec, valid_topic
 from learncomm.roles.snapshot import Snapshot
-from learncomm.sim.network import introduce
-from learncomm.sim.roles_schema import Manager, RoleBase
+from learncomm.sim.engine.network import introduce
+from learncomm.sim.schema.roles import Manager, RoleBase
 
 if TYPE_CHECKING:
-    from learncomm.sim.model import CommunityModel
+    from learncomm.sim.engine.model import CommunityModel
 
 
 class ManagerRole(RoleSpec):

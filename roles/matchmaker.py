@@ -15,11 +15,11 @@ import numpy as np
 
 from learncomm.roles.base import Candidate, RoleSpec
 from learncomm.roles.snapshot import Snapshot
-from learncomm.sim.learning import zpd_gain
-from learncomm.sim.roles_schema import Matchmaker, RoleBase
+from learncomm.sim.engine.learning import zpd_gain
+from learncomm.sim.schema.roles import Matchmaker, RoleBase
 
 if TYPE_CHECKING:
-    from learncomm.sim.model import CommunityModel
+    from learncomm.sim.engine.model import CommunityModel
 
 FOCUS = {
     "low_confidence": "the least confident learners first",

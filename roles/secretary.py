@@ -8,11 +8,11 @@ import numpy as np
 
 from learncomm.roles.base import Candidate, RoleSpec, valid_topic
 from learncomm.roles.snapshot import Snapshot
-from learncomm.sim.levers import Meeting
-from learncomm.sim.roles_schema import RoleBase, Secretary
+from learncomm.sim.engine.levers import Meeting
+from learncomm.sim.schema.roles import RoleBase, Secretary
 
 if TYPE_CHECKING:
-    from learncomm.sim.model import CommunityModel
+    from learncomm.sim.engine.model import CommunityModel
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 

@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 from pydantic import BaseModel
 
-from learncomm.sim.choices import MODE_ASK
-from learncomm.sim.scenario import GROUPS
+from learncomm.sim.schema.vocab import Mode
+from learncomm.sim.schema.vocab import GROUPS
 
 if TYPE_CHECKING:
-    from learncomm.sim.model import CommunityModel
+    from learncomm.sim.engine.model import CommunityModel
 
 
 class TopicView(BaseModel):
@@ -59,7 +59,7 @@ def observe(model: CommunityModel, community: int) -> Snapshot:
     total_interest = float(interest[w.topic_mask[community]].sum()) or 1.0
     asked = np.zeros(len(w.topic_names), dtype=np.int64)
     if day is not None:
-        q = (day.mode == MODE_ASK) & (day.community == community) & day.present
+        q = (day.mode == Mode.ASK) & (day.community == community) & day.present
         asked = np.bincount(day.topic[q], minlength=len(w.topic_names))
     mine = np.flatnonzero(w.topic_mask[community])
     act_idx = np.flatnonzero(act)

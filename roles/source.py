@@ -8,11 +8,11 @@ import numpy as np
 
 from learncomm.roles.base import Candidate, RoleSpec
 from learncomm.roles.snapshot import Snapshot
-from learncomm.sim.choices import MODE_ASK
-from learncomm.sim.roles_schema import RoleBase, Source
+from learncomm.sim.schema.vocab import Mode
+from learncomm.sim.schema.roles import RoleBase, Source
 
 if TYPE_CHECKING:
-    from learncomm.sim.model import CommunityModel
+    from learncomm.sim.engine.model import CommunityModel
 
 
 class SourceRole(RoleSpec):
@@ -36,7 +36,7 @@ class SourceRole(RoleSpec):
         day = model.last_day
         if cfg.open_questions is None or day is None:
             return None
-        open_q = int(((day.mode == MODE_ASK) & day.present & (day.community == community) & ~day.answered).sum())
+        open_q = int(((day.mode == Mode.ASK) & day.present & (day.community == community) & ~day.answered).sum())
         return f"{open_q} questions went unanswered today" if open_q >= cfg.open_questions else None
 
     def validate(self, decision: dict[str, Any], snap: Snapshot, model: CommunityModel) -> str | None:

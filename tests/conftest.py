@@ -16,12 +16,12 @@ import numpy as np
 import pytest
 
 from learncomm.agents.state import LearnerState
-from learncomm.sim.loading import parse_scenario
-from learncomm.sim.model import CommunityModel
-from learncomm.sim.scenario import Scenario
+from learncomm.sim.schema.loading import parse_scenario
+from learncomm.sim.engine.model import CommunityModel
+from learncomm.sim.schema.scenario import Scenario
 
 # Both settings written out in full so that tests do not lean on the defaults of
-# CLASSROOM / COMMUNITY in sim/scenario.py.
+# CLASSROOM / COMMUNITY in sim/schema/scenario.py.
 SETTINGS_YAML = """
 settings:
   classroom:

@@ -6,14 +6,15 @@ import numpy as np
 import pytest
 from conftest import make_model, make_scenario, make_state, overrides, run
 
-from learncomm.sim.choices import (
-    MODE_ASK, MODE_EXPLAIN, MODE_OBSERVE, MODE_STUDY, N_UNIFORMS, U_ASK, U_EXPERT,
+from learncomm.sim.engine.choices import (
+    N_UNIFORMS, U_ASK, U_EXPERT,
     audience_knowledge, choose_modes,
 )
-from learncomm.sim.dynamics import advance_stages, drop_out, forget, update_confidence, update_motivation
-from learncomm.sim.learning import learn, zpd_gain
-from learncomm.sim.network import build_csr
-from learncomm.sim.scenario import Params
+from learncomm.sim.engine.dynamics import advance_stages, drop_out, forget, update_confidence, update_motivation
+from learncomm.sim.engine.learning import learn, zpd_gain
+from learncomm.sim.engine.network import build_csr
+from learncomm.sim.schema.scenario import Params
+from learncomm.sim.schema.vocab import Mode
 
 # ---------------------------------------------------------------- asking vs observing
 
@@ -43,8 +44,8 @@ def test_ask_share_falls_as_the_power_gap_rises() -> None:
     for gap in (0.0, 0.2, 0.4, 0.6, 0.8, 1.0):
         model.world.power_gap[:] = gap
         mode = _modes(model, u)
-        assert set(np.unique(mode)) <= {MODE_ASK, MODE_OBSERVE}  # social turn, nobody explains
-        asked.append(mode == MODE_ASK)
+        assert set(np.unique(mode)) <= {Mode.ASK, Mode.OBSERVE}  # social turn, nobody explains
+        asked.append(mode == Mode.ASK)
     shares = [a.mean() for a in asked]
     # With common random numbers, whoever asks under a larger power gap also asks under a smaller one.
     for lower, higher in zip(asked, asked[1:]):
@@ -59,13 +60,13 @@ def test_low_confidence_learners_ask_less_than_high_confidence_ones() -> None:
     u = np.random.default_rng(1).random((model.state.n, N_UNIFORMS))
     mode = _modes(model, u)
     g = model.state.group
-    ask_low, ask_high = (mode[g == 0] == MODE_ASK).mean(), (mode[g == 2] == MODE_ASK).mean()
+    ask_low, ask_high = (mode[g == 0] == Mode.ASK).mean(), (mode[g == 2] == Mode.ASK).mean()
     assert ask_low < ask_high
     # Same learners, same random numbers: lower confidence never asks where higher did not.
     model.state.confidence[:] = 0.2
-    low = _modes(model, u) == MODE_ASK
+    low = _modes(model, u) == Mode.ASK
     model.state.confidence[:] = 0.8
-    high = _modes(model, u) == MODE_ASK
+    high = _modes(model, u) == Mode.ASK
     assert np.all(low <= high) and low.sum() < high.sum()
 
 
@@ -75,10 +76,10 @@ def test_learners_behind_their_audience_ask_less() -> None:
     model.state.confidence[:] = 0.5
     u = np.random.default_rng(2).random((model.state.n, N_UNIFORMS))
     model.state.knowledge[:, 0] = 0.5
-    level = _modes(model, u) == MODE_ASK
+    level = _modes(model, u) == Mode.ASK
     behind = np.arange(model.state.n) % 2 == 0
     model.state.knowledge[behind, 0] = 0.2
-    mixed = _modes(model, u) == MODE_ASK
+    mixed = _modes(model, u) == Mode.ASK
     assert mixed[behind].sum() < level[behind].sum()
 
 
@@ -91,8 +92,8 @@ def test_learners_ahead_may_explain_and_never_when_propensity_is_zero() -> None:
     u = np.random.default_rng(3).random((st.n, N_UNIFORMS))
     mode = _modes(model, u)
     ahead = np.arange(st.n) < st.n // 2
-    assert (mode[ahead] == MODE_EXPLAIN).any()
-    assert not (mode[~ahead] == MODE_EXPLAIN).any()
+    assert (mode[ahead] == Mode.EXPLAIN).any()
+    assert not (mode[~ahead] == Mode.EXPLAIN).any()
 
 
 def test_classroom_low_group_asks_less_than_in_a_community() -> None:
@@ -202,9 +203,9 @@ def test_ask_uniform_columns_are_used_for_asking() -> None:
     model.world.power_gap[:] = 0.3
     u = np.random.default_rng(5).random((60, N_UNIFORMS))
     u[:, U_ASK] = 0.0
-    assert np.all(_modes(model, u) == MODE_ASK)
+    assert np.all(_modes(model, u) == Mode.ASK)
     u[:, U_ASK] = 1.0 - 1e-12
-    assert not np.any(_modes(model, u) == MODE_ASK)
+    assert not np.any(_modes(model, u) == Mode.ASK)
 
 
 # ---------------------------------------------------------------- peer tutoring
@@ -231,8 +232,8 @@ def test_tutoring_pairs_meet_on_one_topic_tutee_asks_tutor_explains() -> None:
         tutors = st.tutoring_partner[tutees]
         both = d.present[tutees] & d.present[tutors] & (d.mode[tutees] != 4) & (d.mode[tutors] != 4)
         sessions += int(both.sum())
-        assert np.all(d.mode[tutees[both]] == MODE_ASK)
-        assert np.all(d.mode[tutors[both]] == MODE_EXPLAIN)
+        assert np.all(d.mode[tutees[both]] == Mode.ASK)
+        assert np.all(d.mode[tutors[both]] == Mode.EXPLAIN)
         assert np.array_equal(d.topic[tutees[both]], d.topic[tutors[both]])
         assert not d.exposed[tutees[both]].any()  # a private session exposes nobody
     assert sessions > 0

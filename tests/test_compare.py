@@ -12,8 +12,8 @@ import pyarrow.parquet as pq
 import pytest
 from scipy import stats
 
-from learncomm.sim.compare import cohens_d, compare, interval
-from learncomm.sim.loading import load_scenario, with_changes
+from learncomm.sim.runs.compare import cohens_d, compare, interval
+from learncomm.sim.schema.loading import load_scenario, with_changes
 
 
 def row(t: pd.DataFrame, group: str, outcome: str) -> pd.Series:

@@ -16,9 +16,9 @@ import pytest
 from learncomm.sim.dashboard import DashboardError, write_dashboard, write_index
 from learncomm.sim.dashboard.common import esc_wrapped
 from learncomm.sim.dashboard.folders import detect
-from learncomm.sim.loading import load_scenario, shipped_scenarios, with_changes
-from learncomm.sim.role_setup import DeciderFactory
-from learncomm.sim.run import run_scenario
+from learncomm.sim.schema.loading import load_scenario, shipped_scenarios, with_changes
+from learncomm.roles.setup import DeciderFactory
+from learncomm.sim.runs.run import run_scenario
 from test_dashboard_data import EVIL_TOPIC, PWNED, learncomm, results_root
 
 

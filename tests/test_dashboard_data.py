@@ -22,9 +22,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from learncomm.sim.loading import load_scenario, with_changes
-from learncomm.sim.outcomes import LEARNER_OUTCOMES
-from learncomm.sim.run import run_scenario
+from learncomm.sim.schema.loading import load_scenario, with_changes
+from learncomm.sim.schema.vocab import LEARNER_OUTCOMES
+from learncomm.sim.runs.run import run_scenario
 
 LEARNCOMM = [sys.executable, "-m", "learncomm"]
 PWNED = "<script>window.__pwned=1</script>"

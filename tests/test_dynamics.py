@@ -6,14 +6,15 @@ import numpy as np
 import pytest
 from conftest import make_model, make_scenario, make_state, run
 
-from learncomm.sim.choices import (
-    MODE_ASK, MODE_EXPLAIN, MODE_OBSERVE, MODE_STUDY, N_UNIFORMS, U_ASK, U_EXPERT,
+from learncomm.sim.engine.choices import (
+    N_UNIFORMS, U_ASK, U_EXPERT,
     audience_knowledge, choose_modes,
 )
-from learncomm.sim.dynamics import advance_stages, drop_out, forget, update_confidence, update_motivation
-from learncomm.sim.learning import learn, zpd_gain
-from learncomm.sim.network import build_csr
-from learncomm.sim.scenario import Params
+from learncomm.sim.engine.dynamics import advance_stages, drop_out, forget, update_confidence, update_motivation
+from learncomm.sim.engine.learning import learn, zpd_gain
+from learncomm.sim.engine.network import build_csr
+from learncomm.sim.schema.scenario import Params
+from learncomm.sim.schema.vocab import Mode
 
 # ---------------------------------------------------------------- confidence
 

@@ -6,14 +6,15 @@ import numpy as np
 import pytest
 from conftest import make_model, make_scenario, make_state, overrides, run
 
-from learncomm.sim.choices import (
-    MODE_ASK, MODE_EXPLAIN, MODE_OBSERVE, MODE_STUDY, N_UNIFORMS, U_ASK, U_EXPERT,
+from learncomm.sim.engine.choices import (
+    N_UNIFORMS, U_ASK, U_EXPERT,
     audience_knowledge, choose_modes,
 )
-from learncomm.sim.dynamics import advance_stages, drop_out, forget, update_confidence, update_motivation
-from learncomm.sim.learning import learn, zpd_gain
-from learncomm.sim.network import build_csr
-from learncomm.sim.scenario import Params
+from learncomm.sim.engine.dynamics import advance_stages, drop_out, forget, update_confidence, update_motivation
+from learncomm.sim.engine.learning import learn, zpd_gain
+from learncomm.sim.engine.network import build_csr
+from learncomm.sim.schema.scenario import Params
+from learncomm.sim.schema.vocab import Mode
 
 # ---------------------------------------------------------------- ZPD hump
 
@@ -75,7 +76,7 @@ def test_peer_gain_in_learn_follows_the_zpd(peak: float) -> None:
     base = 0.1
     state.knowledge[:, 0] = [base, base + peak, base, base + 4 * peak, base, base - 0.05]
     idx = np.array([0, 2, 4])
-    g = _learn(model, idx, np.full(3, MODE_ASK, dtype=np.int8))
+    g = _learn(model, idx, np.full(3, Mode.ASK, dtype=np.int8))
     near, far, behind = g.own
     assert near > far > 0.0
     assert behind == 0.0
@@ -93,7 +94,7 @@ def test_peer_gain_in_learn_follows_the_zpd(peak: float) -> None:
 def test_peer_gain_of_asking_exceeds_observing_by_the_alpha_ratio() -> None:
     model, state, _ = _peer_world(0.2)
     state.knowledge[:, 0] = [0.2, 0.4, 0.2, 0.4, 0.0, 0.0]
-    g = _learn(model, np.array([0, 2]), np.array([MODE_ASK, MODE_OBSERVE], dtype=np.int8))
+    g = _learn(model, np.array([0, 2]), np.array([Mode.ASK, Mode.OBSERVE], dtype=np.int8))
     p = model.params
     assert g.own[0] / g.own[1] == pytest.approx(p.alpha_ask / p.alpha_observe)
     assert list(g.answered) == [True, False]
@@ -103,10 +104,10 @@ def test_anxiety_under_a_power_gap_lowers_the_peer_gain_of_the_unconfident() -> 
     model, state, world = _peer_world(0.2, power_gap=0.8)
     state.knowledge[:, 0] = [0.2, 0.4, 0.2, 0.4, 0.0, 0.0]
     state.confidence[[0, 2]] = [0.1, 0.9]
-    g = _learn(model, np.array([0, 2]), np.full(2, MODE_ASK, dtype=np.int8))
+    g = _learn(model, np.array([0, 2]), np.full(2, Mode.ASK, dtype=np.int8))
     assert g.own[0] < g.own[1]
     world.power_gap[:] = 0.0
-    g0 = _learn(model, np.array([0, 2]), np.full(2, MODE_ASK, dtype=np.int8))
+    g0 = _learn(model, np.array([0, 2]), np.full(2, Mode.ASK, dtype=np.int8))
     assert g0.own[0] == pytest.approx(g0.own[1])
     assert g0.own[0] > g.own[0]
 
@@ -119,9 +120,9 @@ def test_scaffolding_expert_pitches_answers_at_the_zpd_peak() -> None:
     u = np.full((1, N_UNIFORMS), 0.5)
     u[:, U_EXPERT] = 0.0
     world.expert_scaffolds[:] = True
-    scaffolded = _learn(model, np.array([0]), np.array([MODE_ASK], dtype=np.int8), u).own[0]
+    scaffolded = _learn(model, np.array([0]), np.array([Mode.ASK], dtype=np.int8), u).own[0]
     world.expert_scaffolds[:] = False
-    lecture = _learn(model, np.array([0]), np.array([MODE_ASK], dtype=np.int8), u).own[0]
+    lecture = _learn(model, np.array([0]), np.array([Mode.ASK], dtype=np.int8), u).own[0]
     assert scaffolded > lecture > 0.0
 
 
@@ -129,9 +130,9 @@ def test_study_mode_gain_grows_with_resources() -> None:
     model, state, world = _peer_world(0.2, study_rate=0.05)
     state.knowledge[:, 0] = 0.3
     world.resources[:] = 0.2
-    low = _learn(model, np.array([0]), np.array([MODE_STUDY], dtype=np.int8)).own[0]
+    low = _learn(model, np.array([0]), np.array([Mode.STUDY], dtype=np.int8)).own[0]
     world.resources[:] = 0.9
-    high = _learn(model, np.array([0]), np.array([MODE_STUDY], dtype=np.int8)).own[0]
+    high = _learn(model, np.array([0]), np.array([Mode.STUDY], dtype=np.int8)).own[0]
     assert high > low > 0.0
 
 
@@ -142,7 +143,7 @@ def test_a_lesson_is_pitched_at_the_class_average() -> None:
     st, world = model.state, model.world
     assert world.is_curriculum.all()
     st.knowledge[:, 0] = [0.4, 0.4, 0.4, 0.4, 0.05, 0.75]  # class average 0.4
-    g = _learn(model, np.array([0, 4, 5]), np.full(3, MODE_STUDY, dtype=np.int8)).own
+    g = _learn(model, np.array([0, 4, 5]), np.full(3, Mode.STUDY, dtype=np.int8)).own
     assert g[0] > g[1] > 0.0  # far behind the pace
     assert g[0] > g[2] > 0.0  # far ahead of the pace
 

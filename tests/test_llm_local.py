@@ -14,9 +14,9 @@ from collections.abc import Iterator
 import pytest
 
 from learncomm.roles.local_server import LocalServer, free_port
-from learncomm.sim.loading import parse_scenario
-from learncomm.sim.role_setup import DeciderFactory
-from learncomm.sim.run import run_scenario
+from learncomm.sim.schema.loading import parse_scenario
+from learncomm.roles.setup import DeciderFactory
+from learncomm.sim.runs.run import run_scenario
 
 if importlib.util.find_spec("llama_cpp") is None:
     if os.environ.get("LEARNCOMM_REQUIRE_LLM"):
@@ -78,7 +78,7 @@ def test_server_killed_mid_run_loses_nothing() -> None:
     roles = "roles:\n  ideator: {cadence: 3}\n"
     sc = scenario(roles, days=10, llm="{cache: null, max_retries: 1}")
     try:
-        from learncomm.sim.run import simulate
+        from learncomm.sim.runs.run import simulate
 
         factory = DeciderFactory(override="local", local_url=srv.base_url)
         model, ts = simulate(sc, on_day=on_day, deciders=factory)

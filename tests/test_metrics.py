@@ -1,4 +1,4 @@
-"""Outcomes (sim/metrics.py): the Gini of posts and the per-group daily metrics."""
+"""Outcomes (sim/engine/metrics.py): the Gini of posts and the per-group daily metrics."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from conftest import make_model, make_scenario, run
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from learncomm.agents.state import MODES
-from learncomm.sim.metrics import METRICS, SCOPES, day_metrics, gini_of_counts
+from learncomm.sim.schema.vocab import MODES
+from learncomm.sim.engine.metrics import METRICS, SCOPES, day_metrics, gini_of_counts
 
 
 def gini_direct(x: np.ndarray) -> float:
@@ -99,7 +99,7 @@ def test_daily_metrics_agree_with_the_state_and_the_day() -> None:
 def test_mode_shares_are_shares_of_the_learners_present() -> None:
     """share_<mode>_<scope> is the share of the day's present learners in that mode, so the five
     shares sum to 1 on any day someone of the scope took part (as the per-agent reference
-    model in benchmarks/per_agent.py and the 'share of days' labels in sim/compare.py define it)."""
+    model in benchmarks/per_agent.py and the 'share of days' labels in sim/runs/compare.py define it)."""
     model = _ran_model()
     d, row, g = model.last_day, model.metrics, model.state.group
     for gi, scope in enumerate(SCOPES):

@@ -1,4 +1,4 @@
-"""The social network (sim/network.py): homophily ring lattice with rewiring, as CSR."""
+"""The social network (sim/engine/network.py): homophily ring lattice with rewiring, as CSR."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from conftest import make_model, make_scenario
 
-from learncomm.sim.network import Csr, build_csr, community_network, homophily_edges
+from learncomm.sim.engine.network import Csr, build_csr, community_network, homophily_edges
 
 
 def _interest(m: int, t: int = 6, seed: int = 0, concentration: float = 0.3) -> np.ndarray:

@@ -31,11 +31,11 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from learncomm.sim import choices as ch
-from learncomm.sim.day import run_day
-from learncomm.sim.loading import parse_scenario
-from learncomm.sim.model import CommunityModel
-from learncomm.sim.scenario import Params, Scenario
+from learncomm.sim.engine import choices as ch
+from learncomm.sim.engine.day import run_day
+from learncomm.sim.schema.loading import parse_scenario
+from learncomm.sim.engine.model import CommunityModel
+from learncomm.sim.schema.scenario import Params, Scenario
 
 
 def _load_per_agent() -> Any:

@@ -16,10 +16,10 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from learncomm.agents.learner import Learner
-from learncomm.agents.state import MODES
-from learncomm.sim.loading import ScenarioError, parse_scenario
-from learncomm.sim.metrics import METRICS, SCOPES
-from learncomm.sim.model import CommunityModel
+from learncomm.sim.schema.vocab import MODES
+from learncomm.sim.schema.loading import ScenarioError, parse_scenario
+from learncomm.sim.engine.metrics import METRICS, SCOPES
+from learncomm.sim.engine.model import CommunityModel
 
 unit = st.floats(min_value=0.0, max_value=1.0, allow_nan=False, allow_subnormal=False)
 inner = st.floats(min_value=0.05, max_value=0.95, allow_nan=False, allow_subnormal=False)

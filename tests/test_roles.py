@@ -20,12 +20,12 @@ from learncomm.roles.deciders import ChatDecider
 from learncomm.roles.ideator import IdeatorRole
 from learncomm.roles.secretary import SecretaryRole
 from learncomm.roles.snapshot import GroupView, Snapshot, TopicView
-from learncomm.sim.loading import parse_scenario
-from learncomm.sim.model import CommunityModel
-from learncomm.sim.replay import replay_run
-from learncomm.sim.role_setup import DeciderFactory
-from learncomm.sim.roles_schema import LLM, Benchmarker, Ideator, Secretary
-from learncomm.sim.run import run_scenario
+from learncomm.sim.schema.loading import parse_scenario
+from learncomm.sim.engine.model import CommunityModel
+from learncomm.sim.runs.replay import replay_run
+from learncomm.roles.setup import DeciderFactory
+from learncomm.sim.schema.roles import LLM, Benchmarker, Ideator, Secretary
+from learncomm.sim.runs.run import run_scenario
 
 ROLES = "roles:\n  ideator: {cadence: 5}\n  secretary: {cadence: 5}\n  benchmarker: {cadence: 5}\n  source: {cadence: 5}\n"
 

@@ -13,13 +13,13 @@ from learncomm.agents.state import LearnerState
 from learncomm.roles.manager import ManagerRole
 from learncomm.roles.matchmaker import MatchmakerRole, match_pairs
 from learncomm.roles.snapshot import observe
-from learncomm.sim.dynamics import drop_out
-from learncomm.sim.learning import zpd_gain
-from learncomm.sim.metrics import METRICS
-from learncomm.sim.model import CommunityModel
-from learncomm.sim.outcomes import learners_table
-from learncomm.sim.roles_schema import Manager, Matchmaker
-from learncomm.sim.scenario import Params
+from learncomm.sim.engine.dynamics import drop_out
+from learncomm.sim.engine.learning import zpd_gain
+from learncomm.sim.engine.metrics import METRICS
+from learncomm.sim.engine.model import CommunityModel
+from learncomm.sim.runs.outcomes import learners_table
+from learncomm.sim.schema.roles import Manager, Matchmaker
+from learncomm.sim.schema.scenario import Params
 from tests.test_roles import scenario, snap
 
 MANAGER = "roles:\n  manager: {cadence: 7, reserve: 30, max_outreach: 10, max_newcomer_share: 1.0}\n"
@@ -191,8 +191,8 @@ def test_sharing_one_observation_a_day_changes_no_decision(monkeypatch: pytest.M
 # ---------------------------------------------------------------- triggers
 
 def test_a_trigger_makes_a_role_act_before_its_cadence_and_is_recorded(tmp_path) -> None:
-    from learncomm.sim.replay import replay_run
-    from learncomm.sim.run import run_scenario
+    from learncomm.sim.runs.replay import replay_run
+    from learncomm.sim.runs.run import run_scenario
 
     roles = "roles:\n  source: {cadence: 60, open_questions: 3, cooldown: 4}\n"
     res = run_scenario(scenario(roles, learners=120, days=30), seed=2, out=tmp_path / "run")
@@ -206,7 +206,7 @@ def test_a_trigger_makes_a_role_act_before_its_cadence_and_is_recorded(tmp_path)
 def test_off_by_default_and_each_roles_trigger_fires_on_its_condition() -> None:
     from learncomm.roles.ideator import IdeatorRole
     from learncomm.roles.secretary import SecretaryRole
-    from learncomm.sim.roles_schema import Ideator, Secretary
+    from learncomm.sim.schema.roles import Ideator, Secretary
 
     model = run_days(CommunityModel(scenario("", learners=80, days=30), seed=1, agents=False), 3)
     assert IdeatorRole().trigger(model, 0, Ideator(), -1) is None

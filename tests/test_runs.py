@@ -11,9 +11,9 @@ import mesa
 import numpy as np
 import pytest
 
-from learncomm.sim.loading import load_scenario, shipped_scenarios, with_changes
-from learncomm.sim.model import CommunityModel
-from learncomm.sim.run import run_scenario
+from learncomm.sim.schema.loading import load_scenario, shipped_scenarios, with_changes
+from learncomm.sim.engine.model import CommunityModel
+from learncomm.sim.runs.run import run_scenario
 
 GOLDEN = Path(__file__).parent / "golden"
 

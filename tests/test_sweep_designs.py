@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from learncomm.sim.designs import design_size, from_unit, generate, grid_values, replicate_seeds
-from learncomm.sim.sweep_schema import Parameter, SweepFile
+from learncomm.sim.sweeps.designs import design_size, from_unit, generate, grid_values, replicate_seeds
+from learncomm.sim.schema.sweep import Parameter, SweepFile
 
 
 def spec(design: str = "grid", samples: int | None = None, seed: int = 0, replicates: int = 1, **params: dict[str, Any]) -> SweepFile:
@@ -70,7 +70,7 @@ def test_sobol_and_morris_sizes_and_salib_structure() -> None:
     d = generate(s)
     assert len(d.points) == 8 * (3 + 2) == design_size(s)
     # the same unit matrix SALib gives for that seed, so SALib's analysis reads the outputs in the right order
-    from learncomm.sim.designs import _design_seed
+    from learncomm.sim.sweeps.designs import _design_seed
 
     expected = sobol.sample({"num_vars": 3, "names": list(s.parameters), "bounds": [[0, 1]] * 3}, 8, calc_second_order=False, seed=_design_seed(0))
     np.testing.assert_array_equal(d.unit, expected)

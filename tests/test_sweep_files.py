@@ -9,8 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 from learncomm.sim.cli import app
-from learncomm.sim.loading import ScenarioError, shipped_scenarios
-from learncomm.sim.sweep_plan import load_sweep, shipped_sweeps
+from learncomm.sim.schema.loading import ScenarioError, shipped_scenarios
+from learncomm.sim.sweeps.plan import load_sweep, shipped_sweeps
 
 BAD = {
     "unknown-key": ("base: community\nparameters:\n  learners: {values: [10]}\nreplicate: 3\n", ["unknown-key.yaml:4", "replicate", "unknown field"]),

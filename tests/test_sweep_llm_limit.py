@@ -15,8 +15,8 @@ from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
 from learncomm.roles import deciders
-from learncomm.sim import llm_limit
-from learncomm.sim.llm_limit import FileSemaphore, LLMLimit
+from learncomm.sim.sweeps import llm_limit
+from learncomm.sim.sweeps.llm_limit import FileSemaphore, LLMLimit
 
 
 def _hold(folder: str, n: int, log: str, rounds: int) -> None:
@@ -89,10 +89,10 @@ class ToolFake(GenericFakeChatModel):
 
 
 def test_the_limit_wraps_the_chat_model_call(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from learncomm.sim.loading import parse_scenario
-    from learncomm.sim.model import CommunityModel
-    from learncomm.sim.role_setup import DeciderFactory
-    from learncomm.sim.roles_schema import LLM
+    from learncomm.sim.schema.loading import parse_scenario
+    from learncomm.sim.engine.model import CommunityModel
+    from learncomm.roles.setup import DeciderFactory
+    from learncomm.sim.schema.roles import LLM
 
     monkeypatch.setattr(deciders, "call_slot", deciders.call_slot)  # restored after the test
     monkeypatch.setattr(llm_limit, "_installed", {})

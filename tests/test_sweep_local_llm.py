@@ -12,8 +12,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from learncomm.sim.sweep import run_sweep
-from learncomm.sim.sweep_plan import load_sweep
+from learncomm.sim.sweeps.runner import run_sweep
+from learncomm.sim.sweeps.plan import load_sweep
 
 if importlib.util.find_spec("llama_cpp") is None:
     if os.environ.get("LEARNCOMM_REQUIRE_LLM"):

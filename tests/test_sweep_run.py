@@ -17,9 +17,9 @@ import pytest
 from typer.testing import CliRunner
 
 from learncomm.sim.cli import app
-from learncomm.sim.sweep import run_sweep
-from learncomm.sim.sweep_plan import load_sweep
-from learncomm.sim.sweep_store import RUN_FILES, run_state
+from learncomm.sim.sweeps.runner import run_sweep
+from learncomm.sim.sweeps.plan import load_sweep
+from learncomm.sim.sweeps.store import RUN_FILES, run_state
 
 LEARNCOMM = [sys.executable, "-m", "learncomm"]
 SWEEP = """# Test sweep: 10 points x 4 paired replicates of a small community.

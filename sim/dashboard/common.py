@@ -22,9 +22,9 @@ import numpy as np
 import plotly.graph_objects as go
 import plotly.io as pio
 
-from learncomm.sim.store import atomic_file
+from learncomm.sim.runs.store import atomic_file
 
-GROUPS: tuple[str, ...] = ("low", "medium", "high")
+from learncomm.sim.schema.vocab import GROUPS  # noqa: E402,F401  (re-exported for the pages)
 # Okabe-Ito colours (safe for colour-blind readers); a group has the same colour on every page.
 GROUP_COLOURS: dict[str, str] = {
     "all": "#555555", "low": "#D55E00", "medium": "#E69F00", "high": "#0072B2",

@@ -34,9 +34,9 @@ class Snapshot:
 
 def rebuild_graph(manifest: dict[str, Any]) -> tuple[sparse.csr_matrix, np.ndarray, list[str]]:
     """The union of the communities' networks (symmetric, learners × learners) and the rebuilt initial confidence."""
-    from learncomm.sim.model import CommunityModel
-    from learncomm.sim.roles_schema import Roles
-    from learncomm.sim.scenario import Scenario
+    from learncomm.sim.engine.model import CommunityModel
+    from learncomm.sim.schema.roles import Roles
+    from learncomm.sim.schema.scenario import Scenario
 
     sc = Scenario.model_validate(manifest["scenario"])
     # The roles act after the network is drawn and never change it: build without them (no decider, no LLM).

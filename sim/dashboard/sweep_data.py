@@ -14,11 +14,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from learncomm.sim.compare import interval
+from learncomm.sim.runs.compare import interval
 from learncomm.sim.dashboard.common import GROUPS, DashboardError, rounded
+from learncomm.sim.schema.vocab import SCOPES
 from learncomm.sim.dashboard.folders import read_json, read_parquet
 
-SCOPES = ("all", *GROUPS)
+
 KEYS = {"point", "replicate", "seed", "status", "error", "wall_time_s"}
 MAX_LEVELS = 12  # more distinct values than this: binned
 BINS = 8

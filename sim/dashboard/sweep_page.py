@@ -17,7 +17,8 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from learncomm.sim.dashboard.common import GROUP_LABELS, Section, atomic_write_text, base_layout, esc, figure_html, page, rounded
-from learncomm.sim.dashboard.sweep_data import SCOPES, SweepData, load_sweep, payload, split
+from learncomm.sim.schema.vocab import SCOPES
+from learncomm.sim.dashboard.sweep_data import SweepData, load_sweep, payload, split
 
 GL_RUNS = 5000  # above this many runs the single-run dots use WebGL
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from learncomm.sim.loading import load_scenario, with_changes
-from learncomm.sim.run import run_scenario
+from learncomm.sim.schema.loading import load_scenario, with_changes
+from learncomm.sim.runs.run import run_scenario
 
 CASES = {"community": (1, 90), "classroom": (1, 90), "band": (11, 60)}
 

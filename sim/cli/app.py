@@ -1,0 +1,65 @@
+"""The `learncomm` Typer app and what every command shares: consoles, options, errors, scenario preparation.
+
+Command modules (sim/cli/run.py, sweep.py, dashboard.py, llm.py) register on `app`; sim/cli/__init__.py imports them all."""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+import yaml
+from rich.console import Console
+
+from learncomm import __version__
+from learncomm.sim.schema.loading import ScenarioError, load_scenario, shipped_scenarios, with_changes
+from learncomm.sim.schema.scenario import Scenario
+from learncomm.sim.runs.store import ResultsError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Simulate communities of learning: run, compare and check scenarios.")
+out = Console()
+err = Console(stderr=True)
+
+SeedOpt = Annotated[int | None, typer.Option("--seed", help="Random seed (default: the scenario's seed).")]
+DaysOpt = Annotated[int | None, typer.Option("--days", help="Number of days to simulate (default: the scenario's).")]
+LearnersOpt = Annotated[int | None, typer.Option("--learners", help="Number of learners (several communities are scaled in proportion).")]
+SetOpt = Annotated[list[str] | None, typer.Option("--set", help="Override a scenario field: --set params.alpha_ask=0.3 (repeatable).")]
+
+
+def fail(message: str, code: int = 2) -> None:
+    """A user mistake: a clear message on stderr, no traceback, non-zero exit."""
+    err.print(f"[bold red]error:[/] {message}", highlight=False, markup=True, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def parse_sets(items: list[str] | None) -> dict[str, Any]:
+    overrides: dict[str, Any] = {}
+    for item in items or []:
+        if "=" not in item:
+            raise ScenarioError(f"--set {item}: expected FIELD=VALUE, for example --set params.alpha_ask=0.3")
+        key, value = item.split("=", 1)
+        try:
+            overrides[key.strip()] = yaml.safe_load(value)
+        except yaml.YAMLError:
+            raise ScenarioError(f"--set {item}: the value is not valid YAML") from None
+    return overrides
+
+
+def prepare(spec: str, days: int | None, learners: int | None, sets: list[str] | None) -> Scenario:
+    scenario = load_scenario(spec, parse_sets(sets))
+    if days is not None or learners is not None:
+        scenario = with_changes(scenario, source=f"{spec} (command line)", days=days, learners=learners)
+    return scenario
+
+
+def version_callback(value: bool) -> None:
+    if value:
+        out.print(f"learncomm {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(version: Annotated[bool, typer.Option("--version", callback=version_callback, is_eager=True, help="Show the version.")] = False) -> None:
+    """Simulate communities of learning."""

@@ -1,0 +1,134 @@
+"""`learncomm run`, `replay`, `validate`, `compare` and `scenarios`."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from learncomm.sim.cli.app import DaysOpt, LearnersOpt, SeedOpt, SetOpt, app, err, fail, out, prepare
+from learncomm.sim.runs.store import ResultsError
+from learncomm.sim.schema.loading import ScenarioError, load_scenario, shipped_scenarios
+
+
+@app.command()
+def run(
+    scenario: Annotated[str, typer.Argument(help="A scenario file, or the name of a shipped scenario (see `learncomm scenarios`).")],
+    seed: SeedOpt = None, days: DaysOpt = None, learners: LearnersOpt = None,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Run folder to write (default: results/<scenario>-seed<N>-<time>).")] = None,
+    results: Annotated[Path, typer.Option("--results", help="Where run folders go by default.")] = Path("results"),
+    sets: SetOpt = None,
+    decider: Annotated[str | None, typer.Option("--decider", help="Decider for every AI role: policy, openai or local (default: the scenario's).")] = None,
+    model: Annotated[str | None, typer.Option("--model", help="Model name for the openai/local decider.")] = None,
+    base_url: Annotated[str | None, typer.Option("--base-url", help="OpenAI-compatible endpoint for the openai decider (key from llm.api_key_env).")] = None,
+    no_dashboard: Annotated[bool, typer.Option("--no-dashboard", help="Do not write the run's dashboard.html.")] = False,
+) -> None:
+    """Run a scenario, write its run folder, and print outcomes per confidence group."""
+    from learncomm.sim.cli.progress import day_progress
+    from learncomm.sim.runs.report import print_roles, print_summary
+    from learncomm.roles.setup import DeciderFactory, uses_local
+    from learncomm.sim.runs.run import default_run_dir, run_scenario
+
+    try:
+        sc = prepare(scenario, days, learners, sets)
+        used_seed = sc.seed if seed is None else seed
+        target = out_dir or default_run_dir(results, sc, used_seed)
+        if decider not in (None, "policy", "openai", "local"):
+            raise ScenarioError(f"--decider {decider}: expected policy, openai or local")
+        # --decider local --base-url URL: use a server already running (`learncomm llm serve`) instead of starting one
+        local_url = base_url if base_url and uses_local(sc, decider) else None
+        factory = DeciderFactory(override=decider, model=model, base_url=base_url, local_url=local_url)
+        with day_progress(out, f"{sc.name} (seed {used_seed})", sc.days) as advance:
+            result = run_scenario(sc, seed=used_seed, out=target, on_day=advance, source=scenario, deciders=factory)
+    except (ScenarioError, ResultsError) as exc:
+        fail(str(exc))
+        return
+    print_summary(out, result.summary, title=f"{sc.name}: outcomes per confidence group after {result.summary['community']['days']} days (seed {used_seed})")
+    print_roles(out, result.summary.get("roles", {}))
+    out.print(f"Results: [bold]{result.path}[/]  ({result.manifest['learners']} learners, {result.manifest['wall_time_s']:.2f} s)")
+    if not no_dashboard:
+        from learncomm.sim.cli.dashboard import write_after
+
+        write_after(Path(result.path), index=out_dir is None)
+
+
+@app.command()
+def replay(
+    run_dir: Annotated[Path, typer.Argument(help="A run folder written by `learncomm run`.")],
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Also write the replayed run here.")] = None,
+) -> None:
+    """Re-run a recorded run with no LLM (the recorded decisions) and check the results are identical."""
+    from learncomm.sim.runs.replay import replay_run
+
+    try:
+        same, detail = replay_run(run_dir, out_dir)
+    except (ScenarioError, ResultsError) as exc:
+        fail(str(exc))
+        return
+    if not same:
+        fail(f"the replay differs from the recording: {detail}", code=1)
+    out.print(f"[green]✓[/] replay of {run_dir} reproduces its timeseries, learners and interventions exactly ({detail})")
+
+
+@app.command()
+def validate(scenario: Annotated[list[str], typer.Argument(help="One or more scenario files or names.")]) -> None:
+    """Check scenario files without running them."""
+    bad = 0
+    for spec in scenario:
+        try:
+            sc = load_scenario(spec)
+        except ScenarioError as exc:
+            err.print(f"[red]✗[/] {exc}", highlight=False)
+            bad += 1
+            continue
+        n = sc.learners if sc.learners is not None else f"~{sum(c.members or 0 for c in sc.communities)}"
+        out.print(f"[green]✓[/] {spec}: {sc.name}, {n} learners, {len(sc.topic_list)} topics, {len(sc.resolved_communities())} communities, {sc.days} days", highlight=False)
+    if bad:
+        raise typer.Exit(2)
+
+
+@app.command()
+def compare(
+    a: Annotated[str, typer.Argument(help="Baseline scenario (A).")],
+    b: Annotated[str, typer.Argument(help="Scenario compared with it (B).")],
+    seeds: Annotated[int, typer.Option("--seeds", min=2, help="Number of paired seeds.")] = 20,
+    first_seed: Annotated[int, typer.Option("--first-seed", min=0, help="Seeds are first-seed, first-seed+1, ...")] = 0,
+    days: DaysOpt = None, learners: LearnersOpt = None, sets: SetOpt = None,
+    group: Annotated[list[str] | None, typer.Option("--group", help="Groups to print (default: all, low, medium, high, tutors, tutees).")] = None,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Folder for comparison.parquet (default: results/compare-A-vs-B-<time>).")] = None,
+    results: Annotated[Path, typer.Option("--results", help="Where comparison folders go by default.")] = Path("results"),
+    no_dashboard: Annotated[bool, typer.Option("--no-dashboard", help="Do not write the comparison's dashboard.html.")] = False,
+) -> None:
+    """Run A and B on the same seeds (common random numbers): per outcome, B - A with a 95% interval and Cohen's d."""
+    from learncomm.sim.runs.compare import compare as run_compare
+    from learncomm.sim.cli.progress import count_progress
+    from learncomm.sim.runs.report import print_comparison, save_comparison
+
+    try:
+        sa, sb = prepare(a, days, learners, sets), prepare(b, days, learners, sets)
+        seed_list = list(range(first_seed, first_seed + seeds))
+        with count_progress(out, f"{sa.name} vs {sb.name}", 2 * seeds) as advance:
+            result = run_compare(sa, sb, seed_list, on_run=advance)
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+        target = out_dir or results / f"compare-{sa.name}-vs-{sb.name}-{stamp}"
+        save_comparison(result, target, {"a": a, "b": b, "days": days, "learners": learners, "sets": sets or []})
+    except (ScenarioError, ResultsError) as exc:
+        fail(str(exc))
+        return
+    print_comparison(out, result, group)
+    out.print(f"Comparison table: [bold]{target}/comparison.parquet[/]")
+    if not no_dashboard:
+        from learncomm.sim.cli.dashboard import write_after
+
+        write_after(Path(target), index=out_dir is None)
+
+
+@app.command()
+def scenarios() -> None:
+    """List the shipped scenarios and the question each answers."""
+    from learncomm.sim.runs.report import scenario_question
+
+    for name, path in sorted(shipped_scenarios().items()):
+        out.print(f"[bold]{name}[/]: {scenario_question(path)}", highlight=False)

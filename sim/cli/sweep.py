@@ -1,0 +1,211 @@
+"""The sweep commands of `learncomm`: sweep, query, sensitivity (registered on sim/cli/app.py's app)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.markup import escape
+from rich.table import Table
+
+from learncomm.sim.cli.app import app, fail as cli_fail, out
+from learncomm.sim.schema.loading import ScenarioError
+from learncomm.sim.runs.store import ResultsError
+
+DASK_HINT = "--scheduler needs Dask: pip install 'learncomm[dask]' (and dask-jobqueue for Slurm, see docs/sweeps.md)"
+SHOWN_POINTS = 20
+
+
+def fail(message: str, code: int = 2) -> None:
+    """sim/cli/app.py's fail, with the message taken literally (paths, SQL and `[dask]` are not rich markup)."""
+    cli_fail(escape(message), code)
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return "–" if math.isnan(v) else f"{v:.4g}"
+    return "NULL" if v is None else str(v)
+
+
+def _dask_executor(address: str) -> tuple[Any, Any]:
+    """A Dask client and its concurrent.futures executor; a clear error when Dask is missing or unreachable."""
+    try:
+        from distributed import Client
+    except ImportError:
+        fail(DASK_HINT)
+        raise  # unreachable: fail() exits
+    try:
+        client = Client(address, timeout="20s")
+    except (OSError, TimeoutError, ValueError) as exc:
+        fail(f"--scheduler {address}: cannot reach the Dask scheduler: {exc}")
+        raise
+    return client, client.get_executor(pure=False)
+
+
+def _print_points(summary: Path, parameters: list[str], outcomes: list[str]) -> None:
+    import pandas as pd
+
+    df = pd.read_parquet(summary)
+    ok = df[df["status"] == "ok"]
+    if ok.empty:
+        return
+    table = ok.groupby("point").agg({**{p: "first" for p in parameters}, **{o: "mean" for o in outcomes}, "seed": "count"})
+    t = Table(title=f"mean outcomes per point over complete replicates ({len(table)} points)")
+    heads = ["point", *parameters, *outcomes, "runs"]
+    shown = [[str(point), *(_fmt(row[p]) for p in parameters), *(_fmt(row[o]) for o in outcomes), str(int(row["seed"]))]
+             for point, row in table.head(SHOWN_POINTS).iterrows()]
+    widths = [max(len(h), *(len(r[i]) for r in shown)) for i, h in enumerate(heads)]
+    if sum(widths) + 3 * len(widths) + 1 > out.width:  # too wide for the terminal: one line per point
+        out.print(t.title)
+        for r in shown:
+            values = ", ".join(f"{h}={v}" for h, v in zip(heads[1:len(parameters) + 1], r[1:]))
+            results = ", ".join(f"{h}={v}" for h, v in zip(heads[len(parameters) + 1:], r[len(parameters) + 1:]))
+            out.print(f"  point {r[0]}: {values} → {results}", highlight=False, soft_wrap=True)
+    else:
+        for h, w in zip(heads, widths):
+            t.add_column(h, justify="right", min_width=w)
+        for r in shown:
+            t.add_row(*r)
+        out.print(t)
+    if len(table) > SHOWN_POINTS:
+        out.print(f"… {len(table) - SHOWN_POINTS} more points: learncomm query DIR \"select * from runs\"", highlight=False)
+
+
+@app.command()
+def sweep(
+    sweep_file: Annotated[Path, typer.Argument(help="A sweep file (see docs/sweeps.md and scenarios/sweep-*.yaml).")],
+    workers: Annotated[int | None, typer.Option("--workers", min=1, help="Local worker processes (default: all cores).")] = None,
+    scheduler: Annotated[str | None, typer.Option("--scheduler", help="Run on a Dask cluster: the scheduler's address (tcp://host:8786). Extra: dask.")] = None,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Sweep folder (default: results/sweeps/<sweep name>). Re-running resumes it.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="The folder holds a different design: delete its runs and start over.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Check the file and every point, print the design size, run nothing.")] = False,
+    no_dashboard: Annotated[bool, typer.Option("--no-dashboard", help="Do not write the sweep's dashboard.html.")] = False,
+) -> None:
+    """Run a sweep: every point of the design with every replicate seed, resumably (same command again to resume)."""
+    from learncomm.sim.sweeps.runner import failures, run_sweep
+    from learncomm.sim.sweeps.plan import load_sweep
+    from learncomm.sim.sweeps.store import SweepStoreError
+
+    try:
+        plan = load_sweep(sweep_file)
+    except ScenarioError as exc:
+        fail(str(exc))
+        return
+    target = out_dir or Path("results") / "sweeps" / plan.name
+    n_points, n_runs = len(plan.design.points), len(plan.runs())
+    out.print(f"{plan.name}: {plan.spec.design} design, {n_points} points x {plan.spec.replicates} replicates = {n_runs} runs of "
+              f"{plan.base.name} ({', '.join(plan.parameters)}) → {target}", highlight=False)
+    if dry_run:
+        return
+    client, executor = _dask_executor(scheduler) if scheduler else (None, None)
+    progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("[red]{task.fields[failed]} failed"),
+                        TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), console=out)
+    state: dict[str, Any] = {}
+
+    def on_start(todo: int, skipped: int) -> None:
+        if skipped:
+            out.print(f"resuming: {skipped} complete runs kept, {todo} to run", highlight=False)
+        if todo:
+            state["task"] = progress.add_task(f"{plan.name}: runs", total=todo, failed=0)
+
+    def on_done(res: dict[str, Any]) -> None:
+        state["failed"] = state.get("failed", 0) + (res["status"] != "ok")
+        progress.update(state["task"], advance=1, failed=state["failed"])
+
+    try:
+        with progress:
+            report = run_sweep(plan, target, executor=executor, workers=workers, force=force, on_start=on_start, on_done=on_done)
+    except (ScenarioError, ResultsError, SweepStoreError) as exc:
+        fail(str(exc))
+        return
+    finally:
+        if client is not None:
+            client.close()
+    if report.summary is not None:
+        _print_points(report.summary, plan.parameters, plan.outcomes)
+    out.print(f"{report.total} runs: {report.skipped} already complete, {report.done} ran now, {len(report.failed)} failed "
+              f"({report.wall_s:.1f} s). Summary: [bold]{report.summary}[/]", highlight=False)
+    if not no_dashboard and report.done + report.skipped > 0:
+        try:
+            from learncomm.sim.cli.dashboard import write_after
+        except ImportError:  # dashboards are optional here: the results are written either way
+            pass
+        else:
+            write_after(report.out, index=False)
+    if report.failed:
+        first = failures(report.out, limit=3)
+        for path, error in first:
+            out.print(f"  [red]failed[/] {path}: {error}", highlight=False)
+        fail(f"{len(report.failed)} runs failed; each has an error.json in its run folder (status = 'failed' in summary.parquet). "
+             f"Run the same command again to retry them", code=1)
+
+
+@app.command()
+def query(
+    sweep_dir: Annotated[Path, typer.Argument(help="A sweep folder.")],
+    sql: Annotated[str, typer.Argument(help="SQL over the views runs, timeseries, learners, interventions.")],
+    max_rows: Annotated[int, typer.Option("--max-rows", min=1, help="Rows to print at most.")] = 100,
+) -> None:
+    """Query a sweep with DuckDB SQL: `runs` (summary.parquet) and the run tables, hive-partitioned by point and seed."""
+    import duckdb
+
+    if not (sweep_dir / "summary.parquet").is_file():
+        fail(f"{sweep_dir}: not a sweep folder with results (no summary.parquet); run learncomm sweep first")
+    con = duckdb.connect()
+
+    def lit(p: Path) -> str:
+        return "'" + str(p).replace("'", "''") + "'"
+
+    con.execute(f"create view runs as select * from read_parquet({lit(sweep_dir / 'summary.parquet')})")
+    for name in ("timeseries", "learners", "interventions"):
+        if next((sweep_dir / "runs").glob(f"point=*/seed=*/{name}.parquet"), None) is not None:
+            glob = sweep_dir / "runs" / "*" / "*" / f"{name}.parquet"
+            con.execute(f"create view {name} as select * from read_parquet({lit(glob)}, hive_partitioning=true, hive_types={{'point': BIGINT, 'seed': BIGINT}}, union_by_name=true)")
+    try:
+        cur = con.execute(sql)
+        if cur.description is None:  # a statement with no result
+            out.print("ok")
+            return
+        columns, rows = [d[0] for d in cur.description], cur.fetchmany(max_rows + 1)
+    except duckdb.Error as exc:
+        fail(f"SQL: {exc}")
+        return
+    t = Table()
+    for c in columns:
+        t.add_column(c, justify="right", overflow="fold")
+    for r in rows[:max_rows]:
+        t.add_row(*(_fmt(v) for v in r))
+    out.print(t)
+    if len(rows) > max_rows:
+        out.print(f"(first {max_rows} rows shown; --max-rows to change)")
+
+
+@app.command()
+def sensitivity(
+    sweep_dir: Annotated[Path, typer.Argument(help="A finished sobol or morris sweep folder.")],
+    outcome: Annotated[list[str] | None, typer.Option("--outcome", help="Outcome to analyse (repeatable; default: the sweep's outcomes).")] = None,
+) -> None:
+    """Sobol (S1, ST) or Morris (mu*, sigma) indices of each outcome to each parameter; saved as sensitivity.json."""
+    from learncomm.sim.sweeps.sensitivity import analyse
+
+    try:
+        res = analyse(sweep_dir, outcome)
+    except ScenarioError as exc:
+        fail(str(exc))
+        return
+    sobol = res["method"] == "sobol"
+    keys = ("S1", "S1_conf", "ST", "ST_conf") if sobol else ("mu_star", "mu_star_conf", "sigma", "mu")
+    heads = ("S1", "± (95%)", "ST", "± (95%)") if sobol else ("mu*", "± (95%)", "sigma", "mu")
+    rank = "ST" if sobol else "mu_star"
+    for name, per in res["outcomes"].items():
+        t = Table(title=f"{name}: {res['method']} indices ({res['points']} points, {res['runs']} runs; replicates averaged per point)")
+        t.add_column("parameter")
+        for h in heads:
+            t.add_column(h, justify="right")
+        for param, v in sorted(per.items(), key=lambda kv: -(kv[1][rank] if kv[1][rank] is not None else -math.inf)):
+            t.add_row(param, *(_fmt(float("nan") if v[k] is None else v[k]) for k in keys))
+        out.print(t)
+    out.print(f"Saved: [bold]{sweep_dir / 'sensitivity.json'}[/]")

@@ -1,0 +1,79 @@
+"""How learners change after a day: confidence, motivation, dropout, forgetting, stages."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from learncomm.agents.state import LearnerState
+from learncomm.sim.schema.scenario import Params
+
+
+def update_confidence(
+    state: LearnerState, p: Params, idx: np.ndarray, success: np.ndarray, social: np.ndarray,
+    exposed_gap: np.ndarray, power: np.ndarray,
+) -> np.ndarray:
+    """Success raises confidence; public exposure to a gap lowers it (more for the already low);
+    peers' encouragement lifts it a little, more where the power gap is small.
+
+    Returns which learners were exposed (a gap above `exposure_gap` shown in public).
+    """
+    c = state.confidence[idx]
+    excess = np.maximum(exposed_gap - p.exposure_gap, 0.0) / max(1.0 - p.exposure_gap, 1e-9)
+    exposed = excess > 0
+    drop = p.confidence_exposure * (power + p.peer_judgement) * excess * (1.0 + p.low_confidence_amplifier * (1.0 - c))
+    rise = p.confidence_success * success + p.encouragement * (1.0 - power) * social
+    state.confidence[idx] = np.clip(c + rise * (1.0 - c) - drop, 0.0, 1.0)
+    return exposed
+
+
+def update_motivation(
+    state: LearnerState, p: Params, present: np.ndarray, idx: np.ndarray, gain: np.ndarray,
+    interest_fit: np.ndarray, exposed: np.ndarray, success: np.ndarray, boost: np.ndarray | None = None,
+) -> None:
+    """Progress against one's own expectation, interest in the topic, success in an exchange
+    (competence), exposure and fatigue move motivation on a day of taking part; on a day off it
+    rests back towards the learner's trait."""
+    m = state.motivation
+    e = state.expectation[idx]
+    progress = np.clip((gain - e) / p.progress_scale, -1.0, 1.0)
+    delta = p.motivation_progress * progress + p.motivation_interest * np.clip(interest_fit, -1.0, 1.0)
+    shaken = exposed * (1.0 + p.low_confidence_amplifier * (1.0 - state.confidence[idx]))
+    delta += p.motivation_success * success - p.motivation_fatigue - p.motivation_exposure * shaken
+    m[idx] = m[idx] + delta
+    state.expectation[idx] = e + p.expectation_rate * (gain - e)
+    rest = state.active & ~present
+    m[rest] += p.motivation_recovery * (state.baseline_motivation[rest] - m[rest])
+    if boost is not None:
+        m += boost * state.active
+    np.clip(m, 0.0, 1.0, out=m)
+
+
+def drop_out(state: LearnerState, p: Params, day: int, patience_factor: np.ndarray | None = None) -> np.ndarray:
+    """Learners whose motivation stayed below the threshold for `dropout_patience` days leave (newcomers
+    sooner; `patience_factor` (N,) stretches it, for newcomers a community manager welcomed)."""
+    low = state.active & (state.motivation < p.dropout_threshold)
+    state.low_streak = np.where(low, state.low_streak + 1, 0)
+    patience = np.where(state.stage == 0, p.dropout_patience * p.newcomer_patience, p.dropout_patience)
+    if patience_factor is not None:
+        patience = patience * patience_factor
+    dropped = low & (state.low_streak >= patience)
+    state.active[dropped] = False
+    state.dropout_day[dropped] = day
+    return dropped
+
+
+def forget(state: LearnerState, p: Params, practised_idx: np.ndarray, practised_topic: np.ndarray) -> None:
+    """Active learners lose a small share of what they did not practise today."""
+    if p.forgetting == 0.0:
+        return
+    k = state.knowledge
+    keep = k[practised_idx, practised_topic].copy()
+    k *= np.where(state.active, 1.0 - p.forgetting, 1.0)[:, None]
+    k[practised_idx, practised_topic] = keep
+
+
+def advance_stages(state: LearnerState, p: Params, days_present: np.ndarray, explains: np.ndarray) -> None:
+    """Legitimate peripheral participation: newcomers become regulars by showing up, regulars core by explaining."""
+    s = state.stage
+    s[(s == 0) & (days_present >= p.regular_after_days)] = 1
+    s[(s == 1) & (explains >= p.core_after_explains)] = 2

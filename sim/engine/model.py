@@ -1,0 +1,120 @@
+"""CommunityModel: the Mesa model of one or several intersecting communities of learning."""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import mesa
+import numpy as np
+
+from learncomm.agents.experts import Expert
+from learncomm.agents.learner import Learner
+from learncomm.agents.state import LearnerState, add_prospects, draw_population, pair_tutors
+from learncomm.sim.engine.choices import N_UNIFORMS
+from learncomm.sim.engine.day import DayResult, run_day
+from learncomm.sim.engine.levers import Levers
+from learncomm.sim.schema.loading import load_scenario, with_changes
+from learncomm.sim.engine.metrics import METRICS, day_metrics
+from learncomm.sim.schema.roles import Manager
+from learncomm.sim.schema.scenario import Scenario
+from learncomm.sim.engine.streams import stream
+from learncomm.sim.engine.world import World, build_world
+
+if TYPE_CHECKING:
+    from learncomm.roles.setup import DeciderFactory
+
+
+def metric(name: str, model: CommunityModel) -> float:
+    """DataCollector reporter; a module-level function under functools.partial so it pickles."""
+    return model.metrics[name]
+
+
+class CommunityModel(mesa.Model):
+    """Learners as arrays (vectorised day) and as Mesa agents (views), plus experts.
+
+    `scenario` is a Scenario, a file path or a shipped scenario's name. Keyword
+    arguments `learners` and `days` override the scenario; any other keyword
+    `a__b=value` sets the scenario field `a.b` (for example `params__alpha_ask=0.3`),
+    which is how `mesa.batch_run` sweeps parameters. `seed=None` uses the scenario's seed.
+    """
+
+    def __init__(
+        self, scenario: Scenario | str | Path = "community", *, learners: int | None = None,
+        days: int | None = None, agents: bool = True, seed: int | None = None,
+        deciders: DeciderFactory | None = None, **fields: Any,
+    ) -> None:
+        if not isinstance(scenario, Scenario):
+            scenario = load_scenario(scenario, {k.replace("__", "."): v for k, v in fields.items()})
+        elif fields:
+            raise TypeError("field overrides (a__b=...) need a scenario name or path, not a Scenario object")
+        if learners is not None or days is not None:
+            scenario = with_changes(scenario, learners=learners, days=days)
+        seed = scenario.seed if seed is None else int(seed)
+        super().__init__(seed=seed)
+        self.seed = seed
+        self.scenario = scenario
+        self.params = scenario.params
+        self.state: LearnerState = draw_population(scenario, stream(seed, "population"))
+        if scenario.tutoring is not None:
+            pair_tutors(self.state, scenario.tutoring.tutor_share, stream(seed, "tutoring"))
+        self.n_members = self.state.n  # members from the start; a manager's prospects come after them
+        manager = scenario.roles.active().get("manager")
+        if isinstance(manager, Manager) and manager.reserve > 0:  # people outreach can bring in
+            self.state = add_prospects(self.state, scenario, manager.reserve, stream(seed, "prospects"))
+        self.world: World = build_world(scenario, self.state, stream(seed, "network"))
+        self.sessions_per_week = scenario.tutoring.sessions_per_week if scenario.tutoring and scenario.tutoring.active else 0
+        self.levers = Levers(pull=np.ones_like(self.world.resources))
+        self._day_rng = stream(seed, "day")
+        self._prospect_day_rng = stream(seed, "prospects-day")
+        self.last_day: DayResult | None = None
+        if agents:
+            for i in range(self.state.n):
+                Learner(self, i)
+        for c in range(self.world.n_communities):
+            for _ in range(int(self.world.experts[c])):
+                Expert(self, c)
+        self.role_memory: dict[tuple[str, int], dict[str, Any]] = {}  # roles read each other's last decisions
+        self.role_expiry: dict[tuple[str, int], int] = {}
+        self.meetup_history: dict[int, list[tuple[int, int]]] = {}  # community -> (day, attendance) of each meetup
+        self.observations: dict[tuple[int, int], Any] = {}  # (day, community) -> Snapshot shared by roles due that day
+        self.interventions: list[dict[str, Any]] = []
+        self.role_agents = self._make_roles(deciders)
+        self.metrics: dict[str, float] = day_metrics(self.state)
+        self.datacollector = mesa.DataCollector(model_reporters={m: partial(metric, m) for m in METRICS})
+        self.datacollector.collect(self)
+
+    def _make_roles(self, deciders: DeciderFactory | None) -> list[Any]:
+        """The scenario's AI role agents. The engine's one import of the roles, and a lazy one:
+        a model without roles never loads LangGraph or the deciders."""
+        if not self.scenario.roles.active():
+            return []
+        from learncomm.roles.setup import DeciderFactory, make_roles
+
+        return make_roles(self, deciders or DeciderFactory())
+
+    @property
+    def day(self) -> int:
+        """Days completed so far."""
+        return self.steps
+
+    def step(self) -> None:
+        """One day: the learners' day, then the experts, then the day's outcomes."""
+        day = self.steps - 1
+        # float32 uniforms: twice as fast to draw, and 2^-24 resolution is ample for daily chances
+        u = self._day_rng.random((self.n_members, N_UNIFORMS), dtype=np.float32)
+        if self.state.n > self.n_members:  # prospects draw from their own stream: members' numbers stay the same
+            u = np.concatenate([u, self._prospect_day_rng.random((self.state.n - self.n_members, N_UNIFORMS), dtype=np.float32)])
+        self.last_day = run_day(self.state, self.world, self.params, day, u, self.levers, self.sessions_per_week)
+        for c, n in self.last_day.meetups.items():
+            self.meetup_history.setdefault(c, []).append((self.day, n))
+        experts = self.agents_by_type.get(Expert)
+        if experts:
+            experts.do("step")
+        for role in self.role_agents:  # a fixed, documented order (docs/roles.md)
+            role.step()
+        self.metrics = day_metrics(self.state, self.last_day)
+        self.datacollector.collect(self)
+        if self.steps >= self.scenario.days or not self.state.active.any():
+            self.running = False

@@ -1,0 +1,1 @@
+"""One run and what it leaves: outcomes, the run folder, replay, paired comparisons and their report."""

@@ -1,0 +1,127 @@
+"""Running one scenario to the end and writing its run folder."""
+
+from __future__ import annotations
+
+import time
+from contextlib import ExitStack
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+
+from learncomm import __version__
+from learncomm.sim.engine.model import CommunityModel
+from learncomm.sim.runs.outcomes import learners_table, summarise
+from learncomm.sim.schema.scenario import Scenario
+from learncomm.sim.schema.loading import ScenarioError
+from learncomm.roles.setup import DeciderFactory, uses_local
+from learncomm.sim.schema.roles import Prices
+from learncomm.sim.runs.store import INTERVENTIONS_SCHEMA, atomic_dir, canonical_hash, git_revision, versions, write_json, write_table
+
+
+@dataclass
+class RunResult:
+    manifest: dict[str, Any]
+    timeseries: pd.DataFrame
+    learners: pd.DataFrame
+    summary: dict[str, Any]
+    interventions: pd.DataFrame | None = None
+    path: Path | None = None
+
+
+def simulate(scenario: Scenario, seed: int | None = None, on_day: Callable[[int], None] | None = None, agents: bool = True, deciders: DeciderFactory | None = None) -> tuple[CommunityModel, pd.DataFrame]:
+    """Run the model to its last day; `on_day(day)` is called after each day (progress bars).
+
+    A local model server is started for the run when a role decides with `local`, and stopped after.
+    """
+    deciders = deciders or DeciderFactory()
+    with ExitStack() as stack:
+        if deciders.local_url is None and deciders.replay is None and uses_local(scenario, deciders.override):
+            from learncomm.roles.local_server import LocalModelError, LocalServer
+
+            try:
+                deciders.local_url = stack.enter_context(LocalServer())
+            except LocalModelError as exc:
+                raise ScenarioError(str(exc)) from None
+        model = CommunityModel(scenario, seed=seed, agents=agents, deciders=deciders)
+        while model.running:
+            model.step()
+            if on_day is not None:
+                on_day(model.day)
+    ts = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
+    ts.insert(0, "day", range(len(ts)))
+    return model, ts
+
+
+def run_scenario(scenario: Scenario, seed: int | None = None, out: Path | None = None, on_day: Callable[[int], None] | None = None, source: str | None = None, overwrite: bool = False, deciders: DeciderFactory | None = None) -> RunResult:
+    """Run a scenario and, when `out` is given, write its run folder atomically."""
+    started = time.perf_counter()
+    deciders = deciders or DeciderFactory()
+    model, ts = simulate(scenario, seed, on_day, agents=False, deciders=deciders)
+    learners = learners_table(model)
+    learners_df = learners.to_pandas()
+    interventions = pa.Table.from_pylist(model.interventions, schema=INTERVENTIONS_SCHEMA)
+    summary = summarise(learners_df, ts)
+    summary["roles"] = role_accounting(model.interventions, scenario.llm.prices)
+    resolved = scenario.model_dump(mode="json")
+    manifest = {
+        "learncomm": __version__,
+        "scenario_name": scenario.name,
+        "scenario_source": source,
+        "scenario": resolved,
+        "scenario_hash": canonical_hash(resolved),
+        "seed": model.seed,
+        "days": int(model.day),
+        "learners": int(model.state.joined.sum()),  # prospects a manager never reached are not learners
+        "communities": model.world.names,
+        "topics": model.world.topic_names,
+        "decider": sorted({r["decider"] for r in model.interventions}) or None,
+        "model": sorted({r["model"] for r in model.interventions}) or None,
+        "base_url": deciders.base_url or scenario.llm.base_url,
+        "versions": versions(),
+        "git_revision": git_revision(),
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "wall_time_s": round(time.perf_counter() - started, 3),
+    }
+    result = RunResult(manifest=manifest, timeseries=ts, learners=learners_df, summary=summary, interventions=interventions.to_pandas())
+    if out is not None:
+        with atomic_dir(out, overwrite=overwrite) as tmp:
+            write_table(pa.Table.from_pandas(ts, preserve_index=False), tmp / "timeseries.parquet")
+            write_table(learners, tmp / "learners.parquet")
+            write_table(interventions, tmp / "interventions.parquet")
+            write_json(summary, tmp / "summary.json")
+            write_json(manifest, tmp / "manifest.json")
+        result.path = Path(out)
+    return result
+
+
+def default_run_dir(root: Path, scenario: Scenario, seed: int) -> Path:
+    """results/<scenario>-seed<seed>-<UTC timestamp>: one folder per run, carrying its seed."""
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    base = root / f"{scenario.name}-seed{seed}-{stamp}"
+    path, i = base, 1
+    while path.exists():
+        path, i = Path(f"{base}-{i}"), i + 1
+    return path
+
+
+def role_accounting(rows: list[dict[str, Any]], prices: Prices) -> dict[str, dict[str, float]]:
+    """Per role: decisions, answered LLM calls (tokens spent, not from the cache), fallbacks, cache hits,
+    tokens and estimated cost (cache hits are free)."""
+    out: dict[str, dict[str, float]] = {}
+    for r in rows:
+        a = out.setdefault(r["role"], {"decisions": 0, "llm_calls": 0, "fallbacks": 0, "cache_hits": 0, "input_tokens": 0, "output_tokens": 0, "cost_usd": 0.0, "latency_s": 0.0})
+        a["decisions"] += 1
+        a["llm_calls"] += int(r["input_tokens"] > 0 and not r["cache_hit"])
+        a["fallbacks"] += int(r["fallback"])
+        a["cache_hits"] += int(r["cache_hit"])
+        a["input_tokens"] += r["input_tokens"]
+        a["output_tokens"] += r["output_tokens"]
+        a["latency_s"] += r["latency_s"]
+        if not r["cache_hit"]:
+            a["cost_usd"] += (r["input_tokens"] * prices.input + r["output_tokens"] * prices.output) / 1e6
+    return out

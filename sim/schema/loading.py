@@ -1,0 +1,158 @@
+"""Reading scenario files: YAML in, a validated Scenario or a clear ScenarioError out.
+
+Errors name the file, the field path, the line, and what was expected, so a
+user can fix a file without reading a traceback.
+"""
+
+from __future__ import annotations
+
+import re
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from learncomm.sim.schema.scenario import Scenario
+
+
+class ScenarioError(Exception):
+    """A user mistake in a scenario file or its overrides; the CLI prints it without a traceback."""
+
+
+def shipped_scenarios() -> dict[str, Path]:
+    """Scenario files that come with learncomm, by name (sweep files, `sweep-*.yaml`, are not scenarios)."""
+    folder = resources.files("learncomm.scenarios")
+    files = (Path(str(p)) for p in folder.iterdir() if str(p).endswith(".yaml"))
+    return {p.stem: p for p in files if not p.name.startswith("sweep-")}
+
+
+def resolve_path(spec: str | Path) -> Path:
+    """A path as given, else a shipped scenario of that name."""
+    path = Path(spec)
+    if path.is_file():
+        return path
+    if path.suffix == "" and not path.parent.parts:
+        shipped = shipped_scenarios()
+        if str(spec) in shipped:
+            return shipped[str(spec)]
+        raise ScenarioError(f"{spec}: no such file and no shipped scenario of that name; shipped: {', '.join(sorted(shipped))}")
+    raise ScenarioError(f"{spec}: no such file")
+
+
+def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
+    """The 1-based line of the deepest YAML node the error path reaches."""
+    line = node.start_mark.line + 1 if node is not None else None
+    for key in loc:
+        if isinstance(node, yaml.MappingNode):
+            match = [v for k, v in node.value if getattr(k, "value", None) == str(key)]
+            if not match:
+                return line
+            key_node = next(k for k, _ in node.value if getattr(k, "value", None) == str(key))
+            line, node = key_node.start_mark.line + 1, match[0]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+            node = node.value[key]
+            line = node.start_mark.line + 1
+        else:
+            return line
+    return line
+
+
+def format_validation(err: ValidationError, source: str, root: yaml.Node | None) -> str:
+    """One line per problem: file:line: field.path: what was expected (got what)."""
+    lines = []
+    errors = err.errors()
+    for e in errors:
+        # `topics` is a list or a count: report only the branch that matches what the user wrote
+        branch = next((x for x in e["loc"] if x in ("int", "constrained-int", "list[Topic]")), None)
+        if branch is not None and len(errors) > 1:
+            wrote_int = any(isinstance(o.get("input"), int) for o in errors if o["loc"][:1] == ("topics",) and len(o["loc"]) == 2)
+            if (branch == "list[Topic]") == wrote_int:
+                continue
+        loc = tuple(x for x in e["loc"] if not (isinstance(x, str) and (x.startswith("function-") or x in ("list[Topic]", "int"))))
+        loc = tuple(x for x in loc if x not in ("constrained-int",))
+        path = ".".join(str(x) for x in loc) or "(top level)"
+        m = re.match(r"communities\[(\d+)\]", e["msg"].removeprefix("Value error, "))
+        if not loc and m:  # a whole-scenario check about one community: point at that community
+            loc = ("communities", int(m.group(1)))
+        line = _line_of(root, loc)
+        where = f"{source}:{line}" if line else source
+        msg = e["msg"].removeprefix("Value error, ")
+        got = e.get("input")
+        shown = "" if e["type"] in ("missing", "model_type") or isinstance(got, dict | list) else f" (got {got!r})"
+        if e["type"] == "extra_forbidden":
+            msg = "unknown field (check the spelling; docs/scenarios.md lists the fields)"
+            shown = ""
+        lines.append(f"{where}: {path}: {msg}{shown}")
+    return "\n".join(dict.fromkeys(lines))
+
+
+def read_yaml(text: str, source: str) -> tuple[yaml.Node | None, Any]:
+    """The YAML node tree (for line numbers in later errors) and the data; a syntax error names its line."""
+    try:
+        return yaml.compose(text, Loader=yaml.SafeLoader), yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{source}:{mark.line + 1}" if mark else source
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ScenarioError(f"{where}: not valid YAML: {problem}") from None
+
+
+def parse_scenario(text: str, source: str = "<scenario>", overrides: dict[str, Any] | None = None) -> Scenario:
+    """Validate YAML text; overrides are dotted paths (`params.alpha_ask`) set on top of the file."""
+    root, data = read_yaml(text, source)
+    if data is None:
+        raise ScenarioError(f"{source}: the file is empty; a scenario needs at least a name and learners")
+    if not isinstance(data, dict):
+        raise ScenarioError(f"{source}: expected a mapping of fields (name: ..., learners: ...), got a {type(data).__name__}")
+    for path, value in (overrides or {}).items():
+        set_dotted(data, path, value)
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as err:
+        raise ScenarioError(format_validation(err, source, root)) from None
+
+
+def set_dotted(data: dict[str, Any], path: str, value: Any) -> None:
+    """Set data['a']['b'] for path 'a.b', creating mappings on the way."""
+    keys = path.split(".")
+    node = data
+    for k in keys[:-1]:
+        nxt = node.get(k)
+        if nxt is None:
+            nxt = node[k] = {}
+        if not isinstance(nxt, dict):
+            raise ScenarioError(f"override {path}: {k} is not a mapping in the scenario")
+        node = nxt
+    node[keys[-1]] = value
+
+
+def load_scenario(spec: str | Path, overrides: dict[str, Any] | None = None) -> Scenario:
+    """A scenario from a file path or a shipped scenario's name."""
+    path = resolve_path(spec)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError(f"{path}: cannot read the file: {exc}") from None
+    return parse_scenario(text, str(path), overrides)
+
+
+def with_changes(scenario: Scenario, source: str = "<command line>", **changes: Any) -> Scenario:
+    """The scenario with top-level fields changed, validated again (so --days 0 is an error, not a crash).
+
+    `learners` on a scenario with several communities scales their sizes in proportion.
+    """
+    data = scenario.model_dump(mode="python")
+    learners = changes.pop("learners", None)
+    if learners is not None and scenario.communities:
+        total = sum(c.members or 0 for c in scenario.communities)
+        for c in data["communities"]:
+            c["members"] = max(1, round(c["members"] * learners / total))
+    elif learners is not None:
+        data["learners"] = learners
+    data.update({k: v for k, v in changes.items() if v is not None})
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as err:
+        raise ScenarioError(format_validation(err, source, None)) from None

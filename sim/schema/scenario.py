@@ -1,0 +1,350 @@
+"""The scenario schema: everything a user can write in a scenario file.
+
+Every mechanism constant of the model lives here with its default, so no
+number that shapes behaviour is buried in the engine. The reasons for the
+defaults are in docs/model.md.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from learncomm.sim.schema.roles import LLM, Roles
+from learncomm.sim.schema.vocab import GROUPS
+
+Unit = Annotated[float, Field(ge=0.0, le=1.0)]
+Positive = Annotated[float, Field(gt=0.0)]
+NonNegative = Annotated[float, Field(ge=0.0)]
+Name = Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[^\x00-\x1f,]+$")]
+# A scenario name becomes part of a folder name: letters, digits and - _ . only, no path separators.
+Slug = Annotated[str, Field(min_length=1, max_length=80)]
+
+
+class Strict(BaseModel):
+    """Base for every scenario block: unknown keys are errors, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Dist(Strict):
+    """A Beta distribution on [0, 1] given by its mean and standard deviation."""
+
+    mean: Annotated[float, Field(gt=0.0, lt=1.0)]
+    spread: Annotated[float, Field(gt=0.0, le=0.5)] = 0.1
+
+    @model_validator(mode="after")
+    def _feasible(self) -> Dist:
+        if self.spread**2 >= self.mean * (1.0 - self.mean):
+            limit = (self.mean * (1.0 - self.mean)) ** 0.5
+            raise ValueError(f"spread must be below {limit:.3f} for mean {self.mean} (a Beta distribution needs sd^2 < mean*(1-mean))")
+        return self
+
+
+class ConfidenceGroup(Dist):
+    share: Unit
+
+
+def _default_groups() -> dict[str, ConfidenceGroup]:
+    return {
+        "low": ConfidenceGroup(share=1 / 3, mean=0.25, spread=0.08),
+        "medium": ConfidenceGroup(share=1 / 3, mean=0.5, spread=0.08),
+        "high": ConfidenceGroup(share=1 / 3, mean=0.75, spread=0.08),
+    }
+
+
+class AccessClass(Dist):
+    """A share of learners whose daily chance of being able to take part has this distribution."""
+
+    share: Unit
+    name: Name = "all"
+    mean: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.9
+    spread: Annotated[float, Field(gt=0.0, le=0.5)] = 0.05
+
+
+class Population(Strict):
+    """How learners differ at the start."""
+
+    knowledge: Dist = Dist(mean=0.15, spread=0.12)
+    motivation: Dist = Dist(mean=0.7, spread=0.12)
+    interest_concentration: Positive = 0.8
+    access: list[AccessClass] = [AccessClass(share=1.0)]
+    available_days_per_week: Annotated[int, Field(ge=0, le=7)] = 3
+
+    @field_validator("access")
+    @classmethod
+    def _shares(cls, v: list[AccessClass]) -> list[AccessClass]:
+        if not v:
+            raise ValueError("at least one access class is needed")
+        total = sum(a.share for a in v)
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"access shares must sum to 1, they sum to {total:.4f}")
+        return v
+
+
+class Topic(Strict):
+    name: Name
+    difficulty: Annotated[float, Field(gt=0.0, le=1.0)] = 0.5
+    requires: list[str] = []
+
+
+class Setting(Strict):
+    """How a community is run: the power gap and who answers questions."""
+
+    power_gap: Unit
+    social_share: Unit
+    expert_answer_rate: Unit
+    expert_scaffolds: bool
+    exposure_rate: Unit
+    curriculum: bool
+    days_per_topic: Annotated[int, Field(ge=1)] = 30
+    resources: Unit
+    experts: Annotated[int, Field(ge=0)]
+    expert_knowledge: Unit = 0.95
+    expert_resource_rate: Unit = 0.002
+
+
+CLASSROOM = Setting(
+    power_gap=0.8, social_share=0.5, expert_answer_rate=1.0, expert_scaffolds=True, exposure_rate=0.15,
+    curriculum=True, resources=0.8, experts=1, expert_knowledge=1.0, expert_resource_rate=0.0,
+)
+COMMUNITY = Setting(
+    power_gap=0.1, social_share=0.6, expert_answer_rate=0.05, expert_scaffolds=True, exposure_rate=0.0,
+    curriculum=False, resources=0.5, experts=0,
+)
+
+
+class Settings(Strict):
+    """Per-setting constants; a file gives only the fields it changes, the rest keep their defaults."""
+
+    classroom: Setting = CLASSROOM
+    community: Setting = COMMUNITY
+
+    @model_validator(mode="before")
+    @classmethod
+    def _merge_defaults(cls, data: object) -> object:
+        if not isinstance(data, dict):
+            return data
+        merged = dict(data)
+        for key, default in (("classroom", CLASSROOM), ("community", COMMUNITY)):
+            if isinstance(data.get(key), dict):
+                merged[key] = {**default.model_dump(), **data[key]}
+        return merged
+
+
+class Meetups(Strict):
+    """Scheduled group sessions of a community (a workshop, a rehearsal, a club night)."""
+
+    every_days: Annotated[int, Field(ge=1)] = 7
+    weekday: Annotated[int, Field(ge=0, le=6)] = 5
+    format: Literal["online", "in_person"] = "online"
+    reach: Unit = 0.8
+    attend_propensity: Unit = 0.7
+
+
+class Community(Strict):
+    name: Name
+    members: Annotated[int, Field(ge=1)] | None = None
+    setting: Literal["classroom", "community"] | None = None
+    topics: Annotated[list[str], Field(min_length=1)] | None = None
+    include: dict[str, Unit] = {}
+    experts: Annotated[int, Field(ge=0)] | None = None
+    meetups: Meetups | None = None
+
+
+class Tutoring(Strict):
+    """A peer-tutoring programme: fixed pairs of a tutor (ahead) and a tutee."""
+
+    active: bool = True
+    tutor_share: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.5
+    sessions_per_week: Annotated[int, Field(ge=0, le=7)] = 3
+
+
+class Params(Strict):
+    """Mechanism constants of the learners' day (docs/model.md gives each one's reason)."""
+
+    participation_gamma: Positive = 1.0
+    alpha_ask: Unit = 0.25
+    alpha_observe: Unit = 0.06
+    alpha_meet: Unit = 0.2
+    alpha_tutor: Unit = 0.105
+    zpd_peak: Annotated[float, Field(gt=0.0, le=1.0)] = 0.2
+    study_rate: Unit = 0.025
+    protege_rate: Unit = 0.012
+    tutor_rate: Unit = 0.018
+    pull_resources: NonNegative = 1.0
+    anxiety_weight: Unit = 0.5
+    difficulty_weight: Unit = 0.5
+    prerequisite_mastery: Annotated[float, Field(gt=0.0, le=1.0)] = 0.4
+    prerequisite_floor: Unit = 0.3
+    risk_base: Annotated[float, Field(ge=-1.0, le=2.0)] = 0.1
+    risk_gap_weight: NonNegative = 1.0
+    newcomer_risk: NonNegative = 0.1
+    ask_temperature: Positive = 0.08
+    explain_margin: NonNegative = 0.05
+    explain_propensity: Unit = 0.5
+    confidence_success: Unit = 0.006
+    confidence_exposure: Unit = 0.25
+    exposure_gap: Unit = 0.02
+    peer_judgement: Unit = 0.1
+    low_confidence_amplifier: NonNegative = 1.0
+    encouragement: Unit = 0.0015
+    expectation_rate: Unit = 0.1
+    motivation_progress: Unit = 0.01
+    progress_scale: Positive = 0.01
+    motivation_interest: Unit = 0.006
+    motivation_exposure: Unit = 0.015
+    motivation_success: Unit = 0.004
+    motivation_fatigue: Unit = 0.002
+    motivation_recovery: Unit = 0.01
+    dropout_threshold: Unit = 0.3
+    dropout_patience: Annotated[int, Field(ge=1)] = 14
+    newcomer_patience: Annotated[float, Field(gt=0.0, le=1.0)] = 0.5
+    forgetting: Unit = 0.001
+    regular_after_days: Annotated[int, Field(ge=1)] = 15
+    core_after_explains: Annotated[int, Field(ge=1)] = 15
+    stage_explain: tuple[NonNegative, NonNegative, NonNegative] = (0.5, 1.0, 1.5)
+
+
+class Network(Strict):
+    """Interest homophily lattice with rewiring (0 = pure homophily, 1 = random)."""
+
+    degree: Annotated[int, Field(ge=2, le=200)] = 8
+    rewiring: Unit = 0.1
+
+
+def _prerequisite_cycle(topics: list[Topic]) -> list[str] | None:
+    """A cycle of prerequisites (a requires b requires a), if there is one."""
+    reqs = {t.name: t.requires for t in topics}
+    state: dict[str, int] = {}
+
+    def visit(name: str, path: list[str]) -> list[str] | None:
+        state[name] = 1
+        for r in reqs[name]:
+            if state.get(r) == 1:
+                return path[path.index(r):] + [name, r] if r in path else [name, r]
+            if r not in state:
+                found = visit(r, path + [name])
+                if found:
+                    return found
+        state[name] = 2
+        return None
+
+    for t in topics:
+        if t.name not in state:
+            found = visit(t.name, [])
+            if found:
+                return found
+    return None
+
+
+class Scenario(Strict):
+    """A whole scenario file."""
+
+    name: Slug
+    description: str = ""
+    setting: Literal["classroom", "community"] = "community"
+    days: Annotated[int, Field(ge=1, le=100_000)] = 180
+    seed: Annotated[int, Field(ge=0)] = 0
+    learners: Annotated[int, Field(ge=2, le=10_000_000)] | None = None
+    topics: Annotated[list[Topic] | Annotated[int, Field(strict=True, ge=1, le=200)], Field(validate_default=True)] = 6
+    confidence_groups: dict[Literal["low", "medium", "high"], ConfidenceGroup] = Field(default_factory=_default_groups)
+    population: Population = Population()
+    communities: list[Community] = []
+    meetups: Meetups | None = None
+    tutoring: Tutoring | None = None
+    network: Network = Network()
+    settings: Settings = Settings()
+    params: Params = Params()
+    roles: Roles = Roles()
+    llm: LLM = LLM()
+
+    @field_validator("name")
+    @classmethod
+    def _slug(cls, v: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", v):
+            raise ValueError("a scenario name is used in folder names: letters, digits, '-', '_' and '.', starting with a letter or digit (no spaces or '/')")
+        return v
+
+    @field_validator("topics")
+    @classmethod
+    def _expand_topics(cls, v: list[Topic] | int) -> list[Topic]:
+        if isinstance(v, int):
+            return [Topic(name=f"topic-{i + 1}", difficulty=round(0.2 + 0.5 * i / max(1, v - 1), 3)) for i in range(v)]
+        if not v:
+            raise ValueError("at least one topic is needed")
+        names = [t.name for t in v]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"topic names must be unique, repeated: {dupes}")
+        for t in v:
+            unknown = [r for r in t.requires if r not in names]
+            if unknown:
+                raise ValueError(f"topic {t.name!r} requires unknown topics {unknown}; known: {names}")
+            if t.name in t.requires:
+                raise ValueError(f"topic {t.name!r} cannot require itself")
+        cycle = _prerequisite_cycle(v)
+        if cycle:
+            raise ValueError(f"prerequisites form a cycle: {' -> '.join(cycle)}")
+        return v
+
+    @field_validator("confidence_groups")
+    @classmethod
+    def _groups(cls, v: dict[str, ConfidenceGroup]) -> dict[str, ConfidenceGroup]:
+        missing = [g for g in GROUPS if g not in v]
+        if missing:
+            raise ValueError(f"confidence groups {missing} are missing; give all of low, medium, high (share 0 is allowed)")
+        total = sum(g.share for g in v.values())
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"confidence group shares must sum to 1, they sum to {total:.4f}")
+        return {g: v[g] for g in GROUPS}
+
+    @model_validator(mode="after")
+    def _communities(self) -> Scenario:
+        if not self.communities:
+            if self.learners is None:
+                raise ValueError("give the number of learners (learners: N) or a list of communities with members")
+            return self
+        if self.learners is not None:
+            raise ValueError("give either learners (one community) or communities[].members, not both")
+        if self.tutoring is not None and len(self.communities) > 1:
+            raise ValueError("tutoring pairs learners within one community; it cannot be combined with several communities yet")
+        topic_names = [t.name for t in self.topics]  # type: ignore[union-attr]
+        seen: list[str] = []
+        for i, c in enumerate(self.communities):
+            if c.members is None:
+                raise ValueError(f"communities[{i}] ({c.name}): members is required (the number of learners in this community)")
+            if c.name in seen:
+                raise ValueError(f"communities[{i}]: the name {c.name!r} is used twice")
+            for other, share in c.include.items():
+                if other not in seen:
+                    raise ValueError(f"communities[{i}] ({c.name}): include names {other!r}, which is not a community listed before it; listed before: {seen}")
+                shared = round(share * (self.communities[seen.index(other)].members or 0))
+                if shared > c.members:
+                    raise ValueError(f"communities[{i}] ({c.name}): include takes {shared} members of {other!r}, more than members: {c.members}")
+            for t in c.topics or []:
+                if t not in topic_names:
+                    raise ValueError(f"communities[{i}] ({c.name}): unknown topic {t!r}; known: {topic_names}")
+            seen.append(c.name)
+        return self
+
+    @property
+    def topic_list(self) -> list[Topic]:
+        """The topics, always as a list (an integer count is expanded at validation)."""
+        assert isinstance(self.topics, list)
+        return self.topics
+
+    def resolved_communities(self) -> list[Community]:
+        """The communities as the engine sees them: one default community if none are listed."""
+        if self.communities:
+            return list(self.communities)
+        return [Community(name=self.name, members=self.learners)]
+
+    def setting_of(self, community: Community) -> Setting:
+        return getattr(self.settings, community.setting or self.setting)
+
+    def meetups_of(self, community: Community) -> Meetups | None:
+        """A community's own meetups, else the scenario-wide ones."""
+        return community.meetups or self.meetups

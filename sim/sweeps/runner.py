@@ -1,0 +1,235 @@
+"""Running a sweep on any `concurrent.futures.Executor`, resumably.
+
+The runner takes a local process pool (the default) or a Dask cluster's
+executor. Each run writes its own folder atomically (sim/sweeps/worker.py);
+the parent keeps only a bounded number of runs in flight and counts. Runs
+whose folder is complete are skipped, so a killed sweep resumes where it
+stopped, and the summary is rebuilt from the run folders at the end.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import multiprocessing
+import os
+import shutil
+import time
+from concurrent.futures.process import BrokenProcessPool
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from learncomm.sim.sweeps.llm_limit import LLMLimit
+from learncomm.sim.schema.loading import ScenarioError
+from learncomm.sim.schema.scenario import Scenario
+from learncomm.sim.sweeps.plan import SweepPlan
+from learncomm.sim.sweeps.store import (
+    SweepStoreError, clean_leftovers, lock_sweep_folder, point_width, read_rows, read_sweep_json, row_schema, run_dir,
+    run_state, write_json_atomic, write_summary,
+)
+from learncomm.sim.sweeps.worker import RunTask, error_of, init_worker, record_failure, run_one
+
+BLAS_THREADS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
+
+
+@dataclass
+class SweepReport:
+    """What an invocation did: counts, where the failures are, and timings for the benchmark."""
+
+    out: Path
+    total: int
+    skipped: int = 0
+    done: int = 0
+    failed: list[dict[str, Any]] = field(default_factory=list)
+    cleaned: int = 0
+    summary: Path | None = None
+    wall_s: float = 0.0
+    run_s: float = 0.0  # worker-side time inside run_scenario, summed
+    run_cpu_s: float = 0.0  # the same in CPU time (on a shared machine, run_s / run_cpu_s shows the contention)
+    task_s: float = 0.0  # worker-side time of whole tasks, summed
+
+    @property
+    def pending(self) -> int:
+        return self.total - self.skipped - self.done - len(self.failed)
+
+
+def local_executor(workers: int | None = None) -> cf.ProcessPoolExecutor:
+    """A process pool that imports the engine once per worker, with one BLAS thread each
+    (two workers must not oversubscribe two cores)."""
+    for var in BLAS_THREADS:
+        os.environ[var] = "1"  # inherited by the pool's processes
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["learncomm.sim.sweeps.worker", "learncomm.sim.runs.run"])
+    return cf.ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1, mp_context=ctx, initializer=init_worker)
+
+
+def executor_slots(executor: cf.Executor) -> int:
+    """How many runs the executor can work on at once."""
+    client = getattr(executor, "_client", None)
+    if client is not None:  # a Dask ClientExecutor
+        return max(1, sum(client.nthreads().values()))
+    return int(getattr(executor, "_max_workers", os.cpu_count() or 1))
+
+
+def _differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    pairs = {"base scenario": (old.get("base", {}).get("scenario"), new["base"]["scenario"]), "parameters": (old.get("parameters"), new["parameters"]),
+             "design": (old.get("design"), new["design"]), "seeds": (old.get("seeds"), new["seeds"]),
+             "points": ([p.get("values") for p in old.get("points", [])], [p["values"] for p in new["points"]])}
+    return [name for name, (a, b) in pairs.items() if a != b] or ["learncomm's design record"]
+
+
+def prepare_folder(plan: SweepPlan, out: Path, force: bool = False) -> dict[str, Any]:
+    """Create or reuse the sweep folder; refuse one that holds a different design (unless `force`)."""
+    record = plan.record()
+    old = read_sweep_json(out)
+    if old is not None and old.get("design_hash") != record["design_hash"]:
+        if not force:
+            changed = ", ".join(_differences(old, record))
+            raise SweepStoreError(f"{out}: holds a different sweep (changed: {changed}); its runs would not match. "
+                                  "Use --force to delete them and start over, or choose another --out")
+    elif old is None and out.is_dir() and any(p.name != ".sweep.lock" for p in out.iterdir()) and not force:
+        (out / ".sweep.lock").unlink(missing_ok=True)  # leave the user's folder as it was
+        raise SweepStoreError(f"{out}: exists and is not a sweep folder (no sweep.json); choose another --out, or --force to empty it")
+    if force and (old is None or old.get("design_hash") != record["design_hash"]):
+        for p in out.iterdir() if out.is_dir() else []:
+            if p.name != ".sweep.lock":
+                shutil.rmtree(p) if p.is_dir() else p.unlink()
+    out.mkdir(parents=True, exist_ok=True)
+    kept = old is not None and old.get("design_hash") == record["design_hash"]
+    record["created"] = old.get("created") if kept and old.get("created") else datetime.now(timezone.utc).isoformat(timespec="seconds")
+    write_json_atomic(record, out / "sweep.json")
+    return record
+
+
+def _uses_llm(plan: SweepPlan) -> tuple[bool, bool]:
+    """(some run decides with an LLM, some run uses the local model), over every point when roles are swept."""
+    def kinds(sc: Scenario) -> set[str]:
+        return {cfg.decider or sc.llm.decider for cfg in sc.roles.active().values()}
+
+    swept = any(p.split(".")[0] in ("roles", "llm") for p in plan.parameters)
+    found = set().union(*(kinds(plan.scenario(i)) for i in range(len(plan.design.points)))) if swept else kinds(plan.base)
+    return bool(found & {"openai", "local"}), "local" in found
+
+
+def run_sweep(plan: SweepPlan, out: Path, executor: cf.Executor | None = None, workers: int | None = None, force: bool = False,
+              on_start: Callable[[int, int], None] | None = None, on_done: Callable[[dict[str, Any]], None] | None = None) -> SweepReport:
+    """Run every (point, seed) of the plan whose folder is not complete; rebuild summary.parquet at the end."""
+    out = Path(out).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    lock = lock_sweep_folder(out)
+    started = time.perf_counter()
+    try:
+        record = prepare_folder(plan, out, force)
+        report = SweepReport(out=out, total=len(plan.runs()), cleaned=clean_leftovers(out))
+        width = point_width(len(plan.design.points))
+        schema = row_schema(plan.column_types)
+        todo = []
+        for point, rep, seed in plan.runs():
+            if run_state(run_dir(out, point, seed, width)) == "ok":
+                report.skipped += 1
+            else:
+                todo.append((point, rep, seed))  # missing, failed (retried) or incomplete (redone)
+        if on_start is not None:
+            on_start(len(todo), report.skipped)
+        with ExitStack() as stack:
+            try:
+                if todo:
+                    own = executor is None
+                    ex = local_executor(workers) if own else executor
+                    if own:
+                        stack.callback(ex.shutdown, wait=True, cancel_futures=True)
+                    tasks = _tasks(plan, out, todo, width, schema, record["design_hash"], ex, stack)
+                    _drive(ex, tasks, report, on_done, in_flight=2 * executor_slots(ex))
+            finally:
+                report.summary = summarise_folder(plan, out)
+                report.wall_s = time.perf_counter() - started
+        return report
+    finally:
+        os.close(lock)
+
+
+def _tasks(plan: SweepPlan, out: Path, todo: list[tuple[int, int, int]], width: int, schema: Any, design_hash: str,
+           executor: cf.Executor, stack: ExitStack) -> Iterator[RunTask]:
+    """Tasks, made lazily (one scenario at a time). LLM sweeps share one cache, one call limit and one local server."""
+    uses_llm, uses_local = _uses_llm(plan)
+    limit, local_url, cache = None, None, None
+    if uses_llm:
+        cache = str(plan.source.parent / plan.spec.llm_cache if plan.spec.llm_cache else out / "llm-cache.sqlite")  # relative to the sweep file
+        if getattr(executor, "_client", None) is not None:
+            limit = LLMLimit("dask", f"learncomm-llm-{design_hash[:16]}", plan.spec.llm_concurrency)
+        else:
+            limit = LLMLimit("file", str(out / ".llm-slots"), plan.spec.llm_concurrency)
+    if uses_local:
+        from learncomm.roles.local_server import LocalModelError, LocalServer
+
+        try:
+            local_url = stack.enter_context(LocalServer(log=out / "local-server.log"))
+        except LocalModelError as exc:
+            raise ScenarioError(str(exc)) from None
+    source = str(plan.source)
+    for point, rep, seed in todo:
+        sc = plan.scenario(point)
+        if cache is not None:
+            sc = sc.model_copy(update={"llm": sc.llm.model_copy(update={"cache": cache})})
+        yield RunTask(point=point, replicate=rep, seed=seed, scenario=sc, out=str(run_dir(out, point, seed, width)), columns=plan.columns(point),
+                      schema=schema, source=f"{source} point={point} replicate={rep}", local_url=local_url, limit=limit)
+
+
+def _drive(executor: cf.Executor, tasks: Iterator[RunTask], report: SweepReport, on_done: Callable[[dict[str, Any]], None] | None, in_flight: int) -> None:
+    """Keep at most `in_flight` runs submitted; count results as they finish."""
+    pending: dict[cf.Future[dict[str, Any]], RunTask] = {}
+    exhausted = False
+    try:
+        while pending or not exhausted:
+            while not exhausted and len(pending) < in_flight:
+                task = next(tasks, None)
+                if task is None:
+                    exhausted = True
+                    break
+                pending[executor.submit(run_one, task)] = task
+            if not pending:
+                break
+            finished, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
+            for fut in finished:
+                task = pending.pop(fut)
+                try:
+                    res = fut.result()
+                except BrokenProcessPool:
+                    raise SweepStoreError("a worker process died (out of memory?); run the same command again to resume") from None
+                except Exception as exc:  # noqa: BLE001 - the executor failed this task (e.g. a Dask worker lost); record it
+                    res = {"point": task.point, "replicate": task.replicate, "seed": task.seed, "status": "failed",
+                           "error": record_failure(task, exc), "run_s": 0.0, "task_s": 0.0}
+                report.run_s += res.get("run_s", 0.0)
+                report.run_cpu_s += res.get("run_cpu_s", 0.0)
+                report.task_s += res.get("task_s", 0.0)
+                if res["status"] == "ok":
+                    report.done += 1
+                else:
+                    report.failed.append({**res, "path": task.out})
+                if on_done is not None:
+                    on_done(res)
+    finally:
+        for fut in pending:
+            fut.cancel()
+
+
+def summarise_folder(plan: SweepPlan, out: Path) -> Path:
+    """Rebuild summary.parquet from the run folders that exist (complete or failed)."""
+    width = point_width(len(plan.design.points))
+    dirs = [d for d in (run_dir(out, p, s, width) for p, _, s in plan.runs()) if run_state(d) in ("ok", "failed")]
+    rows = read_rows(dirs, row_schema(plan.column_types))
+    return write_summary(out, rows, plan.parameters, plan.outcomes)
+
+
+def failures(out: Path, limit: int = 10) -> list[tuple[Path, str]]:
+    """The first failed run folders of a sweep and their errors."""
+    found = []
+    for d in sorted((out / "runs").glob("point=*/seed=*")):
+        if run_state(d) == "failed":
+            found.append((d, error_of(d)))
+            if len(found) >= limit:
+                break
+    return found

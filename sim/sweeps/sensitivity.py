@@ -1,0 +1,90 @@
+"""Sensitivity of each outcome to each parameter, from a finished sobol or morris sweep (SALib).
+
+Replicates are averaged per point first (they share seeds across points, so
+the average is a common-random-numbers estimate), then SALib analyses the
+point means in the design's unit cube: Morris effects are per step of the
+parameter's whole range, so parameters with different units compare.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow.parquet as pq
+
+from learncomm import __version__
+from learncomm.sim.schema.loading import ScenarioError
+from learncomm.sim.schema.sweep import ALL_OUTCOMES
+from learncomm.sim.sweeps.store import read_sweep_json, write_json_atomic
+
+SOBOL_KEYS = ("S1", "S1_conf", "ST", "ST_conf")
+MORRIS_KEYS = ("mu_star", "mu_star_conf", "sigma", "mu")
+
+
+def _finite(x: Any) -> float | None:
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+def point_means(out: Path, record: dict[str, Any], outcomes: list[str]) -> tuple[np.ndarray, int]:
+    """(points x outcomes) means over the complete replicates, and how many runs went in."""
+    path = out / "summary.parquet"
+    if not path.is_file():
+        raise ScenarioError(f"{out}: no summary.parquet; run the sweep first (learncomm sweep)")
+    table = pq.read_table(path).to_pandas()
+    missing = [o for o in outcomes if o not in table.columns]
+    if missing:
+        raise ScenarioError(f"{', '.join(missing)}: not among this sweep's outcomes ({', '.join(record['outcomes'])}); "
+                            "add them to outcomes: in the sweep file and run `learncomm sweep` again (no run is repeated)")
+    ok = table[table["status"] == "ok"]
+    n = len(record["points"])
+    means = ok.groupby("point")[outcomes].mean().reindex(range(n))
+    lacking = int(means.isna().all(axis=1).sum())
+    if lacking:
+        raise ScenarioError(f"{out}: {lacking} of {n} points have no complete run; sensitivity needs every point. "
+                            "Run `learncomm sweep` again to resume (failed runs are retried)")
+    return means.to_numpy(float), len(ok)
+
+
+def analyse(out: str | Path, outcomes: list[str] | None = None) -> dict[str, Any]:
+    """Sobol (S1, ST with confidence intervals) or Morris (mu*, sigma) indices per outcome; also saved as sensitivity.json."""
+    out = Path(out)
+    record = read_sweep_json(out)
+    if record is None:
+        raise ScenarioError(f"{out}: not a sweep folder (no sweep.json)")
+    kind = record["design"]["kind"]
+    if kind not in ("sobol", "morris"):
+        raise ScenarioError(f"{out}: sensitivity needs a sobol or morris design; this sweep's design is {kind}. "
+                            "Its points do not isolate each parameter's effect: use design: sobol (or morris for a quick screening)")
+    chosen = list(outcomes or record["outcomes"])
+    unknown = [o for o in chosen if o not in ALL_OUTCOMES]
+    if unknown:
+        raise ScenarioError(f"unknown outcome {unknown[0]!r}; valid: {', '.join(ALL_OUTCOMES)}")
+    Y, runs = point_means(out, record, chosen)
+    names = list(record["parameter_order"])  # the unit coordinates' column order
+    problem = {"num_vars": len(names), "names": names, "bounds": [[0.0, 1.0]] * len(names)}
+    result: dict[str, Any] = {"learncomm": __version__, "method": kind, "parameters": names, "points": len(record["points"]),
+                              "runs": runs, "outcomes": {}}
+    for j, o in enumerate(chosen):
+        y = Y[:, j]
+        if not np.all(np.isfinite(y)):
+            raise ScenarioError(f"{o}: some points have no value (an empty confidence group?); choose another outcome")
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            if kind == "sobol":
+                from SALib.analyze import sobol
+
+                si = sobol.analyze(problem, y, calc_second_order=bool(record["design"]["second_order"]), seed=0)
+                result["outcomes"][o] = {p: {k: _finite(si[k][i]) for k in SOBOL_KEYS} for i, p in enumerate(names)}
+            else:
+                from SALib.analyze import morris
+
+                X = np.array([p["unit"] for p in record["points"]], dtype=float)
+                si = morris.analyze(problem, X, y, num_levels=int(record["design"]["morris_levels"]), seed=0)
+                result["outcomes"][o] = {p: {k: _finite(si[k][i]) for k in MORRIS_KEYS} for i, p in enumerate(names)}
+    write_json_atomic(result, out / "sensitivity.json")
+    return result

@@ -1,0 +1,91 @@
+"""What a sweep worker does for one run: simulate, write the run folder atomically, return a small dict.
+
+Workers never send tables back through the executor: everything goes to
+disk, and the parent only learns the status and the timings.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from learncomm.sim.sweeps.llm_limit import LLMLimit, install
+from learncomm.sim.schema.scenario import Scenario
+from learncomm.sim.runs.store import atomic_dir, write_json
+from learncomm.sim.sweeps.store import outcome_values, write_row
+
+
+@dataclass(frozen=True)
+class RunTask:
+    """One (point, seed): the scenario to run and where its folder goes."""
+
+    point: int
+    replicate: int
+    seed: int
+    scenario: Scenario
+    out: str
+    columns: dict[str, Any]  # the point's parameter values as row columns
+    schema: pa.Schema
+    source: str
+    local_url: str | None = None
+    limit: LLMLimit | None = None
+
+
+def init_worker() -> None:
+    """Import the engine once per worker process, not once per run."""
+    import learncomm.sim.runs.run  # noqa: F401
+
+
+def _row(task: RunTask, status: str, error: str | None, outcomes: dict[str, float] | None, wall: float) -> dict[str, Any]:
+    row: dict[str, Any] = {"point": task.point, "replicate": task.replicate, "seed": task.seed, "status": status, "error": error, **task.columns}
+    row.update(outcomes or {})
+    row["wall_time_s"] = round(wall, 3)
+    return row
+
+
+def record_failure(task: RunTask, exc: BaseException, wall: float = 0.0) -> str:
+    """Write the run's folder as failed (error.json + row.parquet), atomically; returns the error text."""
+    error = f"{type(exc).__name__}: {exc}"
+    with atomic_dir(Path(task.out), overwrite=True) as tmp:
+        write_json({"point": task.point, "replicate": task.replicate, "seed": task.seed, "error": error,
+                    "traceback": "".join(traceback.format_exception(exc))}, tmp / "error.json")
+        write_row(_row(task, "failed", error, None, wall), task.schema, tmp / "row.parquet")
+    return error
+
+
+def run_one(task: RunTask) -> dict[str, Any]:
+    """Run one (point, seed) into its folder; a run that raises is recorded as failed, not re-raised."""
+    from learncomm.roles.setup import DeciderFactory
+    from learncomm.sim.runs.run import run_scenario
+
+    started = time.perf_counter()
+    install(task.limit)
+    result: dict[str, Any] = {"point": task.point, "replicate": task.replicate, "seed": task.seed, "run_s": 0.0, "run_cpu_s": 0.0}
+    try:
+        with atomic_dir(Path(task.out), overwrite=True) as tmp:
+            t0, c0 = time.perf_counter(), time.process_time()
+            run = run_scenario(task.scenario, seed=task.seed, out=tmp / "run", source=task.source, deciders=DeciderFactory(local_url=task.local_url))
+            result["run_s"], result["run_cpu_s"] = time.perf_counter() - t0, time.process_time() - c0
+            for f in (tmp / "run").iterdir():  # run_scenario's own files, written its way, moved up
+                f.rename(tmp / f.name)
+            (tmp / "run").rmdir()
+            write_row(_row(task, "ok", None, outcome_values(run.summary), run.manifest["wall_time_s"]), task.schema, tmp / "row.parquet")
+        result.update(status="ok", error=None)
+    except Exception as exc:  # noqa: BLE001 - any failure of one run is recorded, the sweep goes on
+        result.update(status="failed", error=record_failure(task, exc, time.perf_counter() - started))
+    result["task_s"] = time.perf_counter() - started
+    return result
+
+
+def error_of(path: Path) -> str:
+    """The error text of a failed run folder."""
+    try:
+        return str(json.loads((path / "error.json").read_text(encoding="utf-8"))["error"])
+    except (OSError, ValueError, KeyError):
+        return "unknown error"
