@@ -14,7 +14,6 @@ from learncomm.sim.schema.scenario import Dist, Scenario
 from learncomm.sim.schema.vocab import COUNTS, GROUPS, TutoringRole
 
 
-
 @dataclass
 class LearnerState:
     """Everything that changes about learners during a run."""
@@ -66,8 +65,6 @@ class LearnerState:
         return int(self.knowledge.shape[0])
 
 
-
-
 def beta(rng: np.random.Generator, dist: Dist, size: int | tuple[int, ...]) -> np.ndarray:
     """Draws from the Beta distribution with the given mean and standard deviation."""
     m, s = dist.mean, dist.spread
@@ -90,7 +87,10 @@ def assign_members(scenario: Scenario, rng: np.random.Generator) -> np.ndarray:
     members: list[np.ndarray] = []
     n = 0
     for c in comms:
-        shared = [rng.choice(members[names.index(o)], size=round(s * len(members[names.index(o)])), replace=False) for o, s in c.include.items()]
+        shared = [
+            rng.choice(members[names.index(o)], size=round(s * len(members[names.index(o)])), replace=False)
+            for o, s in c.include.items()
+        ]
         inherited = np.unique(np.concatenate(shared)) if shared else np.zeros(0, dtype=np.int64)
         fresh = max(0, (c.members or 0) - len(inherited))
         members.append(np.concatenate([inherited, np.arange(n, n + fresh)]).astype(np.int64))
@@ -127,13 +127,21 @@ def draw_traits(scenario: Scenario, rng: np.random.Generator, n: int) -> dict[st
     interest = rng.dirichlet(np.full(t, pop.interest_concentration), size=n)
     free = np.argsort(rng.random((n, 7)), axis=1) < pop.available_days_per_week
     return {
-        "knowledge": knowledge, "interest": interest, "confidence": confidence, "motivation": motivation,
-        "baseline_motivation": motivation.copy(), "access": access, "access_class": access_class,
-        "available": free, "group": group,
+        "knowledge": knowledge,
+        "interest": interest,
+        "confidence": confidence,
+        "motivation": motivation,
+        "baseline_motivation": motivation.copy(),
+        "access": access,
+        "access_class": access_class,
+        "available": free,
+        "group": group,
     }
 
 
-def add_prospects(state: LearnerState, scenario: Scenario, per_community: int, rng: np.random.Generator) -> LearnerState:
+def add_prospects(
+    state: LearnerState, scenario: Scenario, per_community: int, rng: np.random.Generator
+) -> LearnerState:
     """Append `per_community` people per community who have not joined yet (a manager's outreach pool).
 
     They come after the members, so the members' rows, and their daily random numbers, are

@@ -42,11 +42,17 @@ import pandas as pd
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
 
-from learncomm.sim.dashboard import write_dashboard  # noqa: E402
-from learncomm.sim.schema.sweep import ALL_OUTCOMES  # noqa: E402
 from test_dashboard_data import noisy_summary  # noqa: E402
 
-PARAMS = {"params.alpha_ask": (0.05, 0.5), "params.alpha_observe": (0.01, 0.15), "network.rewiring": (0.0, 1.0), "network.degree": (4, 16)}
+from learncomm.sim.dashboard import write_dashboard  # noqa: E402
+from learncomm.sim.schema.sweep import ALL_OUTCOMES  # noqa: E402
+
+PARAMS = {
+    "params.alpha_ask": (0.05, 0.5),
+    "params.alpha_observe": (0.01, 0.15),
+    "network.rewiring": (0.0, 1.0),
+    "network.degree": (4, 16),
+}
 READY = """() => window.Plotly && [...document.querySelectorAll('.plotly-graph-div')].every(e => e._fullLayout && e.querySelector('.main-svg'))"""
 FRAMES = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(performance.now()))))"
 
@@ -61,9 +67,21 @@ def learncomm(*args: str, cwd: Path) -> float:
 
 def base_sweep(work: Path) -> Path:
     """A real Morris sweep, small: the source of realistic outcome rows."""
-    lines = ["name: bench-base", "base: community", "fixed: {days: 20, learners: 60}", "design: morris", "samples: 4", "morris_levels: 4",
-             "replicates: 2", "seed: 1", "parameters:"]
-    lines += [f"  {p}: {{low: {lo}, high: {hi}{', integer: true' if p == 'network.degree' else ''}}}" for p, (lo, hi) in PARAMS.items()]
+    lines = [
+        "name: bench-base",
+        "base: community",
+        "fixed: {days: 20, learners: 60}",
+        "design: morris",
+        "samples: 4",
+        "morris_levels: 4",
+        "replicates: 2",
+        "seed: 1",
+        "parameters:",
+    ]
+    lines += [
+        f"  {p}: {{low: {lo}, high: {hi}{', integer: true' if p == 'network.degree' else ''}}}"
+        for p, (lo, hi) in PARAMS.items()
+    ]
     lines.append(f"outcomes: [{', '.join(ALL_OUTCOMES)}]")
     (work / "base.yaml").write_text("\n".join(lines) + "\n")
     learncomm("sweep", "base.yaml", "--out", "base", "--workers", "2", "--no-dashboard", cwd=work)
@@ -76,8 +94,11 @@ def big_sweep(base: Path, out: Path, rows: int) -> Path:
     summary = noisy_summary(pd.read_parquet(base / "summary.parquet"), rows, PARAMS)
     summary["network.degree"] = summary["network.degree"].round().astype(int)
     summary.to_parquet(out / "summary.parquet", index=False)
-    record.update(name=f"bench-{rows}", design={"kind": "latin_hypercube", "samples": rows // 2},
-                  points=[{"point": i, "values": {p: float(summary.loc[2 * i, p]) for p in PARAMS}} for i in range(rows // 2)])
+    record.update(
+        name=f"bench-{rows}",
+        design={"kind": "latin_hypercube", "samples": rows // 2},
+        points=[{"point": i, "values": {p: float(summary.loc[2 * i, p]) for p in PARAMS}} for i in range(rows // 2)],
+    )
     (out / "sweep.json").write_text(json.dumps(record))
     sens: dict[str, Any] = {}
     for o in ALL_OUTCOMES:
@@ -120,14 +141,21 @@ def render(browser: Any, page_path: Path, loads: int = 3, switch: bool = False) 
 def build(path: Path) -> dict[str, Any]:
     t = time.perf_counter()
     page = write_dashboard(path)
-    return {"build_s": round(time.perf_counter() - t, 2), "html_bytes": page.stat().st_size, "html_mb": round(page.stat().st_size / 1e6, 2), "page": page}
+    return {
+        "build_s": round(time.perf_counter() - t, 2),
+        "html_bytes": page.stat().st_size,
+        "html_mb": round(page.stat().st_size / 1e6, 2),
+        "page": page,
+    }
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="small sizes, a smoke run")
     ap.add_argument("--runs", type=int, default=None, help="sweep runs (default 1000, quick 200)")
-    ap.add_argument("--learners", type=int, default=None, help="learners of the large run (default 100000, quick 10000)")
+    ap.add_argument(
+        "--learners", type=int, default=None, help="learners of the large run (default 100000, quick 10000)"
+    )
     ap.add_argument("--days", type=int, default=None, help="days of the large run (default 180, quick 30)")
     ap.add_argument("--out", type=Path, default=HERE / "results" / "dashboard.json")
     args = ap.parse_args()
@@ -144,23 +172,48 @@ def main() -> None:
         base = base_sweep(work)
         sweep = big_sweep(base, results / "sweep", rows)
         sweep_prep = time.perf_counter() - t
-        run_s = learncomm("run", "community", "--learners", str(learners), "--days", str(days), "--out", "results/large", "--no-dashboard", cwd=work)
+        run_s = learncomm(
+            "run",
+            "community",
+            "--learners",
+            str(learners),
+            "--days",
+            str(days),
+            "--out",
+            "results/large",
+            "--no-dashboard",
+            cwd=work,
+        )
         s, r = build(sweep), build(results / "large")
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=["--no-sandbox"])
-            (results / "plotly-only.html").write_text('<!doctype html><html><head><script src="plotly.min.js"></script></head><body>'
-                                                      '<div class="plotly-graph-div"></div><script>Plotly.newPlot(document.querySelector("div"), [{y: [1, 2]}])</script></body></html>')
+            (results / "plotly-only.html").write_text(
+                '<!doctype html><html><head><script src="plotly.min.js"></script></head><body>'
+                '<div class="plotly-graph-div"></div><script>Plotly.newPlot(document.querySelector("div"), [{y: [1, 2]}])</script></body></html>'
+            )
             floor = render(browser, results / "plotly-only.html")["render_ms_median"]
             s.update(render(browser, s.pop("page"), switch=True))
             r.update(render(browser, r.pop("page")))
             browser.close()
         report = {
-            "machine": {"cpus": os.cpu_count(), "note": "shared machine: timings are noisy; headless Chromium draws WebGL in software (SwiftShader)"},
-            "floor_ms": {"plotly_js_load_and_one_plot": floor, "note": "a page with plotly.min.js and one tiny plot: the least any page costs here"},
-            "sweep": {"runs": rows, "parameters": len(PARAMS), "outcome_columns": len(ALL_OUTCOMES),
-                      "source": "real `learncomm sweep` (Morris, 4 parameters x 2 replicates, 60 learners x 20 days) resampled with noise to "
-                                f"{rows} rows; sensitivity indices synthetic (binned correlation ratios)", "prepare_s": round(sweep_prep, 1), **s,
-                      "targets": {"html_mb_below": 10, "render_ms_below": 3000}},
+            "machine": {
+                "cpus": os.cpu_count(),
+                "note": "shared machine: timings are noisy; headless Chromium draws WebGL in software (SwiftShader)",
+            },
+            "floor_ms": {
+                "plotly_js_load_and_one_plot": floor,
+                "note": "a page with plotly.min.js and one tiny plot: the least any page costs here",
+            },
+            "sweep": {
+                "runs": rows,
+                "parameters": len(PARAMS),
+                "outcome_columns": len(ALL_OUTCOMES),
+                "source": "real `learncomm sweep` (Morris, 4 parameters x 2 replicates, 60 learners x 20 days) resampled with noise to "
+                f"{rows} rows; sensitivity indices synthetic (binned correlation ratios)",
+                "prepare_s": round(sweep_prep, 1),
+                **s,
+                "targets": {"html_mb_below": 10, "render_ms_below": 3000},
+            },
             "run": {"learners": learners, "days": days, "learncomm_run_s": round(run_s, 1), **r},
         }
         report["sweep"]["meets_targets"] = s["html_mb"] < 10 and s["render_ms_median"] < 3000

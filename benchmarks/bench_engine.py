@@ -28,7 +28,7 @@ import resource
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +50,7 @@ def max_rss_mib() -> float:
 
 
 # ------------------------------------------------------------------------ cases (in a subprocess)
+
 
 class TimedRandom:
     """Stands in for the model's day stream (a NumPy Generator's methods cannot be replaced)."""
@@ -76,6 +77,7 @@ def case_large(learners: int, days: int, agents: bool) -> dict[str, Any]:
                 return fn(*args, **kwargs)
             finally:
                 timers[name] += time.perf_counter() - t
+
         return wrapper
 
     rss_imports = max_rss_mib()
@@ -97,11 +99,18 @@ def case_large(learners: int, days: int, agents: bool) -> dict[str, Any]:
     step_time, step_cpu = time.perf_counter() - t1, time.process_time() - c1
     assert isinstance(model, mesa.Model)
     return {
-        "learners": learners, "days": steps, "agents": agents,
-        "setup_s": setup, "steps_s": step_time, "steps_cpu_s": step_cpu, "ms_per_day": 1000.0 * step_time / max(steps, 1),
+        "learners": learners,
+        "days": steps,
+        "agents": agents,
+        "setup_s": setup,
+        "steps_s": step_time,
+        "steps_cpu_s": step_cpu,
+        "ms_per_day": 1000.0 * step_time / max(steps, 1),
         "learner_steps_per_s": learners * steps / step_time,
         "split_ms_per_day": {k: 1000.0 * v / max(steps, 1) for k, v in timers.items()},
-        "rss_after_imports_mib": rss_imports, "rss_after_setup_mib": rss_setup, "peak_rss_mib": max_rss_mib(),
+        "rss_after_imports_mib": rss_imports,
+        "rss_after_setup_mib": rss_setup,
+        "peak_rss_mib": max_rss_mib(),
         "active_at_end": int(model.state.active.sum()),
     }
 
@@ -110,8 +119,8 @@ def case_tracemalloc(learners: int, days: int, agents: bool) -> dict[str, Any]:
     """Peak traced memory (Python objects and NumPy buffers) over set-up and a few days."""
     import tracemalloc
 
-    from learncomm.sim.schema.loading import parse_scenario
     from learncomm.sim.engine.model import CommunityModel
+    from learncomm.sim.schema.loading import parse_scenario
 
     scenario = parse_scenario(scenario_text(learners), "<bench>")
     tracemalloc.start()
@@ -124,9 +133,13 @@ def case_tracemalloc(learners: int, days: int, agents: bool) -> dict[str, Any]:
     tracemalloc.stop()
     mib = 1024.0 * 1024.0
     return {
-        "learners": learners, "days": days, "agents": agents,
-        "traced_after_setup_mib": after_setup / mib, "traced_setup_peak_mib": setup_peak / mib,
-        "traced_day_peak_mib": day_peak / mib, "traced_after_days_mib": current / mib,
+        "learners": learners,
+        "days": days,
+        "agents": agents,
+        "traced_after_setup_mib": after_setup / mib,
+        "traced_setup_peak_mib": setup_peak / mib,
+        "traced_day_peak_mib": day_peak / mib,
+        "traced_after_days_mib": current / mib,
     }
 
 
@@ -134,8 +147,8 @@ def case_compare(learners: int, vec_days: int, per_agent_days: int) -> dict[str,
     sys.path.insert(0, str(HERE))
     from per_agent import PerAgentModel
 
-    from learncomm.sim.schema.loading import parse_scenario
     from learncomm.sim.engine.model import CommunityModel
+    from learncomm.sim.schema.loading import parse_scenario
 
     scenario = parse_scenario(scenario_text(learners), "<bench>")
     out: dict[str, Any] = {"learners": learners}
@@ -149,8 +162,14 @@ def case_compare(learners: int, vec_days: int, per_agent_days: int) -> dict[str,
         for _ in range(days):
             model.step()
         t2, c2 = time.perf_counter(), time.process_time()
-        out[name] = {"days": days, "setup_s": t1 - t0, "steps_s": t2 - t1, "steps_cpu_s": c2 - c1,
-                     "learner_steps_per_s": learners * days / (t2 - t1), "learner_steps_per_cpu_s": learners * days / (c2 - c1)}
+        out[name] = {
+            "days": days,
+            "setup_s": t1 - t0,
+            "steps_s": t2 - t1,
+            "steps_cpu_s": c2 - c1,
+            "learner_steps_per_s": learners * days / (t2 - t1),
+            "learner_steps_per_cpu_s": learners * days / (c2 - c1),
+        }
         del model
     out["ratio"] = out["vectorised"]["learner_steps_per_s"] / out["per_agent"]["learner_steps_per_s"]
     out["ratio_cpu"] = out["vectorised"]["learner_steps_per_cpu_s"] / out["per_agent"]["learner_steps_per_cpu_s"]
@@ -171,19 +190,39 @@ def run_case(name: str, **kwargs: Any) -> dict[str, Any]:
 
 # ---------------------------------------------------------------------------------- report
 
+
 def report(results: dict[str, Any]) -> None:
     from rich.console import Console
     from rich.table import Table
 
     console = Console(width=110)
     ok = lambda b: "[green]met[/green]" if b else "[red]MISSED[/red]"  # noqa: E731
-    t = Table(title=f"(a) CommunityModel, default community fields, {results['large']['learners']:,} learners x {results['large']['days']} days")
-    for col in ("agents", "set-up s", "steps s", "steps CPU s", "ms/day", "learner-steps/s", "peak RSS MiB", "RSS after imports MiB"):
+    t = Table(
+        title=f"(a) CommunityModel, default community fields, {results['large']['learners']:,} learners x {results['large']['days']} days"
+    )
+    for col in (
+        "agents",
+        "set-up s",
+        "steps s",
+        "steps CPU s",
+        "ms/day",
+        "learner-steps/s",
+        "peak RSS MiB",
+        "RSS after imports MiB",
+    ):
         t.add_column(col, justify="right")
     for key in ("large", "large_no_agents"):
         r = results[key]
-        t.add_row(str(r["agents"]), f"{r['setup_s']:.2f}", f"{r['steps_s']:.2f}", f"{r['steps_cpu_s']:.2f}", f"{r['ms_per_day']:.1f}",
-                  f"{r['learner_steps_per_s']:,.0f}", f"{r['peak_rss_mib']:.0f}", f"{r['rss_after_imports_mib']:.0f}")
+        t.add_row(
+            str(r["agents"]),
+            f"{r['setup_s']:.2f}",
+            f"{r['steps_s']:.2f}",
+            f"{r['steps_cpu_s']:.2f}",
+            f"{r['ms_per_day']:.1f}",
+            f"{r['learner_steps_per_s']:,.0f}",
+            f"{r['peak_rss_mib']:.0f}",
+            f"{r['rss_after_imports_mib']:.0f}",
+        )
     console.print(t)
     s = Table(title="(a) where a day's time goes (ms per day, agents=True run)")
     split = results["large"]["split_ms_per_day"]
@@ -196,7 +235,9 @@ def report(results: dict[str, Any]) -> None:
         for col in ("after set-up MiB", "set-up peak MiB", "peak during days MiB"):
             m.add_column(col, justify="right")
         r = results["tracemalloc"]
-        m.add_row(f"{r['traced_after_setup_mib']:.0f}", f"{r['traced_setup_peak_mib']:.0f}", f"{r['traced_day_peak_mib']:.0f}")
+        m.add_row(
+            f"{r['traced_after_setup_mib']:.0f}", f"{r['traced_setup_peak_mib']:.0f}", f"{r['traced_day_peak_mib']:.0f}"
+        )
         console.print(m)
     c = results["compare"]
     u = Table(title=f"(b) vectorised vs per-agent Mesa, {c['learners']:,} learners")
@@ -204,17 +245,34 @@ def report(results: dict[str, Any]) -> None:
         u.add_column(col, justify="right")
     for key in ("vectorised", "per_agent"):
         r = c[key]
-        u.add_row(key, str(r["days"]), f"{r['setup_s']:.2f}", f"{r['steps_s']:.2f}", f"{r['steps_cpu_s']:.2f}",
-                  f"{r['learner_steps_per_s']:,.0f}", f"{r['learner_steps_per_cpu_s']:,.0f}")
+        u.add_row(
+            key,
+            str(r["days"]),
+            f"{r['setup_s']:.2f}",
+            f"{r['steps_s']:.2f}",
+            f"{r['steps_cpu_s']:.2f}",
+            f"{r['learner_steps_per_s']:,.0f}",
+            f"{r['learner_steps_per_cpu_s']:,.0f}",
+        )
     console.print(u)
     tg = results["targets"]
-    console.print(f"steps after set-up: {results['large']['steps_s']:.2f} s wall, {results['large']['steps_cpu_s']:.2f} s CPU (target < {TARGET_STEP_SECONDS:g} s at 100,000 x 180): {ok(tg['steps_under_10s'])}")
-    console.print(f"peak memory: {results['large']['peak_rss_mib']:.0f} MiB (target < {TARGET_PEAK_MIB:g} MiB): {ok(tg['peak_under_1gib'])}")
-    console.print(f"speed-up over per-agent Mesa: {c['ratio']:.1f}x wall, {c['ratio_cpu']:.1f}x CPU (target >= {TARGET_RATIO:g}x): {ok(tg['ratio_at_least_20'])}")
-    console.print(f"load average before/after (2 cores; other work slows every number): "
-                  f"{results['load_average_before'][0]:.2f} / {results['load_average_after'][0]:.2f}")
+    console.print(
+        f"steps after set-up: {results['large']['steps_s']:.2f} s wall, {results['large']['steps_cpu_s']:.2f} s CPU (target < {TARGET_STEP_SECONDS:g} s at 100,000 x 180): {ok(tg['steps_under_10s'])}"
+    )
+    console.print(
+        f"peak memory: {results['large']['peak_rss_mib']:.0f} MiB (target < {TARGET_PEAK_MIB:g} MiB): {ok(tg['peak_under_1gib'])}"
+    )
+    console.print(
+        f"speed-up over per-agent Mesa: {c['ratio']:.1f}x wall, {c['ratio_cpu']:.1f}x CPU (target >= {TARGET_RATIO:g}x): {ok(tg['ratio_at_least_20'])}"
+    )
+    console.print(
+        f"load average before/after (2 cores; other work slows every number): "
+        f"{results['load_average_before'][0]:.2f} / {results['load_average_after'][0]:.2f}"
+    )
     if results["quick"]:
-        console.print("[yellow]--quick: sizes are smaller than the targets assume; the time target is not meaningful here[/yellow]")
+        console.print(
+            "[yellow]--quick: sizes are smaller than the targets assume; the time target is not meaningful here[/yellow]"
+        )
 
 
 def main() -> None:
@@ -223,8 +281,12 @@ def main() -> None:
     ap.add_argument("--learners", type=int, help="learners of the large run (default 100000; quick 10000)")
     ap.add_argument("--days", type=int, help="days of the large run (default 180; quick 30)")
     ap.add_argument("--compare-learners", type=int, help="learners of the comparison (default 10000; quick 2000)")
-    ap.add_argument("--vec-days", type=int, help="days of the vectorised engine in the comparison (default 60; quick 10)")
-    ap.add_argument("--per-agent-days", type=int, help="days of the per-agent model in the comparison (default 10; quick 5)")
+    ap.add_argument(
+        "--vec-days", type=int, help="days of the vectorised engine in the comparison (default 60; quick 10)"
+    )
+    ap.add_argument(
+        "--per-agent-days", type=int, help="days of the per-agent model in the comparison (default 10; quick 5)"
+    )
     ap.add_argument("--trace-days", type=int, default=5, help="days of the tracemalloc run (0 skips it)")
     ap.add_argument("--out", type=Path, default=RESULTS, help="where to write the JSON results")
     ap.add_argument("--case", choices=sorted(CASES), help=argparse.SUPPRESS)
@@ -242,13 +304,15 @@ def main() -> None:
     per_days = args.per_agent_days or (5 if q else 10)
 
     results: dict[str, Any] = {
-        "when": datetime.now(timezone.utc).isoformat(timespec="seconds"), "quick": q,
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "quick": q,
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
         "load_average_before": os.getloadavg(),
     }
     try:
         import mesa
         import numpy
+
         results["machine"].update(numpy=numpy.__version__, mesa=mesa.__version__)
     except ImportError:
         pass
@@ -264,7 +328,8 @@ def main() -> None:
     results["load_average_after"] = os.getloadavg()
     results["targets"] = {
         "steps_under_10s": results["large"]["steps_s"] < TARGET_STEP_SECONDS,
-        "peak_under_1gib": max(results["large"]["peak_rss_mib"], results["large_no_agents"]["peak_rss_mib"]) < TARGET_PEAK_MIB,
+        "peak_under_1gib": max(results["large"]["peak_rss_mib"], results["large_no_agents"]["peak_rss_mib"])
+        < TARGET_PEAK_MIB,
         "ratio_at_least_20": results["compare"]["ratio"] >= TARGET_RATIO,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -18,15 +18,17 @@ from pathlib import Path
 from typing import Any
 
 from learncomm.roles.agent import RoleAgent
-from learncomm.sim.schema.loading import parse_scenario
 from learncomm.sim.engine.model import CommunityModel
+from learncomm.sim.schema.loading import parse_scenario
 
 SIX = ("ideator", "secretary", "benchmarker", "source", "matchmaker", "manager")
 
 
 def scenario(learners: int, days: int, roles: bool) -> Any:
     block = "roles:\n" + "".join(f"  {r}: {{cadence: 7}}\n" for r in SIX) if roles else ""
-    return parse_scenario(f"name: bench\nlearners: {learners}\ndays: {days}\nseed: 1\ntopics: 6\nmeetups: {{every_days: 7, weekday: 5}}\n{block}")
+    return parse_scenario(
+        f"name: bench\nlearners: {learners}\ndays: {days}\nseed: 1\ntopics: 6\nmeetups: {{every_days: 7, weekday: 5}}\n{block}"
+    )
 
 
 def timed_run(learners: int, days: int, roles: bool) -> dict[str, Any]:
@@ -50,8 +52,13 @@ def timed_run(learners: int, days: int, roles: bool) -> dict[str, Any]:
     finally:
         RoleAgent.step = original  # type: ignore[method-assign]
     decisions = len(model.interventions)
-    return {"setup_s": round(setup, 3), "run_s": round(run, 3), "roles_s": round(spent["roles_s"], 3), "decisions": decisions,
-            "ms_per_decision": round(1000 * spent["roles_s"] / decisions, 2) if decisions else None}
+    return {
+        "setup_s": round(setup, 3),
+        "run_s": round(run, 3),
+        "roles_s": round(spent["roles_s"], 3),
+        "decisions": decisions,
+        "ms_per_decision": round(1000 * spent["roles_s"] / decisions, 2) if decisions else None,
+    }
 
 
 def main() -> None:
@@ -62,9 +69,16 @@ def main() -> None:
     rows = []
     for n in args.sizes:
         bare, six = timed_run(n, args.days, False), timed_run(n, args.days, True)
-        row = {"learners": n, "days": args.days, "without_roles_s": bare["run_s"], "with_roles_s": six["run_s"],
-               "roles_s": six["roles_s"], "roles_share": round(six["roles_s"] / six["run_s"], 3),
-               "decisions": six["decisions"], "ms_per_decision": six["ms_per_decision"]}
+        row = {
+            "learners": n,
+            "days": args.days,
+            "without_roles_s": bare["run_s"],
+            "with_roles_s": six["run_s"],
+            "roles_s": six["roles_s"],
+            "roles_share": round(six["roles_s"] / six["run_s"], 3),
+            "decisions": six["decisions"],
+            "ms_per_decision": six["ms_per_decision"],
+        }
         rows.append(row)
         print(json.dumps(row))
     out = Path(__file__).parent / "results" / "roles.json"

@@ -28,7 +28,7 @@ import platform
 import statistics
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -40,9 +40,11 @@ TARGET_SPEEDUP, TARGET_DASK, TARGET_OVERHEAD = 1.7, 0.15, 0.05
 def sweep_text(runs: int, learners: int, days: int) -> str:
     points = 10 if runs >= 10 else runs
     values = ", ".join(f"{0.1 + 0.04 * i:.2f}" for i in range(points))
-    return (f"# Benchmark: {points} points x {runs // points} replicates of community ({learners} learners, {days} days).\n"
-            f"base: community\nfixed: {{learners: {learners}, days: {days}}}\nreplicates: {runs // points}\nseed: 1\n"
-            f"parameters:\n  params.alpha_ask: {{values: [{values}]}}\n")
+    return (
+        f"# Benchmark: {points} points x {runs // points} replicates of community ({learners} learners, {days} days).\n"
+        f"base: community\nfixed: {{learners: {learners}, days: {days}}}\nreplicates: {runs // points}\nseed: 1\n"
+        f"parameters:\n  params.alpha_ask: {{values: [{values}]}}\n"
+    )
 
 
 def warm_local(workers: int) -> Any:
@@ -62,10 +64,15 @@ def run_case(name: str, plan: Any, root: Path, executor: Any, workers: int) -> d
     assert report.done == report.total and not report.failed, f"{name}: {report.failed[:1]}"
     n = report.total
     return {
-        "case": name, "workers": workers, "runs": n, "wall_s": round(report.wall_s, 3),
+        "case": name,
+        "workers": workers,
+        "runs": n,
+        "wall_s": round(report.wall_s, 3),
         "runs_per_minute": round(60 * n / report.wall_s, 1),
-        "run_s_per_run": round(report.run_s / n, 4), "task_s_per_run": round(report.task_s / n, 4),
-        "run_cpu_s_per_run": round(report.run_cpu_s / n, 4), "contention": round(report.run_s / max(report.run_cpu_s, 1e-9), 3),
+        "run_s_per_run": round(report.run_s / n, 4),
+        "task_s_per_run": round(report.task_s / n, 4),
+        "run_cpu_s_per_run": round(report.run_cpu_s / n, 4),
+        "contention": round(report.run_s / max(report.run_cpu_s, 1e-9), 3),
         "pool_overhead": round(1 - report.run_s / (report.wall_s * workers), 4),
         "task_overhead": round(1 - report.run_s / report.task_s, 4),
         "parent_cpu_s": round((cpu1.user - cpu0.user) + (cpu1.system - cpu0.system), 3),
@@ -134,9 +141,20 @@ def main() -> None:
                 # NumPy-heavy run; a sweep has no use for it. The nanny's default MALLOC_TRIM_THRESHOLD_=65536 makes
                 # glibc hand freed memory back to the OS after every day's arrays, costing about 15% CPU per run
                 # here. docs/sweeps.md recommends both settings for clusters.
-                with dask.config.set({"distributed.worker.profile.enabled": False,
-                                      "distributed.nanny.pre-spawn-environ": {"OMP_NUM_THREADS": 1, "MKL_NUM_THREADS": 1, "OPENBLAS_NUM_THREADS": 1}}), \
-                        LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, Client(cluster) as client:
+                with (
+                    dask.config.set(
+                        {
+                            "distributed.worker.profile.enabled": False,
+                            "distributed.nanny.pre-spawn-environ": {
+                                "OMP_NUM_THREADS": 1,
+                                "MKL_NUM_THREADS": 1,
+                                "OPENBLAS_NUM_THREADS": 1,
+                            },
+                        }
+                    ),
+                    LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+                    Client(cluster) as client,
+                ):
                     from learncomm.sim.sweeps.worker import init_worker
 
                     client.run(init_worker)
@@ -150,30 +168,67 @@ def main() -> None:
     dask_gap = (by["dask-2"]["runs_per_minute"] / by["local-2"]["runs_per_minute"] - 1) if "dask-2" in by else None
     overhead = max(c["pool_overhead"] for c in cases)
     table = Table(title=f"sweep benchmark: {args.runs} runs of community, {args.learners} learners x {args.days} days ")
-    for h in ("case", "runs/min", "wall s", "run s/run", "run cpu s/run", "contention", "task s/run", "pool overhead", "task overhead"):
+    for h in (
+        "case",
+        "runs/min",
+        "wall s",
+        "run s/run",
+        "run cpu s/run",
+        "contention",
+        "task s/run",
+        "pool overhead",
+        "task overhead",
+    ):
         table.add_column(h, justify="right", overflow="fold")
     for c in cases:
-        table.add_row(c["case"], f"{c['runs_per_minute']:.0f}", f"{c['wall_s']:.2f}", f"{c['run_s_per_run']:.3f}", f"{c['run_cpu_s_per_run']:.3f}",
-                      f"{c['contention']:.2f}", f"{c['task_s_per_run']:.3f}", f"{c['pool_overhead']:.1%}", f"{c['task_overhead']:.1%}")
+        table.add_row(
+            c["case"],
+            f"{c['runs_per_minute']:.0f}",
+            f"{c['wall_s']:.2f}",
+            f"{c['run_s_per_run']:.3f}",
+            f"{c['run_cpu_s_per_run']:.3f}",
+            f"{c['contention']:.2f}",
+            f"{c['task_s_per_run']:.3f}",
+            f"{c['pool_overhead']:.1%}",
+            f"{c['task_overhead']:.1%}",
+        )
     console.print(table)
-    console.print("contention = run wall / run CPU time: 1.00 on an idle machine; above that, other processes took the cores.\n"
-                  "task overhead = worker time outside run_scenario (moving files, row.parquet, the atomic rename).\n"
-                  f"In one process: simulate {sim_s:.3f} s, run_scenario writing its folder {full_s:.3f} s: {outside:.1%} of a run is outside simulate (sim/runs/run.py).")
+    console.print(
+        "contention = run wall / run CPU time: 1.00 on an idle machine; above that, other processes took the cores.\n"
+        "task overhead = worker time outside run_scenario (moving files, row.parquet, the atomic rename).\n"
+        f"In one process: simulate {sim_s:.3f} s, run_scenario writing its folder {full_s:.3f} s: {outside:.1%} of a run is outside simulate (sim/runs/run.py)."
+    )
     verdict = {
-        "speedup_2_vs_1": round(speedup, 3), "speedup_ok": speedup >= TARGET_SPEEDUP,
-        "dask_vs_local_2": None if dask_gap is None else round(dask_gap, 3), "dask_ok": None if dask_gap is None else abs(dask_gap) <= TARGET_DASK,
-        "max_pool_overhead": overhead, "overhead_ok": overhead < TARGET_OVERHEAD,
+        "speedup_2_vs_1": round(speedup, 3),
+        "speedup_ok": speedup >= TARGET_SPEEDUP,
+        "dask_vs_local_2": None if dask_gap is None else round(dask_gap, 3),
+        "dask_ok": None if dask_gap is None else abs(dask_gap) <= TARGET_DASK,
+        "max_pool_overhead": overhead,
+        "overhead_ok": overhead < TARGET_OVERHEAD,
     }
-    console.print(f"2 workers / 1 worker: {speedup:.2f}x (target >= {TARGET_SPEEDUP}); "
-                  + (f"dask-2 vs local-2: {dask_gap:+.1%} (target within ±{TARGET_DASK:.0%}); " if dask_gap is not None else "")
-                  + f"pool overhead at most {overhead:.1%} (target < {TARGET_OVERHEAD:.0%})", highlight=False)
+    console.print(
+        f"2 workers / 1 worker: {speedup:.2f}x (target >= {TARGET_SPEEDUP}); "
+        + (f"dask-2 vs local-2: {dask_gap:+.1%} (target within ±{TARGET_DASK:.0%}); " if dask_gap is not None else "")
+        + f"pool overhead at most {overhead:.1%} (target < {TARGET_OVERHEAD:.0%})",
+        highlight=False,
+    )
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
-        "config": {"runs": args.runs, "learners": args.learners, "days": args.days}, "simulate_s": round(sim_s, 4),
-        "run_scenario_s": round(full_s, 4), "outside_simulate": round(outside, 4),
-        "cases": cases, "verdict": verdict,
-    }, indent=2) + "\n")
+    args.out.write_text(
+        json.dumps(
+            {
+                "created": datetime.now(UTC).isoformat(timespec="seconds"),
+                "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+                "config": {"runs": args.runs, "learners": args.learners, "days": args.days},
+                "simulate_s": round(sim_s, 4),
+                "run_scenario_s": round(full_s, 4),
+                "outside_simulate": round(outside, 4),
+                "cases": cases,
+                "verdict": verdict,
+            },
+            indent=2,
+        )
+        + "\n"
+    )
     console.print(f"Results: {args.out}")
 
 

@@ -25,8 +25,26 @@ def main() -> None:
         res = compare(load_scenario(a, sets), load_scenario(b, sets), list(range(args.seeds)))
         t = res.table
         print(f"== {b} - {a}  ({args.seeds} seeds)")
-        keep = t[t["outcome"].isin(["knowledge_gain", "confidence_change", "retained", "share_ask", "share_observe", "exposed", "present", "days_present"]) | (t["group"] == "community")]
-        print(keep[["group", "outcome", "mean_a", "mean_b", "diff", "ci_low", "ci_high", "d"]].round(3).to_string(index=False))
+        keep = t[
+            t["outcome"].isin(
+                [
+                    "knowledge_gain",
+                    "confidence_change",
+                    "retained",
+                    "share_ask",
+                    "share_observe",
+                    "exposed",
+                    "present",
+                    "days_present",
+                ]
+            )
+            | (t["group"] == "community")
+        ]
+        print(
+            keep[["group", "outcome", "mean_a", "mean_b", "diff", "ci_low", "ci_high", "d"]]
+            .round(3)
+            .to_string(index=False)
+        )
 
 
 if __name__ == "__main__":

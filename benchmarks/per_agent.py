@@ -26,10 +26,10 @@ from typing import Any
 import mesa
 
 from learncomm.agents.state import draw_population
-from learncomm.sim.schema.loading import load_scenario
 from learncomm.sim.engine.streams import stream
-from learncomm.sim.schema.scenario import Scenario
 from learncomm.sim.engine.world import build_world
+from learncomm.sim.schema.loading import load_scenario
+from learncomm.sim.schema.scenario import Scenario
 
 STUDY, ASK, OBSERVE, EXPLAIN = "study", "ask", "observe", "explain"
 MODES = (STUDY, ASK, OBSERVE, EXPLAIN)
@@ -52,8 +52,17 @@ def sigmoid(x: float) -> float:
 class PerAgentLearner(mesa.Agent):
     """One learner with its own Python state; `neighbours` are other PerAgentLearner objects."""
 
-    def __init__(self, model: PerAgentModel, index: int, knowledge: list[float], interest: list[float],
-                 confidence: float, motivation: float, access: float, group: int) -> None:
+    def __init__(
+        self,
+        model: PerAgentModel,
+        index: int,
+        knowledge: list[float],
+        interest: list[float],
+        confidence: float,
+        motivation: float,
+        access: float,
+        group: int,
+    ) -> None:
         super().__init__(model)
         self.index = index
         self.knowledge = knowledge
@@ -87,7 +96,7 @@ class PerAgentLearner(mesa.Agent):
     def step(self) -> None:
         model = self.model
         p = model.params
-        self.present = self.active and self.random.random() < self.access * self.motivation ** p.participation_gamma
+        self.present = self.active and self.random.random() < self.access * self.motivation**p.participation_gamma
         if not self.present:
             self.mode = None
             return
@@ -102,7 +111,12 @@ class PerAgentLearner(mesa.Agent):
         if lead > p.explain_margin and self.random.random() < explain_p:
             mode = EXPLAIN
         elif self.random.random() < model.social_share:
-            risk = p.risk_base + model.power_gap + p.risk_gap_weight * max(-lead, 0.0) + p.newcomer_risk * (self.stage == 0)
+            risk = (
+                p.risk_base
+                + model.power_gap
+                + p.risk_gap_weight * max(-lead, 0.0)
+                + p.newcomer_risk * (self.stage == 0)
+            )
             mode = ASK if self.random.random() < sigmoid((conf - risk) / p.ask_temperature) else OBSERVE
         else:
             mode = STUDY
@@ -179,7 +193,12 @@ class PerAgentLearner(mesa.Agent):
             power = model.power_gap
             excess = max(self.exposed_gap - p.exposure_gap, 0.0) / max(1.0 - p.exposure_gap, 1e-9)
             exposed = excess > 0.0
-            drop = p.confidence_exposure * (power + p.peer_judgement) * excess * (1.0 + p.low_confidence_amplifier * (1.0 - c))
+            drop = (
+                p.confidence_exposure
+                * (power + p.peer_judgement)
+                * excess
+                * (1.0 + p.low_confidence_amplifier * (1.0 - c))
+            )
             rise = p.confidence_success * self.success + p.encouragement * (1.0 - power) * (self.mode != STUDY)
             self.confidence = min(1.0, max(0.0, c + rise * (1.0 - c) - drop))
             # motivation: sim/dynamics.update_motivation
@@ -187,7 +206,9 @@ class PerAgentLearner(mesa.Agent):
             fit = self.interest[self.topic] * model.n_topics_here - 1.0
             progress = min(1.0, max(-1.0, (gain_today - e) / p.progress_scale))
             delta = p.motivation_progress * progress + p.motivation_interest * min(1.0, max(-1.0, fit))
-            shaken = exposed * (1.0 + p.low_confidence_amplifier * (1.0 - self.confidence))  # confidence after today's update, as the engine
+            shaken = exposed * (
+                1.0 + p.low_confidence_amplifier * (1.0 - self.confidence)
+            )  # confidence after today's update, as the engine
             delta += p.motivation_success * self.success - p.motivation_fatigue - p.motivation_exposure * shaken
             self.motivation += delta
             self.expectation = e + p.expectation_rate * (gain_today - e)
@@ -223,7 +244,9 @@ class PerAgentLearner(mesa.Agent):
 class PerAgentModel(mesa.Model):
     """The learners' day of one community, one Mesa agent per learner (simultaneous activation)."""
 
-    def __init__(self, scenario: Scenario | str | Path = "community", seed: int | None = None, **overrides: Any) -> None:
+    def __init__(
+        self, scenario: Scenario | str | Path = "community", seed: int | None = None, **overrides: Any
+    ) -> None:
         if not isinstance(scenario, Scenario):
             scenario = load_scenario(scenario, {k.replace("__", "."): v for k, v in overrides.items()})
         seed = scenario.seed if seed is None else int(seed)
@@ -232,8 +255,13 @@ class PerAgentModel(mesa.Model):
         self.params = scenario.params
         state = draw_population(scenario, stream(seed, "population"))
         world = build_world(scenario, state, stream(seed, "network"))
-        if world.n_communities != 1 or world.meetups[0] is not None or int(world.experts[0]) != 0 \
-                or world.curriculum[0] is not None or (scenario.tutoring is not None and scenario.tutoring.active):
+        if (
+            world.n_communities != 1
+            or world.meetups[0] is not None
+            or int(world.experts[0]) != 0
+            or world.curriculum[0] is not None
+            or (scenario.tutoring is not None and scenario.tutoring.active)
+        ):
             raise ValueError("PerAgentModel covers one community without meetups, tutoring, experts or curriculum")
         p = self.params
         self.power_gap = float(world.power_gap[0])
@@ -246,20 +274,34 @@ class PerAgentModel(mesa.Model):
         self.topic_range = list(range(len(mask)))
         self.difficulty = world.difficulty.tolist()
         prereq = world.prereq
-        self.prerequisites = [[(s, float(prereq[s, t])) for s in range(len(mask)) if prereq[s, t] > 0.0] for t in range(len(mask))]
+        self.prerequisites = [
+            [(s, float(prereq[s, t])) for s in range(len(mask)) if prereq[s, t] > 0.0] for t in range(len(mask))
+        ]
         self.learners: list[PerAgentLearner] = [
-            PerAgentLearner(self, i, state.knowledge[i].tolist(), state.interest[i].tolist(), float(state.confidence[i]),
-                            float(state.motivation[i]), float(state.access[i]), int(state.group[i]))
+            PerAgentLearner(
+                self,
+                i,
+                state.knowledge[i].tolist(),
+                state.interest[i].tolist(),
+                float(state.confidence[i]),
+                float(state.motivation[i]),
+                float(state.access[i]),
+                int(state.group[i]),
+            )
             for i in range(state.n)
         ]
         net = world.networks[0]
         indptr, indices = net.indptr.tolist(), net.indices.tolist()
         for i, a in enumerate(self.learners):
-            a.neighbours = [self.learners[j] for j in indices[indptr[i]:indptr[i + 1]]]
+            a.neighbours = [self.learners[j] for j in indices[indptr[i] : indptr[i + 1]]]
         self.audience: list[float] = []
-        self.datacollector = mesa.DataCollector(model_reporters={
-            "present": "present_today", "share_ask": "share_ask_today", "active_learners": "n_active",
-        })
+        self.datacollector = mesa.DataCollector(
+            model_reporters={
+                "present": "present_today",
+                "share_ask": "share_ask_today",
+                "active_learners": "n_active",
+            }
+        )
         self.present_today = 0
         self.share_ask_today = 0.0
         self.n_active = len(self.learners)
@@ -292,7 +334,10 @@ class PerAgentModel(mesa.Model):
         n = len(self.learners)
         present = sum(a.days_present for a in self.learners)
         out = {
-            "gain": sum(sum(a.knowledge) / len(a.knowledge) - sum(a.initial_knowledge) / len(a.knowledge) for a in self.learners) / n,
+            "gain": sum(
+                sum(a.knowledge) / len(a.knowledge) - sum(a.initial_knowledge) / len(a.knowledge) for a in self.learners
+            )
+            / n,
             "confidence_change": sum(a.confidence - a.initial_confidence for a in self.learners) / n,
             "retention": sum(a.active for a in self.learners) / n,
         }

@@ -20,8 +20,12 @@ if TYPE_CHECKING:
     from learncomm.sim.engine.model import CommunityModel
 
 SPECS: dict[str, type[RoleSpec]] = {
-    "ideator": IdeatorRole, "secretary": SecretaryRole, "benchmarker": BenchmarkerRole, "source": SourceRole,
-    "manager": ManagerRole, "matchmaker": MatchmakerRole,
+    "ideator": IdeatorRole,
+    "secretary": SecretaryRole,
+    "benchmarker": BenchmarkerRole,
+    "source": SourceRole,
+    "manager": ManagerRole,
+    "matchmaker": MatchmakerRole,
 }
 
 

@@ -38,7 +38,9 @@ class Choice(BaseModel):
     # otherwise answers 100; roles offer at most MAX_OPTIONS options
     choice: Literal[0, 1, 2, 3] = Field(description="number of the chosen option")
     # no maxLength here: llama.cpp turns it into a grammar too large to parse; clean_text bounds it
-    message: str = Field(description="a short, friendly message (at most 3 sentences) to the members about the chosen option")
+    message: str = Field(
+        description="a short, friendly message (at most 3 sentences) to the members about the chosen option"
+    )
 
 
 def clean_text(text: str) -> str:

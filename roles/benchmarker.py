@@ -28,12 +28,17 @@ class BenchmarkerRole(RoleSpec):
         wanted = sorted(snap.topics, key=lambda t: (-t.interest, t.index))[:2]
         out = []
         for t in wanted:
-            for mark, what in ((1.0, "the perfect score"), (round(min(1.0, t.best_knowledge), 3), "the community's best")):
-                out.append(Candidate(
-                    label=f"benchmark '{t.name}' at {mark:.2f} ({what}; mean now {t.mean_knowledge:.2f})",
-                    decision={"topic": t.index, "mark": mark},
-                    text=f"Gold standard for {t.name}: {mark:.0%}. See how close you can get!",
-                ))
+            for mark, what in (
+                (1.0, "the perfect score"),
+                (round(min(1.0, t.best_knowledge), 3), "the community's best"),
+            ):
+                out.append(
+                    Candidate(
+                        label=f"benchmark '{t.name}' at {mark:.2f} ({what}; mean now {t.mean_knowledge:.2f})",
+                        decision={"topic": t.index, "mark": mark},
+                        text=f"Gold standard for {t.name}: {mark:.0%}. See how close you can get!",
+                    )
+                )
         return out
 
     def validate(self, decision: dict[str, Any], snap: Snapshot, model: CommunityModel) -> str | None:

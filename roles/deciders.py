@@ -43,7 +43,9 @@ class PolicyDecider:
     name = "policy"
     model_name = "policy"
 
-    def decide(self, spec: RoleSpec, snap: Snapshot, candidates: list[Candidate], why: str = "cadence") -> dict[str, Any]:
+    def decide(
+        self, spec: RoleSpec, snap: Snapshot, candidates: list[Candidate], why: str = "cadence"
+    ) -> dict[str, Any]:
         return {"choice": 0, "text": candidates[0].text, "model": "policy"}
 
 
@@ -56,18 +58,30 @@ class ReplayDecider:
         self.rows = {(r["role"], r["community"], int(r["day"])): r for r in rows}
         self.model_name = "replay"
 
-    def decide(self, spec: RoleSpec, snap: Snapshot, candidates: list[Candidate], why: str = "cadence") -> dict[str, Any]:
+    def decide(
+        self, spec: RoleSpec, snap: Snapshot, candidates: list[Candidate], why: str = "cadence"
+    ) -> dict[str, Any]:
         row = self.rows.get((spec.name, snap.community_name, snap.day))
         if row is None:
             raise DeciderError(f"no recorded decision for {spec.name} in {snap.community_name} on day {snap.day}")
-        return {"choice": int(row["choice"]), "text": row["text"], "model": row["model"], "prompt_hash": row["prompt_hash"],
-                "fallback": bool(row["fallback"]), "reason": row["reason"]}
+        return {
+            "choice": int(row["choice"]),
+            "text": row["text"],
+            "model": row["model"],
+            "prompt_hash": row["prompt_hash"],
+            "fallback": bool(row["fallback"]),
+            "reason": row["reason"],
+        }
 
 
-def prompt_messages(spec: RoleSpec, snap: Snapshot, candidates: list[Candidate], why: str = "cadence") -> list[tuple[str, str]]:
+def prompt_messages(
+    spec: RoleSpec, snap: Snapshot, candidates: list[Candidate], why: str = "cadence"
+) -> list[tuple[str, str]]:
     data = snap.model_dump(exclude={"weekday_free"})
     options = "\n".join(f"{i}: {c.label}" for i, c in enumerate(candidates[:MAX_OPTIONS]))
-    now = "" if why == "cadence" else f"Why you act now: {why}.\n\n"  # cadence decisions keep their prompt (and cache key)
+    now = (
+        "" if why == "cadence" else f"Why you act now: {why}.\n\n"
+    )  # cadence decisions keep their prompt (and cache key)
     user = f"{now}Community data (JSON):\n{json.dumps(data, sort_keys=True)}\n\nOptions:\n{options}\n\nAnswer with the option's number and your message."
     return [("system", SYSTEM.format(role=spec.name, purpose=spec.purpose)), ("human", user)]
 
@@ -105,23 +119,43 @@ class ChatDecider:
         self.name = name
         self.cfg = cfg
         self.model_name = cfg.model
-        key = os.environ.get(cfg.api_key_env) or ("not-needed" if (base_url or cfg.base_url or chat is not None) else None)
+        key = os.environ.get(cfg.api_key_env) or (
+            "not-needed" if (base_url or cfg.base_url or chat is not None) else None
+        )
         if key is None:
             raise DeciderError(f"set the API key in the environment variable {cfg.api_key_env} (llm.api_key_env)")
         self.cache = _counting_cache(cfg.cache) if cfg.cache else None
         limiter = InMemoryRateLimiter(requests_per_second=cfg.requests_per_second) if cfg.requests_per_second else None
         if chat is None:
             chat = ChatOpenAI(
-                model=cfg.model, base_url=base_url or cfg.base_url, api_key=key, timeout=cfg.timeout_s, max_retries=0,
-                temperature=cfg.temperature, max_tokens=cfg.max_tokens,
+                model=cfg.model,
+                base_url=base_url or cfg.base_url,
+                api_key=key,
+                timeout=cfg.timeout_s,
+                max_retries=0,
+                temperature=cfg.temperature,
+                max_tokens=cfg.max_tokens,
             )
         chat.cache = self.cache if self.cache is not None else False
         chat.rate_limiter = limiter
         structured = chat.with_structured_output(Choice, method=cfg.structured_output, include_raw=True)
-        transient = (openai.APIConnectionError, openai.APITimeoutError, openai.InternalServerError, openai.RateLimitError)
-        self.runnable = structured.with_retry(retry_if_exception_type=transient, wait_exponential_jitter=True, stop_after_attempt=cfg.max_retries + 1) if cfg.max_retries else structured
+        transient = (
+            openai.APIConnectionError,
+            openai.APITimeoutError,
+            openai.InternalServerError,
+            openai.RateLimitError,
+        )
+        self.runnable = (
+            structured.with_retry(
+                retry_if_exception_type=transient, wait_exponential_jitter=True, stop_after_attempt=cfg.max_retries + 1
+            )
+            if cfg.max_retries
+            else structured
+        )
 
-    def decide(self, spec: RoleSpec, snap: Snapshot, candidates: list[Candidate], why: str = "cadence") -> dict[str, Any]:
+    def decide(
+        self, spec: RoleSpec, snap: Snapshot, candidates: list[Candidate], why: str = "cadence"
+    ) -> dict[str, Any]:
         messages = prompt_messages(spec, snap, candidates, why)
         digest = hashlib.sha256(json.dumps(messages).encode()).hexdigest()[:16]
         with call_slot():
@@ -130,9 +164,18 @@ class ChatDecider:
             latency = time.perf_counter() - started
         raw, parsed = out.get("raw"), out.get("parsed")
         usage = getattr(raw, "usage_metadata", None) or {}
-        base = {"model": self.model_name, "prompt_hash": digest, "latency_s": latency,
-                "input_tokens": int(usage.get("input_tokens", 0)), "output_tokens": int(usage.get("output_tokens", 0)),
-                "cache_hit": bool(self.cache is not None and self.cache.last_hit)}
+        base = {
+            "model": self.model_name,
+            "prompt_hash": digest,
+            "latency_s": latency,
+            "input_tokens": int(usage.get("input_tokens", 0)),
+            "output_tokens": int(usage.get("output_tokens", 0)),
+            "cache_hit": bool(self.cache is not None and self.cache.last_hit),
+        }
         if parsed is None:  # tokens were spent: keep the accounting, let the graph fall back
-            return {**base, "fallback": True, "reason": f"output did not fit the schema: {str(out.get('parsing_error'))[:200]}"}
+            return {
+                **base,
+                "fallback": True,
+                "reason": f"output did not fit the schema: {str(out.get('parsing_error'))[:200]}",
+            }
         return {**base, "choice": parsed.choice, "text": parsed.message}

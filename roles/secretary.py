@@ -29,11 +29,14 @@ class SecretaryRole(RoleSpec):
         name = next(t.name for t in snap.topics if t.index == topic)
         start = model.day  # index of the next day to run
         days = sorted(range(start, start + 7), key=lambda d: (-snap.weekday_free[d % 7], d))[:3]
-        return [Candidate(
-            label=f"meetup on {WEEKDAYS[d % 7]} (in {d - start + 1} days, {snap.weekday_free[d % 7]} members free) about '{name}'",
-            decision={"day": d, "topic": topic, "nudge": snap.disengaged > 0},
-            text=f"Meetup on {WEEKDAYS[d % 7]} about {name}. Can't come? Notes will be shared afterwards.",
-        ) for d in days]
+        return [
+            Candidate(
+                label=f"meetup on {WEEKDAYS[d % 7]} (in {d - start + 1} days, {snap.weekday_free[d % 7]} members free) about '{name}'",
+                decision={"day": d, "topic": topic, "nudge": snap.disengaged > 0},
+                text=f"Meetup on {WEEKDAYS[d % 7]} about {name}. Can't come? Notes will be shared afterwards.",
+            )
+            for d in days
+        ]
 
     def trigger(self, model: CommunityModel, community: int, cfg: RoleBase, last_act: int) -> str | None:
         """Attendance fell: today's meetup drew `attendance_drop` fewer than the one before."""
@@ -54,8 +57,16 @@ class SecretaryRole(RoleSpec):
         assert isinstance(cfg, Secretary)
         c, s, lv = snap.community, model.state, model.levers
         lv.meetings = [m for m in lv.meetings if m.day >= model.day]
-        lv.meetings.append(Meeting(day=int(decision["day"]), community=c, topic=int(decision["topic"]),
-                                   online=cfg.meetup_format == "online", reach=cfg.reach, attend_propensity=cfg.attend_propensity))
+        lv.meetings.append(
+            Meeting(
+                day=int(decision["day"]),
+                community=c,
+                topic=int(decision["topic"]),
+                online=cfg.meetup_format == "online",
+                reach=cfg.reach,
+                attend_propensity=cfg.attend_propensity,
+            )
+        )
         if lv.summary_share is None:
             lv.summary_share = np.zeros(model.world.n_communities)
         lv.summary_share[c] = cfg.summary_share

@@ -47,8 +47,12 @@ class DeciderFactory:
             return ReplayDecider(self.replay or [])
         if kind == "local":
             if self.local_url is None:
-                raise ScenarioError("the local decider needs its server: run through `learncomm run` or sim.run.run_scenario, which start it")
-            return ChatDecider(cfg.model_copy(update={"model": self.model or "gemma-3-270m"}), base_url=self.local_url, name="local")
+                raise ScenarioError(
+                    "the local decider needs its server: run through `learncomm run` or sim.run.run_scenario, which start it"
+                )
+            return ChatDecider(
+                cfg.model_copy(update={"model": self.model or "gemma-3-270m"}), base_url=self.local_url, name="local"
+            )
         return ChatDecider(cfg, base_url=self.base_url)
 
 

@@ -7,8 +7,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from pydantic import BaseModel
 
-from learncomm.sim.schema.vocab import Mode
-from learncomm.sim.schema.vocab import GROUPS
+from learncomm.sim.schema.vocab import GROUPS, Mode
 
 if TYPE_CHECKING:
     from learncomm.sim.engine.model import CommunityModel
@@ -67,29 +66,44 @@ def observe(model: CommunityModel, community: int) -> Snapshot:
     # one call for every topic: the reductions, not the Python loop, dominate at 100,000 learners
     means, best = k_mine.mean(axis=0), np.percentile(k_mine, 95, axis=0)
     for j, t in enumerate(mine):
-        topics.append(TopicView(
-            index=int(t), name=w.topic_names[t], mean_knowledge=round(float(means[j]), 4),
-            best_knowledge=round(float(best[j]), 4),
-            interest=round(float(interest[t]) / total_interest, 4), questions_today=int(asked[t]),
-        ))
+        topics.append(
+            TopicView(
+                index=int(t),
+                name=w.topic_names[t],
+                mean_knowledge=round(float(means[j]), 4),
+                best_knowledge=round(float(best[j]), 4),
+                interest=round(float(interest[t]) / total_interest, 4),
+                questions_today=int(asked[t]),
+            )
+        )
     row_k = np.einsum("it->i", s.knowledge) / s.knowledge.shape[1]
     g = s.group.astype(np.int64)
     n_g = np.bincount(g, weights=members, minlength=3)
     a_g = np.bincount(g, weights=act, minlength=3)
     k_g = np.bincount(g, weights=row_k * members, minlength=3)
     c_g = np.bincount(g, weights=s.confidence * members, minlength=3)
-    groups = {gn: GroupView(
-        learners=int(n_g[gi]), active=int(a_g[gi]),
-        mean_knowledge=round(float(k_g[gi] / n_g[gi]) if n_g[gi] else 0.0, 4),
-        mean_confidence=round(float(c_g[gi] / n_g[gi]) if n_g[gi] else 0.0, 4),
-    ) for gi, gn in enumerate(GROUPS)}
+    groups = {
+        gn: GroupView(
+            learners=int(n_g[gi]),
+            active=int(a_g[gi]),
+            mean_knowledge=round(float(k_g[gi] / n_g[gi]) if n_g[gi] else 0.0, 4),
+            mean_confidence=round(float(c_g[gi] / n_g[gi]) if n_g[gi] else 0.0, 4),
+        )
+        for gi, gn in enumerate(GROUPS)
+    }
     return Snapshot(
-        day=model.day, community=community, community_name=w.names[community],
-        members=int(members.sum()), active=int(act.sum()), newcomers=int((act & (s.stage == 0)).sum()),
-        prospects=int((enrolled & ~s.joined).sum()), joined_last_week=int((members & (s.joined_day > model.day - 7)).sum()),
+        day=model.day,
+        community=community,
+        community_name=w.names[community],
+        members=int(members.sum()),
+        active=int(act.sum()),
+        newcomers=int((act & (s.stage == 0)).sum()),
+        prospects=int((enrolled & ~s.joined).sum()),
+        joined_last_week=int((members & (s.joined_day > model.day - 7)).sum()),
         present_today=int((day.present & members).sum()) if day is not None else 0,
         disengaged=int((act & (s.motivation < p.dropout_threshold + 0.1)).sum()),
         weekday_free=[int(x) for x in s.available[act].sum(axis=0)],
         last_meetup_attendance=int(day.meetups.get(community, 0)) if day is not None else 0,
-        topics=topics, groups=groups,
+        topics=topics,
+        groups=groups,
     )

@@ -8,8 +8,8 @@ import numpy as np
 
 from learncomm.roles.base import Candidate, RoleSpec
 from learncomm.roles.snapshot import Snapshot
-from learncomm.sim.schema.vocab import Mode
 from learncomm.sim.schema.roles import RoleBase, Source
+from learncomm.sim.schema.vocab import Mode
 
 if TYPE_CHECKING:
     from learncomm.sim.engine.model import CommunityModel
@@ -24,10 +24,16 @@ class SourceRole(RoleSpec):
         asked = sorted(snap.topics, key=lambda t: (-t.questions_today, t.index))
         focus = asked[0].name if asked and asked[0].questions_today else "any topic"
         return [
-            Candidate(label=f"answer open questions for the next {cfg.cadence} days (most asked today: {focus})",
-                      decision={"answer": True}, text=f"I'll answer open questions this week, starting with {focus}. Check my answers with each other!"),
-            Candidate(label="stay quiet and let members answer each other", decision={"answer": False},
-                      text="No AI answers this week: ask each other first."),
+            Candidate(
+                label=f"answer open questions for the next {cfg.cadence} days (most asked today: {focus})",
+                decision={"answer": True},
+                text=f"I'll answer open questions this week, starting with {focus}. Check my answers with each other!",
+            ),
+            Candidate(
+                label="stay quiet and let members answer each other",
+                decision={"answer": False},
+                text="No AI answers this week: ask each other first.",
+            ),
         ]
 
     def trigger(self, model: CommunityModel, community: int, cfg: RoleBase, last_act: int) -> str | None:
@@ -40,7 +46,11 @@ class SourceRole(RoleSpec):
         return f"{open_q} questions went unanswered today" if open_q >= cfg.open_questions else None
 
     def validate(self, decision: dict[str, Any], snap: Snapshot, model: CommunityModel) -> str | None:
-        return None if isinstance(decision.get("answer"), bool) else f"answer {decision.get('answer')!r} is not true or false"
+        return (
+            None
+            if isinstance(decision.get("answer"), bool)
+            else f"answer {decision.get('answer')!r} is not true or false"
+        )
 
     def act(self, model: CommunityModel, snap: Snapshot, decision: dict[str, Any], cfg: RoleBase) -> None:
         assert isinstance(cfg, Source)

@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 
 from learncomm.agents.state import LearnerState
-from learncomm.sim.schema.loading import parse_scenario
 from learncomm.sim.engine.model import CommunityModel
+from learncomm.sim.schema.loading import parse_scenario
 from learncomm.sim.schema.scenario import Scenario
 
 # Both settings written out in full so that tests do not lean on the defaults of
@@ -50,7 +50,8 @@ settings:
     expert_resource_rate: 0.0
 """
 
-BASE_YAML = """
+BASE_YAML = (
+    """
 name: test
 learners: 40
 days: 10
@@ -68,7 +69,9 @@ population:
     - {share: 1.0, mean: 0.8, spread: 0.05}
   available_days_per_week: 3
 network: {degree: 4, rewiring: 0.1}
-""" + SETTINGS_YAML
+"""
+    + SETTINGS_YAML
+)
 
 
 def make_scenario(text: str | None = None, **overrides: Any) -> Scenario:
@@ -80,7 +83,9 @@ def make_scenario(text: str | None = None, **overrides: Any) -> Scenario:
     return parse_scenario(body, "<test>", {k.replace("__", "."): v for k, v in overrides.items()})
 
 
-def make_model(scenario: Scenario | None = None, seed: int = 0, agents: bool = True, **overrides: Any) -> CommunityModel:
+def make_model(
+    scenario: Scenario | None = None, seed: int = 0, agents: bool = True, **overrides: Any
+) -> CommunityModel:
     """A CommunityModel on `scenario` (or BASE_YAML with overrides)."""
     if scenario is None:
         scenario = make_scenario(**overrides)
@@ -89,9 +94,17 @@ def make_model(scenario: Scenario | None = None, seed: int = 0, agents: bool = T
     return CommunityModel(scenario, seed=seed, agents=agents)
 
 
-def make_state(n: int = 4, topics: int = 2, *, confidence: Any = 0.5, motivation: Any = 0.6,
-               knowledge: Any = 0.3, communities: int = 1) -> LearnerState:
+def make_state(
+    n: int = 4,
+    topics: int = 2,
+    *,
+    confidence: Any = 0.5,
+    motivation: Any = 0.6,
+    knowledge: Any = 0.3,
+    communities: int = 1,
+) -> LearnerState:
     """A hand-made LearnerState (every learner in every community) for direct mechanism tests."""
+
     def col(v: Any) -> np.ndarray:
         return np.broadcast_to(np.asarray(v, dtype=float), (n,)).copy()
 

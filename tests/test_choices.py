@@ -3,25 +3,28 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
-from conftest import make_model, make_scenario, make_state, overrides, run
+from conftest import make_model, make_scenario, overrides, run
 
 from learncomm.sim.engine.choices import (
-    N_UNIFORMS, U_ASK, U_EXPERT,
-    audience_knowledge, choose_modes,
+    N_UNIFORMS,
+    U_ASK,
+    audience_knowledge,
+    choose_modes,
 )
-from learncomm.sim.engine.dynamics import advance_stages, drop_out, forget, update_confidence, update_motivation
-from learncomm.sim.engine.learning import learn, zpd_gain
-from learncomm.sim.engine.network import build_csr
-from learncomm.sim.schema.scenario import Params
 from learncomm.sim.schema.vocab import Mode
 
 # ---------------------------------------------------------------- asking vs observing
 
 
 def _mode_world(n: int = 300, **params: float):
-    base = dict(explain_propensity=0.0, risk_base=0.0, risk_gap_weight=1.0, newcomer_risk=0.0, ask_temperature=0.1,
-                stage_explain=[1.0, 1.0, 1.0])
+    base = dict(
+        explain_propensity=0.0,
+        risk_base=0.0,
+        risk_gap_weight=1.0,
+        newcomer_risk=0.0,
+        ask_temperature=0.1,
+        stage_explain=[1.0, 1.0, 1.0],
+    )
     scn = make_scenario(learners=n, topics=1, **overrides(base, params))
     model = make_model(scn, seed=11, agents=False)
     model.world.social_share[:] = 1.0
@@ -100,10 +103,18 @@ def test_classroom_low_group_asks_less_than_in_a_community() -> None:
     shares = {}
     for setting in ("classroom", "community"):
         scn = make_scenario(
-            setting=setting, learners=150, days=20, params__risk_base=0.0, params__risk_gap_weight=0.5,
-            params__newcomer_risk=0.0, params__ask_temperature=0.1, params__explain_propensity=0.2,
-            settings__classroom__power_gap=0.8, settings__community__power_gap=0.1,
-            settings__classroom__social_share=0.6, settings__community__social_share=0.6,
+            setting=setting,
+            learners=150,
+            days=20,
+            params__risk_base=0.0,
+            params__risk_gap_weight=0.5,
+            params__newcomer_risk=0.0,
+            params__ask_temperature=0.1,
+            params__explain_propensity=0.2,
+            settings__classroom__power_gap=0.8,
+            settings__community__power_gap=0.1,
+            settings__classroom__social_share=0.6,
+            settings__community__social_share=0.6,
         )
         model = make_model(scn, seed=5, agents=False)
         run(model, 20)
@@ -169,9 +180,17 @@ def test_topic_outside_a_single_community_topic_list_is_never_chosen() -> None:
 
 
 def test_classroom_follows_its_curriculum() -> None:
-    scn = make_scenario(setting="classroom", learners=30, days=12, settings__classroom__days_per_topic=4,
-                        topics=[{"name": "b", "difficulty": 0.6, "requires": ["a"]}, {"name": "a", "difficulty": 0.9},
-                                {"name": "c", "difficulty": 0.2}])
+    scn = make_scenario(
+        setting="classroom",
+        learners=30,
+        days=12,
+        settings__classroom__days_per_topic=4,
+        topics=[
+            {"name": "b", "difficulty": 0.6, "requires": ["a"]},
+            {"name": "a", "difficulty": 0.9},
+            {"name": "c", "difficulty": 0.2},
+        ],
+    )
     model = make_model(scn, seed=0, agents=False)
     seen = []
     for _ in range(12):
@@ -215,8 +234,15 @@ def _tutoring_scenario(topics_of_community: list[str] | None = None, days: int =
     comm = {"name": "a", "members": 60}
     if topics_of_community is not None:
         comm["topics"] = topics_of_community
-    return make_scenario(days=days, topics=4, tutoring={"tutor_share": 0.5, "sessions_per_week": 7},
-                         communities=[comm], learners=None, params__alpha_tutor=0.3, params__tutor_rate=0.02)
+    return make_scenario(
+        days=days,
+        topics=4,
+        tutoring={"tutor_share": 0.5, "sessions_per_week": 7},
+        communities=[comm],
+        learners=None,
+        params__alpha_tutor=0.3,
+        params__tutor_rate=0.02,
+    )
 
 
 def test_tutoring_pairs_meet_on_one_topic_tutee_asks_tutor_explains() -> None:

@@ -17,18 +17,37 @@ LEARNCOMM = [sys.executable, "-m", "learncomm"]
 
 BAD_FILES = {
     "wrong-type.yaml": ("name: x\nlearners: many\n", ["wrong-type.yaml:2", "learners", "valid integer"]),
-    "unknown-key.yaml": ("name: x\nlearners: 10\npopulation:\n  motivaton: {mean: 0.5}\n", ["unknown-key.yaml:4", "population.motivaton", "unknown field"]),
-    "out-of-range.yaml": ("name: x\nlearners: 10\nparams:\n  alpha_ask: 1.5\n", ["out-of-range.yaml:4", "params.alpha_ask", "less than or equal to 1"]),
+    "unknown-key.yaml": (
+        "name: x\nlearners: 10\npopulation:\n  motivaton: {mean: 0.5}\n",
+        ["unknown-key.yaml:4", "population.motivaton", "unknown field"],
+    ),
+    "out-of-range.yaml": (
+        "name: x\nlearners: 10\nparams:\n  alpha_ask: 1.5\n",
+        ["out-of-range.yaml:4", "params.alpha_ask", "less than or equal to 1"],
+    ),
     "empty.yaml": ("", ["empty.yaml", "empty"]),
     "not-yaml.yaml": ("name: [unclosed\nlearners: 3\n", ["not-yaml.yaml", "not valid YAML"]),
     "list.yaml": ("- a\n- b\n", ["list.yaml", "expected a mapping"]),
-    "shares.yaml": ("name: x\nlearners: 10\nconfidence_groups:\n  low: {share: 0.5, mean: 0.2}\n  medium: {share: 0.5, mean: 0.5}\n  high: {share: 0.5, mean: 0.8}\n", ["shares.yaml:3", "confidence_groups", "sum to 1"]),
-    "bad-topic.yaml": ("name: x\nlearners: 10\ntopics:\n  - {name: a, requires: [b]}\n", ["bad-topic.yaml:3", "topics", "unknown topics"]),
+    "shares.yaml": (
+        "name: x\nlearners: 10\nconfidence_groups:\n  low: {share: 0.5, mean: 0.2}\n  medium: {share: 0.5, mean: 0.5}\n  high: {share: 0.5, mean: 0.8}\n",
+        ["shares.yaml:3", "confidence_groups", "sum to 1"],
+    ),
+    "bad-topic.yaml": (
+        "name: x\nlearners: 10\ntopics:\n  - {name: a, requires: [b]}\n",
+        ["bad-topic.yaml:3", "topics", "unknown topics"],
+    ),
 }
 
 
 def learncomm(*args: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*LEARNCOMM, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, env={**os.environ, "COLUMNS": "200"})
+    return subprocess.run(
+        [*LEARNCOMM, *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "COLUMNS": "200"},
+    )
 
 
 @pytest.mark.parametrize("name", sorted(BAD_FILES))
@@ -77,7 +96,9 @@ def test_run_writes_a_complete_run_folder(tmp_path: Path) -> None:
     assert ts.num_rows == 21 and "knowledge_low" in ts.column_names and "equity_gap" in ts.column_names
     assert pq.read_table(run / "learners.parquet").num_rows == 60
     inter = pq.read_table(run / "interventions.parquet")
-    assert inter.num_rows == 0 and {"day", "role", "decider", "prompt_hash", "text", "fallback", "reason"} <= set(inter.column_names)
+    assert inter.num_rows == 0 and {"day", "role", "decider", "prompt_hash", "text", "fallback", "reason"} <= set(
+        inter.column_names
+    )
     for group in ("low", "medium", "high"):
         assert group in res.stdout
     assert "knowledge gain" in res.stdout
@@ -95,7 +116,12 @@ def test_run_default_folder_carries_seed(tmp_path: Path) -> None:
 
 def test_killed_run_leaves_no_half_written_folder(tmp_path: Path) -> None:
     """A real process killed mid-run: the target folder must not exist, and no temp folder may look like a run."""
-    proc = subprocess.Popen([*LEARNCOMM, "run", "community", "--learners", "20000", "--days", "400", "--out", "run"], cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [*LEARNCOMM, "run", "community", "--learners", "20000", "--days", "400", "--out", "run"],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     time.sleep(4.0)
     assert proc.poll() is None, "the run finished before it could be killed; make it longer"
     proc.send_signal(signal.SIGKILL)

@@ -73,8 +73,27 @@ def test_central_question_low_confidence_gain_more_from_community() -> None:
 
 def test_compare_command(tmp_path: Path) -> None:
     res = subprocess.run(
-        [sys.executable, "-m", "learncomm", "compare", "classroom", "community", "--seeds", "3", "--days", "20", "--learners", "60", "--out", "cmp"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=300, env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"},
+        [
+            sys.executable,
+            "-m",
+            "learncomm",
+            "compare",
+            "classroom",
+            "community",
+            "--seeds",
+            "3",
+            "--days",
+            "20",
+            "--learners",
+            "60",
+            "--out",
+            "cmp",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"},
     )
     assert res.returncode == 0, res.stderr
     assert "Cohen's d" in res.stdout and "95% CI" in res.stdout and "low:" in res.stdout

@@ -12,14 +12,14 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from test_dashboard_data import EVIL_TOPIC, PWNED, learncomm, results_root
 
+from learncomm.roles.setup import DeciderFactory
 from learncomm.sim.dashboard import DashboardError, write_dashboard, write_index
 from learncomm.sim.dashboard.common import esc_wrapped
 from learncomm.sim.dashboard.folders import detect
-from learncomm.sim.schema.loading import load_scenario, shipped_scenarios, with_changes
-from learncomm.roles.setup import DeciderFactory
 from learncomm.sim.runs.run import run_scenario
-from test_dashboard_data import EVIL_TOPIC, PWNED, learncomm, results_root
+from learncomm.sim.schema.loading import load_scenario, shipped_scenarios, with_changes
 
 
 @pytest.fixture(scope="module")
@@ -47,15 +47,36 @@ def test_results_root_gets_every_dashboard_one_plotly_and_an_index(built: Path) 
     assert not list(built.rglob("*.tmp")) and not list(built.glob("*/plotly.min.js"))  # shared once, no leftovers
     index = text(built / "index.html")
     design = json.loads(text(built / "sweep" / "sweep.json"))["design"]["kind"]
-    for name in ("roles-seed1/dashboard.html", "cmp/dashboard.html", "sweep/dashboard.html", "community-roles", "classroom", design):
+    for name in (
+        "roles-seed1/dashboard.html",
+        "cmp/dashboard.html",
+        "sweep/dashboard.html",
+        "community-roles",
+        "classroom",
+        design,
+    ):
         assert name in index, name
     assert "cdn.plot.ly" not in index
 
 
 def test_run_page_has_every_section_bands_and_no_cdn(built: Path) -> None:
     html = text(built / "roles-seed1" / "dashboard.html")
-    assert '<script src="../plotly.min.js"></script>' in html and "cdn.plot.ly" not in html and "https://" not in html.split("<main>")[0]
-    for div in ("fig-over-time", "fig-equity", "fig-participation", "fig-retention", "fig-distributions", "fig-topics", "fig-network", "fig-interventions", "fig-llm-cost"):
+    assert (
+        '<script src="../plotly.min.js"></script>' in html
+        and "cdn.plot.ly" not in html
+        and "https://" not in html.split("<main>")[0]
+    )
+    for div in (
+        "fig-over-time",
+        "fig-equity",
+        "fig-participation",
+        "fig-retention",
+        "fig-distributions",
+        "fig-topics",
+        "fig-network",
+        "fig-interventions",
+        "fig-llm-cost",
+    ):
         assert f'id="{div}"' in html, div
     assert "mean over 3 runs of this scenario (seeds 1, 2, 3)" in html  # the replicates beside it make the bands
     assert "95% band" in html
@@ -98,7 +119,9 @@ def test_comparison_page_has_forest_plots_per_group(built: Path) -> None:
 
 
 def sweep_data(page: Path) -> dict:
-    return json.loads(re.search(r'<script type="application/json" id="sweep-data">(.*?)</script>', text(page), re.S).group(1))
+    return json.loads(
+        re.search(r'<script type="application/json" id="sweep-data">(.*?)</script>', text(page), re.S).group(1)
+    )
 
 
 def test_sweep_page_stores_every_choice_once(built: Path) -> None:
@@ -106,7 +129,9 @@ def test_sweep_page_stores_every_choice_once(built: Path) -> None:
     runs = pd.read_parquet(built / "sweep" / "summary.parquet")
     ok = runs[runs["status"] == "ok"]
     assert set(data["options"]["knowledge_gain"]) == {"all", "low", "medium", "high"}
-    assert data["options"]["equity_gap"] == {"-": "equity_gap"} and data["options"]["confidence_change"] == {"low": "confidence_change_low"}
+    assert data["options"]["equity_gap"] == {"-": "equity_gap"} and data["options"]["confidence_change"] == {
+        "low": "confidence_change_low"
+    }
     assert set(data["pairs"][0].split("|")) == {"params.alpha_ask", "network.degree"}
     eff = data["outcomes"]["knowledge_gain_low"]["effects"]["params.alpha_ask"]
     means = ok.groupby("params.alpha_ask")["knowledge_gain_low"].mean()  # few distinct values: one point each, no bins
@@ -114,7 +139,10 @@ def test_sweep_page_stores_every_choice_once(built: Path) -> None:
     assert eff["mean"] == pytest.approx(list(means), abs=1e-5) and sum(eff["n"]) == len(ok)
     assert all(lo <= m <= hi for lo, m, hi in zip(eff["lo"], eff["mean"], eff["hi"]) if lo is not None)
     assert len(data["outcomes"]["equity_gap"]["values"]) == len(ok)
-    assert data["method"] in ("sobol", "morris") and set(data["sensitivity"]["knowledge_gain_low"]) == {"params.alpha_ask", "network.degree"}
+    assert data["method"] in ("sobol", "morris") and set(data["sensitivity"]["knowledge_gain_low"]) == {
+        "params.alpha_ask",
+        "network.degree",
+    }
     html = text(built / "sweep" / "dashboard.html")
     for div in ("fig-effects", "fig-heat", "fig-parcoords", "fig-sensitivity"):
         assert f'id="{div}"' in html
@@ -127,13 +155,29 @@ def test_sweep_page_leaves_out_failed_runs_and_reads_salib_arrays(tmp_path: Path
     failed = runs.iloc[[0]].assign(status="failed", error="boom", knowledge_gain_low=float("nan"))
     pd.concat([runs, failed]).to_parquet(sweep / "summary.parquet", index=False)
     names = list(json.loads((sweep / "sweep.json").read_text())["parameters"])
-    (sweep / "sensitivity.json").write_text(json.dumps({"knowledge_gain_low": {"names": names, "S1": [0.5, 0.1], "S1_conf": [0.05, 0.02],
-                                                                              "ST": [0.6, float("nan")], "ST_conf": [0.05, 0.02]}}))
+    (sweep / "sensitivity.json").write_text(
+        json.dumps(
+            {
+                "knowledge_gain_low": {
+                    "names": names,
+                    "S1": [0.5, 0.1],
+                    "S1_conf": [0.05, 0.02],
+                    "ST": [0.6, float("nan")],
+                    "ST_conf": [0.05, 0.02],
+                }
+            }
+        )
+    )
     page = write_dashboard(sweep)
     data = sweep_data(page)
     assert "1 failed, left out" in text(page)
     assert len(data["outcomes"]["knowledge_gain_low"]["values"]) == len(runs)
-    assert data["method"] == "sobol" and data["sensitivity"]["knowledge_gain_low"][names[0]] == {"S1": 0.5, "S1_conf": 0.05, "ST": 0.6, "ST_conf": 0.05}
+    assert data["method"] == "sobol" and data["sensitivity"]["knowledge_gain_low"][names[0]] == {
+        "S1": 0.5,
+        "S1_conf": 0.05,
+        "ST": 0.6,
+        "ST_conf": 0.05,
+    }
     assert data["sensitivity"]["knowledge_gain_low"][names[1]]["ST"] is None  # NaN is stored as null (valid JSON)
 
 
@@ -141,7 +185,11 @@ def test_embed_puts_plotly_in_the_page(tmp_path: Path, built: Path) -> None:
     run = tmp_path / "r"
     shutil.copytree(built / "evil", run)
     page = write_dashboard(run, embed=True)
-    assert page.stat().st_size > 3_000_000 and "<script src=" not in text(page) and not (tmp_path / "plotly.min.js").exists()
+    assert (
+        page.stat().st_size > 3_000_000
+        and "<script src=" not in text(page)
+        and not (tmp_path / "plotly.min.js").exists()
+    )
 
 
 def test_bad_paths_give_clear_errors(tmp_path: Path) -> None:
@@ -169,16 +217,24 @@ def test_cli_dashboard_and_compare_write_pages(tmp_path: Path, built: Path) -> N
     assert page.stat().st_mtime_ns == made  # newer than its data: kept
     res = learncomm("dashboard", "results", "--force", cwd=tmp_path)
     assert res.returncode == 0 and page.stat().st_mtime_ns > made
-    res = learncomm("compare", "self-study", "peer-tutoring", "--seeds", "2", "--learners", "40", "--days", "5", cwd=tmp_path)
+    res = learncomm(
+        "compare", "self-study", "peer-tutoring", "--seeds", "2", "--learners", "40", "--days", "5", cwd=tmp_path
+    )
     assert res.returncode == 0, res.stderr
     made = next((tmp_path / "results").glob("compare-self-study-vs-peer-tutoring-*"))
     assert (made / "dashboard.html").is_file() and "Dashboard:" in res.stdout
-    assert "compare-self-study-vs-peer-tutoring" in text(tmp_path / "results" / "index.html")  # the default location updates the index
+    assert "compare-self-study-vs-peer-tutoring" in text(
+        tmp_path / "results" / "index.html"
+    )  # the default location updates the index
 
 
 def test_no_dashboard_skips_it(tmp_path: Path) -> None:
-    res = learncomm("run", "community", "--learners", "40", "--days", "3", "--out", "quiet", "--no-dashboard", cwd=tmp_path)
-    assert res.returncode == 0 and not (tmp_path / "quiet" / "dashboard.html").exists() and "Dashboard" not in res.stdout
+    res = learncomm(
+        "run", "community", "--learners", "40", "--days", "3", "--out", "quiet", "--no-dashboard", cwd=tmp_path
+    )
+    assert (
+        res.returncode == 0 and not (tmp_path / "quiet" / "dashboard.html").exists() and "Dashboard" not in res.stdout
+    )
     assert not (tmp_path / "plotly.min.js").exists()
 
 
@@ -193,6 +249,13 @@ def test_every_shipped_scenario_gets_a_run_dashboard(tmp_path: Path, name: str) 
     sc = with_changes(load_scenario(name), learners=30, days=8)
     run_scenario(sc, seed=1, out=tmp_path / name, deciders=DeciderFactory(override="policy"))
     html = text(write_dashboard(tmp_path / name))
-    for div in ("fig-over-time", "fig-equity", "fig-participation", "fig-retention", "fig-distributions", "fig-network"):
+    for div in (
+        "fig-over-time",
+        "fig-equity",
+        "fig-participation",
+        "fig-retention",
+        "fig-distributions",
+        "fig-network",
+    ):
         assert f'id="{div}"' in html, div
     assert "could not be rebuilt" not in html and "Warning" not in html

@@ -14,11 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from learncomm.sim.dashboard import write_dashboard
 from test_dashboard_data import EVIL_TOPIC, PWNED, results_root
 
-RENDERED = """() => window.Plotly && [...document.querySelectorAll('.plotly-graph-div')].every(e => e._fullLayout && e.data)"""
+from learncomm.sim.dashboard import write_dashboard
+
+RENDERED = (
+    """() => window.Plotly && [...document.querySelectorAll('.plotly-graph-div')].every(e => e._fullLayout && e.data)"""
+)
 TRACES = """() => [...document.querySelectorAll('.js-plotly-plot')].map(e => [e.id, e.data.length])"""
 
 
@@ -42,7 +44,9 @@ def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=shutil.which("chromium"), args=["--no-sandbox", "--host-resolver-rules=MAP * ~NOTFOUND"])
+        b = p.chromium.launch(
+            executable_path=shutil.which("chromium"), args=["--no-sandbox", "--host-resolver-rules=MAP * ~NOTFOUND"]
+        )
         yield b
         b.close()
 
@@ -150,16 +154,28 @@ def test_sweep_dropdowns_switch_the_figures(browser: Any, root: Path) -> None:
     p.page.select_option("#sel-group", "low")
     low = p.js(state)
     assert low["shown"] == "knowledge_gain_low" and low["raw"] == p.js(values, "knowledge_gain_low")
-    assert low["effects"] != before["effects"] and low["par"] != before["par"] and low["heat"] != before["heat"] and low["sens"] != before["sens"]
+    assert (
+        low["effects"] != before["effects"]
+        and low["par"] != before["par"]
+        and low["heat"] != before["heat"]
+        and low["sens"] != before["sens"]
+    )
     p.page.select_option("#sel-outcome", "equity_gap")
     eq = p.js(state)
-    assert eq["shown"] == "equity_gap" and eq["group"] is True and eq["label"] == "equity_gap" and eq["raw"] == p.js(values, "equity_gap")
+    assert (
+        eq["shown"] == "equity_gap"
+        and eq["group"] is True
+        and eq["label"] == "equity_gap"
+        and eq["raw"] == p.js(values, "equity_gap")
+    )
     p.page.select_option("#sel-outcome", "confidence_change")  # only the low group was swept: the group follows
     static = p.js(state)
     assert static["shown"] == "confidence_change_low" and static["lines"] == len(static["raw"])  # one line per run
     p.page.click("#pc-interactive")  # the WebGL parallel coordinates, with brushing
     interactive = p.js(state)
-    assert interactive["label"] == "confidence_change_low" and interactive["par"] == p.js(values, "confidence_change_low")
+    assert interactive["label"] == "confidence_change_low" and interactive["par"] == p.js(
+        values, "confidence_change_low"
+    )
     assert interactive["lines"] == len(static["raw"])
     p.page.select_option("#sel-outcome", "equity_gap")
     assert p.js(state)["par"] == p.js(values, "equity_gap") and p.js(state)["label"] == "equity_gap"

@@ -22,9 +22,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from learncomm.sim.runs.run import run_scenario
 from learncomm.sim.schema.loading import load_scenario, with_changes
 from learncomm.sim.schema.vocab import LEARNER_OUTCOMES
-from learncomm.sim.runs.run import run_scenario
 
 LEARNCOMM = [sys.executable, "-m", "learncomm"]
 PWNED = "<script>window.__pwned=1</script>"
@@ -34,7 +34,14 @@ _CACHE: dict[str, Path] = {}
 
 
 def learncomm(*args: str, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*LEARNCOMM, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, env={**os.environ, "COLUMNS": "200"})
+    return subprocess.run(
+        [*LEARNCOMM, *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "COLUMNS": "200"},
+    )
 
 
 def inject_text(run_dir: Path, text: str = PWNED, row: int = 0) -> None:
@@ -92,23 +99,63 @@ def assemble_sweep(out: Path, grid: dict[str, list[Any]], seeds: list[int], lear
         sc = with_changes(load_scenario("community", values), learners=learners, days=days)
         for rep, seed in enumerate(seeds):
             res = run_scenario(sc, seed=seed, out=out / "runs" / f"point={i:05d}" / f"seed={seed}")
-            rows.append({"point": i, "replicate": rep, "seed": seed, "status": "ok", "error": None, **values, **outcome_row(res.summary)})
-    rows.append({"point": len(points) - 1, "replicate": len(seeds), "seed": 999, "status": "failed", "error": "boom", **points[-1]})  # a failed run is left out
+            rows.append(
+                {
+                    "point": i,
+                    "replicate": rep,
+                    "seed": seed,
+                    "status": "ok",
+                    "error": None,
+                    **values,
+                    **outcome_row(res.summary),
+                }
+            )
+    rows.append(
+        {
+            "point": len(points) - 1,
+            "replicate": len(seeds),
+            "seed": 999,
+            "status": "failed",
+            "error": "boom",
+            **points[-1],
+        }
+    )  # a failed run is left out
     table = pd.DataFrame(rows)
     outcomes = [c for c in table.columns if c not in ("point", "replicate", "seed", "status", "error", *grid)]
     pq.write_table(pa.Table.from_pandas(table, preserve_index=False), out / "summary.parquet")
     record = {
-        "name": "test-sweep", "base": {"source": "community", "scenario": {**base.model_dump(mode="json"), "learners": learners, "days": days}},
-        "design": {"kind": "grid"}, "parameters": {p: {"values": v} for p, v in grid.items()}, "replicates": len(seeds), "seeds": seeds,
-        "points": [{"point": i, "values": v} for i, v in enumerate(points)], "outcomes": ["knowledge_gain_all", "knowledge_gain_low", "knowledge_gain_medium",
-                                                                                          "knowledge_gain_high", "confidence_change_low", "retained_all", "equity_gap"],
+        "name": "test-sweep",
+        "base": {
+            "source": "community",
+            "scenario": {**base.model_dump(mode="json"), "learners": learners, "days": days},
+        },
+        "design": {"kind": "grid"},
+        "parameters": {p: {"values": v} for p, v in grid.items()},
+        "replicates": len(seeds),
+        "seeds": seeds,
+        "points": [{"point": i, "values": v} for i, v in enumerate(points)],
+        "outcomes": [
+            "knowledge_gain_all",
+            "knowledge_gain_low",
+            "knowledge_gain_medium",
+            "knowledge_gain_high",
+            "confidence_change_low",
+            "retained_all",
+            "equity_gap",
+        ],
     }
     (out / "sweep.json").write_text(json.dumps(record, indent=2))
-    (out / "sensitivity.json").write_text(json.dumps({"method": "sobol", "outcomes": grid_sensitivity(table[table["status"] == "ok"], list(grid), outcomes)}))
+    (out / "sensitivity.json").write_text(
+        json.dumps(
+            {"method": "sobol", "outcomes": grid_sensitivity(table[table["status"] == "ok"], list(grid), outcomes)}
+        )
+    )
     return out
 
 
-def grid_sensitivity(table: pd.DataFrame, params: list[str], outcomes: list[str]) -> dict[str, dict[str, dict[str, float]]]:
+def grid_sensitivity(
+    table: pd.DataFrame, params: list[str], outcomes: list[str]
+) -> dict[str, dict[str, dict[str, float]]]:
     """First-order and total indices from a full grid by conditional variances (S1 = V(E[Y|Xi])/V(Y), ST = E(V(Y|X~i))/V(Y))."""
     out: dict[str, dict[str, dict[str, float]]] = {}
     for o in outcomes:
@@ -131,14 +178,44 @@ def results_root(base: Path) -> Path:
     root = base / "results"
     root.mkdir(parents=True)
     for seed in (1, 2, 3):
-        res = learncomm("run", "community-roles", "--learners", "80", "--days", "30", "--seed", str(seed), "--decider", "policy",
-                        "--out", str(root / f"roles-seed{seed}"), "--no-dashboard", cwd=base)
+        res = learncomm(
+            "run",
+            "community-roles",
+            "--learners",
+            "80",
+            "--days",
+            "30",
+            "--seed",
+            str(seed),
+            "--decider",
+            "policy",
+            "--out",
+            str(root / f"roles-seed{seed}"),
+            "--no-dashboard",
+            cwd=base,
+        )
         assert res.returncode == 0, res.stderr
     inject_text(root / "roles-seed1")
-    (base / "evil.yaml").write_text(f'name: evil\nlearners: 40\ndays: 10\ntopics:\n  - {{name: "{EVIL_TOPIC}"}}\n  - {{name: "plain & simple"}}\n')
+    (base / "evil.yaml").write_text(
+        f'name: evil\nlearners: 40\ndays: 10\ntopics:\n  - {{name: "{EVIL_TOPIC}"}}\n  - {{name: "plain & simple"}}\n'
+    )
     res = learncomm("run", "evil.yaml", "--out", str(root / "evil"), "--no-dashboard", cwd=base)
     assert res.returncode == 0, res.stderr
-    res = learncomm("compare", "classroom", "community", "--seeds", "3", "--learners", "60", "--days", "20", "--out", str(root / "cmp"), "--no-dashboard", cwd=base)
+    res = learncomm(
+        "compare",
+        "classroom",
+        "community",
+        "--seeds",
+        "3",
+        "--learners",
+        "60",
+        "--days",
+        "20",
+        "--out",
+        str(root / "cmp"),
+        "--no-dashboard",
+        cwd=base,
+    )
     assert res.returncode == 0, res.stderr
     if sweep_command_exists(base):
         real_sweep(base, root / "sweep")
@@ -148,17 +225,35 @@ def results_root(base: Path) -> Path:
     return root
 
 
-def noisy_summary(source: pd.DataFrame, rows: int, params: dict[str, tuple[float, float]], seed: int = 0) -> pd.DataFrame:
+def noisy_summary(
+    source: pd.DataFrame, rows: int, params: dict[str, tuple[float, float]], seed: int = 0
+) -> pd.DataFrame:
     """A large summary.parquet for benchmarks: real runs' outcome rows resampled with noise, over a continuous design."""
     rng = np.random.default_rng(seed)
     ok = source[source["status"] == "ok"].reset_index(drop=True)
     pick = ok.iloc[rng.integers(0, len(ok), rows)].reset_index(drop=True)
-    out = pd.DataFrame({"point": np.arange(rows) // 2, "replicate": np.arange(rows) % 2, "seed": rng.integers(0, 2**31, rows), "status": "ok", "error": None})
+    out = pd.DataFrame(
+        {
+            "point": np.arange(rows) // 2,
+            "replicate": np.arange(rows) % 2,
+            "seed": rng.integers(0, 2**31, rows),
+            "status": "ok",
+            "error": None,
+        }
+    )
     for p, (lo, hi) in params.items():
         out[p] = rng.uniform(lo, hi, rows)
     for c in ok.columns:
-        if c in out.columns or c in ("point", "replicate", "seed", "status", "error") or not pd.api.types.is_float_dtype(ok[c]):
+        if (
+            c in out.columns
+            or c in ("point", "replicate", "seed", "status", "error")
+            or not pd.api.types.is_float_dtype(ok[c])
+        ):
             continue
         scale = float(ok[c].std()) or 0.01
-        out[c] = pick[c].to_numpy(float) + rng.normal(0, 0.3 * scale, rows) + 0.5 * scale * (out[list(params)[0]] - np.mean(params[list(params)[0]]))
+        out[c] = (
+            pick[c].to_numpy(float)
+            + rng.normal(0, 0.3 * scale, rows)
+            + 0.5 * scale * (out[list(params)[0]] - np.mean(params[list(params)[0]]))
+        )
     return out

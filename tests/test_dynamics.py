@@ -6,15 +6,8 @@ import numpy as np
 import pytest
 from conftest import make_model, make_scenario, make_state, run
 
-from learncomm.sim.engine.choices import (
-    N_UNIFORMS, U_ASK, U_EXPERT,
-    audience_knowledge, choose_modes,
-)
 from learncomm.sim.engine.dynamics import advance_stages, drop_out, forget, update_confidence, update_motivation
-from learncomm.sim.engine.learning import learn, zpd_gain
-from learncomm.sim.engine.network import build_csr
 from learncomm.sim.schema.scenario import Params
-from learncomm.sim.schema.vocab import Mode
 
 # ---------------------------------------------------------------- confidence
 
@@ -26,8 +19,15 @@ def _params(**kw: object) -> Params:
 def _confidence(p: Params, conf, success, social, gap, power):
     n = len(conf)
     st = make_state(n, confidence=conf)
-    exposed = update_confidence(st, p, np.arange(n), np.asarray(success), np.asarray(social),
-                                np.asarray(gap, dtype=float), np.asarray(power, dtype=float))
+    exposed = update_confidence(
+        st,
+        p,
+        np.arange(n),
+        np.asarray(success),
+        np.asarray(social),
+        np.asarray(gap, dtype=float),
+        np.asarray(power, dtype=float),
+    )
     return st.confidence, exposed
 
 
@@ -42,7 +42,9 @@ def test_success_raises_confidence_and_nothing_leaves_it() -> None:
 
 
 def test_public_exposure_to_a_large_gap_lowers_confidence() -> None:
-    p = _params(confidence_exposure=0.3, exposure_gap=0.1, confidence_success=0.0, encouragement=0.0, peer_judgement=0.2)
+    p = _params(
+        confidence_exposure=0.3, exposure_gap=0.1, confidence_success=0.0, encouragement=0.0, peer_judgement=0.2
+    )
     c0 = np.full(4, 0.6)
     gaps = np.array([0.05, 0.1, 0.3, 0.6])
     c, exposed = _confidence(p, c0, np.zeros(4, bool), np.zeros(4, bool), gaps, np.full(4, 0.5))
@@ -55,8 +57,14 @@ def test_public_exposure_to_a_large_gap_lowers_confidence() -> None:
 
 
 def test_exposure_hurts_low_confidence_more_in_relative_terms() -> None:
-    p = _params(confidence_exposure=0.3, exposure_gap=0.05, low_confidence_amplifier=1.0, confidence_success=0.0,
-                encouragement=0.0, peer_judgement=0.2)
+    p = _params(
+        confidence_exposure=0.3,
+        exposure_gap=0.05,
+        low_confidence_amplifier=1.0,
+        confidence_success=0.0,
+        encouragement=0.0,
+        peer_judgement=0.2,
+    )
     c0 = np.array([0.15, 0.85])
     c, exposed = _confidence(p, c0, np.zeros(2, bool), np.zeros(2, bool), np.full(2, 0.4), np.full(2, 0.8))
     assert exposed.all()
@@ -70,8 +78,14 @@ def test_low_confidence_amplifier_deepens_the_drop_of_the_unconfident_most() -> 
     c0 = np.array([0.15, 0.85])
 
     def drop(amplifier: float) -> np.ndarray:
-        c, _ = _confidence(_params(low_confidence_amplifier=amplifier, **kw), c0, np.zeros(2, bool), np.zeros(2, bool),
-                           np.full(2, 0.3), np.full(2, 0.5))
+        c, _ = _confidence(
+            _params(low_confidence_amplifier=amplifier, **kw),
+            c0,
+            np.zeros(2, bool),
+            np.zeros(2, bool),
+            np.full(2, 0.3),
+            np.full(2, 0.5),
+        )
         return c0 - c
 
     flat, amplified = drop(0.0), drop(2.0)
@@ -95,8 +109,16 @@ def test_encouragement_raises_confidence_more_where_the_power_gap_is_small() -> 
 
 
 def _motivation_params(**kw: object) -> Params:
-    base = dict(motivation_progress=0.05, progress_scale=0.01, motivation_interest=0.0, motivation_exposure=0.0,
-                motivation_success=0.0, motivation_fatigue=0.0, motivation_recovery=0.2, expectation_rate=0.1)
+    base = dict(
+        motivation_progress=0.05,
+        progress_scale=0.01,
+        motivation_interest=0.0,
+        motivation_exposure=0.0,
+        motivation_success=0.0,
+        motivation_fatigue=0.0,
+        motivation_recovery=0.2,
+        expectation_rate=0.1,
+    )
     base.update(kw)
     return _params(**base)
 
@@ -116,10 +138,20 @@ def test_motivation_follows_progress_against_expectation() -> None:
 
 
 def test_motivation_interest_exposure_and_fatigue_push_the_right_way() -> None:
-    p = _motivation_params(motivation_progress=0.0, motivation_interest=0.02, motivation_exposure=0.05, motivation_fatigue=0.01)
+    p = _motivation_params(
+        motivation_progress=0.0, motivation_interest=0.02, motivation_exposure=0.05, motivation_fatigue=0.01
+    )
     st = make_state(4, motivation=0.5)
-    update_motivation(st, p, np.ones(4, bool), np.arange(4), np.zeros(4), np.array([1.0, 0.0, 0.0, -1.0]),
-                      np.array([False, False, True, False]), success=np.zeros(4, bool))
+    update_motivation(
+        st,
+        p,
+        np.ones(4, bool),
+        np.arange(4),
+        np.zeros(4),
+        np.array([1.0, 0.0, 0.0, -1.0]),
+        np.array([False, False, True, False]),
+        success=np.zeros(4, bool),
+    )
     m = st.motivation
     assert m[0] > m[1] > m[2]
     assert m[1] < 0.5  # fatigue alone
@@ -129,8 +161,16 @@ def test_motivation_interest_exposure_and_fatigue_push_the_right_way() -> None:
 def test_success_in_an_exchange_raises_motivation() -> None:
     p = _motivation_params(motivation_progress=0.0, motivation_success=0.02)
     st = make_state(2, motivation=0.5)
-    update_motivation(st, p, np.ones(2, bool), np.arange(2), np.zeros(2), np.zeros(2), np.zeros(2, bool),
-                      success=np.array([True, False]))
+    update_motivation(
+        st,
+        p,
+        np.ones(2, bool),
+        np.arange(2),
+        np.zeros(2),
+        np.zeros(2),
+        np.zeros(2, bool),
+        success=np.array([True, False]),
+    )
     assert st.motivation[0] > st.motivation[1]
     assert st.motivation[1] == pytest.approx(0.5)
 
@@ -141,7 +181,9 @@ def test_absent_learners_rest_towards_their_baseline() -> None:
     st.motivation[:] = [0.2, 0.9, 0.2, 0.5]
     st.active[2] = False  # dropped: frozen
     present = np.array([False, False, False, True])
-    update_motivation(st, p, present, np.array([3]), np.zeros(1), np.zeros(1), np.zeros(1, bool), success=np.zeros(1, bool))
+    update_motivation(
+        st, p, present, np.array([3]), np.zeros(1), np.zeros(1), np.zeros(1, bool), success=np.zeros(1, bool)
+    )
     assert st.motivation[0] == pytest.approx(0.2 + 0.25 * (0.5 - 0.2))
     assert st.motivation[1] == pytest.approx(0.9 + 0.25 * (0.5 - 0.9))
     assert st.motivation[2] == 0.2
@@ -150,8 +192,17 @@ def test_absent_learners_rest_towards_their_baseline() -> None:
 def test_motivation_stays_in_unit_interval_under_extreme_updates() -> None:
     p = _motivation_params(motivation_progress=1.0, motivation_fatigue=1.0, motivation_exposure=1.0)
     st = make_state(2, motivation=[0.01, 0.99])
-    update_motivation(st, p, np.ones(2, bool), np.arange(2), np.array([0.0, 1.0]), np.zeros(2), np.array([True, False]),
-                      success=np.array([False, True]), boost=np.array([-1.0, 1.0]))
+    update_motivation(
+        st,
+        p,
+        np.ones(2, bool),
+        np.arange(2),
+        np.array([0.0, 1.0]),
+        np.zeros(2),
+        np.array([True, False]),
+        success=np.array([False, True]),
+        boost=np.array([-1.0, 1.0]),
+    )
     assert np.all((st.motivation >= 0.0) & (st.motivation <= 1.0))
 
 
@@ -192,10 +243,18 @@ def test_dropout_streak_resets_when_motivation_recovers() -> None:
 
 def _dropout_scenario(**extra):
     return make_scenario(
-        learners=60, days=30, params__motivation_fatigue=0.04, params__motivation_progress=0.0,
-        params__motivation_interest=0.0, params__motivation_recovery=0.0, params__dropout_threshold=0.3,
-        params__dropout_patience=3, params__newcomer_patience=1.0, params__forgetting=0.05,
-        population__motivation={"mean": 0.4, "spread": 0.1}, **extra,
+        learners=60,
+        days=30,
+        params__motivation_fatigue=0.04,
+        params__motivation_progress=0.0,
+        params__motivation_interest=0.0,
+        params__motivation_recovery=0.0,
+        params__dropout_threshold=0.3,
+        params__dropout_patience=3,
+        params__newcomer_patience=1.0,
+        params__forgetting=0.05,
+        population__motivation={"mean": 0.4, "spread": 0.1},
+        **extra,
     )
 
 
@@ -214,7 +273,13 @@ def test_dropped_learners_never_act_again_in_a_model_run() -> None:
         assert np.array_equal(d.dropped, before & ~st.active)
         for i in np.flatnonzero(d.dropped):
             dropped_on[int(i)] = model.steps  # the timeseries day number: 1 = the first day
-            frozen[int(i)] = (st.knowledge[i].copy(), st.counts[i].copy(), st.confidence[i], st.motivation[i], st.stage[i])
+            frozen[int(i)] = (
+                st.knowledge[i].copy(),
+                st.counts[i].copy(),
+                st.confidence[i],
+                st.motivation[i],
+                st.stage[i],
+            )
     assert len(dropped_on) >= 5, "the scenario is meant to make learners drop out"
     for i, day in dropped_on.items():
         assert st.dropout_day[i] == day and not st.active[i]
@@ -231,9 +296,16 @@ def test_dropped_learners_never_act_again_in_a_model_run() -> None:
 def test_newcomers_drop_out_sooner_than_regulars_in_a_model_run() -> None:
     def days_active(newcomer_patience: float) -> np.ndarray:
         scn = make_scenario(
-            learners=60, days=30, params__motivation_fatigue=0.04, params__motivation_progress=0.0,
-            params__motivation_interest=0.0, params__motivation_recovery=0.0, params__dropout_threshold=0.3,
-            params__dropout_patience=6, params__newcomer_patience=newcomer_patience, params__regular_after_days=1000,
+            learners=60,
+            days=30,
+            params__motivation_fatigue=0.04,
+            params__motivation_progress=0.0,
+            params__motivation_interest=0.0,
+            params__motivation_recovery=0.0,
+            params__dropout_threshold=0.3,
+            params__dropout_patience=6,
+            params__newcomer_patience=newcomer_patience,
+            params__regular_after_days=1000,
             population__motivation={"mean": 0.4, "spread": 0.1},
         )
         model = make_model(scn, seed=4, agents=False)
@@ -268,7 +340,9 @@ def test_forgetting_decays_unpractised_topics_only_and_spares_dropouts() -> None
 
 
 def test_absent_learners_forget_in_a_model_run() -> None:
-    scn = make_scenario(learners=30, params__forgetting=0.05, population__access=[{"share": 1.0, "mean": 0.3, "spread": 0.05}])
+    scn = make_scenario(
+        learners=30, params__forgetting=0.05, population__access=[{"share": 1.0, "mean": 0.3, "spread": 0.05}]
+    )
     model = make_model(scn, seed=1, agents=False)
     k0 = model.state.knowledge.copy()
     model.step()
@@ -292,9 +366,16 @@ def test_stage_transitions_follow_days_present_and_explains() -> None:
 
 
 def test_stages_in_a_model_run_match_participation_counts() -> None:
-    scn = make_scenario(learners=60, days=25, params__regular_after_days=6, params__core_after_explains=3,
-                        params__explain_propensity=1.0, params__explain_margin=0.0,
-                        params__stage_explain=[1.0, 1.0, 1.0], population__knowledge={"mean": 0.3, "spread": 0.2})
+    scn = make_scenario(
+        learners=60,
+        days=25,
+        params__regular_after_days=6,
+        params__core_after_explains=3,
+        params__explain_propensity=1.0,
+        params__explain_margin=0.0,
+        params__stage_explain=[1.0, 1.0, 1.0],
+        population__knowledge={"mean": 0.3, "spread": 0.2},
+    )
     model = make_model(scn, seed=7, agents=False)
     for _ in range(25):
         model.step()
@@ -304,5 +385,3 @@ def test_stages_in_a_model_run_match_participation_counts() -> None:
         expected = regular.astype(int) + (regular & (ex >= 3))
         assert np.array_equal(st.stage, expected)
     assert (model.state.stage == 1).any() and (model.state.stage == 2).any()
-
-

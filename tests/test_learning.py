@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import make_model, make_scenario, make_state, overrides, run
+from conftest import make_model, make_scenario, overrides
 
 from learncomm.sim.engine.choices import (
-    N_UNIFORMS, U_ASK, U_EXPERT,
-    audience_knowledge, choose_modes,
+    N_UNIFORMS,
+    U_EXPERT,
+    audience_knowledge,
 )
-from learncomm.sim.engine.dynamics import advance_stages, drop_out, forget, update_confidence, update_motivation
 from learncomm.sim.engine.learning import learn, zpd_gain
 from learncomm.sim.engine.network import build_csr
-from learncomm.sim.schema.scenario import Params
 from learncomm.sim.schema.vocab import Mode
 
 # ---------------------------------------------------------------- ZPD hump
@@ -48,8 +47,14 @@ def test_zpd_gain_far_beyond_the_peak_is_lower(peak: float) -> None:
 
 def _peer_world(zpd_peak: float, power_gap: float = 0.3, **params: float):
     """Six learners on one topic; 0, 2, 4 each have exactly one neighbour: 1, 3, 5."""
-    base = dict(zpd_peak=zpd_peak, alpha_ask=0.4, alpha_observe=0.1, anxiety_weight=0.5, difficulty_weight=0.5,
-                protege_rate=0.01)
+    base = dict(
+        zpd_peak=zpd_peak,
+        alpha_ask=0.4,
+        alpha_observe=0.1,
+        anxiety_weight=0.5,
+        difficulty_weight=0.5,
+        protege_rate=0.01,
+    )
     scn = make_scenario(learners=6, topics=1, **overrides(base, params))
     model = make_model(scn, seed=0, agents=False)
     state, world = model.state, model.world
@@ -65,8 +70,17 @@ def _learn(model, idx, mode, u=None):
     n = idx.size
     u = np.full((n, N_UNIFORMS), 0.5) if u is None else u
     return learn(
-        state, world, model.params, idx, mode, np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64),
-        u, np.zeros((1, 1)), np.zeros(n, dtype=bool), audience=audience_knowledge(state, world),
+        state,
+        world,
+        model.params,
+        idx,
+        mode,
+        np.zeros(n, dtype=np.int64),
+        np.zeros(n, dtype=np.int64),
+        u,
+        np.zeros((1, 1)),
+        np.zeros(n, dtype=bool),
+        audience=audience_knowledge(state, world),
     )
 
 
@@ -146,5 +160,3 @@ def test_a_lesson_is_pitched_at_the_class_average() -> None:
     g = _learn(model, np.array([0, 4, 5]), np.full(3, Mode.STUDY, dtype=np.int8)).own
     assert g[0] > g[1] > 0.0  # far behind the pace
     assert g[0] > g[2] > 0.0  # far ahead of the pace
-
-

@@ -14,9 +14,9 @@ from collections.abc import Iterator
 import pytest
 
 from learncomm.roles.local_server import LocalServer, free_port
-from learncomm.sim.schema.loading import parse_scenario
 from learncomm.roles.setup import DeciderFactory
 from learncomm.sim.runs.run import run_scenario
+from learncomm.sim.schema.loading import parse_scenario
 
 if importlib.util.find_spec("llama_cpp") is None:
     if os.environ.get("LEARNCOMM_REQUIRE_LLM"):
@@ -44,7 +44,9 @@ def test_decisions_come_from_the_real_model_and_are_recorded(server: LocalServer
     assert sorted(rows["role"]) == ["benchmarker", "ideator", "secretary"]
     assert not rows["fallback"].any(), rows[["role", "reason"]].to_dict("records")
     assert (rows["decider"] == "local").all() and (rows["input_tokens"] > 0).all() and (rows["output_tokens"] > 0).all()
-    assert (rows["latency_s"] > 0).all() and (rows["text"].str.len() > 0).all() and (rows["text"].str.len() <= 400).all()
+    assert (
+        (rows["latency_s"] > 0).all() and (rows["text"].str.len() > 0).all() and (rows["text"].str.len() <= 400).all()
+    )
     for r in rows.to_dict("records"):
         assert 0 <= r["choice"] < 4 and json.loads(r["decision"])
     assert res.summary["roles"]["ideator"]["llm_calls"] == 1
@@ -100,19 +102,46 @@ def test_llm_serve_keeps_one_server_for_runs_of_all_six_roles(tmp_path) -> None:
     import pandas as pd
 
     port = free_port()
-    serve = subprocess.Popen([sys.executable, "-m", "learncomm", "llm", "serve", "--port", str(port)],
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "learncomm", "llm", "serve", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         first = serve.stdout.readline()  # printed once the server is healthy
         assert re.search(rf"http://127\.0\.0\.1:{port}/v1", first), first
         six = tmp_path / "six.yaml"
-        six.write_text("name: six\nlearners: 60\ndays: 8\nseed: 1\nllm: {cache: null, max_retries: 0}\nroles:\n"
-                       + "".join(f"  {r}: {{cadence: 7}}\n" for r in ("ideator", "secretary", "benchmarker", "source", "manager", "matchmaker")))
-        run = subprocess.run([sys.executable, "-m", "learncomm", "run", str(six), "--decider", "local", "--base-url",
-                              f"http://127.0.0.1:{port}/v1", "--out", str(tmp_path / "run")], capture_output=True, text=True, timeout=600)
+        six.write_text(
+            "name: six\nlearners: 60\ndays: 8\nseed: 1\nllm: {cache: null, max_retries: 0}\nroles:\n"
+            + "".join(
+                f"  {r}: {{cadence: 7}}\n"
+                for r in ("ideator", "secretary", "benchmarker", "source", "manager", "matchmaker")
+            )
+        )
+        run = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "learncomm",
+                "run",
+                str(six),
+                "--decider",
+                "local",
+                "--base-url",
+                f"http://127.0.0.1:{port}/v1",
+                "--out",
+                str(tmp_path / "run"),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         assert run.returncode == 0, run.stderr
         rows = pd.read_parquet(tmp_path / "run" / "interventions.parquet")
-        assert sorted(rows["role"]) == sorted(("ideator", "secretary", "benchmarker", "source", "manager", "matchmaker"))
+        assert sorted(rows["role"]) == sorted(
+            ("ideator", "secretary", "benchmarker", "source", "manager", "matchmaker")
+        )
         assert not rows["fallback"].any(), rows[["role", "reason"]].to_dict("records")
         assert (rows["decider"] == "local").all() and (rows["output_tokens"] > 0).all()
         assert serve.poll() is None  # still serving after the run
@@ -122,4 +151,5 @@ def test_llm_serve_keeps_one_server_for_runs_of_all_six_roles(tmp_path) -> None:
     assert code == 0 and "SIGTERM: stopping" in serve.stdout.read()
     with pytest.raises(OSError):  # the server went with it
         import urllib.request
+
         urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models", timeout=2)

@@ -8,8 +8,8 @@ from conftest import make_model, make_scenario, run
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from learncomm.sim.schema.vocab import MODES
 from learncomm.sim.engine.metrics import METRICS, SCOPES, day_metrics, gini_of_counts
+from learncomm.sim.schema.vocab import MODES
 
 
 def gini_direct(x: np.ndarray) -> float:
@@ -49,8 +49,12 @@ def test_gini_extremes_and_range() -> None:
 
 
 def _ran_model(days: int = 12, seed: int = 2):
-    scn = make_scenario(learners=60, days=days, params__explain_propensity=0.5,
-                        meetups={"every_days": 3, "weekday": 1, "format": "online", "attend_propensity": 0.8})
+    scn = make_scenario(
+        learners=60,
+        days=days,
+        params__explain_propensity=0.5,
+        meetups={"every_days": 3, "weekday": 1, "format": "online", "attend_propensity": 0.8},
+    )
     model = make_model(scn, seed=seed)
     run(model, days)
     return model
@@ -79,7 +83,9 @@ def test_daily_metrics_agree_with_the_state_and_the_day() -> None:
     for gi, scope in enumerate(SCOPES):
         sel = np.ones(st_.n, bool) if gi == 0 else g == gi - 1
         assert row[f"knowledge_{scope}"] == pytest.approx(st_.knowledge[sel].mean())
-        assert row[f"gain_{scope}"] == pytest.approx((st_.knowledge[sel] - st_.initial_knowledge[sel]).mean(axis=1).mean())
+        assert row[f"gain_{scope}"] == pytest.approx(
+            (st_.knowledge[sel] - st_.initial_knowledge[sel]).mean(axis=1).mean()
+        )
         assert row[f"confidence_{scope}"] == pytest.approx(st_.confidence[sel].mean())
         assert row[f"confidence_change_{scope}"] == pytest.approx((st_.confidence - st_.initial_confidence)[sel].mean())
         assert row[f"retention_{scope}"] == pytest.approx(st_.active[sel].mean())
@@ -113,8 +119,9 @@ def test_mode_shares_are_shares_of_the_learners_present() -> None:
 
 
 def test_meetups_are_counted_on_meetup_days_only() -> None:
-    scn = make_scenario(learners=60, days=9, meetups={"every_days": 3, "weekday": 1, "format": "online",
-                                                      "attend_propensity": 1.0})
+    scn = make_scenario(
+        learners=60, days=9, meetups={"every_days": 3, "weekday": 1, "format": "online", "attend_propensity": 1.0}
+    )
     model = make_model(scn, seed=4, agents=False)
     for day in range(9):
         model.step()

@@ -15,8 +15,9 @@ def _interest(m: int, t: int = 6, seed: int = 0, concentration: float = 0.3) -> 
 
 def _net(m: int = 200, degree: int = 8, rewiring: float = 0.1, seed: int = 0, interest_seed: int = 0) -> Csr:
     interest = _interest(m, seed=interest_seed)
-    return community_network(interest, np.arange(m), np.ones(interest.shape[1], bool), degree, rewiring,
-                             np.random.default_rng(seed))
+    return community_network(
+        interest, np.arange(m), np.ones(interest.shape[1], bool), degree, rewiring, np.random.default_rng(seed)
+    )
 
 
 def _edges(net: Csr) -> list[tuple[int, int]]:
@@ -99,7 +100,7 @@ def test_network_only_links_members_and_pick_returns_minus_one_for_isolated() ->
     assert np.all(picked[1::2] == -1)
     assert np.all(picked[::2] >= 0)
     for i in members:
-        assert picked[i] in net.indices[net.indptr[i]:net.indptr[i + 1]]
+        assert picked[i] in net.indices[net.indptr[i] : net.indptr[i + 1]]
 
 
 def test_pick_reaches_every_neighbour_and_only_neighbours() -> None:

@@ -33,8 +33,8 @@ from scipy import stats
 
 from learncomm.sim.engine import choices as ch
 from learncomm.sim.engine.day import run_day
-from learncomm.sim.schema.loading import parse_scenario
 from learncomm.sim.engine.model import CommunityModel
+from learncomm.sim.schema.loading import parse_scenario
 from learncomm.sim.schema.scenario import Params, Scenario
 
 
@@ -69,7 +69,16 @@ settings:
   community: {{experts: 0, expert_answer_rate: 0.0, curriculum: false}}
 """
 
-OUTCOMES = ("gain", "confidence_change", "motivation", "retention", "share_study", "share_ask", "share_observe", "share_explain")
+OUTCOMES = (
+    "gain",
+    "confidence_change",
+    "motivation",
+    "retention",
+    "share_study",
+    "share_ask",
+    "share_observe",
+    "share_explain",
+)
 
 
 def vectorised_summary(model: CommunityModel) -> dict[str, float]:
@@ -226,9 +235,15 @@ def test_same_uniforms_give_identical_days(monkeypatch: pytest.MonkeyPatch) -> N
         for a in per.learners:
             a._uniforms.new_day(u[a.index])
         per.step()
-        np.testing.assert_allclose([a.knowledge for a in per.learners], s.knowledge, rtol=0, atol=1e-12, err_msg=f"day {day}")
-        np.testing.assert_allclose([a.confidence for a in per.learners], s.confidence, rtol=0, atol=1e-12, err_msg=f"day {day}")
-        np.testing.assert_allclose([a.motivation for a in per.learners], s.motivation, rtol=0, atol=1e-12, err_msg=f"day {day}")
+        np.testing.assert_allclose(
+            [a.knowledge for a in per.learners], s.knowledge, rtol=0, atol=1e-12, err_msg=f"day {day}"
+        )
+        np.testing.assert_allclose(
+            [a.confidence for a in per.learners], s.confidence, rtol=0, atol=1e-12, err_msg=f"day {day}"
+        )
+        np.testing.assert_allclose(
+            [a.motivation for a in per.learners], s.motivation, rtol=0, atol=1e-12, err_msg=f"day {day}"
+        )
         np.testing.assert_array_equal([a.active for a in per.learners], s.active, err_msg=f"day {day}")
         np.testing.assert_array_equal([a.stage for a in per.learners], s.stage, err_msg=f"day {day}")
         counts = [[a.days_present, *(a.mode_counts[m] for m in per_agent.MODES), 0, a.answers] for a in per.learners]

@@ -16,10 +16,10 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from learncomm.agents.learner import Learner
-from learncomm.sim.schema.vocab import MODES
-from learncomm.sim.schema.loading import ScenarioError, parse_scenario
 from learncomm.sim.engine.metrics import METRICS, SCOPES
 from learncomm.sim.engine.model import CommunityModel
+from learncomm.sim.schema.loading import ScenarioError, parse_scenario
+from learncomm.sim.schema.vocab import MODES
 
 unit = st.floats(min_value=0.0, max_value=1.0, allow_nan=False, allow_subnormal=False)
 inner = st.floats(min_value=0.05, max_value=0.95, allow_nan=False, allow_subnormal=False)
@@ -38,8 +38,10 @@ def meetups(draw: st.DrawFn) -> dict[str, Any] | None:
         return None
     every = draw(st.integers(min_value=1, max_value=7))
     return {
-        "every_days": every, "weekday": draw(st.integers(min_value=0, max_value=6)),
-        "format": draw(st.sampled_from(["online", "in_person"])), "reach": draw(unit),
+        "every_days": every,
+        "weekday": draw(st.integers(min_value=0, max_value=6)),
+        "format": draw(st.sampled_from(["online", "in_person"])),
+        "reach": draw(unit),
         "attend_propensity": draw(unit),
     }
 
@@ -57,8 +59,11 @@ def scenario_data(draw: st.DrawFn) -> dict[str, Any]:
         data["settings"][s]["expert_resource_rate"] = draw(st.floats(min_value=0.0, max_value=1.0))
         data["settings"][s]["days_per_topic"] = draw(st.integers(min_value=1, max_value=5))
     data.update(
-        name="prop", days=draw(st.integers(min_value=5, max_value=15)), seed=draw(st.integers(0, 2**16)),
-        topics=n_topics, setting=draw(st.sampled_from(["classroom", "community"])),
+        name="prop",
+        days=draw(st.integers(min_value=5, max_value=15)),
+        seed=draw(st.integers(0, 2**16)),
+        topics=n_topics,
+        setting=draw(st.sampled_from(["classroom", "community"])),
     )
     sh = draw(shares(3))
     data["confidence_groups"] = {
@@ -70,20 +75,31 @@ def scenario_data(draw: st.DrawFn) -> dict[str, Any]:
         "knowledge": {"mean": draw(inner), "spread": 0.04},
         "motivation": {"mean": draw(inner), "spread": 0.04},
         # Down to very concentrated interests, where a Dirichlet draw can be exactly 0 on every topic of a community.
-        "interest_concentration": draw(st.one_of(st.floats(min_value=0.05, max_value=5.0), st.floats(min_value=0.001, max_value=0.01))),
+        "interest_concentration": draw(
+            st.one_of(st.floats(min_value=0.05, max_value=5.0), st.floats(min_value=0.001, max_value=0.01))
+        ),
         "access": [{"name": f"a{i}", "share": a_sh[i], "mean": draw(inner), "spread": 0.03} for i in range(n_access)],
         "available_days_per_week": draw(st.integers(min_value=0, max_value=7)),
     }
     data["params"] = {
-        "alpha_ask": draw(unit), "alpha_observe": draw(unit), "alpha_meet": draw(unit), "alpha_tutor": draw(unit),
-        "study_rate": draw(unit), "protege_rate": draw(unit), "tutor_rate": draw(unit),
+        "alpha_ask": draw(unit),
+        "alpha_observe": draw(unit),
+        "alpha_meet": draw(unit),
+        "alpha_tutor": draw(unit),
+        "study_rate": draw(unit),
+        "protege_rate": draw(unit),
+        "tutor_rate": draw(unit),
         "zpd_peak": draw(st.floats(min_value=0.02, max_value=1.0)),
         "forgetting": draw(st.floats(min_value=0.0, max_value=0.2)),
-        "confidence_exposure": draw(unit), "confidence_success": draw(unit), "encouragement": draw(unit),
+        "confidence_exposure": draw(unit),
+        "confidence_success": draw(unit),
+        "encouragement": draw(unit),
         "low_confidence_amplifier": draw(st.floats(min_value=0.0, max_value=3.0)),
-        "exposure_gap": draw(unit), "explain_propensity": draw(unit),
+        "exposure_gap": draw(unit),
+        "explain_propensity": draw(unit),
         "motivation_fatigue": draw(st.floats(min_value=0.0, max_value=0.2)),
-        "motivation_progress": draw(unit), "motivation_exposure": draw(unit),
+        "motivation_progress": draw(unit),
+        "motivation_exposure": draw(unit),
         "dropout_threshold": draw(st.floats(min_value=0.0, max_value=0.6)),
         "dropout_patience": draw(st.integers(min_value=1, max_value=5)),
         "regular_after_days": draw(st.integers(min_value=1, max_value=6)),
@@ -92,8 +108,10 @@ def scenario_data(draw: st.DrawFn) -> dict[str, Any]:
     data["network"] = {"degree": draw(st.integers(min_value=2, max_value=10)), "rewiring": draw(unit)}
     n_comm = draw(st.integers(min_value=1, max_value=3))
     if n_comm == 1 and draw(st.booleans()):  # tutoring pairs learners within one community
-        data["tutoring"] = {"tutor_share": draw(st.floats(min_value=0.1, max_value=0.9)),
-                            "sessions_per_week": draw(st.integers(min_value=0, max_value=7))}
+        data["tutoring"] = {
+            "tutor_share": draw(st.floats(min_value=0.1, max_value=0.9)),
+            "sessions_per_week": draw(st.integers(min_value=0, max_value=7)),
+        }
     if n_comm == 1 and draw(st.booleans()):
         data["learners"] = draw(st.integers(min_value=20, max_value=60))
         data["meetups"] = draw(meetups())

@@ -13,21 +13,22 @@ import pytest
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
-from learncomm.roles.agent import RoleAgent
 from learncomm.roles.base import clean_text
 from learncomm.roles.benchmarker import BenchmarkerRole
 from learncomm.roles.deciders import ChatDecider
 from learncomm.roles.ideator import IdeatorRole
 from learncomm.roles.secretary import SecretaryRole
+from learncomm.roles.setup import DeciderFactory
 from learncomm.roles.snapshot import GroupView, Snapshot, TopicView
-from learncomm.sim.schema.loading import parse_scenario
 from learncomm.sim.engine.model import CommunityModel
 from learncomm.sim.runs.replay import replay_run
-from learncomm.roles.setup import DeciderFactory
-from learncomm.sim.schema.roles import LLM, Benchmarker, Ideator, Secretary
 from learncomm.sim.runs.run import run_scenario
+from learncomm.sim.schema.loading import parse_scenario
+from learncomm.sim.schema.roles import LLM, Benchmarker, Ideator, Secretary
 
-ROLES = "roles:\n  ideator: {cadence: 5}\n  secretary: {cadence: 5}\n  benchmarker: {cadence: 5}\n  source: {cadence: 5}\n"
+ROLES = (
+    "roles:\n  ideator: {cadence: 5}\n  secretary: {cadence: 5}\n  benchmarker: {cadence: 5}\n  source: {cadence: 5}\n"
+)
 
 
 def scenario(extra: str = ROLES, learners: int = 80, days: int = 20):
@@ -41,13 +42,27 @@ def snap(**kw: Any) -> Snapshot:
         TopicView(index=2, name="kiln", mean_knowledge=0.1, best_knowledge=0.2, interest=0.1, questions_today=0),
     ]
     g = GroupView(learners=10, active=10, mean_knowledge=0.3, mean_confidence=0.5)
-    base = dict(day=7, community=0, community_name="club", members=30, active=30, newcomers=3, prospects=20, joined_last_week=0,
-                present_today=12, disengaged=4,
-                weekday_free=[1, 2, 9, 3, 4, 20, 5], last_meetup_attendance=0, topics=topics, groups={"low": g, "medium": g, "high": g})
+    base = dict(
+        day=7,
+        community=0,
+        community_name="club",
+        members=30,
+        active=30,
+        newcomers=3,
+        prospects=20,
+        joined_last_week=0,
+        present_today=12,
+        disengaged=4,
+        weekday_free=[1, 2, 9, 3, 4, 20, 5],
+        last_meetup_attendance=0,
+        topics=topics,
+        groups={"low": g, "medium": g, "high": g},
+    )
     return Snapshot(**{**base, **kw})
 
 
 # ---------------------------------------------------------------- policies on crafted snapshots
+
 
 def test_ideator_ranks_wanted_topics_with_room_to_grow() -> None:
     model = CommunityModel(scenario(""), seed=1)
@@ -87,6 +102,7 @@ def test_validation_rejects_out_of_range_values() -> None:
 
 # ---------------------------------------------------------------- the graph, with fake chat models
 
+
 class ToolFake(GenericFakeChatModel):
     """A fake chat model that accepts bind_tools, so structured output parses its tool calls for real."""
 
@@ -98,8 +114,11 @@ class ToolFake(GenericFakeChatModel):
 
 
 def tool_reply(choice: Any, message: str) -> AIMessage:
-    return AIMessage(content="", tool_calls=[{"name": "Choice", "args": {"choice": choice, "message": message}, "id": "c1"}],
-                     usage_metadata={"input_tokens": 100, "output_tokens": 20, "total_tokens": 120})
+    return AIMessage(
+        content="",
+        tool_calls=[{"name": "Choice", "args": {"choice": choice, "message": message}, "id": "c1"}],
+        usage_metadata={"input_tokens": 100, "output_tokens": 20, "total_tokens": 120},
+    )
 
 
 def run_with(replies: list[Any], roles: str = "roles:\n  ideator: {cadence: 5}\n", days: int = 11) -> CommunityModel:
@@ -122,11 +141,14 @@ def test_a_valid_model_answer_is_used_and_recorded() -> None:
     assert len(rows[0]["prompt_hash"]) == 16
 
 
-@pytest.mark.parametrize("reply, reason", [
-    (tool_reply(7, "x"), "schema"),  # not one of the enum values
-    (AIMessage(content="I think option 2 is nice"), "schema"),  # no tool call: malformed
-    (tool_reply(3, "fine"), "invalid choice"),  # in the enum, but only 3 options exist
-])
+@pytest.mark.parametrize(
+    "reply, reason",
+    [
+        (tool_reply(7, "x"), "schema"),  # not one of the enum values
+        (AIMessage(content="I think option 2 is nice"), "schema"),  # no tool call: malformed
+        (tool_reply(3, "fine"), "invalid choice"),  # in the enum, but only 3 options exist
+    ],
+)
 def test_invalid_output_falls_back_to_the_policy_with_its_reason(reply: AIMessage, reason: str) -> None:
     m = run_with([reply, tool_reply(0, "ok")])
     first = m.interventions[0]
@@ -163,6 +185,7 @@ def test_prompt_injection_and_html_stay_data() -> None:
 
 # ---------------------------------------------------------------- effects, recording, replay
 
+
 def test_roles_change_the_community_and_policy_runs_are_deterministic() -> None:
     base = run_scenario(scenario("", learners=150, days=60), seed=4)
     with_roles = run_scenario(scenario(learners=150, days=60), seed=4)
@@ -197,7 +220,11 @@ def test_replay_reproduces_a_recorded_llm_run(tmp_path: Path) -> None:
     for f in ("timeseries", "learners", "interventions"):
         a = pd.read_parquet(tmp_path / "run" / f"{f}.parquet")
         b = pd.read_parquet(tmp_path / "again" / f"{f}.parquet")
-        cols = [c for c in a.columns if c not in ("decider", "model", "latency_s", "input_tokens", "output_tokens", "prompt_hash")]
+        cols = [
+            c
+            for c in a.columns
+            if c not in ("decider", "model", "latency_s", "input_tokens", "output_tokens", "prompt_hash")
+        ]
         assert a[cols].astype(str).equals(b[cols].astype(str)), f
 
 

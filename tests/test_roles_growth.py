@@ -33,6 +33,7 @@ def run_days(model: CommunityModel, days: int) -> CommunityModel:
 
 # ---------------------------------------------------------------- community manager
 
+
 def test_manager_pauses_outreach_while_newcomers_are_many() -> None:
     model = CommunityModel(scenario(""), seed=1)
     cfg = Manager(max_outreach=10, max_newcomer_share=0.4)
@@ -83,7 +84,14 @@ def test_the_prospect_pool_changes_nothing_until_the_manager_acts() -> None:
     """Prospects come after the members: same members, same network, same daily random numbers."""
     days = 10
     base = run_days(CommunityModel(scenario("", learners=80, days=30), seed=6, agents=False), days)
-    managed = run_days(CommunityModel(scenario(MANAGER.replace("cadence: 7", f"cadence: 7, start_day: {days}"), learners=80, days=30), seed=6, agents=False), days)
+    managed = run_days(
+        CommunityModel(
+            scenario(MANAGER.replace("cadence: 7", f"cadence: 7, start_day: {days}"), learners=80, days=30),
+            seed=6,
+            agents=False,
+        ),
+        days,
+    )
     a = base.datacollector.get_model_vars_dataframe().iloc[:days]
     b = managed.datacollector.get_model_vars_dataframe().iloc[:days]
     cols = [m for m in METRICS if m != "joined_learners"]
@@ -94,9 +102,18 @@ def test_the_prospect_pool_changes_nothing_until_the_manager_acts() -> None:
 def test_welcomed_newcomers_stay_longer() -> None:
     p = Params()
     n = 4
-    st = LearnerState(knowledge=np.zeros((n, 1)), interest=np.ones((n, 1)), confidence=np.full(n, 0.5), motivation=np.zeros(n),
-                      baseline_motivation=np.zeros(n), access=np.ones(n), access_class=np.zeros(n, dtype=np.int8),
-                      available=np.ones((n, 7), dtype=bool), group=np.zeros(n, dtype=np.int8), membership=np.ones((n, 1), dtype=bool))
+    st = LearnerState(
+        knowledge=np.zeros((n, 1)),
+        interest=np.ones((n, 1)),
+        confidence=np.full(n, 0.5),
+        motivation=np.zeros(n),
+        baseline_motivation=np.zeros(n),
+        access=np.ones(n),
+        access_class=np.zeros(n, dtype=np.int8),
+        available=np.ones((n, 7), dtype=bool),
+        group=np.zeros(n, dtype=np.int8),
+        membership=np.ones((n, 1), dtype=bool),
+    )
     factor = np.array([1.0, 1.0, 2.0, 2.0])
     left = np.full(n, -1)
     for day in range(1, 60):
@@ -107,6 +124,7 @@ def test_welcomed_newcomers_stay_longer() -> None:
 
 
 # ---------------------------------------------------------------- matchmaker
+
 
 def crafted_pairs_model() -> CommunityModel:
     """Two complementary learners (0 wants topic 0, 1 wants topic 1, each 0.2 ahead on the other's) among distractors."""
@@ -168,8 +186,10 @@ def test_matchmaker_validation() -> None:
 def test_matchmaker_raises_low_confidence_learners_gain_on_paired_seeds() -> None:
     diffs = []
     for seed in range(3):
-        runs = [run_days(CommunityModel(scenario(extra, learners=150, days=120), seed=seed, agents=False), 120)
-                for extra in ("", "roles:\n  matchmaker: {}\n")]
+        runs = [
+            run_days(CommunityModel(scenario(extra, learners=150, days=120), seed=seed, agents=False), 120)
+            for extra in ("", "roles:\n  matchmaker: {}\n")
+        ]
         diffs.append(runs[1].metrics["gain_low"] - runs[0].metrics["gain_low"])
     assert min(diffs) > 0, diffs
 
@@ -185,10 +205,13 @@ def test_sharing_one_observation_a_day_changes_no_decision(monkeypatch: pytest.M
         monkeypatch.setattr(spec, "changes_observation", True)
     fresh = run_days(CommunityModel(scenario(six, learners=120, days=40), seed=3, agents=False), 40)
     assert [r["decision"] for r in shared.interventions] == [r["decision"] for r in fresh.interventions]
-    pd.testing.assert_frame_equal(shared.datacollector.get_model_vars_dataframe(), fresh.datacollector.get_model_vars_dataframe())
+    pd.testing.assert_frame_equal(
+        shared.datacollector.get_model_vars_dataframe(), fresh.datacollector.get_model_vars_dataframe()
+    )
 
 
 # ---------------------------------------------------------------- triggers
+
 
 def test_a_trigger_makes_a_role_act_before_its_cadence_and_is_recorded(tmp_path) -> None:
     from learncomm.sim.runs.replay import replay_run

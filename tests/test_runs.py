@@ -11,9 +11,9 @@ import mesa
 import numpy as np
 import pytest
 
-from learncomm.sim.schema.loading import load_scenario, shipped_scenarios, with_changes
 from learncomm.sim.engine.model import CommunityModel
 from learncomm.sim.runs.run import run_scenario
+from learncomm.sim.schema.loading import load_scenario, shipped_scenarios, with_changes
 
 GOLDEN = Path(__file__).parent / "golden"
 
@@ -61,7 +61,10 @@ def _close(a: object, b: object, path: str = "") -> list[str]:
             return [f"{path}: keys {sorted(set(a) ^ set(b))} differ"]
         return [m for k in a for m in _close(a[k], b[k], f"{path}.{k}")]
     if isinstance(a, float) or isinstance(b, float):
-        if not (math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-12) or (math.isnan(float(a)) and math.isnan(float(b)))):
+        if not (
+            math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-12)
+            or (math.isnan(float(a)) and math.isnan(float(b)))
+        ):
             return [f"{path}: golden {a!r}, now {b!r}"]
         return []
     return [] if a == b else [f"{path}: golden {a!r}, now {b!r}"]
@@ -80,8 +83,17 @@ def test_golden_baseline(name: str) -> None:
 def test_mesa_batch_run_on_model_class() -> None:
     results = mesa.batch_run(
         CommunityModel,
-        parameters={"scenario": ["classroom", "community"], "learners": 60, "days": 12, "seed": [1, 2], "params__alpha_ask": [0.1, 0.4]},
-        iterations=1, max_steps=50, number_processes=1, display_progress=False,
+        parameters={
+            "scenario": ["classroom", "community"],
+            "learners": 60,
+            "days": 12,
+            "seed": [1, 2],
+            "params__alpha_ask": [0.1, 0.4],
+        },
+        iterations=1,
+        max_steps=50,
+        number_processes=1,
+        display_progress=False,
     )
     assert len(results) == 8
     for row in results:

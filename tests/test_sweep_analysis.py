@@ -17,7 +17,9 @@ from typer.testing import CliRunner
 from learncomm.sim.cli import app
 
 BASE = "base: community\nfixed: {days: 20, learners: 60}\nseed: 2\n"
-PARAMS = "parameters:\n  params.alpha_ask: {low: 0.05, high: 0.6}\n  settings.classroom.power_gap: {low: 0.0, high: 1.0}\n"
+PARAMS = (
+    "parameters:\n  params.alpha_ask: {low: 0.05, high: 0.6}\n  settings.classroom.power_gap: {low: 0.0, high: 1.0}\n"
+)
 
 
 def make(tmp: Path, name: str, body: str) -> Path:
@@ -31,7 +33,11 @@ def make(tmp: Path, name: str, body: str) -> Path:
 
 @pytest.fixture(scope="module")
 def sobol_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make(tmp_path_factory.mktemp("sobol"), "sobol", "design: sobol\nsamples: 16\n" + PARAMS + "outcomes: [knowledge_gain_all, knowledge_gain_low, equity_gap]\n")
+    return make(
+        tmp_path_factory.mktemp("sobol"),
+        "sobol",
+        "design: sobol\nsamples: 16\n" + PARAMS + "outcomes: [knowledge_gain_all, knowledge_gain_low, equity_gap]\n",
+    )
 
 
 @pytest.fixture(scope="module")
@@ -61,10 +67,15 @@ def test_morris_indices_and_outcome_option(morris_dir: Path) -> None:
     assert res.exit_code == 0, res.output
     assert "mu*" in res.output and "sigma" in res.output
     saved = json.loads((morris_dir / "sensitivity.json").read_text())
-    assert saved["method"] == "morris" and list(saved["outcomes"]) == ["knowledge_gain_all"] and saved["runs"] == 8 * 3 * 2
+    assert (
+        saved["method"] == "morris" and list(saved["outcomes"]) == ["knowledge_gain_all"] and saved["runs"] == 8 * 3 * 2
+    )
     per = saved["outcomes"]["knowledge_gain_all"]
     assert all(v is not None and math.isfinite(v) for p in per.values() for v in p.values())
-    assert per["params.alpha_ask"]["mu_star"] > 0 and per["settings.classroom.power_gap"]["mu_star"] < 1e-3 * per["params.alpha_ask"]["mu_star"]
+    assert (
+        per["params.alpha_ask"]["mu_star"] > 0
+        and per["settings.classroom.power_gap"]["mu_star"] < 1e-3 * per["params.alpha_ask"]["mu_star"]
+    )
 
 
 def test_sensitivity_errors_are_clear(morris_dir: Path, tmp_path: Path) -> None:
@@ -83,15 +94,26 @@ def test_sensitivity_errors_are_clear(morris_dir: Path, tmp_path: Path) -> None:
 
 def test_query_runs_and_hive_partitioned_tables(sobol_dir: Path) -> None:
     runner = CliRunner()
-    res = runner.invoke(app, ["query", str(sobol_dir), "select count(*) as n, count(distinct point) as points from runs where status = 'ok'"])
+    res = runner.invoke(
+        app,
+        [
+            "query",
+            str(sobol_dir),
+            "select count(*) as n, count(distinct point) as points from runs where status = 'ok'",
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert "64" in res.output
-    sql = ("select count(*) as n from timeseries t join runs r using (point, seed) "
-           "where t.day = 20 and abs(t.gain_all - r.knowledge_gain_all) < 1e-9")
+    sql = (
+        "select count(*) as n from timeseries t join runs r using (point, seed) "
+        "where t.day = 20 and abs(t.gain_all - r.knowledge_gain_all) < 1e-9"
+    )
     res = runner.invoke(app, ["query", str(sobol_dir), sql])
     assert res.exit_code == 0, res.output
     assert " 64 " in res.output  # every run's last day matches its summary row
-    res = runner.invoke(app, ["query", str(sobol_dir), 'select point, "params.alpha_ask" from runs order by point', "--max-rows", "3"])
+    res = runner.invoke(
+        app, ["query", str(sobol_dir), 'select point, "params.alpha_ask" from runs order by point', "--max-rows", "3"]
+    )
     assert res.exit_code == 0 and "first 3 rows" in res.output
     res = runner.invoke(app, ["query", str(sobol_dir), "select count(*) from learners where point = 0"])
     assert res.exit_code == 0 and "60" in res.output

@@ -89,9 +89,9 @@ class ToolFake(GenericFakeChatModel):
 
 
 def test_the_limit_wraps_the_chat_model_call(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from learncomm.sim.schema.loading import parse_scenario
-    from learncomm.sim.engine.model import CommunityModel
     from learncomm.roles.setup import DeciderFactory
+    from learncomm.sim.engine.model import CommunityModel
+    from learncomm.sim.schema.loading import parse_scenario
     from learncomm.sim.schema.roles import LLM
 
     monkeypatch.setattr(deciders, "call_slot", deciders.call_slot)  # restored after the test
@@ -102,7 +102,9 @@ def test_the_limit_wraps_the_chat_model_call(tmp_path: Path, monkeypatch: pytest
     fake = ToolFake(messages=iter([reply] * 10), slots=str(slots), held=[])
     factory = DeciderFactory(override="openai")
     factory.built["openai"] = deciders.ChatDecider(LLM(cache=None, max_retries=0), chat=fake)
-    model = CommunityModel(parse_scenario("name: t\nlearners: 30\ndays: 7\nroles:\n  ideator: {cadence: 3}\n"), seed=1, deciders=factory)
+    model = CommunityModel(
+        parse_scenario("name: t\nlearners: 30\ndays: 7\nroles:\n  ideator: {cadence: 3}\n"), seed=1, deciders=factory
+    )
     while model.running:
         model.step()
     assert len(fake.held) >= 2 and all(fake.held)
@@ -123,8 +125,10 @@ def test_dask_semaphore_limit(tmp_path: Path) -> None:
     distributed = pytest.importorskip("distributed")
     log = str(tmp_path / "log")
     limit = LLMLimit("dask", "learncomm-test-llm", 1)
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=4, processes=False, dashboard_address=None) as cluster, \
-            distributed.Client(cluster) as client:
+    with (
+        distributed.LocalCluster(n_workers=1, threads_per_worker=4, processes=False, dashboard_address=None) as cluster,
+        distributed.Client(cluster) as client,
+    ):
         ex = client.get_executor(pure=False)
         futures = [ex.submit(_dask_hold, limit, log) for _ in range(6)]
         for f in futures:

@@ -17,8 +17,8 @@ import pytest
 from typer.testing import CliRunner
 
 from learncomm.sim.cli import app
-from learncomm.sim.sweeps.runner import run_sweep
 from learncomm.sim.sweeps.plan import load_sweep
+from learncomm.sim.sweeps.runner import run_sweep
 from learncomm.sim.sweeps.store import RUN_FILES, run_state
 
 LEARNCOMM = [sys.executable, "-m", "learncomm"]
@@ -35,9 +35,17 @@ parameters:
 RUNS = 40
 
 
-def cli(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 240) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*LEARNCOMM, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, "COLUMNS": "200", **(env or {})})
+def cli(
+    *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 240
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*LEARNCOMM, *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "COLUMNS": "200", **(env or {})},
+    )
 
 
 def frame(out: Path) -> pd.DataFrame:
@@ -67,13 +75,24 @@ def test_layout_rows_and_sweep_json(reference: Path, sweep_file: Path) -> None:
     assert record["design_hash"] == plan.record()["design_hash"]
     assert record["learncomm"] and record["seed"] == 4 and record["replicates"] == 4 and len(record["points"]) == 10
     assert record["base"]["source"] == "community" and record["base"]["scenario"]["days"] == 20
-    assert record["outcomes"][0] == "knowledge_gain_all" and record["parameter_order"] == ["params.alpha_ask", "network.rewiring"]
+    assert record["outcomes"][0] == "knowledge_gain_all" and record["parameter_order"] == [
+        "params.alpha_ask",
+        "network.rewiring",
+    ]
     dirs = sorted((reference / "runs").glob("point=*/seed=*"))
     assert len(dirs) == RUNS and all(run_state(d) == "ok" for d in dirs)
     assert all(sorted(os.listdir(d)) == sorted(RUN_FILES) for d in dirs)
     summary = pd.read_parquet(reference / "summary.parquet")
     assert len(summary) == RUNS and set(summary["status"]) == {"ok"}
-    assert list(summary.columns[:7]) == ["point", "replicate", "seed", "status", "error", "params.alpha_ask", "network.rewiring"]
+    assert list(summary.columns[:7]) == [
+        "point",
+        "replicate",
+        "seed",
+        "status",
+        "error",
+        "params.alpha_ask",
+        "network.rewiring",
+    ]
     # replicate r has the same seed at every point (common random numbers), different replicates differ
     seeds = summary.groupby("replicate")["seed"].nunique()
     assert (seeds == 1).all() and summary.groupby("point")["seed"].nunique().eq(4).all()
@@ -85,7 +104,9 @@ def test_layout_rows_and_sweep_json(reference: Path, sweep_file: Path) -> None:
     assert manifest["scenario"]["params"]["alpha_ask"] == row["params.alpha_ask"]
     assert manifest["scenario"]["network"]["rewiring"] == row["network.rewiring"]
     one = pq.read_table(run / "row.parquet").to_pandas()
-    assert one["knowledge_gain_all"].iloc[0] == pytest.approx(json.loads((run / "summary.json").read_text())["groups"]["all"]["knowledge_gain"])
+    assert one["knowledge_gain_all"].iloc[0] == pytest.approx(
+        json.loads((run / "summary.json").read_text())["groups"]["all"]["knowledge_gain"]
+    )
     assert "motivation_final_medium" in one.columns and "posts_gini" in one.columns  # every outcome in the row
     # the parameter matters: a higher alpha_ask gives a higher knowledge gain on the same seeds
     by_alpha = summary.groupby("params.alpha_ask")["knowledge_gain_all"].mean()
@@ -103,7 +124,16 @@ def test_dask_cluster_gives_identical_summary(reference: Path, sweep_file: Path)
     distributed = pytest.importorskip("distributed")
     out = sweep_file.parent / "dask"
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
-        res = cli("sweep", str(sweep_file), "--no-dashboard", "--out", str(out), "--scheduler", cluster.scheduler_address, cwd=sweep_file.parent)
+        res = cli(
+            "sweep",
+            str(sweep_file),
+            "--no-dashboard",
+            "--out",
+            str(out),
+            "--scheduler",
+            cluster.scheduler_address,
+            cwd=sweep_file.parent,
+        )
     assert res.returncode == 0, res.stderr + res.stdout
     assert f"{RUNS} ran now" in res.stdout
     pd.testing.assert_frame_equal(frame(out), frame(reference))
@@ -111,8 +141,13 @@ def test_dask_cluster_gives_identical_summary(reference: Path, sweep_file: Path)
 
 def test_sigkill_then_resume_loses_and_doubles_nothing(reference: Path, sweep_file: Path) -> None:
     out = sweep_file.parent / "killed"
-    proc = subprocess.Popen([*LEARNCOMM, "sweep", str(sweep_file), "--no-dashboard", "--out", str(out), "--workers", "2"], cwd=sweep_file.parent,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        [*LEARNCOMM, "sweep", str(sweep_file), "--no-dashboard", "--out", str(out), "--workers", "2"],
+        cwd=sweep_file.parent,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + 120
     done: list[Path] = []
     while time.monotonic() < deadline and proc.poll() is None:
@@ -171,7 +206,12 @@ def test_failed_runs_are_recorded_counted_and_retried(tmp_path: Path, monkeypatc
     assert "2 runs failed" in res.output and "error.json" in res.output and "LEARNCOMM_TEST_SWEEP_KEY" in res.output
     summary = pd.read_parquet(out / "summary.parquet")
     assert list(summary["status"]) == ["ok", "ok", "failed", "failed"]  # the sweep went on past the failures
-    assert summary.loc[2, "error"].startswith("DeciderError") and summary["knowledge_gain_all"].isna().tolist() == [False, False, True, True]
+    assert summary.loc[2, "error"].startswith("DeciderError") and summary["knowledge_gain_all"].isna().tolist() == [
+        False,
+        False,
+        True,
+        True,
+    ]
     failed = out / "runs" / "point=00002" / f"seed={summary.loc[2, 'seed']}"
     assert run_state(failed) == "failed"
     assert "LEARNCOMM_TEST_SWEEP_KEY" in json.loads((failed / "error.json").read_text())["error"]

@@ -4,9 +4,6 @@ Command modules (sim/cli/run.py, sweep.py, dashboard.py, llm.py) register on `ap
 
 from __future__ import annotations
 
-import sys
-from datetime import datetime, timezone
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -14,18 +11,25 @@ import yaml
 from rich.console import Console
 
 from learncomm import __version__
-from learncomm.sim.schema.loading import ScenarioError, load_scenario, shipped_scenarios, with_changes
+from learncomm.sim.schema.loading import ScenarioError, load_scenario, with_changes
 from learncomm.sim.schema.scenario import Scenario
-from learncomm.sim.runs.store import ResultsError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="Simulate communities of learning: run, compare and check scenarios.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Simulate communities of learning: run, compare and check scenarios.",
+)
 out = Console()
 err = Console(stderr=True)
 
 SeedOpt = Annotated[int | None, typer.Option("--seed", help="Random seed (default: the scenario's seed).")]
 DaysOpt = Annotated[int | None, typer.Option("--days", help="Number of days to simulate (default: the scenario's).")]
-LearnersOpt = Annotated[int | None, typer.Option("--learners", help="Number of learners (several communities are scaled in proportion).")]
-SetOpt = Annotated[list[str] | None, typer.Option("--set", help="Override a scenario field: --set params.alpha_ask=0.3 (repeatable).")]
+LearnersOpt = Annotated[
+    int | None, typer.Option("--learners", help="Number of learners (several communities are scaled in proportion).")
+]
+SetOpt = Annotated[
+    list[str] | None, typer.Option("--set", help="Override a scenario field: --set params.alpha_ask=0.3 (repeatable).")
+]
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -61,5 +65,9 @@ def version_callback(value: bool) -> None:
 
 
 @app.callback()
-def main_options(version: Annotated[bool, typer.Option("--version", callback=version_callback, is_eager=True, help="Show the version.")] = False) -> None:
+def main_options(
+    version: Annotated[
+        bool, typer.Option("--version", callback=version_callback, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
     """Simulate communities of learning."""

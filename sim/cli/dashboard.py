@@ -18,10 +18,25 @@ def open_in_browser(page: Path) -> None:
 
 @app.command()
 def dashboard(
-    path: Annotated[Path, typer.Argument(help="A run folder, a comparison folder, a sweep folder, or a folder of those (e.g. results/).")],
+    path: Annotated[
+        Path,
+        typer.Argument(help="A run folder, a comparison folder, a sweep folder, or a folder of those (e.g. results/)."),
+    ],
     open_page: Annotated[bool, typer.Option("--open", help="Open the page in the default browser.")] = False,
-    embed: Annotated[bool, typer.Option("--embed", help="Put plotly.js inside each page (one self-contained file, +4.8 MB) instead of sharing plotly.min.js beside the folder.")] = False,
-    force: Annotated[bool, typer.Option("--force", help="For a folder of results: rebuild every page, also those newer than their data (e.g. after adding replicate runs).")] = False,
+    embed: Annotated[
+        bool,
+        typer.Option(
+            "--embed",
+            help="Put plotly.js inside each page (one self-contained file, +4.8 MB) instead of sharing plotly.min.js beside the folder.",
+        ),
+    ] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="For a folder of results: rebuild every page, also those newer than their data (e.g. after adding replicate runs).",
+        ),
+    ] = False,
 ) -> None:
     """Write an HTML dashboard (works offline, from disk) and print its path; for a results folder, every dashboard plus index.html."""
     from learncomm.sim.dashboard import DashboardError, write_dashboard

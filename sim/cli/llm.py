@@ -21,9 +21,13 @@ app.add_typer(llm_app, name="llm")
 
 @llm_app.command()
 def serve(
-    port: Annotated[int | None, typer.Option("--port", min=1, max=65535, help="Loopback port (default: a free one).")] = None,
+    port: Annotated[
+        int | None, typer.Option("--port", min=1, max=65535, help="Loopback port (default: a free one).")
+    ] = None,
     log: Annotated[Path | None, typer.Option("--log", help="Append the server's output to this file.")] = None,
-    startup_timeout: Annotated[float, typer.Option("--startup-timeout", min=1.0, help="Seconds to wait until the server is healthy.")] = 120.0,
+    startup_timeout: Annotated[
+        float, typer.Option("--startup-timeout", min=1.0, help="Seconds to wait until the server is healthy.")
+    ] = 120.0,
 ) -> None:
     """Start the bundled Gemma 3 270M on loopback and keep it running until Ctrl-C.
 
@@ -49,7 +53,10 @@ def serve(
     try:
         while server.proc is not None and server.proc.poll() is None:
             time.sleep(0.5)
-        fail(f"the local model server stopped by itself (exit code {server.proc.returncode if server.proc else '?'})", code=1)
+        fail(
+            f"the local model server stopped by itself (exit code {server.proc.returncode if server.proc else '?'})",
+            code=1,
+        )
     except _Stop as why:
         out.print(f"{why}: stopping the local model server")
     finally:

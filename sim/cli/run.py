@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -15,20 +15,36 @@ from learncomm.sim.schema.loading import ScenarioError, load_scenario, shipped_s
 
 @app.command()
 def run(
-    scenario: Annotated[str, typer.Argument(help="A scenario file, or the name of a shipped scenario (see `learncomm scenarios`).")],
-    seed: SeedOpt = None, days: DaysOpt = None, learners: LearnersOpt = None,
-    out_dir: Annotated[Path | None, typer.Option("--out", help="Run folder to write (default: results/<scenario>-seed<N>-<time>).")] = None,
+    scenario: Annotated[
+        str, typer.Argument(help="A scenario file, or the name of a shipped scenario (see `learncomm scenarios`).")
+    ],
+    seed: SeedOpt = None,
+    days: DaysOpt = None,
+    learners: LearnersOpt = None,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Run folder to write (default: results/<scenario>-seed<N>-<time>).")
+    ] = None,
     results: Annotated[Path, typer.Option("--results", help="Where run folders go by default.")] = Path("results"),
     sets: SetOpt = None,
-    decider: Annotated[str | None, typer.Option("--decider", help="Decider for every AI role: policy, openai or local (default: the scenario's).")] = None,
+    decider: Annotated[
+        str | None,
+        typer.Option("--decider", help="Decider for every AI role: policy, openai or local (default: the scenario's)."),
+    ] = None,
     model: Annotated[str | None, typer.Option("--model", help="Model name for the openai/local decider.")] = None,
-    base_url: Annotated[str | None, typer.Option("--base-url", help="OpenAI-compatible endpoint for the openai decider (key from llm.api_key_env).")] = None,
-    no_dashboard: Annotated[bool, typer.Option("--no-dashboard", help="Do not write the run's dashboard.html.")] = False,
+    base_url: Annotated[
+        str | None,
+        typer.Option(
+            "--base-url", help="OpenAI-compatible endpoint for the openai decider (key from llm.api_key_env)."
+        ),
+    ] = None,
+    no_dashboard: Annotated[
+        bool, typer.Option("--no-dashboard", help="Do not write the run's dashboard.html.")
+    ] = False,
 ) -> None:
     """Run a scenario, write its run folder, and print outcomes per confidence group."""
+    from learncomm.roles.setup import DeciderFactory, uses_local
     from learncomm.sim.cli.progress import day_progress
     from learncomm.sim.runs.report import print_roles, print_summary
-    from learncomm.roles.setup import DeciderFactory, uses_local
     from learncomm.sim.runs.run import default_run_dir, run_scenario
 
     try:
@@ -45,9 +61,15 @@ def run(
     except (ScenarioError, ResultsError) as exc:
         fail(str(exc))
         return
-    print_summary(out, result.summary, title=f"{sc.name}: outcomes per confidence group after {result.summary['community']['days']} days (seed {used_seed})")
+    print_summary(
+        out,
+        result.summary,
+        title=f"{sc.name}: outcomes per confidence group after {result.summary['community']['days']} days (seed {used_seed})",
+    )
     print_roles(out, result.summary.get("roles", {}))
-    out.print(f"Results: [bold]{result.path}[/]  ({result.manifest['learners']} learners, {result.manifest['wall_time_s']:.2f} s)")
+    out.print(
+        f"Results: [bold]{result.path}[/]  ({result.manifest['learners']} learners, {result.manifest['wall_time_s']:.2f} s)"
+    )
     if not no_dashboard:
         from learncomm.sim.cli.dashboard import write_after
 
@@ -69,7 +91,9 @@ def replay(
         return
     if not same:
         fail(f"the replay differs from the recording: {detail}", code=1)
-    out.print(f"[green]✓[/] replay of {run_dir} reproduces its timeseries, learners and interventions exactly ({detail})")
+    out.print(
+        f"[green]✓[/] replay of {run_dir} reproduces its timeseries, learners and interventions exactly ({detail})"
+    )
 
 
 @app.command()
@@ -84,7 +108,10 @@ def validate(scenario: Annotated[list[str], typer.Argument(help="One or more sce
             bad += 1
             continue
         n = sc.learners if sc.learners is not None else f"~{sum(c.members or 0 for c in sc.communities)}"
-        out.print(f"[green]✓[/] {spec}: {sc.name}, {n} learners, {len(sc.topic_list)} topics, {len(sc.resolved_communities())} communities, {sc.days} days", highlight=False)
+        out.print(
+            f"[green]✓[/] {spec}: {sc.name}, {n} learners, {len(sc.topic_list)} topics, {len(sc.resolved_communities())} communities, {sc.days} days",
+            highlight=False,
+        )
     if bad:
         raise typer.Exit(2)
 
@@ -95,15 +122,27 @@ def compare(
     b: Annotated[str, typer.Argument(help="Scenario compared with it (B).")],
     seeds: Annotated[int, typer.Option("--seeds", min=2, help="Number of paired seeds.")] = 20,
     first_seed: Annotated[int, typer.Option("--first-seed", min=0, help="Seeds are first-seed, first-seed+1, ...")] = 0,
-    days: DaysOpt = None, learners: LearnersOpt = None, sets: SetOpt = None,
-    group: Annotated[list[str] | None, typer.Option("--group", help="Groups to print (default: all, low, medium, high, tutors, tutees).")] = None,
-    out_dir: Annotated[Path | None, typer.Option("--out", help="Folder for comparison.parquet (default: results/compare-A-vs-B-<time>).")] = None,
-    results: Annotated[Path, typer.Option("--results", help="Where comparison folders go by default.")] = Path("results"),
-    no_dashboard: Annotated[bool, typer.Option("--no-dashboard", help="Do not write the comparison's dashboard.html.")] = False,
+    days: DaysOpt = None,
+    learners: LearnersOpt = None,
+    sets: SetOpt = None,
+    group: Annotated[
+        list[str] | None,
+        typer.Option("--group", help="Groups to print (default: all, low, medium, high, tutors, tutees)."),
+    ] = None,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option("--out", help="Folder for comparison.parquet (default: results/compare-A-vs-B-<time>)."),
+    ] = None,
+    results: Annotated[Path, typer.Option("--results", help="Where comparison folders go by default.")] = Path(
+        "results"
+    ),
+    no_dashboard: Annotated[
+        bool, typer.Option("--no-dashboard", help="Do not write the comparison's dashboard.html.")
+    ] = False,
 ) -> None:
     """Run A and B on the same seeds (common random numbers): per outcome, B - A with a 95% interval and Cohen's d."""
-    from learncomm.sim.runs.compare import compare as run_compare
     from learncomm.sim.cli.progress import count_progress
+    from learncomm.sim.runs.compare import compare as run_compare
     from learncomm.sim.runs.report import print_comparison, save_comparison
 
     try:
@@ -111,7 +150,7 @@ def compare(
         seed_list = list(range(first_seed, first_seed + seeds))
         with count_progress(out, f"{sa.name} vs {sb.name}", 2 * seeds) as advance:
             result = run_compare(sa, sb, seed_list, on_run=advance)
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
         target = out_dir or results / f"compare-{sa.name}-vs-{sb.name}-{stamp}"
         save_comparison(result, target, {"a": a, "b": b, "days": days, "learners": learners, "sets": sets or []})
     except (ScenarioError, ResultsError) as exc:

@@ -7,13 +7,14 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from learncomm.sim.cli.app import app, fail as cli_fail, out
-from learncomm.sim.schema.loading import ScenarioError
+from learncomm.sim.cli.app import app, out
+from learncomm.sim.cli.app import fail as cli_fail
 from learncomm.sim.runs.store import ResultsError
+from learncomm.sim.schema.loading import ScenarioError
 
 DASK_HINT = "--scheduler needs Dask: pip install 'learncomm[dask]' (and dask-jobqueue for Slurm, see docs/sweeps.md)"
 SHOWN_POINTS = 20
@@ -52,17 +53,21 @@ def _print_points(summary: Path, parameters: list[str], outcomes: list[str]) -> 
     ok = df[df["status"] == "ok"]
     if ok.empty:
         return
-    table = ok.groupby("point").agg({**{p: "first" for p in parameters}, **{o: "mean" for o in outcomes}, "seed": "count"})
+    table = ok.groupby("point").agg(
+        {**{p: "first" for p in parameters}, **{o: "mean" for o in outcomes}, "seed": "count"}
+    )
     t = Table(title=f"mean outcomes per point over complete replicates ({len(table)} points)")
     heads = ["point", *parameters, *outcomes, "runs"]
-    shown = [[str(point), *(_fmt(row[p]) for p in parameters), *(_fmt(row[o]) for o in outcomes), str(int(row["seed"]))]
-             for point, row in table.head(SHOWN_POINTS).iterrows()]
+    shown = [
+        [str(point), *(_fmt(row[p]) for p in parameters), *(_fmt(row[o]) for o in outcomes), str(int(row["seed"]))]
+        for point, row in table.head(SHOWN_POINTS).iterrows()
+    ]
     widths = [max(len(h), *(len(r[i]) for r in shown)) for i, h in enumerate(heads)]
     if sum(widths) + 3 * len(widths) + 1 > out.width:  # too wide for the terminal: one line per point
         out.print(t.title)
         for r in shown:
-            values = ", ".join(f"{h}={v}" for h, v in zip(heads[1:len(parameters) + 1], r[1:]))
-            results = ", ".join(f"{h}={v}" for h, v in zip(heads[len(parameters) + 1:], r[len(parameters) + 1:]))
+            values = ", ".join(f"{h}={v}" for h, v in zip(heads[1 : len(parameters) + 1], r[1:]))
+            results = ", ".join(f"{h}={v}" for h, v in zip(heads[len(parameters) + 1 :], r[len(parameters) + 1 :]))
             out.print(f"  point {r[0]}: {values} → {results}", highlight=False, soft_wrap=True)
     else:
         for h, w in zip(heads, widths):
@@ -71,22 +76,40 @@ def _print_points(summary: Path, parameters: list[str], outcomes: list[str]) -> 
             t.add_row(*r)
         out.print(t)
     if len(table) > SHOWN_POINTS:
-        out.print(f"… {len(table) - SHOWN_POINTS} more points: learncomm query DIR \"select * from runs\"", highlight=False)
+        out.print(
+            f'… {len(table) - SHOWN_POINTS} more points: learncomm query DIR "select * from runs"', highlight=False
+        )
 
 
 @app.command()
 def sweep(
     sweep_file: Annotated[Path, typer.Argument(help="A sweep file (see docs/sweeps.md and scenarios/sweep-*.yaml).")],
-    workers: Annotated[int | None, typer.Option("--workers", min=1, help="Local worker processes (default: all cores).")] = None,
-    scheduler: Annotated[str | None, typer.Option("--scheduler", help="Run on a Dask cluster: the scheduler's address (tcp://host:8786). Extra: dask.")] = None,
-    out_dir: Annotated[Path | None, typer.Option("--out", help="Sweep folder (default: results/sweeps/<sweep name>). Re-running resumes it.")] = None,
-    force: Annotated[bool, typer.Option("--force", help="The folder holds a different design: delete its runs and start over.")] = False,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Check the file and every point, print the design size, run nothing.")] = False,
-    no_dashboard: Annotated[bool, typer.Option("--no-dashboard", help="Do not write the sweep's dashboard.html.")] = False,
+    workers: Annotated[
+        int | None, typer.Option("--workers", min=1, help="Local worker processes (default: all cores).")
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            "--scheduler", help="Run on a Dask cluster: the scheduler's address (tcp://host:8786). Extra: dask."
+        ),
+    ] = None,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option("--out", help="Sweep folder (default: results/sweeps/<sweep name>). Re-running resumes it."),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="The folder holds a different design: delete its runs and start over.")
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Check the file and every point, print the design size, run nothing.")
+    ] = False,
+    no_dashboard: Annotated[
+        bool, typer.Option("--no-dashboard", help="Do not write the sweep's dashboard.html.")
+    ] = False,
 ) -> None:
     """Run a sweep: every point of the design with every replicate seed, resumably (same command again to resume)."""
-    from learncomm.sim.sweeps.runner import failures, run_sweep
     from learncomm.sim.sweeps.plan import load_sweep
+    from learncomm.sim.sweeps.runner import failures, run_sweep
     from learncomm.sim.sweeps.store import SweepStoreError
 
     try:
@@ -96,13 +119,24 @@ def sweep(
         return
     target = out_dir or Path("results") / "sweeps" / plan.name
     n_points, n_runs = len(plan.design.points), len(plan.runs())
-    out.print(f"{plan.name}: {plan.spec.design} design, {n_points} points x {plan.spec.replicates} replicates = {n_runs} runs of "
-              f"{plan.base.name} ({', '.join(plan.parameters)}) → {target}", highlight=False)
+    out.print(
+        f"{plan.name}: {plan.spec.design} design, {n_points} points x {plan.spec.replicates} replicates = {n_runs} runs of "
+        f"{plan.base.name} ({', '.join(plan.parameters)}) → {target}",
+        highlight=False,
+    )
     if dry_run:
         return
     client, executor = _dask_executor(scheduler) if scheduler else (None, None)
-    progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("[red]{task.fields[failed]} failed"),
-                        TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), console=out)
+    progress = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("[red]{task.fields[failed]} failed"),
+        TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
+        console=out,
+    )
     state: dict[str, Any] = {}
 
     def on_start(todo: int, skipped: int) -> None:
@@ -117,7 +151,9 @@ def sweep(
 
     try:
         with progress:
-            report = run_sweep(plan, target, executor=executor, workers=workers, force=force, on_start=on_start, on_done=on_done)
+            report = run_sweep(
+                plan, target, executor=executor, workers=workers, force=force, on_start=on_start, on_done=on_done
+            )
     except (ScenarioError, ResultsError, SweepStoreError) as exc:
         fail(str(exc))
         return
@@ -126,8 +162,11 @@ def sweep(
             client.close()
     if report.summary is not None:
         _print_points(report.summary, plan.parameters, plan.outcomes)
-    out.print(f"{report.total} runs: {report.skipped} already complete, {report.done} ran now, {len(report.failed)} failed "
-              f"({report.wall_s:.1f} s). Summary: [bold]{report.summary}[/]", highlight=False)
+    out.print(
+        f"{report.total} runs: {report.skipped} already complete, {report.done} ran now, {len(report.failed)} failed "
+        f"({report.wall_s:.1f} s). Summary: [bold]{report.summary}[/]",
+        highlight=False,
+    )
     if not no_dashboard and report.done + report.skipped > 0:
         try:
             from learncomm.sim.cli.dashboard import write_after
@@ -139,8 +178,11 @@ def sweep(
         first = failures(report.out, limit=3)
         for path, error in first:
             out.print(f"  [red]failed[/] {path}: {error}", highlight=False)
-        fail(f"{len(report.failed)} runs failed; each has an error.json in its run folder (status = 'failed' in summary.parquet). "
-             f"Run the same command again to retry them", code=1)
+        fail(
+            f"{len(report.failed)} runs failed; each has an error.json in its run folder (status = 'failed' in summary.parquet). "
+            f"Run the same command again to retry them",
+            code=1,
+        )
 
 
 @app.command()
@@ -163,7 +205,9 @@ def query(
     for name in ("timeseries", "learners", "interventions"):
         if next((sweep_dir / "runs").glob(f"point=*/seed=*/{name}.parquet"), None) is not None:
             glob = sweep_dir / "runs" / "*" / "*" / f"{name}.parquet"
-            con.execute(f"create view {name} as select * from read_parquet({lit(glob)}, hive_partitioning=true, hive_types={{'point': BIGINT, 'seed': BIGINT}}, union_by_name=true)")
+            con.execute(
+                f"create view {name} as select * from read_parquet({lit(glob)}, hive_partitioning=true, hive_types={{'point': BIGINT, 'seed': BIGINT}}, union_by_name=true)"
+            )
     try:
         cur = con.execute(sql)
         if cur.description is None:  # a statement with no result
@@ -186,7 +230,10 @@ def query(
 @app.command()
 def sensitivity(
     sweep_dir: Annotated[Path, typer.Argument(help="A finished sobol or morris sweep folder.")],
-    outcome: Annotated[list[str] | None, typer.Option("--outcome", help="Outcome to analyse (repeatable; default: the sweep's outcomes).")] = None,
+    outcome: Annotated[
+        list[str] | None,
+        typer.Option("--outcome", help="Outcome to analyse (repeatable; default: the sweep's outcomes)."),
+    ] = None,
 ) -> None:
     """Sobol (S1, ST) or Morris (mu*, sigma) indices of each outcome to each parameter; saved as sensitivity.json."""
     from learncomm.sim.sweeps.sensitivity import analyse
@@ -201,7 +248,9 @@ def sensitivity(
     heads = ("S1", "± (95%)", "ST", "± (95%)") if sobol else ("mu*", "± (95%)", "sigma", "mu")
     rank = "ST" if sobol else "mu_star"
     for name, per in res["outcomes"].items():
-        t = Table(title=f"{name}: {res['method']} indices ({res['points']} points, {res['runs']} runs; replicates averaged per point)")
+        t = Table(
+            title=f"{name}: {res['method']} indices ({res['points']} points, {res['runs']} runs; replicates averaged per point)"
+        )
         t.add_column("parameter")
         for h in heads:
             t.add_column(h, justify="right")

@@ -50,7 +50,11 @@ def build_all(root: Path, embed: bool = False, force: bool = False) -> list[Path
     built = []
     for folder, kind in children(Path(root)):
         page = folder / "dashboard.html"
-        if not force and page.is_file() and page.stat().st_mtime >= max(f.stat().st_mtime for f in folder.iterdir() if f.is_file()):
+        if (
+            not force
+            and page.is_file()
+            and page.stat().st_mtime >= max(f.stat().st_mtime for f in folder.iterdir() if f.is_file())
+        ):
             continue
         built.append(_build(folder, kind, embed))
     return built

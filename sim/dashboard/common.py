@@ -23,14 +23,24 @@ import plotly.graph_objects as go
 import plotly.io as pio
 
 from learncomm.sim.runs.store import atomic_file
-
 from learncomm.sim.schema.vocab import GROUPS  # noqa: E402,F401  (re-exported for the pages)
+
 # Okabe-Ito colours (safe for colour-blind readers); a group has the same colour on every page.
 GROUP_COLOURS: dict[str, str] = {
-    "all": "#555555", "low": "#D55E00", "medium": "#E69F00", "high": "#0072B2",
-    "tutors": "#CC79A7", "tutees": "#56B4E9", "community": "#009E73",
+    "all": "#555555",
+    "low": "#D55E00",
+    "medium": "#E69F00",
+    "high": "#0072B2",
+    "tutors": "#CC79A7",
+    "tutees": "#56B4E9",
+    "community": "#009E73",
 }
-GROUP_LABELS: dict[str, str] = {"all": "all learners", "low": "low confidence", "medium": "medium confidence", "high": "high confidence"}
+GROUP_LABELS: dict[str, str] = {
+    "all": "all learners",
+    "low": "low confidence",
+    "medium": "medium confidence",
+    "high": "high confidence",
+}
 PLOTLY_JS = "plotly.min.js"
 CONFIG: dict[str, Any] = {"displaylogo": False, "responsive": True}
 
@@ -58,7 +68,7 @@ def colour(group: str, alpha: float | None = None) -> str:
     c = GROUP_COLOURS.get(group, "#777777")
     if alpha is None:
         return c
-    r, g, b = (int(c[i:i + 2], 16) for i in (1, 3, 5))
+    r, g, b = (int(c[i : i + 2], 16) for i in (1, 3, 5))
     return f"rgba({r},{g},{b},{alpha})"
 
 
@@ -125,7 +135,9 @@ def table_html(header: Sequence[str], rows: Iterable[Sequence[Any]], cls: str = 
     """An HTML table; every header and every cell is escaped (cells may be pre-formatted by `fmt`)."""
     head = "".join(f"<th>{esc(h)}</th>" for h in header)
     body = "".join("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in row) + "</tr>" for row in rows)
-    return f'<div class="tablewrap"><table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
+    return (
+        f'<div class="tablewrap"><table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
+    )
 
 
 @dataclass
@@ -169,11 +181,22 @@ document.body.insertBefore(d,document.body.firstChild);}});</script>"""
 
 def group_legend() -> str:
     """The confidence groups' colours, shown once at the top of each page."""
-    spans = "".join(f'<span><i class="swatch" style="background:{GROUP_COLOURS[g]}"></i>{esc(GROUP_LABELS[g])}</span>' for g in (*GROUPS, "all"))
+    spans = "".join(
+        f'<span><i class="swatch" style="background:{GROUP_COLOURS[g]}"></i>{esc(GROUP_LABELS[g])}</span>'
+        for g in (*GROUPS, "all")
+    )
     return f'<p class="legend-groups">{spans}</p>'
 
 
-def page(title: str, facts: Sequence[tuple[str, Any]], sections: Sequence[Section], html_path: Path, embed: bool = False, extra_head: str = "", extra_body: str = "") -> str:
+def page(
+    title: str,
+    facts: Sequence[tuple[str, Any]],
+    sections: Sequence[Section],
+    html_path: Path,
+    embed: bool = False,
+    extra_head: str = "",
+    extra_body: str = "",
+) -> str:
     """A whole page: header with the key facts, a contents line, the sections; plotly.js shared or embedded."""
     if embed:
         from plotly.offline import get_plotlyjs
@@ -198,8 +221,13 @@ def page(title: str, facts: Sequence[tuple[str, Any]], sections: Sequence[Sectio
 
 def base_layout(fig: go.Figure, height: int, **kw: Any) -> go.Figure:
     """Shared look: white template, room for the legend, left-aligned hover labels (long texts)."""
-    layout: dict[str, Any] = {"template": "plotly_white", "height": height, "margin": {"l": 60, "r": 30, "t": 50, "b": 50},
-                              "hoverlabel": {"align": "left"}, "legend": {"orientation": "h", "y": -0.18}}
+    layout: dict[str, Any] = {
+        "template": "plotly_white",
+        "height": height,
+        "margin": {"l": 60, "r": 30, "t": 50, "b": 50},
+        "hoverlabel": {"align": "left"},
+        "legend": {"orientation": "h", "y": -0.18},
+    }
     layout.update(kw)
     fig.update_layout(**layout)
     return fig

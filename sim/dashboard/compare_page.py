@@ -7,7 +7,7 @@ outcome the mean difference over paired seeds with its 95% t-interval).
 from __future__ import annotations
 
 import math
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,15 +15,38 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from learncomm.sim.dashboard.common import GROUP_LABELS, Section, atomic_write_text, base_layout, colour, esc, figure_html, fmt, page, rounded, table_html
+from learncomm.sim.dashboard.common import (
+    GROUP_LABELS,
+    Section,
+    atomic_write_text,
+    base_layout,
+    colour,
+    esc,
+    figure_html,
+    fmt,
+    page,
+    rounded,
+    table_html,
+)
 from learncomm.sim.dashboard.folders import read_json, read_parquet
 
 LABELS = {
-    "knowledge_gain": "knowledge gain", "confidence_change": "confidence change", "motivation_final": "final motivation",
-    "retained": "retention (share)", "days_present": "days taking part", "ask": "questions asked", "explain": "explanations given",
-    "meet": "meetups attended", "share_ask": "share of days asking", "share_observe": "share of days observing",
-    "share_explain": "share of days explaining", "share_study": "share of days studying alone", "exposed": "share of days exposed",
-    "present": "share of days taking part", "equity_gap": "equity gap (high − low gain)", "posts_gini": "Gini of posts",
+    "knowledge_gain": "knowledge gain",
+    "confidence_change": "confidence change",
+    "motivation_final": "final motivation",
+    "retained": "retention (share)",
+    "days_present": "days taking part",
+    "ask": "questions asked",
+    "explain": "explanations given",
+    "meet": "meetups attended",
+    "share_ask": "share of days asking",
+    "share_observe": "share of days observing",
+    "share_explain": "share of days explaining",
+    "share_study": "share of days studying alone",
+    "exposed": "share of days exposed",
+    "present": "share of days taking part",
+    "equity_gap": "equity gap (high − low gain)",
+    "posts_gini": "Gini of posts",
 }
 ORDER = ("all", "low", "medium", "high", "tutors", "tutees", "community")
 
@@ -37,8 +60,13 @@ def forest(t: pd.DataFrame, a: str, b: str, cols: int = 2) -> go.Figure:
     outcomes = list(dict.fromkeys(t["outcome"]))
     groups = [g for g in ORDER if g in set(t["group"])] + sorted(set(t["group"]) - set(ORDER))
     rows = math.ceil(len(outcomes) / cols)
-    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[esc(label(o)) for o in outcomes], horizontal_spacing=0.12,
-                        vertical_spacing=min(0.5 / max(rows, 1), 0.12))
+    fig = make_subplots(
+        rows=rows,
+        cols=cols,
+        subplot_titles=[esc(label(o)) for o in outcomes],
+        horizontal_spacing=0.12,
+        vertical_spacing=min(0.5 / max(rows, 1), 0.12),
+    )
     seen: set[str] = set()
     for i, o in enumerate(outcomes):
         r, c = i // cols + 1, i % cols + 1
@@ -48,14 +76,35 @@ def forest(t: pd.DataFrame, a: str, b: str, cols: int = 2) -> go.Figure:
                 continue
             x = row.iloc[0]
             diff, lo, hi = (float(x[k]) for k in ("diff", "ci_low", "ci_high"))
-            hover = (f"<b>{esc(label(o))}</b> · {esc(GROUP_LABELS.get(g, g))}<br>B − A = {diff:.4g}  95% CI [{lo:.4g}, {hi:.4g}]"
-                     f"<br>{esc(a)} (A): {float(x['mean_a']):.4g}<br>{esc(b)} (B): {float(x['mean_b']):.4g}"
-                     f"<br>d = {float(x['d']):.2f} ({esc(x['d_kind'])}), {int(x['seeds'])} seeds")
-            fig.add_trace(go.Scatter(
-                x=rounded([diff], 6), y=[esc(GROUP_LABELS.get(g, g))], mode="markers", name=esc(GROUP_LABELS.get(g, g)), legendgroup=g, showlegend=g not in seen,
-                marker={"color": colour(g), "size": 10, "symbol": "diamond"},
-                error_x={"type": "data", "symmetric": False, "array": rounded([hi - diff], 6), "arrayminus": rounded([diff - lo], 6), "color": colour(g), "thickness": 2, "width": 5},
-                hovertext=[hover], hoverinfo="text"), row=r, col=c)
+            hover = (
+                f"<b>{esc(label(o))}</b> · {esc(GROUP_LABELS.get(g, g))}<br>B − A = {diff:.4g}  95% CI [{lo:.4g}, {hi:.4g}]"
+                f"<br>{esc(a)} (A): {float(x['mean_a']):.4g}<br>{esc(b)} (B): {float(x['mean_b']):.4g}"
+                f"<br>d = {float(x['d']):.2f} ({esc(x['d_kind'])}), {int(x['seeds'])} seeds"
+            )
+            fig.add_trace(
+                go.Scatter(
+                    x=rounded([diff], 6),
+                    y=[esc(GROUP_LABELS.get(g, g))],
+                    mode="markers",
+                    name=esc(GROUP_LABELS.get(g, g)),
+                    legendgroup=g,
+                    showlegend=g not in seen,
+                    marker={"color": colour(g), "size": 10, "symbol": "diamond"},
+                    error_x={
+                        "type": "data",
+                        "symmetric": False,
+                        "array": rounded([hi - diff], 6),
+                        "arrayminus": rounded([diff - lo], 6),
+                        "color": colour(g),
+                        "thickness": 2,
+                        "width": 5,
+                    },
+                    hovertext=[hover],
+                    hoverinfo="text",
+                ),
+                row=r,
+                col=c,
+            )
             seen.add(g)
         fig.add_vline(x=0, line={"color": "#888", "dash": "dash"}, row=r, col=c)
         fig.update_yaxes(autorange="reversed", row=r, col=c)
@@ -69,9 +118,18 @@ def d_heatmap(t: pd.DataFrame) -> go.Figure:
     groups = [g for g in ORDER if g in set(sub["group"])]
     outcomes = list(dict.fromkeys(sub["outcome"]))
     pivot = sub.pivot_table(index="outcome", columns="group", values="d").reindex(index=outcomes, columns=groups)
-    fig = go.Figure(go.Heatmap(z=[rounded(r, 3) for r in pivot.to_numpy(float)], x=[GROUP_LABELS.get(g, g) for g in groups], y=[esc(label(o)) for o in outcomes],
-                               colorscale="RdBu", zmid=0, texttemplate="%{z:.2f}", colorbar={"title": {"text": "Cohen's d"}},
-                               hovertemplate="%{y} · %{x}: d = %{z:.2f}<extra></extra>"))
+    fig = go.Figure(
+        go.Heatmap(
+            z=[rounded(r, 3) for r in pivot.to_numpy(float)],
+            x=[GROUP_LABELS.get(g, g) for g in groups],
+            y=[esc(label(o)) for o in outcomes],
+            colorscale="RdBu",
+            zmid=0,
+            texttemplate="%{z:.2f}",
+            colorbar={"title": {"text": "Cohen's d"}},
+            hovertemplate="%{y} · %{x}: d = %{z:.2f}<extra></extra>",
+        )
+    )
     fig.update_yaxes(autorange="reversed")
     fig.update_xaxes(side="top")
     return base_layout(fig, 120 + 36 * len(outcomes), margin={"l": 170, "r": 30, "t": 60, "b": 30})
@@ -79,18 +137,42 @@ def d_heatmap(t: pd.DataFrame) -> go.Figure:
 
 def full_table(t: pd.DataFrame, a: str, b: str) -> str:
     header = ["group", "outcome", "kind", f"{a} (A)", f"{b} (B)", "B − A", "95% CI", "d", "d kind", "seeds"]
-    rows = [[r["group"], label(r["outcome"]), r["kind"], fmt(r["mean_a"], 4), fmt(r["mean_b"], 4), fmt(r["diff"], 4),
-             f"[{fmt(r['ci_low'], 4)}, {fmt(r['ci_high'], 4)}]", fmt(r["d"], 2), r["d_kind"], fmt(int(r["seeds"]))] for _, r in t.iterrows()]
+    rows = [
+        [
+            r["group"],
+            label(r["outcome"]),
+            r["kind"],
+            fmt(r["mean_a"], 4),
+            fmt(r["mean_b"], 4),
+            fmt(r["diff"], 4),
+            f"[{fmt(r['ci_low'], 4)}, {fmt(r['ci_high'], 4)}]",
+            fmt(r["d"], 2),
+            r["d_kind"],
+            fmt(int(r["seeds"])),
+        ]
+        for _, r in t.iterrows()
+    ]
     return table_html(header, rows)
 
 
 def facts(m: dict[str, Any], path: Path) -> list[tuple[str, Any]]:
     req = m.get("request") or {}
     seeds = m.get("seeds") or []
-    created = m.get("created") or datetime.fromtimestamp((path / "comparison.parquet").stat().st_mtime, timezone.utc).isoformat(timespec="seconds") + " (file time)"
-    return [("A (baseline)", m.get("a")), ("B", m.get("b")), ("paired seeds", f"{len(seeds)} ({seeds[0]}–{seeds[-1]})" if seeds else "?"),
-            ("learners", req.get("learners") or "each scenario's own"), ("days", req.get("days") or "each scenario's own"),
-            ("changes (--set)", ", ".join(req.get("sets") or []) or "none"), ("created", created), ("learncomm", m.get("learncomm"))]
+    created = (
+        m.get("created")
+        or datetime.fromtimestamp((path / "comparison.parquet").stat().st_mtime, UTC).isoformat(timespec="seconds")
+        + " (file time)"
+    )
+    return [
+        ("A (baseline)", m.get("a")),
+        ("B", m.get("b")),
+        ("paired seeds", f"{len(seeds)} ({seeds[0]}–{seeds[-1]})" if seeds else "?"),
+        ("learners", req.get("learners") or "each scenario's own"),
+        ("days", req.get("days") or "each scenario's own"),
+        ("changes (--set)", ", ".join(req.get("sets") or []) or "none"),
+        ("created", created),
+        ("learncomm", m.get("learncomm")),
+    ]
 
 
 def build_comparison(path: Path, embed: bool = False) -> Path:
@@ -100,23 +182,55 @@ def build_comparison(path: Path, embed: bool = False) -> Path:
     t = read_parquet(path / "comparison.parquet")
     a, b = str(m.get("a", "A")), str(m.get("b", "B"))
     n = int(t["seeds"].max()) if len(t) else 0
-    how = (f"each panel is one outcome with its own scale; each row a confidence group. The diamond is the mean over {n} paired seeds of "
-           f"{b} (B) minus {a} (A), the whiskers its 95% interval. Whiskers that cross the dashed zero line: no clear difference.")
+    how = (
+        f"each panel is one outcome with its own scale; each row a confidence group. The diamond is the mean over {n} paired seeds of "
+        f"{b} (B) minus {a} (A), the whiskers its 95% interval. Whiskers that cross the dashed zero line: no clear difference."
+    )
     secs = [
-        Section("learner-outcomes", "Learner outcomes: B − A per confidence group", how, figure_html(forest(t[t["kind"] == "learners"], a, b), "fig-forest-learners")),
-        Section("effect-sizes", "Effect sizes (Cohen's d between learners)", "standardised differences on one scale: about 0.2 is small, 0.5 medium, 0.8 large "
-                "(the scale education meta-analyses report); red: B lower, blue: B higher.", figure_html(d_heatmap(t), "fig-d")),
+        Section(
+            "learner-outcomes",
+            "Learner outcomes: B − A per confidence group",
+            how,
+            figure_html(forest(t[t["kind"] == "learners"], a, b), "fig-forest-learners"),
+        ),
+        Section(
+            "effect-sizes",
+            "Effect sizes (Cohen's d between learners)",
+            "standardised differences on one scale: about 0.2 is small, 0.5 medium, 0.8 large "
+            "(the scale education meta-analyses report); red: B lower, blue: B higher.",
+            figure_html(d_heatmap(t), "fig-d"),
+        ),
     ]
     mech = t[t["kind"] == "mechanism"]
     if not mech.empty:
-        secs.append(Section("mechanisms", "Mechanisms: why outcomes moved", "run-average shares of days in each mode, B − A per group, with 95% intervals: "
-                            "for example, the low-confidence group asking more in B explains a gain there.", figure_html(forest(mech, a, b), "fig-forest-mechanisms")))
+        secs.append(
+            Section(
+                "mechanisms",
+                "Mechanisms: why outcomes moved",
+                "run-average shares of days in each mode, B − A per group, with 95% intervals: "
+                "for example, the low-confidence group asking more in B explains a gain there.",
+                figure_html(forest(mech, a, b), "fig-forest-mechanisms"),
+            )
+        )
     comm = t[t["kind"] == "run"]
     if not comm.empty:
-        secs.append(Section("community", "Community outcomes", "one value per run on the last day: the equity gap (high − low knowledge gain; "
-                            "below zero in B − A means B is more equal) and the Gini of posts (lower: posting is spread more evenly).",
-                            figure_html(forest(comm, a, b), "fig-forest-community")))
-    secs.append(Section("table", "All numbers", "the stored comparison table (comparison.parquet), one row per group and outcome.", full_table(t, a, b)))
+        secs.append(
+            Section(
+                "community",
+                "Community outcomes",
+                "one value per run on the last day: the equity gap (high − low knowledge gain; "
+                "below zero in B − A means B is more equal) and the Gini of posts (lower: posting is spread more evenly).",
+                figure_html(forest(comm, a, b), "fig-forest-community"),
+            )
+        )
+    secs.append(
+        Section(
+            "table",
+            "All numbers",
+            "the stored comparison table (comparison.parquet), one row per group and outcome.",
+            full_table(t, a, b),
+        )
+    )
     target = path / "dashboard.html"
     atomic_write_text(target, page(f"Comparison: {b} − {a}", facts(m, path), secs, target, embed=embed))
     return target

@@ -51,14 +51,20 @@ def detect(path: Path) -> Kind:
     if not path.exists():
         raise DashboardError(f"{path}: no such folder")
     if not path.is_dir():
-        raise DashboardError(f"{path}: not a folder; give a run folder, a comparison folder, a sweep folder or a folder of those (e.g. results/)")
+        raise DashboardError(
+            f"{path}: not a folder; give a run folder, a comparison folder, a sweep folder or a folder of those (e.g. results/)"
+        )
     k = kind_of(path)
     if k is not None:
         return k
     if (path / "manifest.json").is_file():
-        raise DashboardError(f"{path}: has manifest.json but no timeseries.parquet or comparison.parquet; is the folder complete?")
+        raise DashboardError(
+            f"{path}: has manifest.json but no timeseries.parquet or comparison.parquet; is the folder complete?"
+        )
     if next(children(path), None) is None:
-        raise DashboardError(f"{path}: not a run, comparison or sweep folder, and holds none (looked for manifest.json + timeseries.parquet, comparison.parquet, sweep.json)")
+        raise DashboardError(
+            f"{path}: not a run, comparison or sweep folder, and holds none (looked for manifest.json + timeseries.parquet, comparison.parquet, sweep.json)"
+        )
     return "root"
 
 

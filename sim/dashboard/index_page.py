@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -26,7 +26,7 @@ def _json(path: Path) -> dict[str, Any]:
 
 def _mtime(path: Path) -> str:
     try:
-        return datetime.fromtimestamp(path.stat().st_mtime, timezone.utc).isoformat(timespec="seconds")
+        return datetime.fromtimestamp(path.stat().st_mtime, UTC).isoformat(timespec="seconds")
     except OSError:
         return ""
 
@@ -46,9 +46,18 @@ def run_row(root: Path, folder: Path) -> tuple[str, list[str]]:
     g = _json(folder / "summary.json").get("groups", {})
     c = _json(folder / "summary.json").get("community", {})
     created = m.get("created") or _mtime(folder / "manifest.json")
-    cells = [_link(root, folder), esc(m.get("scenario_name")), esc(m.get("seed")), esc(fmt(m.get("learners"))), esc(m.get("days")), esc(created),
-             esc(fmt(g.get("low", {}).get("knowledge_gain"))), esc(fmt(g.get("high", {}).get("knowledge_gain"))), esc(fmt(c.get("equity_gap"))),
-             esc(", ".join(m.get("decider") or []) or "–")]
+    cells = [
+        _link(root, folder),
+        esc(m.get("scenario_name")),
+        esc(m.get("seed")),
+        esc(fmt(m.get("learners"))),
+        esc(m.get("days")),
+        esc(created),
+        esc(fmt(g.get("low", {}).get("knowledge_gain"))),
+        esc(fmt(g.get("high", {}).get("knowledge_gain"))),
+        esc(fmt(c.get("equity_gap"))),
+        esc(", ".join(m.get("decider") or []) or "–"),
+    ]
     return created, cells
 
 
@@ -57,8 +66,15 @@ def comparison_row(root: Path, folder: Path) -> tuple[str, list[str]]:
     req = m.get("request") or {}
     seeds = m.get("seeds") or []
     created = m.get("created") or _mtime(folder / "comparison.parquet")
-    cells = [_link(root, folder), esc(m.get("a")), esc(m.get("b")), esc(len(seeds)), esc(fmt(req.get("learners")) if req.get("learners") else "scenario's"),
-             esc(req.get("days") or "scenario's"), esc(created)]
+    cells = [
+        _link(root, folder),
+        esc(m.get("a")),
+        esc(m.get("b")),
+        esc(len(seeds)),
+        esc(fmt(req.get("learners")) if req.get("learners") else "scenario's"),
+        esc(req.get("days") or "scenario's"),
+        esc(created),
+    ]
     return created, cells
 
 
@@ -69,18 +85,48 @@ def sweep_row(root: Path, folder: Path) -> tuple[str, list[str]]:
     base = r.get("base") if isinstance(r.get("base"), dict) else {}
     scen = base.get("scenario") or {}
     params = r.get("parameters") or []
-    names = list(params) if isinstance(params, dict) else [p.get("path") if isinstance(p, dict) else str(p) for p in params]
+    names = (
+        list(params) if isinstance(params, dict) else [p.get("path") if isinstance(p, dict) else str(p) for p in params]
+    )
     created = r.get("created") or _mtime(folder / "summary.parquet") or _mtime(folder / "sweep.json")
     points = len(r.get("points") or [])
-    cells = [_link(root, folder), esc(scen.get("name") or base.get("source")), esc(kind), esc(", ".join(str(n) for n in names)), esc(points),
-             esc(r.get("replicates")), esc(fmt(scen.get("learners"))), esc(scen.get("days")), esc(created)]
+    cells = [
+        _link(root, folder),
+        esc(scen.get("name") or base.get("source")),
+        esc(kind),
+        esc(", ".join(str(n) for n in names)),
+        esc(points),
+        esc(r.get("replicates")),
+        esc(fmt(scen.get("learners"))),
+        esc(scen.get("days")),
+        esc(created),
+    ]
     return created, cells
 
 
 TABLES = {
-    "run": ("Runs", ["run", "scenario", "seed", "learners", "days", "created", "gain low", "gain high", "equity gap", "AI deciders"], run_row),
+    "run": (
+        "Runs",
+        [
+            "run",
+            "scenario",
+            "seed",
+            "learners",
+            "days",
+            "created",
+            "gain low",
+            "gain high",
+            "equity gap",
+            "AI deciders",
+        ],
+        run_row,
+    ),
     "comparison": ("Comparisons", ["comparison", "A", "B", "seeds", "learners", "days", "created"], comparison_row),
-    "sweep": ("Sweeps", ["sweep", "base scenario", "design", "parameters", "points", "replicates", "learners", "days", "created"], sweep_row),
+    "sweep": (
+        "Sweeps",
+        ["sweep", "base scenario", "design", "parameters", "points", "replicates", "learners", "days", "created"],
+        sweep_row,
+    ),
 }
 
 
@@ -97,15 +143,21 @@ def build_index(root: Path) -> Path:
             parts.append(f"<section><h2>{title}</h2><p>None yet.</p></section>")
             continue
         head = "".join(f"<th>{esc(h)}</th>" for h in header)
-        body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>" for _, cells in rows)  # cells are escaped above
-        parts.append(f'<section id="{kind}s"><h2>{title} ({len(rows)})</h2><div class="tablewrap"><table class="data"><thead><tr>{head}</tr></thead>'
-                     f"<tbody>{body}</tbody></table></div></section>")
+        body = "".join(
+            "<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>" for _, cells in rows
+        )  # cells are escaped above
+        parts.append(
+            f'<section id="{kind}s"><h2>{title} ({len(rows)})</h2><div class="tablewrap"><table class="data"><thead><tr>{head}</tr></thead>'
+            f"<tbody>{body}</tbody></table></div></section>"
+        )
     total = sum(len(v) for v in found.values())
-    stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    html = (f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>learncomm results: {esc(root.resolve().name)}</title><style>{CSS}</style></head><body>'
-            f"<header><h1>learncomm results in {esc(root.resolve().name)}/</h1><p>{total} folders, newest first; click one to open its dashboard. "
-            f"Gains are mean knowledge gains (0–1) of the low- and high-confidence groups; the equity gap is high − low. Written {esc(stamp)}.</p></header>"
-            f"<main>{''.join(parts)}</main></body></html>\n")
+    stamp = datetime.now(UTC).isoformat(timespec="seconds")
+    html = (
+        f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>learncomm results: {esc(root.resolve().name)}</title><style>{CSS}</style></head><body>'
+        f"<header><h1>learncomm results in {esc(root.resolve().name)}/</h1><p>{total} folders, newest first; click one to open its dashboard. "
+        f"Gains are mean knowledge gains (0–1) of the low- and high-confidence groups; the equity gap is high − low. Written {esc(stamp)}.</p></header>"
+        f"<main>{''.join(parts)}</main></body></html>\n"
+    )
     target = root / "index.html"
     atomic_write_text(target, html)
     return target

@@ -42,7 +42,10 @@ def rebuild_graph(manifest: dict[str, Any]) -> tuple[sparse.csr_matrix, np.ndarr
     # The roles act after the network is drawn and never change it: build without them (no decider, no LLM).
     model = CommunityModel(sc.model_copy(update={"roles": Roles()}), seed=manifest["seed"], agents=False)
     n = model.state.n
-    mats = [sparse.csr_matrix((np.ones(len(c.indices), dtype=np.int8), c.indices, c.indptr), shape=(n, n)) for c in model.world.networks]
+    mats = [
+        sparse.csr_matrix((np.ones(len(c.indices), dtype=np.int8), c.indices, c.indptr), shape=(n, n))
+        for c in model.world.networks
+    ]
     graph = mats[0] if len(mats) == 1 else sum(mats[1:], mats[0])
     return graph.tocsr(), model.state.initial_confidence.copy(), list(model.world.names)
 
@@ -73,15 +76,15 @@ def force_layout(n: int, edges: np.ndarray, iterations: int = 60, seed: int = 0)
     temp = 0.2
     for _ in range(iterations):
         delta = pos[:, None, :] - pos[None, :, :]
-        dist = np.sqrt((delta ** 2).sum(-1)) + 1e-6
-        disp = (delta * (k * k / dist ** 2)[..., None]).sum(1)  # repulsion between all pairs
+        dist = np.sqrt((delta**2).sum(-1)) + 1e-6
+        disp = (delta * (k * k / dist**2)[..., None]).sum(1)  # repulsion between all pairs
         if len(edges):
             d = pos[edges[:, 0]] - pos[edges[:, 1]]
-            ln = np.sqrt((d ** 2).sum(1))[:, None] + 1e-6
+            ln = np.sqrt((d**2).sum(1))[:, None] + 1e-6
             pull = d * ln / k  # attraction along edges
             np.add.at(disp, edges[:, 0], -pull)
             np.add.at(disp, edges[:, 1], pull)
-        length = np.sqrt((disp ** 2).sum(1))[:, None] + 1e-9
+        length = np.sqrt((disp**2).sum(1))[:, None] + 1e-9
         pos += disp / length * np.minimum(length, temp)
         temp *= 0.95
     return pos
@@ -98,8 +101,10 @@ def snapshot(manifest: dict[str, Any], learners: pd.DataFrame, limit: int = MAX_
     if n <= limit:
         note = f"All {n:,} learners and their {len(edges):,} ties."
     else:
-        note = (f"A sample: {len(nodes):,} of {n:,} learners, taken breadth-first (a snowball) from a random learner, "
-                f"with the {len(edges):,} ties among them; ties to learners outside the sample are not drawn.")
+        note = (
+            f"A sample: {len(nodes):,} of {n:,} learners, taken breadth-first (a snowball) from a random learner, "
+            f"with the {len(edges):,} ties among them; ties to learners outside the sample are not drawn."
+        )
     if len(learners) == n and not np.allclose(learners["confidence_initial"].to_numpy(float), initial_conf):
         note += " Warning: the rebuilt learners differ from this run's (made by another learncomm version?); the ties may not be this run's."
     return Snapshot(nodes=nodes, edges=edges, xy=xy, total=n, communities=names, note=note)
@@ -111,8 +116,17 @@ def network_figure(snap: Snapshot, learners: pd.DataFrame) -> go.Figure:
     x, y = snap.xy[:, 0], snap.xy[:, 1]
     ex = np.column_stack([x[snap.edges[:, 0]], x[snap.edges[:, 1]], np.full(len(snap.edges), np.nan)]).ravel()
     ey = np.column_stack([y[snap.edges[:, 0]], y[snap.edges[:, 1]], np.full(len(snap.edges), np.nan)]).ravel()
-    fig = go.Figure(go.Scatter(x=rounded(ex, 3), y=rounded(ey, 3), mode="lines", line={"color": "rgba(120,120,120,0.35)", "width": 0.7},
-                               hoverinfo="skip", name="ties", showlegend=False))
+    fig = go.Figure(
+        go.Scatter(
+            x=rounded(ex, 3),
+            y=rounded(ey, 3),
+            mode="lines",
+            line={"color": "rgba(120,120,120,0.35)", "width": 0.7},
+            hoverinfo="skip",
+            name="ties",
+            showlegend=False,
+        )
+    )
     group_colour, conf_colour = [], []
     for g in GROUPS:
         m = (lx["confidence_group"] == g).to_numpy()
@@ -121,23 +135,67 @@ def network_figure(snap: Snapshot, learners: pd.DataFrame) -> go.Figure:
         d = lx[m]
         size = 5 + 16 * d["knowledge_final"].to_numpy(float)
         symbol = np.where(d["retained"].to_numpy(bool), "circle", "circle-open").tolist()
-        hover = [f"learner {i}<br>{GROUP_LABELS[g]}<br>confidence {a:.2f} → {b:.2f}<br>knowledge {c:.2f} → {e:.2f}<br>{'active' if r else 'dropped out'}"
-                 for i, a, b, c, e, r in zip(d.index, d["confidence_initial"], d["confidence_final"], d["knowledge_initial"], d["knowledge_final"], d["retained"])]
-        fig.add_trace(go.Scatter(x=rounded(x[m], 3), y=rounded(y[m], 3), mode="markers", name=esc(GROUP_LABELS[g]), legendgroup=g,
-                                 marker={"size": rounded(size, 1), "color": colour(g), "symbol": symbol, "line": {"width": 0.5, "color": "#333"},
-                                         "colorscale": "RdBu", "cmin": 0, "cmax": 1, "showscale": False, "colorbar": {"title": {"text": "final<br>confidence"}}},
-                                 hovertext=hover, hoverinfo="text"))
+        hover = [
+            f"learner {i}<br>{GROUP_LABELS[g]}<br>confidence {a:.2f} → {b:.2f}<br>knowledge {c:.2f} → {e:.2f}<br>{'active' if r else 'dropped out'}"
+            for i, a, b, c, e, r in zip(
+                d.index,
+                d["confidence_initial"],
+                d["confidence_final"],
+                d["knowledge_initial"],
+                d["knowledge_final"],
+                d["retained"],
+            )
+        ]
+        fig.add_trace(
+            go.Scatter(
+                x=rounded(x[m], 3),
+                y=rounded(y[m], 3),
+                mode="markers",
+                name=esc(GROUP_LABELS[g]),
+                legendgroup=g,
+                marker={
+                    "size": rounded(size, 1),
+                    "color": colour(g),
+                    "symbol": symbol,
+                    "line": {"width": 0.5, "color": "#333"},
+                    "colorscale": "RdBu",
+                    "cmin": 0,
+                    "cmax": 1,
+                    "showscale": False,
+                    "colorbar": {"title": {"text": "final<br>confidence"}},
+                },
+                hovertext=hover,
+                hoverinfo="text",
+            )
+        )
         group_colour.append(colour(g))
         conf_colour.append(rounded(d["confidence_final"].to_numpy(float), 3))
     idx = list(range(1, len(fig.data)))
     scale_on = [True] + [False] * (len(idx) - 1)
-    fig.update_layout(updatemenus=[{
-        "type": "buttons", "direction": "right", "x": 0, "y": 1.12, "xanchor": "left", "showactive": True,
-        "buttons": [
-            {"label": "colour: confidence group", "method": "restyle", "args": [{"marker.color": group_colour, "marker.showscale": [False] * len(idx)}, idx]},
-            {"label": "colour: final confidence", "method": "restyle", "args": [{"marker.color": conf_colour, "marker.showscale": scale_on}, idx]},
-        ],
-    }])
+    fig.update_layout(
+        updatemenus=[
+            {
+                "type": "buttons",
+                "direction": "right",
+                "x": 0,
+                "y": 1.12,
+                "xanchor": "left",
+                "showactive": True,
+                "buttons": [
+                    {
+                        "label": "colour: confidence group",
+                        "method": "restyle",
+                        "args": [{"marker.color": group_colour, "marker.showscale": [False] * len(idx)}, idx],
+                    },
+                    {
+                        "label": "colour: final confidence",
+                        "method": "restyle",
+                        "args": [{"marker.color": conf_colour, "marker.showscale": scale_on}, idx],
+                    },
+                ],
+            }
+        ]
+    )
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False, scaleanchor="x")
     return base_layout(fig, 640, margin={"l": 10, "r": 10, "t": 70, "b": 40})

@@ -16,7 +16,16 @@ from learncomm.sim.dashboard.common import base_layout, esc, esc_wrapped, fmt, t
 
 TABLE_ROWS = 1000
 DECIDER_COLOURS = {"policy": "#4c78a8", "openai": "#f58518", "local": "#54a24b", "replay": "#b279a2"}
-ACCOUNT = ("decisions", "llm_calls", "fallbacks", "cache_hits", "input_tokens", "output_tokens", "cost_usd", "latency_s")
+ACCOUNT = (
+    "decisions",
+    "llm_calls",
+    "fallbacks",
+    "cache_hits",
+    "input_tokens",
+    "output_tokens",
+    "cost_usd",
+    "latency_s",
+)
 
 
 def _lane(row: pd.Series, several: bool) -> str:
@@ -30,8 +39,10 @@ def timeline(inter: pd.DataFrame) -> go.Figure:
     for decider, d in inter.groupby("decider", sort=True):
         for fb, part in d.groupby(d["fallback"].astype(bool) if "fallback" in d else pd.Series(False, index=d.index)):
             hover = [
-                f"<b>day {int(r['day'])} · {esc(r['role'])}</b>" + (f" · {esc(r['community'])}" if several else "")
-                + f"<br>decider: {esc(r['decider'])}" + (f" ({esc(r['model'])})" if r.get("model") and r.get("model") != r["decider"] else "")
+                f"<b>day {int(r['day'])} · {esc(r['role'])}</b>"
+                + (f" · {esc(r['community'])}" if several else "")
+                + f"<br>decider: {esc(r['decider'])}"
+                + (f" ({esc(r['model'])})" if r.get("model") and r.get("model") != r["decider"] else "")
                 + f"<br>decision: {esc_wrapped(r.get('decision', ''), 80, 300)}"
                 + (f"<br><b>fell back to the policy</b>: {esc_wrapped(r.get('reason', ''), 80, 300)}" if fb else "")
                 + f"<br>tokens: {int(r.get('input_tokens', 0) or 0)} in, {int(r.get('output_tokens', 0) or 0)} out"
@@ -39,10 +50,22 @@ def timeline(inter: pd.DataFrame) -> go.Figure:
                 for _, r in part.iterrows()
             ]
             name = esc(f"{decider}{' (fallback)' if fb else ''}")
-            fig.add_trace(go.Scatter(x=part["day"].astype(int).tolist(), y=[_lane(r, several) for _, r in part.iterrows()], mode="markers", name=name,
-                                     marker={"size": 11 if fb else 9, "symbol": "x" if fb else "circle", "color": "#d62728" if fb else DECIDER_COLOURS.get(str(decider), "#777"),
-                                             "line": {"width": 0.5, "color": "#333"}},
-                                     hovertext=hover, hoverinfo="text"))
+            fig.add_trace(
+                go.Scatter(
+                    x=part["day"].astype(int).tolist(),
+                    y=[_lane(r, several) for _, r in part.iterrows()],
+                    mode="markers",
+                    name=name,
+                    marker={
+                        "size": 11 if fb else 9,
+                        "symbol": "x" if fb else "circle",
+                        "color": "#d62728" if fb else DECIDER_COLOURS.get(str(decider), "#777"),
+                        "line": {"width": 0.5, "color": "#333"},
+                    },
+                    hovertext=hover,
+                    hoverinfo="text",
+                )
+            )
     lanes = sorted({_lane(r, several) for _, r in inter.iterrows()})
     fig.update_xaxes(title_text="day")
     fig.update_yaxes(title_text="role", categoryorder="array", categoryarray=lanes)
@@ -51,14 +74,41 @@ def timeline(inter: pd.DataFrame) -> go.Figure:
 
 def intervention_table(inter: pd.DataFrame) -> tuple[str, str | None]:
     """Every decision as a row (the first TABLE_ROWS); all cells escaped."""
-    cols = [("day", "day"), ("role", "role"), ("community", "community"), ("decider", "decider"), ("model", "model"), ("decision", "decision"),
-            ("text", "text"), ("fallback", "fallback"), ("reason", "reason"), ("input_tokens", "tokens in"), ("output_tokens", "tokens out"),
-            ("latency_s", "latency s"), ("cache_hit", "cache hit")]
+    cols = [
+        ("day", "day"),
+        ("role", "role"),
+        ("community", "community"),
+        ("decider", "decider"),
+        ("model", "model"),
+        ("decision", "decision"),
+        ("text", "text"),
+        ("fallback", "fallback"),
+        ("reason", "reason"),
+        ("input_tokens", "tokens in"),
+        ("output_tokens", "tokens out"),
+        ("latency_s", "latency s"),
+        ("cache_hit", "cache hit"),
+    ]
     cols = [(c, h) for c, h in cols if c in inter.columns]
     shown = inter.sort_values(["day"], kind="stable").head(TABLE_ROWS)
-    rows = [[fmt(r[c], 2) if c == "latency_s" else (fmt(r[c]) if c in ("input_tokens", "output_tokens", "fallback", "cache_hit") else ("" if r[c] is None else str(r[c])))
-             for c, _ in cols] for _, r in shown.iterrows()]
-    note = f"The table shows the first {TABLE_ROWS:,} of {len(inter):,} decisions; interventions.parquet has them all." if len(inter) > TABLE_ROWS else None
+    rows = [
+        [
+            fmt(r[c], 2)
+            if c == "latency_s"
+            else (
+                fmt(r[c])
+                if c in ("input_tokens", "output_tokens", "fallback", "cache_hit")
+                else ("" if r[c] is None else str(r[c]))
+            )
+            for c, _ in cols
+        ]
+        for _, r in shown.iterrows()
+    ]
+    note = (
+        f"The table shows the first {TABLE_ROWS:,} of {len(inter):,} decisions; interventions.parquet has them all."
+        if len(inter) > TABLE_ROWS
+        else None
+    )
     return table_html([h for _, h in cols], rows), note
 
 
@@ -66,17 +116,60 @@ def accounting(roles: dict[str, dict[str, Any]]) -> tuple[go.Figure, str]:
     """Per role: decisions, LLM calls, fallbacks, cache hits; tokens; cost, as bars and as a table."""
     names = list(roles)
     labels = [esc(n) for n in names]
-    fig = make_subplots(rows=1, cols=3, subplot_titles=["decisions and language-model calls", "tokens", "estimated cost (US$)"], horizontal_spacing=0.08)
-    for key, label, c in (("decisions", "decisions", "#4c78a8"), ("llm_calls", "LLM calls", "#f58518"), ("fallbacks", "fallbacks to the policy", "#d62728"), ("cache_hits", "cache hits", "#54a24b")):
-        fig.add_trace(go.Bar(x=labels, y=[roles[n].get(key, 0) for n in names], name=label, marker_color=c, legendgroup="calls"), row=1, col=1)
+    fig = make_subplots(
+        rows=1,
+        cols=3,
+        subplot_titles=["decisions and language-model calls", "tokens", "estimated cost (US$)"],
+        horizontal_spacing=0.08,
+    )
+    for key, label, c in (
+        ("decisions", "decisions", "#4c78a8"),
+        ("llm_calls", "LLM calls", "#f58518"),
+        ("fallbacks", "fallbacks to the policy", "#d62728"),
+        ("cache_hits", "cache hits", "#54a24b"),
+    ):
+        fig.add_trace(
+            go.Bar(x=labels, y=[roles[n].get(key, 0) for n in names], name=label, marker_color=c, legendgroup="calls"),
+            row=1,
+            col=1,
+        )
     for key, label, c in (("input_tokens", "input tokens", "#72b7b2"), ("output_tokens", "output tokens", "#eeca3b")):
-        fig.add_trace(go.Bar(x=labels, y=[roles[n].get(key, 0) for n in names], name=label, marker_color=c), row=1, col=2)
-    fig.add_trace(go.Bar(x=labels, y=[round(float(roles[n].get("cost_usd", 0.0)), 6) for n in names], name="cost US$", marker_color="#9d755d",
-                         hovertemplate="%{x}: $%{y:.4f}<extra></extra>"), row=1, col=3)
+        fig.add_trace(
+            go.Bar(x=labels, y=[roles[n].get(key, 0) for n in names], name=label, marker_color=c), row=1, col=2
+        )
+    fig.add_trace(
+        go.Bar(
+            x=labels,
+            y=[round(float(roles[n].get("cost_usd", 0.0)), 6) for n in names],
+            name="cost US$",
+            marker_color="#9d755d",
+            hovertemplate="%{x}: $%{y:.4f}<extra></extra>",
+        ),
+        row=1,
+        col=3,
+    )
     fig.update_layout(barmode="group")
     fig.update_yaxes(title_text="count", row=1, col=1)
     fig.update_yaxes(title_text="tokens", row=1, col=2)
     fig.update_yaxes(title_text="US$", row=1, col=3)
-    header = ["role", "decisions", "LLM calls", "fallbacks", "cache hits", "tokens in", "tokens out", "cost US$", "LLM time s"]
-    rows = [[n, *(fmt(int(roles[n].get(k, 0))) for k in ACCOUNT[:6]), fmt(roles[n].get("cost_usd"), 4), fmt(roles[n].get("latency_s"), 1)] for n in names]
+    header = [
+        "role",
+        "decisions",
+        "LLM calls",
+        "fallbacks",
+        "cache hits",
+        "tokens in",
+        "tokens out",
+        "cost US$",
+        "LLM time s",
+    ]
+    rows = [
+        [
+            n,
+            *(fmt(int(roles[n].get(k, 0))) for k in ACCOUNT[:6]),
+            fmt(roles[n].get("cost_usd"), 4),
+            fmt(roles[n].get("latency_s"), 1),
+        ]
+        for n in names
+    ]
     return base_layout(fig, 380), table_html(header, rows)

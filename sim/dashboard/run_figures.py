@@ -41,7 +41,17 @@ class Bands:
         return mean, mean - half, mean + half
 
 
-def add_line(fig: go.Figure, b: Bands, column: str, group: str, row: int, col: int, show: bool, name: str | None = None, dash: str | None = None) -> None:
+def add_line(
+    fig: go.Figure,
+    b: Bands,
+    column: str,
+    group: str,
+    row: int,
+    col: int,
+    show: bool,
+    name: str | None = None,
+    dash: str | None = None,
+) -> None:
     """A mean line and (with replicates) a translucent 95% band, grouped in the legend by confidence group."""
     mean, lo, hi = b.stats(column)
     x = b.days.tolist()
@@ -49,17 +59,45 @@ def add_line(fig: go.Figure, b: Bands, column: str, group: str, row: int, col: i
     if lo is not None and hi is not None:
         ok = ~np.isnan(lo)
         xs = np.asarray(x)[ok]
-        fig.add_trace(go.Scatter(x=np.concatenate([xs, xs[::-1]]).tolist(), y=rounded(np.concatenate([hi[ok], lo[ok][::-1]])),
-                                 mode="lines", fill="toself", fillcolor=colour(group, 0.18), line={"width": 0}, hoverinfo="skip",
-                                 legendgroup=group, showlegend=False, name=f"{label} 95% band"), row=row, col=col)
-    fig.add_trace(go.Scatter(x=x, y=rounded(mean), mode="lines", name=label, legendgroup=group, showlegend=show,
-                             line={"color": colour(group), "width": 2, "dash": dash}, hovertemplate=f"{label}<br>day %{{x}}: %{{y:.3f}}<extra></extra>"),
-                  row=row, col=col)
+        fig.add_trace(
+            go.Scatter(
+                x=np.concatenate([xs, xs[::-1]]).tolist(),
+                y=rounded(np.concatenate([hi[ok], lo[ok][::-1]])),
+                mode="lines",
+                fill="toself",
+                fillcolor=colour(group, 0.18),
+                line={"width": 0},
+                hoverinfo="skip",
+                legendgroup=group,
+                showlegend=False,
+                name=f"{label} 95% band",
+            ),
+            row=row,
+            col=col,
+        )
+    fig.add_trace(
+        go.Scatter(
+            x=x,
+            y=rounded(mean),
+            mode="lines",
+            name=label,
+            legendgroup=group,
+            showlegend=show,
+            line={"color": colour(group), "width": 2, "dash": dash},
+            hovertemplate=f"{label}<br>day %{{x}}: %{{y:.3f}}<extra></extra>",
+        ),
+        row=row,
+        col=col,
+    )
 
 
 def over_time(b: Bands) -> go.Figure:
     """Knowledge, confidence and motivation per confidence group."""
-    panels = [("knowledge", "mean knowledge (0–1)"), ("confidence", "mean confidence (0–1)"), ("motivation", "mean motivation of active learners (0–1)")]
+    panels = [
+        ("knowledge", "mean knowledge (0–1)"),
+        ("confidence", "mean confidence (0–1)"),
+        ("motivation", "mean motivation of active learners (0–1)"),
+    ]
     fig = make_subplots(rows=1, cols=3, subplot_titles=[t for _, t in panels], horizontal_spacing=0.06)
     for i, (outcome, _) in enumerate(panels, start=1):
         for g in GROUPS:
@@ -81,20 +119,38 @@ def equity_gap(b: Bands) -> go.Figure:
 def participation(b: Bands) -> go.Figure:
     """The day's mix of modes among learners taking part, stacked, per scope."""
     scopes = ("all", *GROUPS)
-    fig = make_subplots(rows=1, cols=4, subplot_titles=[GROUP_LABELS[s] for s in scopes], shared_yaxes=True, horizontal_spacing=0.03)
+    fig = make_subplots(
+        rows=1, cols=4, subplot_titles=[GROUP_LABELS[s] for s in scopes], shared_yaxes=True, horizontal_spacing=0.03
+    )
     for i, s in enumerate(scopes, start=1):
         for m in MODES:
             mean, _, _ = b.stats(f"share_{m}_{s}")
-            fig.add_trace(go.Scatter(x=b.days[1:].tolist(), y=rounded(mean[1:]), stackgroup=f"s{i}", name=m, legendgroup=m, showlegend=i == 1,
-                                     line={"width": 0.5, "color": MODE_COLOURS[m]}, hovertemplate=f"{m}: %{{y:.1%}} (day %{{x}})<extra>{esc(GROUP_LABELS[s])}</extra>"),
-                          row=1, col=i)
+            fig.add_trace(
+                go.Scatter(
+                    x=b.days[1:].tolist(),
+                    y=rounded(mean[1:]),
+                    stackgroup=f"s{i}",
+                    name=m,
+                    legendgroup=m,
+                    showlegend=i == 1,
+                    line={"width": 0.5, "color": MODE_COLOURS[m]},
+                    hovertemplate=f"{m}: %{{y:.1%}} (day %{{x}})<extra>{esc(GROUP_LABELS[s])}</extra>",
+                ),
+                row=1,
+                col=i,
+            )
         fig.update_xaxes(title_text="day", row=1, col=i)
     fig.update_yaxes(title_text="share of learners taking part", tickformat=".0%", range=[0, 1], row=1, col=1)
     return base_layout(fig, 380)
 
 
 def retention(b: Bands) -> go.Figure:
-    fig = make_subplots(rows=1, cols=2, subplot_titles=["retention: share still active", "community size: active learners"], horizontal_spacing=0.08)
+    fig = make_subplots(
+        rows=1,
+        cols=2,
+        subplot_titles=["retention: share still active", "community size: active learners"],
+        horizontal_spacing=0.08,
+    )
     for g in GROUPS:
         add_line(fig, b, f"retention_{g}", g, 1, 1, show=True)
     add_line(fig, b, "retention_all", "all", 1, 1, show=True, dash="dot")
@@ -124,9 +180,20 @@ def distributions(learners: pd.DataFrame, bins: int = 30) -> go.Figure:
             if v.size == 0:
                 continue
             h, _ = np.histogram(v, bins=edges)
-            fig.add_trace(go.Scatter(x=rounded(centres), y=rounded(h / v.size), mode="lines", line={"shape": "hvh", "color": colour(g), "width": 2},
-                                     name=esc(GROUP_LABELS[g]), legendgroup=g, showlegend=i == 1,
-                                     hovertemplate=f"{esc(GROUP_LABELS[g])}: %{{y:.1%}} of the group near %{{x:.3f}}<extra></extra>"), row=1, col=i)
+            fig.add_trace(
+                go.Scatter(
+                    x=rounded(centres),
+                    y=rounded(h / v.size),
+                    mode="lines",
+                    line={"shape": "hvh", "color": colour(g), "width": 2},
+                    name=esc(GROUP_LABELS[g]),
+                    legendgroup=g,
+                    showlegend=i == 1,
+                    hovertemplate=f"{esc(GROUP_LABELS[g])}: %{{y:.1%}} of the group near %{{x:.3f}}<extra></extra>",
+                ),
+                row=1,
+                col=i,
+            )
         fig.add_vline(x=0, line={"color": "#999", "dash": "dash"}, row=1, col=i)
         fig.update_xaxes(title_text=title.replace(" per learner", " (0–1 scale)"), row=1, col=i)
     fig.update_yaxes(title_text="share of the group", tickformat=".0%", row=1, col=1)
@@ -141,9 +208,19 @@ def topic_heatmap(learners: pd.DataFrame, topics: Sequence[str]) -> go.Figure | 
     means = learners.groupby("confidence_group")[cols].mean().reindex(list(GROUPS))
     z = means.to_numpy(float).T  # topics × groups
     labels = [esc(c.split(":", 1)[1]) for c in cols]
-    fig = go.Figure(go.Heatmap(z=[rounded(r, 3) for r in z], x=[GROUP_LABELS[g] for g in GROUPS], y=labels, colorscale="Viridis", zmin=0, zmax=1,
-                               texttemplate="%{z:.2f}", colorbar={"title": {"text": "knowledge"}},
-                               hovertemplate="topic %{y}<br>%{x}: mean final knowledge %{z:.3f}<extra></extra>"))
+    fig = go.Figure(
+        go.Heatmap(
+            z=[rounded(r, 3) for r in z],
+            x=[GROUP_LABELS[g] for g in GROUPS],
+            y=labels,
+            colorscale="Viridis",
+            zmin=0,
+            zmax=1,
+            texttemplate="%{z:.2f}",
+            colorbar={"title": {"text": "knowledge"}},
+            hovertemplate="topic %{y}<br>%{x}: mean final knowledge %{z:.3f}<extra></extra>",
+        )
+    )
     fig.update_yaxes(title_text="topic", autorange="reversed")
     fig.update_xaxes(title_text="confidence group", side="top")
     return base_layout(fig, max(300, 80 + 28 * len(cols)))

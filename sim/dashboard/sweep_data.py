@@ -14,11 +14,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from learncomm.sim.runs.compare import interval
-from learncomm.sim.dashboard.common import GROUPS, DashboardError, rounded
-from learncomm.sim.schema.vocab import SCOPES
+from learncomm.sim.dashboard.common import DashboardError, rounded
 from learncomm.sim.dashboard.folders import read_json, read_parquet
-
+from learncomm.sim.runs.compare import interval
+from learncomm.sim.schema.vocab import SCOPES
 
 KEYS = {"point", "replicate", "seed", "status", "error", "wall_time_s"}
 MAX_LEVELS = 12  # more distinct values than this: binned
@@ -87,7 +86,10 @@ def make_axis(name: str, values: pd.Series) -> Axis:
         return Axis(name, codes, rounded(uniq, 6), [f"{u:.4g}" for u in uniq], True)
     edges = np.unique(np.quantile(v, np.linspace(0, 1, BINS + 1)))
     codes = np.clip(np.searchsorted(edges, v, side="right") - 1, 0, len(edges) - 2)
-    centres = [float(np.mean(v[codes == i])) if np.any(codes == i) else float((edges[i] + edges[i + 1]) / 2) for i in range(len(edges) - 1)]
+    centres = [
+        float(np.mean(v[codes == i])) if np.any(codes == i) else float((edges[i] + edges[i + 1]) / 2)
+        for i in range(len(edges) - 1)
+    ]
     labels = [f"{edges[i]:.3g}–{edges[i + 1]:.3g}" for i in range(len(edges) - 1)]
     return Axis(name, codes, rounded(centres, 6), labels, True)
 
@@ -126,14 +128,25 @@ def read_sensitivity(path: Path, params: list[str]) -> tuple[dict[str, dict[str,
             continue
         if any(isinstance(per.get(k), list) for k in (*SOBOL, *MORRIS)):  # SALib style: arrays in parameter order
             names = per.get("names") or per.get("parameters") or params
-            per = {n: {k: per[k][i] for k in (*SOBOL, *MORRIS) if isinstance(per.get(k), list) and i < len(per[k])} for i, n in enumerate(names)}
-        cleaned = {p: {k: rounded([v], 5)[0] for k, v in d.items() if k in (*SOBOL, *MORRIS) and isinstance(v, (int, float))} for p, d in per.items() if isinstance(d, dict)}
+            per = {
+                n: {k: per[k][i] for k in (*SOBOL, *MORRIS) if isinstance(per.get(k), list) and i < len(per[k])}
+                for i, n in enumerate(names)
+            }
+        cleaned = {
+            p: {k: rounded([v], 5)[0] for k, v in d.items() if k in (*SOBOL, *MORRIS) and isinstance(v, (int, float))}
+            for p, d in per.items()
+            if isinstance(d, dict)
+        }
         if any(cleaned.values()):
             out[outcome] = cleaned
     if not out:
         return None, None
     first = next(iter(next(iter(out.values())).values()))
-    method = raw.get("method") if isinstance(raw, dict) and isinstance(raw.get("method"), str) else ("sobol" if "S1" in first or "ST" in first else "morris")
+    method = (
+        raw.get("method")
+        if isinstance(raw, dict) and isinstance(raw.get("method"), str)
+        else ("sobol" if "S1" in first or "ST" in first else "morris")
+    )
     return out, method
 
 
@@ -142,11 +155,19 @@ def load_sweep(path: Path) -> SweepData:
     record = read_json(path / "sweep.json")
     summary = path / "summary.parquet"
     if not summary.is_file():
-        raise DashboardError(f"{summary}: missing; the sweep has not finished a single invocation yet (its summary is written at the end)")
+        raise DashboardError(
+            f"{summary}: missing; the sweep has not finished a single invocation yet (its summary is written at the end)"
+        )
     table = read_parquet(summary)
-    ok = table["status"].astype(str).str.lower().isin(["ok", "done", "success", "complete", "completed"]) if "status" in table else pd.Series(True, index=table.index)
+    ok = (
+        table["status"].astype(str).str.lower().isin(["ok", "done", "success", "complete", "completed"])
+        if "status" in table
+        else pd.Series(True, index=table.index)
+    )
     params = parameter_names(record, table)
-    data = SweepData(path, record, table[ok].reset_index(drop=True), params, [], int((~ok).sum()), *read_sensitivity(path, params))
+    data = SweepData(
+        path, record, table[ok].reset_index(drop=True), params, [], int((~ok).sum()), *read_sensitivity(path, params)
+    )
     data.outcomes = outcome_names(record, data.table, params)
     if data.table.empty:
         raise DashboardError(f"{summary}: no successful runs to show ({data.failed} failed)")
@@ -156,7 +177,7 @@ def load_sweep(path: Path) -> SweepData:
 
 def payload(d: SweepData) -> dict[str, Any]:
     """Everything the page switches between, once: per outcome its runs' values, effects per parameter, pair heatmaps."""
-    pairs = [(a, b) for i, a in enumerate(d.params) for b in d.params[i + 1:]]
+    pairs = [(a, b) for i, a in enumerate(d.params) for b in d.params[i + 1 :]]
     per: dict[str, Any] = {}
     for o in d.outcomes:
         y = d.table[o].to_numpy(float)
@@ -164,13 +185,20 @@ def payload(d: SweepData) -> dict[str, Any]:
         for p, ax in d.axes.items():
             m, lo, hi, n = mean_ci(y, ax.codes, len(ax.labels))
             eff[p] = {"mean": m, "lo": lo, "hi": hi, "n": n}
-        per[o] = {"values": rounded(y, 5), "effects": eff, "heat": {f"{a}|{b}": heat(y, d.axes[a], d.axes[b]) for a, b in pairs}}
+        per[o] = {
+            "values": rounded(y, 5),
+            "effects": eff,
+            "heat": {f"{a}|{b}": heat(y, d.axes[a], d.axes[b]) for a, b in pairs},
+        }
     options: dict[str, dict[str, str]] = {}
     for o in d.outcomes:
         base, scope = split(o)
         options.setdefault(base, {})[scope or "-"] = o
     return {
-        "outcomes": per, "options": options, "pairs": [f"{a}|{b}" for a, b in pairs],
+        "outcomes": per,
+        "options": options,
+        "pairs": [f"{a}|{b}" for a, b in pairs],
         "axes": {p: {"centres": ax.centres, "labels": ax.labels, "numeric": ax.numeric} for p, ax in d.axes.items()},
-        "sensitivity": d.sensitivity or {}, "method": d.method,
+        "sensitivity": d.sensitivity or {},
+        "method": d.method,
     }

@@ -9,16 +9,25 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from learncomm.sim.dashboard.common import GROUP_LABELS, Section, atomic_write_text, base_layout, esc, figure_html, page, rounded
-from learncomm.sim.schema.vocab import SCOPES
+from learncomm.sim.dashboard.common import (
+    GROUP_LABELS,
+    Section,
+    atomic_write_text,
+    base_layout,
+    esc,
+    figure_html,
+    page,
+    rounded,
+)
 from learncomm.sim.dashboard.sweep_data import SweepData, load_sweep, payload, split
+from learncomm.sim.schema.vocab import SCOPES
 
 GL_RUNS = 5000  # above this many runs the single-run dots use WebGL
 
@@ -76,7 +85,13 @@ def effects_figure(d: SweepData, col: str, p: dict[str, Any]) -> go.Figure:
     n = len(d.params)
     cols = min(n, 3)
     rows = math.ceil(n / cols)
-    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[esc(x) for x in d.params], horizontal_spacing=0.07, vertical_spacing=0.5 / max(rows, 1) if rows > 1 else 0.1)
+    fig = make_subplots(
+        rows=rows,
+        cols=cols,
+        subplot_titles=[esc(x) for x in d.params],
+        horizontal_spacing=0.07,
+        vertical_spacing=0.5 / max(rows, 1) if rows > 1 else 0.1,
+    )
     o = p["outcomes"][col]
     # SVG up to a few thousand runs: WebGL costs ~0.5 s per figure to start where the GPU is emulated (headless, VMs)
     scatter = go.Scattergl if len(d.table) > GL_RUNS else go.Scatter
@@ -86,14 +101,55 @@ def effects_figure(d: SweepData, col: str, p: dict[str, Any]) -> go.Figure:
         x_runs = rounded(raw.to_numpy(float), 6) if ax.numeric else [esc(v) for v in raw.astype(str)]
         x_bins = ax.centres if ax.numeric else [esc(v) for v in ax.labels]
         e = o["effects"][name]
-        fig.add_trace(scatter(x=x_runs, y=o["values"], mode="markers", marker={"size": 4, "color": "rgba(90,90,90,0.25)"}, name="one run",
-                                   showlegend=i == 0, legendgroup="runs", hoverinfo="skip"), row=r, col=c)
-        fig.add_trace(go.Scatter(x=x_bins + x_bins[::-1], y=e["hi"] + e["lo"][::-1], mode="lines", fill="toself", fillcolor="rgba(0,114,178,0.2)", line={"width": 0},
-                                 name="95% interval", showlegend=i == 0, legendgroup="band", hoverinfo="skip"), row=r, col=c)
-        fig.add_trace(go.Scatter(x=x_bins, y=e["mean"], customdata=e["n"], mode="lines+markers", line={"color": "#0072B2", "width": 2.5}, name="mean over runs",
-                                 showlegend=i == 0, legendgroup="mean", text=[esc(v) for v in ax.labels],
-                                 hovertemplate="value %{text}<br>mean %{y:.4f} over %{customdata} runs<extra></extra>"), row=r, col=c)
-        fig.update_xaxes(title_text=esc(name) + ("" if len(ax.labels) == d.table[name].nunique() else " (binned)"), row=r, col=c)
+        fig.add_trace(
+            scatter(
+                x=x_runs,
+                y=o["values"],
+                mode="markers",
+                marker={"size": 4, "color": "rgba(90,90,90,0.25)"},
+                name="one run",
+                showlegend=i == 0,
+                legendgroup="runs",
+                hoverinfo="skip",
+            ),
+            row=r,
+            col=c,
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=x_bins + x_bins[::-1],
+                y=e["hi"] + e["lo"][::-1],
+                mode="lines",
+                fill="toself",
+                fillcolor="rgba(0,114,178,0.2)",
+                line={"width": 0},
+                name="95% interval",
+                showlegend=i == 0,
+                legendgroup="band",
+                hoverinfo="skip",
+            ),
+            row=r,
+            col=c,
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=x_bins,
+                y=e["mean"],
+                customdata=e["n"],
+                mode="lines+markers",
+                line={"color": "#0072B2", "width": 2.5},
+                name="mean over runs",
+                showlegend=i == 0,
+                legendgroup="mean",
+                text=[esc(v) for v in ax.labels],
+                hovertemplate="value %{text}<br>mean %{y:.4f} over %{customdata} runs<extra></extra>",
+            ),
+            row=r,
+            col=c,
+        )
+        fig.update_xaxes(
+            title_text=esc(name) + ("" if len(ax.labels) == d.table[name].nunique() else " (binned)"), row=r, col=c
+        )
     fig.update_yaxes(title_text=esc(col), row=1, col=1)
     return base_layout(fig, 80 + 330 * rows, margin={"l": 70, "r": 30, "t": 50, "b": 70})
 
@@ -102,9 +158,17 @@ def heat_figure(d: SweepData, col: str, p: dict[str, Any]) -> go.Figure | None:
     if not p["pairs"]:
         return None
     a, b = p["pairs"][0].split("|")
-    fig = go.Figure(go.Heatmap(x=[esc(v) for v in d.axes[a].labels], y=[esc(v) for v in d.axes[b].labels], z=p["outcomes"][col]["heat"][p["pairs"][0]],
-                               colorscale="Viridis", colorbar={"title": {"text": esc(col)}}, hoverongaps=False,
-                               hovertemplate="x %{x}<br>y %{y}<br>mean %{z:.4f}<extra></extra>"))
+    fig = go.Figure(
+        go.Heatmap(
+            x=[esc(v) for v in d.axes[a].labels],
+            y=[esc(v) for v in d.axes[b].labels],
+            z=p["outcomes"][col]["heat"][p["pairs"][0]],
+            colorscale="Viridis",
+            colorbar={"title": {"text": esc(col)}},
+            hoverongaps=False,
+            hovertemplate="x %{x}<br>y %{y}<br>mean %{z:.4f}<extra></extra>",
+        )
+    )
     fig.update_xaxes(title_text=esc(a), type="category")
     fig.update_yaxes(title_text=esc(b), type="category")
     return base_layout(fig, 520)
@@ -118,19 +182,40 @@ def parcoords_dimensions(d: SweepData) -> list[dict[str, Any]]:
         if ax.numeric:
             dims.append({"label": esc(name), "values": rounded(d.table[name].to_numpy(float), 6)})
         else:
-            dims.append({"label": esc(name), "values": ax.codes.tolist(), "tickvals": list(range(len(ax.labels))), "ticktext": [esc(v) for v in ax.labels]})
+            dims.append(
+                {
+                    "label": esc(name),
+                    "values": ax.codes.tolist(),
+                    "tickvals": list(range(len(ax.labels))),
+                    "ticktext": [esc(v) for v in ax.labels],
+                }
+            )
     return dims
 
 
 def sensitivity_figure(d: SweepData, col: str) -> go.Figure:
     s = (d.sensitivity or {}).get(col, {})
-    keys = (("mu_star", "mu_star_conf", "μ* (mean absolute elementary effect)"), ("sigma", None, "σ (interactions, non-linearity)")) if d.method == "morris" \
+    keys = (
+        (
+            ("mu_star", "mu_star_conf", "μ* (mean absolute elementary effect)"),
+            ("sigma", None, "σ (interactions, non-linearity)"),
+        )
+        if d.method == "morris"
         else (("S1", "S1_conf", "S1 (first order: alone)"), ("ST", "ST_conf", "ST (total: with interactions)"))
+    )
     fig = go.Figure()
     for (k, conf, label), c in zip(keys, ("#0072B2", "#E69F00")):
         y = [s.get(x, {}).get(k) for x in d.params]
         err = {"type": "data", "array": [s.get(x, {}).get(conf) for x in d.params], "visible": True} if conf else None
-        fig.add_trace(go.Bar(x=[esc(x) for x in d.params], y=rounded([v if v is not None else math.nan for v in y], 5), name=label, marker_color=c, error_y=err))
+        fig.add_trace(
+            go.Bar(
+                x=[esc(x) for x in d.params],
+                y=rounded([v if v is not None else math.nan for v in y], 5),
+                name=label,
+                marker_color=c,
+                error_y=err,
+            )
+        )
     fig.update_layout(barmode="group")
     fig.update_yaxes(title_text="index" if d.method != "morris" else f"effect on {esc(col)}")
     return base_layout(fig, 400)
@@ -138,11 +223,18 @@ def sensitivity_figure(d: SweepData, col: str) -> go.Figure:
 
 def controls(d: SweepData, col: str, p: dict[str, Any]) -> str:
     base, scope = split(col)
-    opts = "".join(f'<option value="{esc(b)}"{" selected" if b == base else ""}>{esc(b)}</option>' for b in p["options"])
-    groups = "".join(f'<option value="{g}"{" selected" if g == (scope or "all") else ""}>{esc(GROUP_LABELS[g])}</option>' for g in SCOPES)
-    html = (f'<div class="controls"><span><label for="sel-outcome">outcome</label> <select id="sel-outcome">{opts}</select></span>'
-            f'<span><label for="sel-group">confidence group</label> <select id="sel-group">{groups}</select></span>'
-            f'<span>shown: <b class="sel-name">{esc(col)}</b></span></div>')
+    opts = "".join(
+        f'<option value="{esc(b)}"{" selected" if b == base else ""}>{esc(b)}</option>' for b in p["options"]
+    )
+    groups = "".join(
+        f'<option value="{g}"{" selected" if g == (scope or "all") else ""}>{esc(GROUP_LABELS[g])}</option>'
+        for g in SCOPES
+    )
+    html = (
+        f'<div class="controls"><span><label for="sel-outcome">outcome</label> <select id="sel-outcome">{opts}</select></span>'
+        f'<span><label for="sel-group">confidence group</label> <select id="sel-group">{groups}</select></span>'
+        f'<span>shown: <b class="sel-name">{esc(col)}</b></span></div>'
+    )
     return html
 
 
@@ -155,13 +247,25 @@ def facts(d: SweepData) -> list[tuple[str, Any]]:
     r = d.record
     design = r.get("design")
     kind = design.get("kind") if isinstance(design, dict) else design
-    created = r.get("created") or datetime.fromtimestamp((d.path / "summary.parquet").stat().st_mtime, timezone.utc).isoformat(timespec="seconds") + " (file time)"
+    created = (
+        r.get("created")
+        or datetime.fromtimestamp((d.path / "summary.parquet").stat().st_mtime, UTC).isoformat(timespec="seconds")
+        + " (file time)"
+    )
     base = r.get("base", {})
     scen = base.get("scenario", {}) if isinstance(base, dict) else {}
-    return [("sweep", r.get("name", d.path.name)), ("base scenario", scen.get("name") or (base.get("source") if isinstance(base, dict) else base)),
-            ("design", kind), ("parameters", len(d.params)), ("points", len(r.get("points") or [])), ("replicates", r.get("replicates")),
-            ("runs shown", f"{len(d.table):,}" + (f" ({d.failed} failed, left out)" if d.failed else "")), ("learners", scen.get("learners")),
-            ("days", scen.get("days")), ("created", created)]
+    return [
+        ("sweep", r.get("name", d.path.name)),
+        ("base scenario", scen.get("name") or (base.get("source") if isinstance(base, dict) else base)),
+        ("design", kind),
+        ("parameters", len(d.params)),
+        ("points", len(r.get("points") or [])),
+        ("replicates", r.get("replicates")),
+        ("runs shown", f"{len(d.table):,}" + (f" ({d.failed} failed, left out)" if d.failed else "")),
+        ("learners", scen.get("learners")),
+        ("days", scen.get("days")),
+        ("created", created),
+    ]
 
 
 def build_sweep(path: Path, embed: bool = False) -> Path:
@@ -173,30 +277,74 @@ def build_sweep(path: Path, embed: bool = False) -> Path:
         ax["labels"] = [esc(v) for v in ax["labels"]]
     p["titles"] = {n: esc(n) for n in [*d.params, *d.outcomes]}
     col = d.outcomes[0]
-    secs = [Section("effects", "Each parameter's effect", "one panel per parameter: grey dots are single runs, the blue line the mean over all runs at "
-                    "each value (other parameters vary too), the band its 95% interval over those runs (replicates included). Many distinct values are "
-                    "grouped into bins. A flat line: the outcome does not depend on that parameter.",
-                    controls(d, col, p) + figure_html(effects_figure(d, col, p), "fig-effects"))]
+    secs = [
+        Section(
+            "effects",
+            "Each parameter's effect",
+            "one panel per parameter: grey dots are single runs, the blue line the mean over all runs at "
+            "each value (other parameters vary too), the band its 95% interval over those runs (replicates included). Many distinct values are "
+            "grouped into bins. A flat line: the outcome does not depend on that parameter.",
+            controls(d, col, p) + figure_html(effects_figure(d, col, p), "fig-effects"),
+        )
+    ]
     hm = heat_figure(d, col, p)
     if hm is not None:
-        secs.append(Section("pairs", "Two parameters together", "mean outcome for each combination of two parameters' values (bins); colour changes "
-                            "along a diagonal show an interaction. Blank cells: no run had that combination.", pair_control(p) + figure_html(hm, "fig-heat")))
+        secs.append(
+            Section(
+                "pairs",
+                "Two parameters together",
+                "mean outcome for each combination of two parameters' values (bins); colour changes "
+                "along a diagonal show an interaction. Blank cells: no run had that combination.",
+                pair_control(p) + figure_html(hm, "fig-heat"),
+            )
+        )
     p["pc"] = parcoords_dimensions(d)
-    secs.append(Section("parcoords", "All runs (parallel coordinates)", "each line is one run, crossing every parameter's axis at its value (bottom: "
-                        "lowest, top: highest) and ending at the outcome; colour: the outcome's sextile, dark lowest, yellow highest. The interactive "
-                        "version lets you drag along an axis to keep only a range of runs.",
-                        '<p><button id="pc-interactive" type="button">Make interactive (WebGL: drag along an axis to filter runs; '
-                        'slow without a graphics card)</button></p>' + figure_html(base_layout(go.Figure(), 480), "fig-parcoords")))
+    secs.append(
+        Section(
+            "parcoords",
+            "All runs (parallel coordinates)",
+            "each line is one run, crossing every parameter's axis at its value (bottom: "
+            "lowest, top: highest) and ending at the outcome; colour: the outcome's sextile, dark lowest, yellow highest. The interactive "
+            "version lets you drag along an axis to keep only a range of runs.",
+            '<p><button id="pc-interactive" type="button">Make interactive (WebGL: drag along an axis to filter runs; '
+            "slow without a graphics card)</button></p>" + figure_html(base_layout(go.Figure(), 480), "fig-parcoords"),
+        )
+    )
     if d.sensitivity:
-        how = ("Sobol indices: S1 is the share of the outcome's variance due to a parameter alone, ST including its interactions; whiskers are 95% intervals."
-               if d.method != "morris" else "Morris screening: μ* is a parameter's mean absolute effect on the outcome (whiskers: 95% interval), σ its spread (interactions, curvature).")
-        secs.append(Section("sensitivity", "Sensitivity indices", how, '<p class="note" id="sens-missing" style="display:none">No indices for this outcome in sensitivity.json.</p>'
-                            + figure_html(sensitivity_figure(d, col), "fig-sensitivity")))
+        how = (
+            "Sobol indices: S1 is the share of the outcome's variance due to a parameter alone, ST including its interactions; whiskers are 95% intervals."
+            if d.method != "morris"
+            else "Morris screening: μ* is a parameter's mean absolute effect on the outcome (whiskers: 95% interval), σ its spread (interactions, curvature)."
+        )
+        secs.append(
+            Section(
+                "sensitivity",
+                "Sensitivity indices",
+                how,
+                '<p class="note" id="sens-missing" style="display:none">No indices for this outcome in sensitivity.json.</p>'
+                + figure_html(sensitivity_figure(d, col), "fig-sensitivity"),
+            )
+        )
     else:
-        secs.append(Section("sensitivity", "Sensitivity indices", "Sobol or Morris designs write sensitivity.json, shown here.", "",
-                            notes=["No sensitivity.json in this sweep (its design has none, or the analysis has not run)."]))
-    data = json.dumps(p, separators=(",", ":"), allow_nan=False, default=str).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+        secs.append(
+            Section(
+                "sensitivity",
+                "Sensitivity indices",
+                "Sobol or Morris designs write sensitivity.json, shown here.",
+                "",
+                notes=["No sensitivity.json in this sweep (its design has none, or the analysis has not run)."],
+            )
+        )
+    data = (
+        json.dumps(p, separators=(",", ":"), allow_nan=False, default=str)
+        .replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("&", "\\u0026")
+    )
     extra = f'<script type="application/json" id="sweep-data">{data}</script>{SCRIPT}'
     target = Path(path) / "dashboard.html"
-    atomic_write_text(target, page(f"Sweep: {d.record.get('name', Path(path).name)}", facts(d), secs, target, embed=embed, extra_body=extra))
+    atomic_write_text(
+        target,
+        page(f"Sweep: {d.record.get('name', Path(path).name)}", facts(d), secs, target, embed=embed, extra_body=extra),
+    )
     return target

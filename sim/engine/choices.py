@@ -11,12 +11,26 @@ import numpy as np
 
 from learncomm.agents.state import LearnerState
 from learncomm.sim.engine.levers import Levers
-from learncomm.sim.schema.scenario import Params
 from learncomm.sim.engine.world import World
+from learncomm.sim.schema.scenario import Params
 from learncomm.sim.schema.vocab import Mode
 
 # Columns of the day's block of uniforms.
-U_PART, U_COMM, U_TOPIC, U_EXPLAIN, U_SOCIAL, U_ASK, U_PARTNER, U_EXPERT, U_EXPOSE, U_MEET, U_SOURCE, U_SOURCE_OK, U_MATCH = range(13)
+(
+    U_PART,
+    U_COMM,
+    U_TOPIC,
+    U_EXPLAIN,
+    U_SOCIAL,
+    U_ASK,
+    U_PARTNER,
+    U_EXPERT,
+    U_EXPOSE,
+    U_MEET,
+    U_SOURCE,
+    U_SOURCE_OK,
+    U_MATCH,
+) = range(13)
 N_UNIFORMS = 13
 NONE = -1
 
@@ -52,7 +66,9 @@ def meetup_topic(state: LearnerState, world: World, c: int, override: int | None
     return int(np.argmax(want))
 
 
-def choose_meetings(state: LearnerState, world: World, p: Params, day: int, u: np.ndarray, levers: Levers) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def choose_meetings(
+    state: LearnerState, world: World, p: Params, day: int, u: np.ndarray, levers: Levers
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Who attends a meetup today (the scenario's or a role's), in which community, on which topic."""
     n = state.n
     meet = np.zeros(n, dtype=bool)
@@ -61,8 +77,21 @@ def choose_meetings(state: LearnerState, world: World, p: Params, day: int, u: n
     today: list[tuple[int, int, bool, float, float, np.ndarray | None]] = []
     for c, mt in enumerate(world.meetups):
         if mt is not None and day % mt.every_days == mt.weekday % mt.every_days:
-            today.append((c, meetup_topic(state, world, c, levers.agenda.get(c)), mt.format == "online", mt.reach, mt.attend_propensity, None))
-    today += [(m.community, m.topic, m.online, m.reach, m.attend_propensity, m.invited) for m in levers.meetings if m.day == day]
+            today.append(
+                (
+                    c,
+                    meetup_topic(state, world, c, levers.agenda.get(c)),
+                    mt.format == "online",
+                    mt.reach,
+                    mt.attend_propensity,
+                    None,
+                )
+            )
+    today += [
+        (m.community, m.topic, m.online, m.reach, m.attend_propensity, m.invited)
+        for m in levers.meetings
+        if m.day == day
+    ]
     for c, t, online, reach, propensity, invited in today:
         p_go = (state.access if online else reach) * propensity * drive(state, p)
         go = state.membership[:, c] & state.active & state.available[:, day % 7] & ~meet & (u[:, U_MEET] < p_go)
@@ -74,11 +103,22 @@ def choose_meetings(state: LearnerState, world: World, p: Params, day: int, u: n
     return meet, comm, topic
 
 
-def choose_topics(state: LearnerState, world: World, p: Params, day: int, who: np.ndarray, comm: np.ndarray, u: np.ndarray, pull: np.ndarray) -> np.ndarray:
+def choose_topics(
+    state: LearnerState,
+    world: World,
+    p: Params,
+    day: int,
+    who: np.ndarray,
+    comm: np.ndarray,
+    u: np.ndarray,
+    pull: np.ndarray,
+) -> np.ndarray:
     """Topics of the learners `who` (with their communities and uniforms): by interest, resources and
     suggestions in a community; the day's curriculum topic in a classroom."""
     factor = world.topic_mask * (1.0 + p.pull_resources * world.resources) * pull  # (C, T), once a day
-    weights = (state.interest[who] + 1e-12) * (factor[0] if factor.shape[0] == 1 else factor[comm])  # floor: see world.choice_cdf
+    weights = (state.interest[who] + 1e-12) * (
+        factor[0] if factor.shape[0] == 1 else factor[comm]
+    )  # floor: see world.choice_cdf
     cdf = np.cumsum(weights, axis=1)
     topic = np.minimum((cdf < (u[:, U_TOPIC] * cdf[:, -1])[:, None]).sum(axis=1), cdf.shape[1] - 1)
     for c, order in enumerate(world.curriculum):
@@ -87,7 +127,16 @@ def choose_topics(state: LearnerState, world: World, p: Params, day: int, who: n
     return topic
 
 
-def choose_modes(state: LearnerState, world: World, p: Params, idx: np.ndarray, comm: np.ndarray, topic: np.ndarray, u: np.ndarray, audience: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def choose_modes(
+    state: LearnerState,
+    world: World,
+    p: Params,
+    idx: np.ndarray,
+    comm: np.ndarray,
+    topic: np.ndarray,
+    u: np.ndarray,
+    audience: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
     """Mode of each learner in `idx` (not at a meetup), and its lead over the audience.
 
     Ahead of the audience and confident enough: explain. Otherwise a social
@@ -101,7 +150,12 @@ def choose_modes(state: LearnerState, world: World, p: Params, idx: np.ndarray, 
     explain_p = p.explain_propensity * conf * np.asarray(p.stage_explain)[stage]
     explain = (lead > p.explain_margin) & (u[:, U_EXPLAIN] < explain_p)
     social = ~explain & (u[:, U_SOCIAL] < world.per(world.social_share, comm))
-    risk = p.risk_base + world.per(world.power_gap, comm) + p.risk_gap_weight * np.maximum(-lead, 0.0) + p.newcomer_risk * (stage == 0)
+    risk = (
+        p.risk_base
+        + world.per(world.power_gap, comm)
+        + p.risk_gap_weight * np.maximum(-lead, 0.0)
+        + p.newcomer_risk * (stage == 0)
+    )
     ask = social & (u[:, U_ASK] < sigmoid((conf - risk) / p.ask_temperature))
     mode = np.full(idx.size, Mode.STUDY, dtype=np.int8)
     mode[social] = Mode.OBSERVE

@@ -17,8 +17,8 @@ from learncomm.sim.engine import choices as ch
 from learncomm.sim.engine.dynamics import advance_stages, drop_out, forget, update_confidence, update_motivation
 from learncomm.sim.engine.learning import learn, zpd_gain
 from learncomm.sim.engine.levers import Levers, benchmark_effect, meeting_summaries
-from learncomm.sim.schema.scenario import Params
 from learncomm.sim.engine.world import World
+from learncomm.sim.schema.scenario import Params
 from learncomm.sim.schema.vocab import Mode
 
 
@@ -47,18 +47,24 @@ def tutoring_today(state: LearnerState, sessions_per_week: int, day: int, presen
     return both
 
 
-def session_topics(state: LearnerState, world: World, p: Params, tutoring: np.ndarray, comm: np.ndarray, topic: np.ndarray) -> None:
+def session_topics(
+    state: LearnerState, world: World, p: Params, tutoring: np.ndarray, comm: np.ndarray, topic: np.ndarray
+) -> None:
     """A tutoring pair works on the topic where the tutor can help most (ZPD gain), weighted by the tutee's interest."""
     tutee = np.flatnonzero(tutoring & (state.tutoring_role == 2))
     tutor = state.tutoring_partner[tutee]
     help_ = zpd_gain(state.knowledge[tutor] - state.knowledge[tutee], p.zpd_peak)
-    fit = (help_ * state.interest[tutee] + 1e-12) * world.topic_mask[comm[tutee]]  # floor: stay on the community's topics
+    fit = (help_ * state.interest[tutee] + 1e-12) * world.topic_mask[
+        comm[tutee]
+    ]  # floor: stay on the community's topics
     best = np.argmax(fit, axis=1)
     topic[tutee] = topic[tutor] = best
     comm[tutor] = comm[tutee]
 
 
-def run_day(state: LearnerState, world: World, p: Params, day: int, u: np.ndarray, levers: Levers, sessions_per_week: int = 0) -> DayResult:
+def run_day(
+    state: LearnerState, world: World, p: Params, day: int, u: np.ndarray, levers: Levers, sessions_per_week: int = 0
+) -> DayResult:
     """Advance every learner by one day, using the uniforms `u` (N, N_UNIFORMS)."""
     n = state.n
     audience = ch.audience_knowledge(state, world)

@@ -9,8 +9,13 @@ from learncomm.sim.schema.scenario import Params
 
 
 def update_confidence(
-    state: LearnerState, p: Params, idx: np.ndarray, success: np.ndarray, social: np.ndarray,
-    exposed_gap: np.ndarray, power: np.ndarray,
+    state: LearnerState,
+    p: Params,
+    idx: np.ndarray,
+    success: np.ndarray,
+    social: np.ndarray,
+    exposed_gap: np.ndarray,
+    power: np.ndarray,
 ) -> np.ndarray:
     """Success raises confidence; public exposure to a gap lowers it (more for the already low);
     peers' encouragement lifts it a little, more where the power gap is small.
@@ -27,8 +32,15 @@ def update_confidence(
 
 
 def update_motivation(
-    state: LearnerState, p: Params, present: np.ndarray, idx: np.ndarray, gain: np.ndarray,
-    interest_fit: np.ndarray, exposed: np.ndarray, success: np.ndarray, boost: np.ndarray | None = None,
+    state: LearnerState,
+    p: Params,
+    present: np.ndarray,
+    idx: np.ndarray,
+    gain: np.ndarray,
+    interest_fit: np.ndarray,
+    exposed: np.ndarray,
+    success: np.ndarray,
+    boost: np.ndarray | None = None,
 ) -> None:
     """Progress against one's own expectation, interest in the topic, success in an exchange
     (competence), exposure and fatigue move motivation on a day of taking part; on a day off it

@@ -14,10 +14,10 @@ import numpy as np
 
 from learncomm.agents.state import LearnerState
 from learncomm.sim.engine.choices import U_EXPERT, U_MATCH, U_PARTNER, U_SOURCE, U_SOURCE_OK
-from learncomm.sim.schema.vocab import Mode
 from learncomm.sim.engine.levers import Levers
-from learncomm.sim.schema.scenario import Params
 from learncomm.sim.engine.world import World
+from learncomm.sim.schema.scenario import Params
+from learncomm.sim.schema.vocab import Mode
 
 
 def zpd_gain(gap: np.ndarray, peak: float) -> np.ndarray:
@@ -48,8 +48,17 @@ class Gains:
 
 
 def learn(
-    state: LearnerState, world: World, p: Params, idx: np.ndarray, mode: np.ndarray, topic: np.ndarray,
-    comm: np.ndarray, u: np.ndarray, meet_level: np.ndarray, private: np.ndarray, audience: np.ndarray,
+    state: LearnerState,
+    world: World,
+    p: Params,
+    idx: np.ndarray,
+    mode: np.ndarray,
+    topic: np.ndarray,
+    comm: np.ndarray,
+    u: np.ndarray,
+    meet_level: np.ndarray,
+    private: np.ndarray,
+    audience: np.ndarray,
     levers: Levers | None = None,
 ) -> Gains:
     """Gains of the present learners `idx` (aligned arrays), from the state at the start of the day.
@@ -101,12 +110,16 @@ def learn(
 
     meet = mode == Mode.MEET
     meet_gap = meet_level[comm[meet], topic[meet]] - k[meet]
-    gain[meet] = np.where(meet_gap > 0, p.alpha_meet * zpd_gain(meet_gap, p.zpd_peak) * recept[meet], p.protege_rate * room[meet])
+    gain[meet] = np.where(
+        meet_gap > 0, p.alpha_meet * zpd_gain(meet_gap, p.zpd_peak) * recept[meet], p.protege_rate * room[meet]
+    )
 
     ai = misled = np.zeros(idx.size, dtype=bool)
     if levers is not None and levers.source is not None and levers.source_cfg is not None:
         ai, right = source_answers(levers, mode, private, gain, comm, u)
-        gain[ai & right] = (levers.source_cfg.alpha * zpd_gain(np.minimum(room, p.zpd_peak), p.zpd_peak) * recept)[ai & right]
+        gain[ai & right] = (levers.source_cfg.alpha * zpd_gain(np.minimum(room, p.zpd_peak), p.zpd_peak) * recept)[
+            ai & right
+        ]
         misled = ai & ~right
     gain *= ease(state, world, p, idx, topic)
     gain = np.minimum(gain, room)
@@ -116,10 +129,20 @@ def learn(
     helped = (mode == Mode.ASK) & peer & ~private & (gap > 0)
     helper, helper_topic = partner[helped], topic[helped]
     helper_gain = p.protege_rate * (1.0 - state.knowledge[helper, helper_topic])
-    return Gains(own=gain, answered=answered, helper=helper, helper_topic=helper_topic, helper_gain=helper_gain, ai_answered=ai, misled=misled)
+    return Gains(
+        own=gain,
+        answered=answered,
+        helper=helper,
+        helper_topic=helper_topic,
+        helper_gain=helper_gain,
+        ai_answered=ai,
+        misled=misled,
+    )
 
 
-def source_answers(levers: Levers, mode: np.ndarray, private: np.ndarray, gain: np.ndarray, comm: np.ndarray, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def source_answers(
+    levers: Levers, mode: np.ndarray, private: np.ndarray, gain: np.ndarray, comm: np.ndarray, u: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Public questions nobody answered usefully that an AI source answers, and which answers are right."""
     cfg = levers.source_cfg
     assert cfg is not None and levers.source is not None

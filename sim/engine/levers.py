@@ -70,7 +70,15 @@ def benchmark_effect(state: LearnerState, lv: Levers, idx: np.ndarray, comm: np.
     np.clip(state.confidence, 0.0, 1.0, out=state.confidence)
 
 
-def meeting_summaries(state: LearnerState, lv: Levers, attended: np.ndarray, meet_topic: dict[int, int], meet_level: np.ndarray, alpha_meet: float, peak: float) -> np.ndarray:
+def meeting_summaries(
+    state: LearnerState,
+    lv: Levers,
+    attended: np.ndarray,
+    meet_topic: dict[int, int],
+    meet_level: np.ndarray,
+    alpha_meet: float,
+    peak: float,
+) -> np.ndarray:
     """Absent members of a community that met today take part of the meetup's gain from its notes.
 
     Applied to knowledge here (computed from the start-of-day state); returns each learner's gain.

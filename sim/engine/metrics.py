@@ -10,16 +10,29 @@ from __future__ import annotations
 import numpy as np
 
 from learncomm.agents.state import LearnerState
-from learncomm.sim.schema.vocab import MODES
-from learncomm.sim.schema.vocab import SCOPES, Count
+from learncomm.sim.schema.vocab import MODES, SCOPES, Count
 
 PER_SCOPE: tuple[str, ...] = (
-    "knowledge", "gain", "confidence", "confidence_change", "motivation", "retention", "present",
-    *(f"share_{m}" for m in MODES), "daily_gain", "exposed",
+    "knowledge",
+    "gain",
+    "confidence",
+    "confidence_change",
+    "motivation",
+    "retention",
+    "present",
+    *(f"share_{m}" for m in MODES),
+    "daily_gain",
+    "exposed",
 )
 COMMUNITY_WIDE: tuple[str, ...] = (
-    "equity_gap", "active_learners", "posts_gini", "meetup_attendance",
-    "stage_newcomer", "stage_regular", "stage_core", "joined_learners",
+    "equity_gap",
+    "active_learners",
+    "posts_gini",
+    "meetup_attendance",
+    "stage_newcomer",
+    "stage_regular",
+    "stage_core",
+    "joined_learners",
 )
 METRICS: tuple[str, ...] = tuple(f"{o}_{s}" for o in PER_SCOPE for s in SCOPES) + COMMUNITY_WIDE
 
@@ -53,15 +66,19 @@ def _mean(values: np.ndarray, group: np.ndarray, mask: np.ndarray | None = None)
 def day_metrics(state: LearnerState, day: object | None = None) -> dict[str, float]:
     """Every outcome for the state after a day (`day` is the DayResult; None before the first day)."""
     g = state.group.astype(np.int64)
-    k = np.einsum("it->i", state.knowledge) / state.knowledge.shape[1]  # einsum: 3x faster than mean(axis=1) on narrow rows
+    k = (
+        np.einsum("it->i", state.knowledge) / state.knowledge.shape[1]
+    )  # einsum: 3x faster than mean(axis=1) on narrow rows
     k0 = state.initial_mean_knowledge
     active = state.active
     joined = None if state.joined.all() else state.joined  # prospects a manager has not reached yet do not count
     out: dict[str, np.ndarray] = {
-        "knowledge": _mean(k, g, joined), "gain": _mean(k - k0, g, joined),
+        "knowledge": _mean(k, g, joined),
+        "gain": _mean(k - k0, g, joined),
         "confidence": _mean(state.confidence, g, joined),
         "confidence_change": _mean(state.confidence - state.initial_confidence, g, joined),
-        "motivation": _mean(state.motivation, g, active), "retention": _mean(active.astype(float), g, joined),
+        "motivation": _mean(state.motivation, g, active),
+        "retention": _mean(active.astype(float), g, joined),
     }
     if day is None:
         present = np.zeros(state.n, dtype=bool)
@@ -71,7 +88,9 @@ def day_metrics(state: LearnerState, day: object | None = None) -> dict[str, flo
         present, mode, gain, exposed, meetups = day.present, day.mode, day.gain, day.exposed, day.meetups  # type: ignore[attr-defined]
     out["present"] = _mean(present.astype(float), g, active | present)
     # one pass counts every (group, mode) pair; column 0 is "absent" (mode -1)
-    by_mode = np.bincount(g * (len(MODES) + 1) + (mode.astype(np.int64) + 1), minlength=3 * (len(MODES) + 1)).reshape(3, -1)
+    by_mode = np.bincount(g * (len(MODES) + 1) + (mode.astype(np.int64) + 1), minlength=3 * (len(MODES) + 1)).reshape(
+        3, -1
+    )
     by_mode = np.vstack([by_mode.sum(axis=0), by_mode]).astype(float)
     n_present = by_mode[:, 1:].sum(axis=1)
     for i, m in enumerate(MODES):

@@ -15,12 +15,12 @@ from learncomm.agents.state import LearnerState, add_prospects, draw_population,
 from learncomm.sim.engine.choices import N_UNIFORMS
 from learncomm.sim.engine.day import DayResult, run_day
 from learncomm.sim.engine.levers import Levers
-from learncomm.sim.schema.loading import load_scenario, with_changes
 from learncomm.sim.engine.metrics import METRICS, day_metrics
-from learncomm.sim.schema.roles import Manager
-from learncomm.sim.schema.scenario import Scenario
 from learncomm.sim.engine.streams import stream
 from learncomm.sim.engine.world import World, build_world
+from learncomm.sim.schema.loading import load_scenario, with_changes
+from learncomm.sim.schema.roles import Manager
+from learncomm.sim.schema.scenario import Scenario
 
 if TYPE_CHECKING:
     from learncomm.roles.setup import DeciderFactory
@@ -41,9 +41,15 @@ class CommunityModel(mesa.Model):
     """
 
     def __init__(
-        self, scenario: Scenario | str | Path = "community", *, learners: int | None = None,
-        days: int | None = None, agents: bool = True, seed: int | None = None,
-        deciders: DeciderFactory | None = None, **fields: Any,
+        self,
+        scenario: Scenario | str | Path = "community",
+        *,
+        learners: int | None = None,
+        days: int | None = None,
+        agents: bool = True,
+        seed: int | None = None,
+        deciders: DeciderFactory | None = None,
+        **fields: Any,
     ) -> None:
         if not isinstance(scenario, Scenario):
             scenario = load_scenario(scenario, {k.replace("__", "."): v for k, v in fields.items()})
@@ -64,7 +70,9 @@ class CommunityModel(mesa.Model):
         if isinstance(manager, Manager) and manager.reserve > 0:  # people outreach can bring in
             self.state = add_prospects(self.state, scenario, manager.reserve, stream(seed, "prospects"))
         self.world: World = build_world(scenario, self.state, stream(seed, "network"))
-        self.sessions_per_week = scenario.tutoring.sessions_per_week if scenario.tutoring and scenario.tutoring.active else 0
+        self.sessions_per_week = (
+            scenario.tutoring.sessions_per_week if scenario.tutoring and scenario.tutoring.active else 0
+        )
         self.levers = Levers(pull=np.ones_like(self.world.resources))
         self._day_rng = stream(seed, "day")
         self._prospect_day_rng = stream(seed, "prospects-day")
@@ -105,7 +113,9 @@ class CommunityModel(mesa.Model):
         # float32 uniforms: twice as fast to draw, and 2^-24 resolution is ample for daily chances
         u = self._day_rng.random((self.n_members, N_UNIFORMS), dtype=np.float32)
         if self.state.n > self.n_members:  # prospects draw from their own stream: members' numbers stay the same
-            u = np.concatenate([u, self._prospect_day_rng.random((self.state.n - self.n_members, N_UNIFORMS), dtype=np.float32)])
+            u = np.concatenate(
+                [u, self._prospect_day_rng.random((self.state.n - self.n_members, N_UNIFORMS), dtype=np.float32)]
+            )
         self.last_day = run_day(self.state, self.world, self.params, day, u, self.levers, self.sessions_per_week)
         for c, n in self.last_day.meetups.items():
             self.meetup_history.setdefault(c, []).append((self.day, n))

@@ -79,7 +79,14 @@ def build_csr(n: int, members: np.ndarray, edges_local: np.ndarray) -> Csr:
     return Csr(indptr=indptr, indices=dst[order].astype(np.int64))
 
 
-def community_network(interest: np.ndarray, members: np.ndarray, topic_mask: np.ndarray, degree: int, rewiring: float, rng: np.random.Generator) -> Csr:
+def community_network(
+    interest: np.ndarray,
+    members: np.ndarray,
+    topic_mask: np.ndarray,
+    degree: int,
+    rewiring: float,
+    rng: np.random.Generator,
+) -> Csr:
     """The network of one community over its members, in global learner indices."""
     local_interest = interest[members][:, topic_mask]
     edges = homophily_edges(local_interest, degree, rewiring, rng)

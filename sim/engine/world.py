@@ -48,7 +48,6 @@ class World:
         return values[0] if len(self.names) == 1 else values[comm]
 
 
-
 def prerequisite_matrix(topics: list[Topic]) -> np.ndarray:
     names = [t.name for t in topics]
     p = np.zeros((len(topics), len(topics)))
@@ -86,12 +85,22 @@ def build_world(scenario: Scenario, state: LearnerState, rng: np.random.Generato
     cdf = np.cumsum(mass, axis=1) / mass.sum(axis=1, keepdims=True)
     # over joined members only: prospects (a manager's outreach pool) are linked in when they join (network.introduce)
     networks = [
-        community_network(state.interest, np.flatnonzero(state.membership[:, j] & state.joined), mask[j], scenario.network.degree, scenario.network.rewiring, rng)
+        community_network(
+            state.interest,
+            np.flatnonzero(state.membership[:, j] & state.joined),
+            mask[j],
+            scenario.network.degree,
+            scenario.network.rewiring,
+            rng,
+        )
         for j in range(len(comms))
     ]
     return World(
-        names=[c.name for c in comms], topic_names=names,
-        difficulty=np.array([t.difficulty for t in topics]), prereq=prereq, has_prereq=prereq.sum(axis=0) > 0,
+        names=[c.name for c in comms],
+        topic_names=names,
+        difficulty=np.array([t.difficulty for t in topics]),
+        prereq=prereq,
+        has_prereq=prereq.sum(axis=0) > 0,
         topic_mask=mask,
         power_gap=np.array([s.power_gap for s in settings]),
         social_share=np.array([s.social_share for s in settings]),
@@ -106,5 +115,6 @@ def build_world(scenario: Scenario, state: LearnerState, rng: np.random.Generato
         experts=experts,
         resources=np.array([[s.resources] * len(topics) for s in settings]) * mask,
         meetups=[scenario.meetups_of(c) for c in comms],
-        networks=networks, choice_cdf=cdf,
+        networks=networks,
+        choice_cdf=cdf,
     )

@@ -24,10 +24,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from learncomm.sim.schema.vocab import LEARNER_OUTCOMES
 from learncomm.sim.runs.run import run_scenario
 from learncomm.sim.schema.scenario import Scenario
-from learncomm.sim.schema.vocab import GROUPS
+from learncomm.sim.schema.vocab import GROUPS, LEARNER_OUTCOMES
 
 # Channels that explain *why* a group fares differently: the day's mode shares and exposure.
 MECHANISMS: dict[str, str] = {
@@ -96,14 +95,36 @@ def compare(a: Scenario, b: Scenario, seeds: list[int], on_run: Callable[[], Non
                 continue
             for o in LEARNER_OUTCOMES:
                 xa, xb = la.loc[ga[g], o].to_numpy(float), lb.loc[gb[g], o].to_numpy(float)
-                rows.append({"seed": seed, "group": g, "outcome": o, "kind": "learners", "a": xa.mean(), "b": xb.mean(), "d": cohens_d(xa, xb)})
+                rows.append(
+                    {
+                        "seed": seed,
+                        "group": g,
+                        "outcome": o,
+                        "kind": "learners",
+                        "a": xa.mean(),
+                        "b": xb.mean(),
+                        "d": cohens_d(xa, xb),
+                    }
+                )
             if g not in ("all", *GROUPS):
                 continue  # the day's mode shares are collected per confidence group only
             ma, mb = run_mechanisms(res[0].timeseries, g), run_mechanisms(res[1].timeseries, g)
             for m in MECHANISMS:
-                rows.append({"seed": seed, "group": g, "outcome": m, "kind": "mechanism", "a": ma[m], "b": mb[m], "d": np.nan})
+                rows.append(
+                    {"seed": seed, "group": g, "outcome": m, "kind": "mechanism", "a": ma[m], "b": mb[m], "d": np.nan}
+                )
         for o in ("equity_gap", "posts_gini"):
-            rows.append({"seed": seed, "group": "community", "outcome": o, "kind": "run", "a": res[0].summary["community"][o], "b": res[1].summary["community"][o], "d": np.nan})
+            rows.append(
+                {
+                    "seed": seed,
+                    "group": "community",
+                    "outcome": o,
+                    "kind": "run",
+                    "a": res[0].summary["community"][o],
+                    "b": res[1].summary["community"][o],
+                    "d": np.nan,
+                }
+            )
     per_seed = pd.DataFrame(rows)
     return Comparison(table=tabulate(per_seed), seeds=list(seeds), a=a.name, b=b.name)
 
@@ -118,8 +139,19 @@ def tabulate(per_seed: pd.DataFrame) -> pd.DataFrame:
         else:
             sd = float(np.std(diffs, ddof=1)) if len(diffs) > 1 else float("nan")
             d, d_kind = (m / sd if sd and sd > 0 else float("nan")), "paired d_z"
-        out.append({
-            "group": group, "outcome": outcome, "kind": kind, "mean_a": float(sub["a"].mean()), "mean_b": float(sub["b"].mean()),
-            "diff": m, "ci_low": lo, "ci_high": hi, "d": d, "d_kind": d_kind, "seeds": len(diffs),
-        })
+        out.append(
+            {
+                "group": group,
+                "outcome": outcome,
+                "kind": kind,
+                "mean_a": float(sub["a"].mean()),
+                "mean_b": float(sub["b"].mean()),
+                "diff": m,
+                "ci_low": lo,
+                "ci_high": hi,
+                "d": d,
+                "d_kind": d_kind,
+                "seeds": len(diffs),
+            }
+        )
     return pd.DataFrame(out)

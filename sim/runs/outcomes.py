@@ -14,7 +14,6 @@ if TYPE_CHECKING:
     from learncomm.sim.engine.model import CommunityModel
 
 
-
 def learners_table(model: CommunityModel) -> pa.Table:
     """One row per learner: who they are, their start and end state, what they did."""
     s, w = model.state, model.world
@@ -25,7 +24,9 @@ def learners_table(model: CommunityModel) -> pa.Table:
         "confidence_group": np.asarray(GROUPS)[s.group],
         "access_class": np.asarray([a.name for a in model.scenario.population.access])[s.access_class],
         "access": s.access,
-        "communities": pa.array([[w.names[c] for c in np.flatnonzero(row)] for row in s.membership], type=pa.list_(pa.string())),
+        "communities": pa.array(
+            [[w.names[c] for c in np.flatnonzero(row)] for row in s.membership], type=pa.list_(pa.string())
+        ),
         "tutoring_role": np.asarray(TUTORING_ROLES)[s.tutoring_role],
         "stage": np.asarray(STAGES)[s.stage],
         "retained": s.active.copy(),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,10 +13,19 @@ from rich.table import Table
 
 from learncomm import __version__
 from learncomm.sim.runs.compare import MECHANISMS, Comparison
-from learncomm.sim.schema.vocab import LEARNER_OUTCOMES
 from learncomm.sim.runs.store import atomic_dir, versions, write_json, write_table
+from learncomm.sim.schema.vocab import LEARNER_OUTCOMES
 
-SHOWN = ("knowledge_gain", "confidence_change", "motivation_final", "retained", "days_present", "ask", "explain", "meet")
+SHOWN = (
+    "knowledge_gain",
+    "confidence_change",
+    "motivation_final",
+    "retained",
+    "days_present",
+    "ask",
+    "explain",
+    "meet",
+)
 
 
 def _fmt(x: float, digits: int = 3) -> str:
@@ -31,12 +40,16 @@ def print_summary(console: Console, summary: dict[str, Any], title: str) -> None
     for g in groups:
         table.add_column(f"{g} (n={groups[g]['learners']})", justify="right")
     for o in SHOWN:
-        table.add_row(LEARNER_OUTCOMES[o], *(_fmt(groups[g][o], 1 if o in ("days_present", "ask", "explain", "meet") else 3) for g in groups))
+        table.add_row(
+            LEARNER_OUTCOMES[o],
+            *(_fmt(groups[g][o], 1 if o in ("days_present", "ask", "explain", "meet") else 3) for g in groups),
+        )
     console.print(table)
     c = summary["community"]
     console.print(
         f"equity gap (high − low knowledge gain): {_fmt(c['equity_gap'])}   active learners: {c['active_learners']}   "
-        f"Gini of posts: {_fmt(c['posts_gini'])}   meetup attendances: {c['meetup_attendance_total']:.0f}", highlight=False,
+        f"Gini of posts: {_fmt(c['posts_gini'])}   meetup attendances: {c['meetup_attendance_total']:.0f}",
+        highlight=False,
     )
 
 
@@ -45,10 +58,28 @@ def print_roles(console: Console, roles: dict[str, dict[str, float]]) -> None:
     if not roles:
         return
     table = Table(title="AI roles", title_justify="left")
-    for col in ("role", "decisions", "LLM calls", "fallbacks", "cache hits", "tokens in", "tokens out", "cost $", "LLM time s"):
+    for col in (
+        "role",
+        "decisions",
+        "LLM calls",
+        "fallbacks",
+        "cache hits",
+        "tokens in",
+        "tokens out",
+        "cost $",
+        "LLM time s",
+    ):
         table.add_column(col, justify="left" if col == "role" else "right")
     for name, r in roles.items():
-        table.add_row(name, *(f"{r[k]:.0f}" for k in ("decisions", "llm_calls", "fallbacks", "cache_hits", "input_tokens", "output_tokens")), f"{r['cost_usd']:.4f}", f"{r['latency_s']:.1f}")
+        table.add_row(
+            name,
+            *(
+                f"{r[k]:.0f}"
+                for k in ("decisions", "llm_calls", "fallbacks", "cache_hits", "input_tokens", "output_tokens")
+            ),
+            f"{r['cost_usd']:.4f}",
+            f"{r['latency_s']:.1f}",
+        )
     console.print(table)
 
 
@@ -65,20 +96,43 @@ def print_comparison(console: Console, result: Comparison, groups: list[str] | N
         for _, r in sub.iterrows():
             label = LEARNER_OUTCOMES.get(r["outcome"]) or MECHANISMS.get(r["outcome"], r["outcome"])
             style = "dim" if r["kind"] == "mechanism" else None
-            table.add_row(label, _fmt(r["mean_a"]), _fmt(r["mean_b"]), _fmt(r["diff"]), f"[{_fmt(r['ci_low'])}, {_fmt(r['ci_high'])}]", _fmt(r["d"], 2), style=style)
+            table.add_row(
+                label,
+                _fmt(r["mean_a"]),
+                _fmt(r["mean_b"]),
+                _fmt(r["diff"]),
+                f"[{_fmt(r['ci_low'])}, {_fmt(r['ci_high'])}]",
+                _fmt(r["d"], 2),
+                style=style,
+            )
         console.print(table)
     comm = t[t["group"] == "community"]
     for _, r in comm.iterrows():
-        console.print(f"{r['outcome']}: {result.a} {_fmt(r['mean_a'])}, {result.b} {_fmt(r['mean_b'])}, B − A {_fmt(r['diff'])} [{_fmt(r['ci_low'])}, {_fmt(r['ci_high'])}], paired d_z {_fmt(r['d'], 2)}", highlight=False)
-    console.print("[dim]Cohen's d is between learners (pooled SD of the learners' values, averaged over seeds). Dim rows are mechanisms (run-average shares of days) that show why an outcome moved; their d is the paired d_z over seeds.[/]")
+        console.print(
+            f"{r['outcome']}: {result.a} {_fmt(r['mean_a'])}, {result.b} {_fmt(r['mean_b'])}, B − A {_fmt(r['diff'])} [{_fmt(r['ci_low'])}, {_fmt(r['ci_high'])}], paired d_z {_fmt(r['d'], 2)}",
+            highlight=False,
+        )
+    console.print(
+        "[dim]Cohen's d is between learners (pooled SD of the learners' values, averaged over seeds). Dim rows are mechanisms (run-average shares of days) that show why an outcome moved; their d is the paired d_z over seeds.[/]"
+    )
 
 
 def save_comparison(result: Comparison, target: Path, request: dict[str, Any]) -> None:
     with atomic_dir(target) as tmp:
         write_table(pa.Table.from_pandas(result.table, preserve_index=False), tmp / "comparison.parquet")
-        created = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        write_json({"learncomm": __version__, "a": result.a, "b": result.b, "seeds": result.seeds, "request": request,
-                    "created": created, "versions": versions()}, tmp / "manifest.json")
+        created = datetime.now(UTC).isoformat(timespec="seconds")
+        write_json(
+            {
+                "learncomm": __version__,
+                "a": result.a,
+                "b": result.b,
+                "seeds": result.seeds,
+                "request": request,
+                "created": created,
+                "versions": versions(),
+            },
+            tmp / "manifest.json",
+        )
 
 
 def scenario_question(path: Path) -> str:

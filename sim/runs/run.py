@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import time
-from contextlib import ExitStack
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,13 +14,21 @@ import pandas as pd
 import pyarrow as pa
 
 from learncomm import __version__
+from learncomm.roles.setup import DeciderFactory, uses_local
 from learncomm.sim.engine.model import CommunityModel
 from learncomm.sim.runs.outcomes import learners_table, summarise
-from learncomm.sim.schema.scenario import Scenario
+from learncomm.sim.runs.store import (
+    INTERVENTIONS_SCHEMA,
+    atomic_dir,
+    canonical_hash,
+    git_revision,
+    versions,
+    write_json,
+    write_table,
+)
 from learncomm.sim.schema.loading import ScenarioError
-from learncomm.roles.setup import DeciderFactory, uses_local
 from learncomm.sim.schema.roles import Prices
-from learncomm.sim.runs.store import INTERVENTIONS_SCHEMA, atomic_dir, canonical_hash, git_revision, versions, write_json, write_table
+from learncomm.sim.schema.scenario import Scenario
 
 
 @dataclass
@@ -33,7 +41,13 @@ class RunResult:
     path: Path | None = None
 
 
-def simulate(scenario: Scenario, seed: int | None = None, on_day: Callable[[int], None] | None = None, agents: bool = True, deciders: DeciderFactory | None = None) -> tuple[CommunityModel, pd.DataFrame]:
+def simulate(
+    scenario: Scenario,
+    seed: int | None = None,
+    on_day: Callable[[int], None] | None = None,
+    agents: bool = True,
+    deciders: DeciderFactory | None = None,
+) -> tuple[CommunityModel, pd.DataFrame]:
     """Run the model to its last day; `on_day(day)` is called after each day (progress bars).
 
     A local model server is started for the run when a role decides with `local`, and stopped after.
@@ -57,7 +71,15 @@ def simulate(scenario: Scenario, seed: int | None = None, on_day: Callable[[int]
     return model, ts
 
 
-def run_scenario(scenario: Scenario, seed: int | None = None, out: Path | None = None, on_day: Callable[[int], None] | None = None, source: str | None = None, overwrite: bool = False, deciders: DeciderFactory | None = None) -> RunResult:
+def run_scenario(
+    scenario: Scenario,
+    seed: int | None = None,
+    out: Path | None = None,
+    on_day: Callable[[int], None] | None = None,
+    source: str | None = None,
+    overwrite: bool = False,
+    deciders: DeciderFactory | None = None,
+) -> RunResult:
     """Run a scenario and, when `out` is given, write its run folder atomically."""
     started = time.perf_counter()
     deciders = deciders or DeciderFactory()
@@ -84,10 +106,12 @@ def run_scenario(scenario: Scenario, seed: int | None = None, out: Path | None =
         "base_url": deciders.base_url or scenario.llm.base_url,
         "versions": versions(),
         "git_revision": git_revision(),
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "wall_time_s": round(time.perf_counter() - started, 3),
     }
-    result = RunResult(manifest=manifest, timeseries=ts, learners=learners_df, summary=summary, interventions=interventions.to_pandas())
+    result = RunResult(
+        manifest=manifest, timeseries=ts, learners=learners_df, summary=summary, interventions=interventions.to_pandas()
+    )
     if out is not None:
         with atomic_dir(out, overwrite=overwrite) as tmp:
             write_table(pa.Table.from_pandas(ts, preserve_index=False), tmp / "timeseries.parquet")
@@ -101,7 +125,7 @@ def run_scenario(scenario: Scenario, seed: int | None = None, out: Path | None =
 
 def default_run_dir(root: Path, scenario: Scenario, seed: int) -> Path:
     """results/<scenario>-seed<seed>-<UTC timestamp>: one folder per run, carrying its seed."""
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     base = root / f"{scenario.name}-seed{seed}-{stamp}"
     path, i = base, 1
     while path.exists():
@@ -114,7 +138,19 @@ def role_accounting(rows: list[dict[str, Any]], prices: Prices) -> dict[str, dic
     tokens and estimated cost (cache hits are free)."""
     out: dict[str, dict[str, float]] = {}
     for r in rows:
-        a = out.setdefault(r["role"], {"decisions": 0, "llm_calls": 0, "fallbacks": 0, "cache_hits": 0, "input_tokens": 0, "output_tokens": 0, "cost_usd": 0.0, "latency_s": 0.0})
+        a = out.setdefault(
+            r["role"],
+            {
+                "decisions": 0,
+                "llm_calls": 0,
+                "fallbacks": 0,
+                "cache_hits": 0,
+                "input_tokens": 0,
+                "output_tokens": 0,
+                "cost_usd": 0.0,
+                "latency_s": 0.0,
+            },
+        )
         a["decisions"] += 1
         a["llm_calls"] += int(r["input_tokens"] > 0 and not r["cache_hit"])
         a["fallbacks"] += int(r["fallback"])

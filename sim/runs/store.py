@@ -24,12 +24,26 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-INTERVENTIONS_SCHEMA = pa.schema([
-    ("day", pa.int32()), ("role", pa.string()), ("community", pa.string()), ("decider", pa.string()), ("model", pa.string()),
-    ("prompt_hash", pa.string()), ("choice", pa.int32()), ("decision", pa.string()), ("text", pa.string()),
-    ("input_tokens", pa.int64()), ("output_tokens", pa.int64()), ("latency_s", pa.float64()),
-    ("cache_hit", pa.bool_()), ("fallback", pa.bool_()), ("reason", pa.string()), ("trigger", pa.string()),
-])
+INTERVENTIONS_SCHEMA = pa.schema(
+    [
+        ("day", pa.int32()),
+        ("role", pa.string()),
+        ("community", pa.string()),
+        ("decider", pa.string()),
+        ("model", pa.string()),
+        ("prompt_hash", pa.string()),
+        ("choice", pa.int32()),
+        ("decision", pa.string()),
+        ("text", pa.string()),
+        ("input_tokens", pa.int64()),
+        ("output_tokens", pa.int64()),
+        ("latency_s", pa.float64()),
+        ("cache_hit", pa.bool_()),
+        ("fallback", pa.bool_()),
+        ("reason", pa.string()),
+        ("trigger", pa.string()),
+    ]
+)
 TABLES = ("timeseries", "learners", "interventions")
 
 
@@ -57,7 +71,9 @@ def git_revision() -> str | None:
     """The source checkout's commit, when learncomm runs from one."""
     here = Path(__file__).resolve().parent
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5, check=False)
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5, check=False
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip() or None

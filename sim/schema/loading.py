@@ -37,7 +37,9 @@ def resolve_path(spec: str | Path) -> Path:
         shipped = shipped_scenarios()
         if str(spec) in shipped:
             return shipped[str(spec)]
-        raise ScenarioError(f"{spec}: no such file and no shipped scenario of that name; shipped: {', '.join(sorted(shipped))}")
+        raise ScenarioError(
+            f"{spec}: no such file and no shipped scenario of that name; shipped: {', '.join(sorted(shipped))}"
+        )
     raise ScenarioError(f"{spec}: no such file")
 
 
@@ -67,10 +69,16 @@ def format_validation(err: ValidationError, source: str, root: yaml.Node | None)
         # `topics` is a list or a count: report only the branch that matches what the user wrote
         branch = next((x for x in e["loc"] if x in ("int", "constrained-int", "list[Topic]")), None)
         if branch is not None and len(errors) > 1:
-            wrote_int = any(isinstance(o.get("input"), int) for o in errors if o["loc"][:1] == ("topics",) and len(o["loc"]) == 2)
+            wrote_int = any(
+                isinstance(o.get("input"), int) for o in errors if o["loc"][:1] == ("topics",) and len(o["loc"]) == 2
+            )
             if (branch == "list[Topic]") == wrote_int:
                 continue
-        loc = tuple(x for x in e["loc"] if not (isinstance(x, str) and (x.startswith("function-") or x in ("list[Topic]", "int"))))
+        loc = tuple(
+            x
+            for x in e["loc"]
+            if not (isinstance(x, str) and (x.startswith("function-") or x in ("list[Topic]", "int")))
+        )
         loc = tuple(x for x in loc if x not in ("constrained-int",))
         path = ".".join(str(x) for x in loc) or "(top level)"
         m = re.match(r"communities\[(\d+)\]", e["msg"].removeprefix("Value error, "))
@@ -105,7 +113,9 @@ def parse_scenario(text: str, source: str = "<scenario>", overrides: dict[str, A
     if data is None:
         raise ScenarioError(f"{source}: the file is empty; a scenario needs at least a name and learners")
     if not isinstance(data, dict):
-        raise ScenarioError(f"{source}: expected a mapping of fields (name: ..., learners: ...), got a {type(data).__name__}")
+        raise ScenarioError(
+            f"{source}: expected a mapping of fields (name: ..., learners: ...), got a {type(data).__name__}"
+        )
     for path, value in (overrides or {}).items():
         set_dotted(data, path, value)
     try:

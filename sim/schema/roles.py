@@ -35,7 +35,9 @@ class Ideator(RoleBase):
     duration: Days = 7
     resource_boost: Unit = 0.08  # added to the topic's resource quality (towards 1)
     novelty: Unit = 0.02  # one-off motivation lift for members interested in the topic
-    stagnation: Unit | None = None  # trigger: act early when the mean daily gain of members taking part falls below this
+    stagnation: Unit | None = (
+        None  # trigger: act early when the mean daily gain of members taking part falls below this
+    )
 
 
 class Secretary(RoleBase):
@@ -46,7 +48,9 @@ class Secretary(RoleBase):
     attend_propensity: Unit = 0.8
     nudge: Unit = 0.04  # motivation lift of a personal nudge
     summary_share: Unit = 0.3  # share of a meetup's gain that absent members get from the summary
-    attendance_drop: Unit | None = None  # trigger: act early when a meetup's attendance falls by this share from the one before
+    attendance_drop: Unit | None = (
+        None  # trigger: act early when a meetup's attendance falls by this share from the one before
+    )
 
 
 class Benchmarker(RoleBase):
@@ -70,7 +74,9 @@ class Source(RoleBase):
     alpha: Unit = 0.2  # gain from a right answer (scaffolded to the ZPD)
     misconception: Unit = 0.05  # share of the topic's knowledge a wrong answer costs
     duration: Days = 7
-    open_questions: Annotated[int, Field(ge=1)] | None = None  # trigger: act early when this many public questions went unanswered today
+    open_questions: Annotated[int, Field(ge=1)] | None = (
+        None  # trigger: act early when this many public questions went unanswered today
+    )
 
 
 class Manager(RoleBase):
@@ -80,9 +86,15 @@ class Manager(RoleBase):
     reserve: Annotated[int, Field(ge=0, le=1_000_000)] = 50  # people outreach can reach over the run, per community
     max_outreach: Annotated[int, Field(ge=0, le=10_000)] = 10  # new members per decision at most
     welcome: Unit = 0.05  # motivation lift of a welcome message for a newcomer
-    welcome_patience: Annotated[float, Field(ge=0.0, le=10.0)] = 1.0  # a welcomed newcomer's dropout patience x (1 + this)
-    dropouts: Annotated[int, Field(ge=1)] | None = None  # trigger: act early when this many members left since the last decision
-    max_newcomer_share: Unit = 0.4  # policy: pause outreach while newcomers are more than this share of the active members
+    welcome_patience: Annotated[float, Field(ge=0.0, le=10.0)] = (
+        1.0  # a welcomed newcomer's dropout patience x (1 + this)
+    )
+    dropouts: Annotated[int, Field(ge=1)] | None = (
+        None  # trigger: act early when this many members left since the last decision
+    )
+    max_newcomer_share: Unit = (
+        0.4  # policy: pause outreach while newcomers are more than this share of the active members
+    )
 
 
 class Matchmaker(RoleBase):
@@ -92,7 +104,9 @@ class Matchmaker(RoleBase):
     max_pairs: Annotated[int, Field(ge=1, le=100_000)] = 200
     use: Unit = 0.6  # chance a social turn goes to the matched partner instead of a random neighbour
     duration: Days = 14
-    broken_pairs: Annotated[int, Field(ge=1)] | None = None  # trigger: re-match early when this many matched learners left
+    broken_pairs: Annotated[int, Field(ge=1)] | None = (
+        None  # trigger: re-match early when this many matched learners left
+    )
 
 
 class Roles(_Strict):

@@ -39,7 +39,9 @@ class Dist(Strict):
     def _feasible(self) -> Dist:
         if self.spread**2 >= self.mean * (1.0 - self.mean):
             limit = (self.mean * (1.0 - self.mean)) ** 0.5
-            raise ValueError(f"spread must be below {limit:.3f} for mean {self.mean} (a Beta distribution needs sd^2 < mean*(1-mean))")
+            raise ValueError(
+                f"spread must be below {limit:.3f} for mean {self.mean} (a Beta distribution needs sd^2 < mean*(1-mean))"
+            )
         return self
 
 
@@ -107,12 +109,26 @@ class Setting(Strict):
 
 
 CLASSROOM = Setting(
-    power_gap=0.8, social_share=0.5, expert_answer_rate=1.0, expert_scaffolds=True, exposure_rate=0.15,
-    curriculum=True, resources=0.8, experts=1, expert_knowledge=1.0, expert_resource_rate=0.0,
+    power_gap=0.8,
+    social_share=0.5,
+    expert_answer_rate=1.0,
+    expert_scaffolds=True,
+    exposure_rate=0.15,
+    curriculum=True,
+    resources=0.8,
+    experts=1,
+    expert_knowledge=1.0,
+    expert_resource_rate=0.0,
 )
 COMMUNITY = Setting(
-    power_gap=0.1, social_share=0.6, expert_answer_rate=0.05, expert_scaffolds=True, exposure_rate=0.0,
-    curriculum=False, resources=0.5, experts=0,
+    power_gap=0.1,
+    social_share=0.6,
+    expert_answer_rate=0.05,
+    expert_scaffolds=True,
+    exposure_rate=0.0,
+    curriculum=False,
+    resources=0.5,
+    experts=0,
 )
 
 
@@ -224,7 +240,7 @@ def _prerequisite_cycle(topics: list[Topic]) -> list[str] | None:
         state[name] = 1
         for r in reqs[name]:
             if state.get(r) == 1:
-                return path[path.index(r):] + [name, r] if r in path else [name, r]
+                return path[path.index(r) :] + [name, r] if r in path else [name, r]
             if r not in state:
                 found = visit(r, path + [name])
                 if found:
@@ -265,7 +281,9 @@ class Scenario(Strict):
     @classmethod
     def _slug(cls, v: str) -> str:
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", v):
-            raise ValueError("a scenario name is used in folder names: letters, digits, '-', '_' and '.', starting with a letter or digit (no spaces or '/')")
+            raise ValueError(
+                "a scenario name is used in folder names: letters, digits, '-', '_' and '.', starting with a letter or digit (no spaces or '/')"
+            )
         return v
 
     @field_validator("topics")
@@ -295,7 +313,9 @@ class Scenario(Strict):
     def _groups(cls, v: dict[str, ConfidenceGroup]) -> dict[str, ConfidenceGroup]:
         missing = [g for g in GROUPS if g not in v]
         if missing:
-            raise ValueError(f"confidence groups {missing} are missing; give all of low, medium, high (share 0 is allowed)")
+            raise ValueError(
+                f"confidence groups {missing} are missing; give all of low, medium, high (share 0 is allowed)"
+            )
         total = sum(g.share for g in v.values())
         if abs(total - 1.0) > 1e-6:
             raise ValueError(f"confidence group shares must sum to 1, they sum to {total:.4f}")
@@ -310,20 +330,28 @@ class Scenario(Strict):
         if self.learners is not None:
             raise ValueError("give either learners (one community) or communities[].members, not both")
         if self.tutoring is not None and len(self.communities) > 1:
-            raise ValueError("tutoring pairs learners within one community; it cannot be combined with several communities yet")
+            raise ValueError(
+                "tutoring pairs learners within one community; it cannot be combined with several communities yet"
+            )
         topic_names = [t.name for t in self.topics]  # type: ignore[union-attr]
         seen: list[str] = []
         for i, c in enumerate(self.communities):
             if c.members is None:
-                raise ValueError(f"communities[{i}] ({c.name}): members is required (the number of learners in this community)")
+                raise ValueError(
+                    f"communities[{i}] ({c.name}): members is required (the number of learners in this community)"
+                )
             if c.name in seen:
                 raise ValueError(f"communities[{i}]: the name {c.name!r} is used twice")
             for other, share in c.include.items():
                 if other not in seen:
-                    raise ValueError(f"communities[{i}] ({c.name}): include names {other!r}, which is not a community listed before it; listed before: {seen}")
+                    raise ValueError(
+                        f"communities[{i}] ({c.name}): include names {other!r}, which is not a community listed before it; listed before: {seen}"
+                    )
                 shared = round(share * (self.communities[seen.index(other)].members or 0))
                 if shared > c.members:
-                    raise ValueError(f"communities[{i}] ({c.name}): include takes {shared} members of {other!r}, more than members: {c.members}")
+                    raise ValueError(
+                        f"communities[{i}] ({c.name}): include takes {shared} members of {other!r}, more than members: {c.members}"
+                    )
             for t in c.topics or []:
                 if t not in topic_names:
                     raise ValueError(f"communities[{i}] ({c.name}): unknown topic {t!r}; known: {topic_names}")

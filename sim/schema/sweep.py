@@ -16,14 +16,21 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from learncomm.sim.schema.loading import ScenarioError, _line_of, format_validation, read_yaml
-from learncomm.sim.schema.vocab import LEARNER_OUTCOMES, SCOPES
 from learncomm.sim.schema.scenario import Scenario
+from learncomm.sim.schema.vocab import LEARNER_OUTCOMES, SCOPES
 
 DESIGNS = ("grid", "random", "latin_hypercube", "sobol", "morris")
 COMMUNITY_OUTCOMES = ("equity_gap", "active_learners", "posts_gini")
 # Every outcome a run row carries: <learner outcome>_<scope>, then the community-wide ones.
 ALL_OUTCOMES: tuple[str, ...] = tuple(f"{k}_{s}" for k in LEARNER_OUTCOMES for s in SCOPES) + COMMUNITY_OUTCOMES
-DEFAULT_OUTCOMES: tuple[str, ...] = ("knowledge_gain_all", "knowledge_gain_low", "knowledge_gain_high", "confidence_change_low", "retained_all", "equity_gap")
+DEFAULT_OUTCOMES: tuple[str, ...] = (
+    "knowledge_gain_all",
+    "knowledge_gain_low",
+    "knowledge_gain_high",
+    "confidence_change_low",
+    "retained_all",
+    "equity_gap",
+)
 MAX_RUNS = 1_000_000
 
 
@@ -57,7 +64,9 @@ class Parameter(_Strict):
             if self.log and self.low <= 0:
                 raise ValueError(f"log: true needs low > 0 (got low={self.low:g})")
             if self.integer and not (float(self.low).is_integer() and float(self.high).is_integer()):
-                raise ValueError(f"integer: true needs whole-number low and high (got low={self.low:g}, high={self.high:g})")
+                raise ValueError(
+                    f"integer: true needs whole-number low and high (got low={self.low:g}, high={self.high:g})"
+                )
         elif self.labels is not None:
             if len(self.labels) != len(self.values):
                 raise ValueError(f"labels must name each value: {len(self.values)} values, {len(self.labels)} labels")
@@ -139,11 +148,15 @@ def read_sweep_file(path: Path) -> tuple[SweepFile, yaml.Node | None]:
         raise ScenarioError(f"{source}: cannot read the file: {exc}") from None
     root, data = read_yaml(text, source)
     if not isinstance(data, dict):
-        raise ScenarioError(f"{source}: expected a mapping of fields (base: ..., parameters: ...), got {type(data).__name__ if data is not None else 'an empty file'}")
+        raise ScenarioError(
+            f"{source}: expected a mapping of fields (base: ..., parameters: ...), got {type(data).__name__ if data is not None else 'an empty file'}"
+        )
     try:
         spec = SweepFile.model_validate(data)
     except ValidationError as err:
-        raise ScenarioError(format_validation(err, source, root).replace("docs/scenarios.md", "docs/sweeps.md")) from None
+        raise ScenarioError(
+            format_validation(err, source, root).replace("docs/scenarios.md", "docs/sweeps.md")
+        ) from None
     check_sweep(spec, source, root)
     return spec, root
 
@@ -171,24 +184,41 @@ def check_sweep(spec: SweepFile, source: str, root: yaml.Node | None) -> None:
     kind = spec.design
     if kind == "grid":
         if spec.samples is not None:
-            bad(("samples",), "a grid has no samples: its points are every combination of the parameters' values (or levels)")
+            bad(
+                ("samples",),
+                "a grid has no samples: its points are every combination of the parameters' values (or levels)",
+            )
         for path, p in spec.parameters.items():
             if p.is_range and p.levels is None:
-                bad(("parameters", path), f"a grid over a range needs levels: N (how many values from {p.low:g} to {p.high:g})")
+                bad(
+                    ("parameters", path),
+                    f"a grid over a range needs levels: N (how many values from {p.low:g} to {p.high:g})",
+                )
     else:
         if spec.samples is None:
-            what = {"sobol": "the base sample size N (a power of 2; points = N x (parameters + 2))",
-                    "morris": "the number of trajectories (points = trajectories x (parameters + 1))"}.get(kind, "the number of points")
+            what = {
+                "sobol": "the base sample size N (a power of 2; points = N x (parameters + 2))",
+                "morris": "the number of trajectories (points = trajectories x (parameters + 1))",
+            }.get(kind, "the number of points")
             bad(("samples",), f"design {kind} needs samples: {what}")
         for path, p in spec.parameters.items():
             if p.levels is not None:
-                bad(("parameters", path, "levels"), f"levels is for grid designs; design {kind} samples the range itself")
+                bad(
+                    ("parameters", path, "levels"),
+                    f"levels is for grid designs; design {kind} samples the range itself",
+                )
     if kind in ("sobol", "morris"):
         for path, p in spec.parameters.items():
             if not p.is_range:
-                bad(("parameters", path), f"design {kind} needs every parameter as a range {{low, high}} (add integer: true for counts); this one is a values list")
+                bad(
+                    ("parameters", path),
+                    f"design {kind} needs every parameter as a range {{low, high}} (add integer: true for counts); this one is a values list",
+                )
         if kind == "sobol" and spec.samples is not None and spec.samples & (spec.samples - 1):
-            bad(("samples",), f"sobol needs a power of 2 (Sobol' sequences are balanced only then), got {spec.samples}; try {2 ** round(math.log2(spec.samples))}")
+            bad(
+                ("samples",),
+                f"sobol needs a power of 2 (Sobol' sequences are balanced only then), got {spec.samples}; try {2 ** round(math.log2(spec.samples))}",
+            )
     unknown = [o for o in spec.outcomes or [] if o not in ALL_OUTCOMES]
     for o in unknown:
         i = (spec.outcomes or []).index(o)

@@ -19,11 +19,11 @@ import yaml
 from pydantic import ValidationError
 
 from learncomm import __version__
-from learncomm.sim.sweeps.designs import Design, design_size, generate
+from learncomm.sim.runs.store import canonical_hash
 from learncomm.sim.schema.loading import ScenarioError, format_validation, load_scenario, resolve_path, set_dotted
 from learncomm.sim.schema.scenario import Scenario
-from learncomm.sim.runs.store import canonical_hash
 from learncomm.sim.schema.sweep import MAX_RUNS, SweepFile, read_sweep_file, where
+from learncomm.sim.sweeps.designs import Design, design_size, generate
 
 
 @dataclass
@@ -59,7 +59,10 @@ class SweepPlan:
     @cached_property
     def column_types(self) -> dict[str, pa.DataType]:
         """The Arrow type of each parameter's column in row.parquet and summary.parquet."""
-        return {path: _column_type(self.spec.parameters[path], [pt[path] for pt in self.design.points]) for path in self.parameters}
+        return {
+            path: _column_type(self.spec.parameters[path], [pt[path] for pt in self.design.points])
+            for path in self.parameters
+        }
 
     def columns(self, point: int) -> dict[str, Any]:
         """The point's parameter values as column values (labels, JSON text for lists and mappings)."""
@@ -83,7 +86,12 @@ class SweepPlan:
         return {
             "base": self.base.model_dump(mode="json"),
             "parameters": {k: v.model_dump(exclude_none=True) for k, v in s.parameters.items()},
-            "design": {"kind": s.design, "samples": s.samples, "second_order": s.second_order, "morris_levels": s.morris_levels},
+            "design": {
+                "kind": s.design,
+                "samples": s.samples,
+                "second_order": s.second_order,
+                "morris_levels": s.morris_levels,
+            },
             "seed": s.seed,
             "seeds": self.design.seeds,
             "points": self.design.points,
@@ -106,7 +114,10 @@ class SweepPlan:
             "replicates": self.spec.replicates,
             "seed": self.spec.seed,
             "seeds": d["seeds"],
-            "points": [{"point": i, "values": v, **({"unit": [float(x) for x in unit[i]]} if unit is not None else {})} for i, v in enumerate(d["points"])],
+            "points": [
+                {"point": i, "values": v, **({"unit": [float(x) for x in unit[i]]} if unit is not None else {})}
+                for i, v in enumerate(d["points"])
+            ],
             "outcomes": self.outcomes,
             "llm_concurrency": self.spec.llm_concurrency,
             "design_hash": canonical_hash(d),
@@ -155,7 +166,9 @@ def _resolve_base(spec: SweepFile, path: Path, root: yaml.Node | None) -> Path:
     try:
         return resolve_path(spec.base)
     except ScenarioError as exc:
-        raise ScenarioError(f"{where(str(path), root, 'base')}: base: {exc} (a path is read relative to the sweep file)") from None
+        raise ScenarioError(
+            f"{where(str(path), root, 'base')}: base: {exc} (a path is read relative to the sweep file)"
+        ) from None
 
 
 def _blame(spec: SweepFile, message: str) -> str:
@@ -197,7 +210,9 @@ def load_sweep(path: str | Path) -> SweepPlan:
     try:
         base = build_scenario(base_data, spec.fixed, has_communities)
     except ScenarioError as exc:
-        raise ScenarioError(f"{where(source, root, 'fixed')}: fixed: the base scenario with these values is not valid: {exc}") from None
+        raise ScenarioError(
+            f"{where(source, root, 'fixed')}: fixed: the base scenario with these values is not valid: {exc}"
+        ) from None
     fixed_data = copy.deepcopy(base_data)
     for key, value in spec.fixed.items():
         if not (key == "learners" and has_communities):
@@ -206,7 +221,9 @@ def load_sweep(path: str | Path) -> SweepPlan:
         fixed_data = base.model_dump(mode="python")  # scaled communities are the new base
     size = design_size(spec) * spec.replicates
     if size > MAX_RUNS:
-        raise ScenarioError(f"{where(source, root, 'parameters')}: parameters: the design has {size:,} runs, more than {MAX_RUNS:,}; use fewer values or levels, or a sampled design")
+        raise ScenarioError(
+            f"{where(source, root, 'parameters')}: parameters: the design has {size:,} runs, more than {MAX_RUNS:,}; use fewer values or levels, or a sampled design"
+        )
     design = generate(spec)
     plan = SweepPlan(spec=spec, source=path, base_source=spec.base, base_data=fixed_data, base=base, design=design)
     for i, values in enumerate(design.points):
@@ -215,5 +232,7 @@ def load_sweep(path: str | Path) -> SweepPlan:
         except ScenarioError as exc:
             blame = _blame(spec, str(exc))
             shown = ", ".join(f"{k}={v!r}" for k, v in values.items())
-            raise ScenarioError(f"{where(source, root, 'parameters', blame)}: parameters.{blame}: point {i} ({shown}) is not a valid scenario: {exc}") from None
+            raise ScenarioError(
+                f"{where(source, root, 'parameters', blame)}: parameters.{blame}: point {i} ({shown}) is not a valid scenario: {exc}"
+            ) from None
     return plan

@@ -14,25 +14,40 @@ import multiprocessing
 import os
 import shutil
 import time
-from concurrent.futures.process import BrokenProcessPool
 from collections.abc import Callable, Iterator
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from learncomm.sim.sweeps.llm_limit import LLMLimit
 from learncomm.sim.schema.loading import ScenarioError
 from learncomm.sim.schema.scenario import Scenario
+from learncomm.sim.sweeps.llm_limit import LLMLimit
 from learncomm.sim.sweeps.plan import SweepPlan
 from learncomm.sim.sweeps.store import (
-    SweepStoreError, clean_leftovers, lock_sweep_folder, point_width, read_rows, read_sweep_json, row_schema, run_dir,
-    run_state, write_json_atomic, write_summary,
+    SweepStoreError,
+    clean_leftovers,
+    lock_sweep_folder,
+    point_width,
+    read_rows,
+    read_sweep_json,
+    row_schema,
+    run_dir,
+    run_state,
+    write_json_atomic,
+    write_summary,
 )
 from learncomm.sim.sweeps.worker import RunTask, error_of, init_worker, record_failure, run_one
 
-BLAS_THREADS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
+BLAS_THREADS = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+)
 
 
 @dataclass
@@ -75,9 +90,13 @@ def executor_slots(executor: cf.Executor) -> int:
 
 
 def _differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
-    pairs = {"base scenario": (old.get("base", {}).get("scenario"), new["base"]["scenario"]), "parameters": (old.get("parameters"), new["parameters"]),
-             "design": (old.get("design"), new["design"]), "seeds": (old.get("seeds"), new["seeds"]),
-             "points": ([p.get("values") for p in old.get("points", [])], [p["values"] for p in new["points"]])}
+    pairs = {
+        "base scenario": (old.get("base", {}).get("scenario"), new["base"]["scenario"]),
+        "parameters": (old.get("parameters"), new["parameters"]),
+        "design": (old.get("design"), new["design"]),
+        "seeds": (old.get("seeds"), new["seeds"]),
+        "points": ([p.get("values") for p in old.get("points", [])], [p["values"] for p in new["points"]]),
+    }
     return [name for name, (a, b) in pairs.items() if a != b] or ["learncomm's design record"]
 
 
@@ -88,34 +107,50 @@ def prepare_folder(plan: SweepPlan, out: Path, force: bool = False) -> dict[str,
     if old is not None and old.get("design_hash") != record["design_hash"]:
         if not force:
             changed = ", ".join(_differences(old, record))
-            raise SweepStoreError(f"{out}: holds a different sweep (changed: {changed}); its runs would not match. "
-                                  "Use --force to delete them and start over, or choose another --out")
+            raise SweepStoreError(
+                f"{out}: holds a different sweep (changed: {changed}); its runs would not match. "
+                "Use --force to delete them and start over, or choose another --out"
+            )
     elif old is None and out.is_dir() and any(p.name != ".sweep.lock" for p in out.iterdir()) and not force:
         (out / ".sweep.lock").unlink(missing_ok=True)  # leave the user's folder as it was
-        raise SweepStoreError(f"{out}: exists and is not a sweep folder (no sweep.json); choose another --out, or --force to empty it")
+        raise SweepStoreError(
+            f"{out}: exists and is not a sweep folder (no sweep.json); choose another --out, or --force to empty it"
+        )
     if force and (old is None or old.get("design_hash") != record["design_hash"]):
         for p in out.iterdir() if out.is_dir() else []:
             if p.name != ".sweep.lock":
                 shutil.rmtree(p) if p.is_dir() else p.unlink()
     out.mkdir(parents=True, exist_ok=True)
     kept = old is not None and old.get("design_hash") == record["design_hash"]
-    record["created"] = old.get("created") if kept and old.get("created") else datetime.now(timezone.utc).isoformat(timespec="seconds")
+    record["created"] = (
+        old.get("created") if kept and old.get("created") else datetime.now(UTC).isoformat(timespec="seconds")
+    )
     write_json_atomic(record, out / "sweep.json")
     return record
 
 
 def _uses_llm(plan: SweepPlan) -> tuple[bool, bool]:
     """(some run decides with an LLM, some run uses the local model), over every point when roles are swept."""
+
     def kinds(sc: Scenario) -> set[str]:
         return {cfg.decider or sc.llm.decider for cfg in sc.roles.active().values()}
 
     swept = any(p.split(".")[0] in ("roles", "llm") for p in plan.parameters)
-    found = set().union(*(kinds(plan.scenario(i)) for i in range(len(plan.design.points)))) if swept else kinds(plan.base)
+    found = (
+        set().union(*(kinds(plan.scenario(i)) for i in range(len(plan.design.points)))) if swept else kinds(plan.base)
+    )
     return bool(found & {"openai", "local"}), "local" in found
 
 
-def run_sweep(plan: SweepPlan, out: Path, executor: cf.Executor | None = None, workers: int | None = None, force: bool = False,
-              on_start: Callable[[int, int], None] | None = None, on_done: Callable[[dict[str, Any]], None] | None = None) -> SweepReport:
+def run_sweep(
+    plan: SweepPlan,
+    out: Path,
+    executor: cf.Executor | None = None,
+    workers: int | None = None,
+    force: bool = False,
+    on_start: Callable[[int, int], None] | None = None,
+    on_done: Callable[[dict[str, Any]], None] | None = None,
+) -> SweepReport:
     """Run every (point, seed) of the plan whose folder is not complete; rebuild summary.parquet at the end."""
     out = Path(out).resolve()
     out.mkdir(parents=True, exist_ok=True)
@@ -151,13 +186,23 @@ def run_sweep(plan: SweepPlan, out: Path, executor: cf.Executor | None = None, w
         os.close(lock)
 
 
-def _tasks(plan: SweepPlan, out: Path, todo: list[tuple[int, int, int]], width: int, schema: Any, design_hash: str,
-           executor: cf.Executor, stack: ExitStack) -> Iterator[RunTask]:
+def _tasks(
+    plan: SweepPlan,
+    out: Path,
+    todo: list[tuple[int, int, int]],
+    width: int,
+    schema: Any,
+    design_hash: str,
+    executor: cf.Executor,
+    stack: ExitStack,
+) -> Iterator[RunTask]:
     """Tasks, made lazily (one scenario at a time). LLM sweeps share one cache, one call limit and one local server."""
     uses_llm, uses_local = _uses_llm(plan)
     limit, local_url, cache = None, None, None
     if uses_llm:
-        cache = str(plan.source.parent / plan.spec.llm_cache if plan.spec.llm_cache else out / "llm-cache.sqlite")  # relative to the sweep file
+        cache = str(
+            plan.source.parent / plan.spec.llm_cache if plan.spec.llm_cache else out / "llm-cache.sqlite"
+        )  # relative to the sweep file
         if getattr(executor, "_client", None) is not None:
             limit = LLMLimit("dask", f"learncomm-llm-{design_hash[:16]}", plan.spec.llm_concurrency)
         else:
@@ -174,11 +219,27 @@ def _tasks(plan: SweepPlan, out: Path, todo: list[tuple[int, int, int]], width: 
         sc = plan.scenario(point)
         if cache is not None:
             sc = sc.model_copy(update={"llm": sc.llm.model_copy(update={"cache": cache})})
-        yield RunTask(point=point, replicate=rep, seed=seed, scenario=sc, out=str(run_dir(out, point, seed, width)), columns=plan.columns(point),
-                      schema=schema, source=f"{source} point={point} replicate={rep}", local_url=local_url, limit=limit)
+        yield RunTask(
+            point=point,
+            replicate=rep,
+            seed=seed,
+            scenario=sc,
+            out=str(run_dir(out, point, seed, width)),
+            columns=plan.columns(point),
+            schema=schema,
+            source=f"{source} point={point} replicate={rep}",
+            local_url=local_url,
+            limit=limit,
+        )
 
 
-def _drive(executor: cf.Executor, tasks: Iterator[RunTask], report: SweepReport, on_done: Callable[[dict[str, Any]], None] | None, in_flight: int) -> None:
+def _drive(
+    executor: cf.Executor,
+    tasks: Iterator[RunTask],
+    report: SweepReport,
+    on_done: Callable[[dict[str, Any]], None] | None,
+    in_flight: int,
+) -> None:
     """Keep at most `in_flight` runs submitted; count results as they finish."""
     pending: dict[cf.Future[dict[str, Any]], RunTask] = {}
     exhausted = False
@@ -198,10 +259,19 @@ def _drive(executor: cf.Executor, tasks: Iterator[RunTask], report: SweepReport,
                 try:
                     res = fut.result()
                 except BrokenProcessPool:
-                    raise SweepStoreError("a worker process died (out of memory?); run the same command again to resume") from None
+                    raise SweepStoreError(
+                        "a worker process died (out of memory?); run the same command again to resume"
+                    ) from None
                 except Exception as exc:  # noqa: BLE001 - the executor failed this task (e.g. a Dask worker lost); record it
-                    res = {"point": task.point, "replicate": task.replicate, "seed": task.seed, "status": "failed",
-                           "error": record_failure(task, exc), "run_s": 0.0, "task_s": 0.0}
+                    res = {
+                        "point": task.point,
+                        "replicate": task.replicate,
+                        "seed": task.seed,
+                        "status": "failed",
+                        "error": record_failure(task, exc),
+                        "run_s": 0.0,
+                        "task_s": 0.0,
+                    }
                 report.run_s += res.get("run_s", 0.0)
                 report.run_cpu_s += res.get("run_cpu_s", 0.0)
                 report.task_s += res.get("task_s", 0.0)

@@ -38,15 +38,19 @@ def point_means(out: Path, record: dict[str, Any], outcomes: list[str]) -> tuple
     table = pq.read_table(path).to_pandas()
     missing = [o for o in outcomes if o not in table.columns]
     if missing:
-        raise ScenarioError(f"{', '.join(missing)}: not among this sweep's outcomes ({', '.join(record['outcomes'])}); "
-                            "add them to outcomes: in the sweep file and run `learncomm sweep` again (no run is repeated)")
+        raise ScenarioError(
+            f"{', '.join(missing)}: not among this sweep's outcomes ({', '.join(record['outcomes'])}); "
+            "add them to outcomes: in the sweep file and run `learncomm sweep` again (no run is repeated)"
+        )
     ok = table[table["status"] == "ok"]
     n = len(record["points"])
     means = ok.groupby("point")[outcomes].mean().reindex(range(n))
     lacking = int(means.isna().all(axis=1).sum())
     if lacking:
-        raise ScenarioError(f"{out}: {lacking} of {n} points have no complete run; sensitivity needs every point. "
-                            "Run `learncomm sweep` again to resume (failed runs are retried)")
+        raise ScenarioError(
+            f"{out}: {lacking} of {n} points have no complete run; sensitivity needs every point. "
+            "Run `learncomm sweep` again to resume (failed runs are retried)"
+        )
     return means.to_numpy(float), len(ok)
 
 
@@ -58,8 +62,10 @@ def analyse(out: str | Path, outcomes: list[str] | None = None) -> dict[str, Any
         raise ScenarioError(f"{out}: not a sweep folder (no sweep.json)")
     kind = record["design"]["kind"]
     if kind not in ("sobol", "morris"):
-        raise ScenarioError(f"{out}: sensitivity needs a sobol or morris design; this sweep's design is {kind}. "
-                            "Its points do not isolate each parameter's effect: use design: sobol (or morris for a quick screening)")
+        raise ScenarioError(
+            f"{out}: sensitivity needs a sobol or morris design; this sweep's design is {kind}. "
+            "Its points do not isolate each parameter's effect: use design: sobol (or morris for a quick screening)"
+        )
     chosen = list(outcomes or record["outcomes"])
     unknown = [o for o in chosen if o not in ALL_OUTCOMES]
     if unknown:
@@ -67,8 +73,14 @@ def analyse(out: str | Path, outcomes: list[str] | None = None) -> dict[str, Any
     Y, runs = point_means(out, record, chosen)
     names = list(record["parameter_order"])  # the unit coordinates' column order
     problem = {"num_vars": len(names), "names": names, "bounds": [[0.0, 1.0]] * len(names)}
-    result: dict[str, Any] = {"learncomm": __version__, "method": kind, "parameters": names, "points": len(record["points"]),
-                              "runs": runs, "outcomes": {}}
+    result: dict[str, Any] = {
+        "learncomm": __version__,
+        "method": kind,
+        "parameters": names,
+        "points": len(record["points"]),
+        "runs": runs,
+        "outcomes": {},
+    }
     for j, o in enumerate(chosen):
         y = Y[:, j]
         if not np.all(np.isfinite(y)):

@@ -21,12 +21,18 @@ import pyarrow as pa
 import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
-from learncomm.sim.schema.vocab import LEARNER_OUTCOMES
 from learncomm.sim.runs.store import atomic_file, write_json, write_table
 from learncomm.sim.schema.sweep import ALL_OUTCOMES, COMMUNITY_OUTCOMES
-from learncomm.sim.schema.vocab import SCOPES
+from learncomm.sim.schema.vocab import LEARNER_OUTCOMES, SCOPES
 
-RUN_FILES = ("manifest.json", "timeseries.parquet", "learners.parquet", "interventions.parquet", "summary.json", "row.parquet")
+RUN_FILES = (
+    "manifest.json",
+    "timeseries.parquet",
+    "learners.parquet",
+    "interventions.parquet",
+    "summary.json",
+    "row.parquet",
+)
 FAILED_FILES = ("error.json", "row.parquet")
 KEY_COLUMNS = ("point", "replicate", "seed", "status", "error")
 WALL_COLUMNS = ("wall_time_s",)
@@ -84,7 +90,13 @@ def read_sweep_json(out: Path) -> dict[str, Any] | None:
 
 def row_schema(column_types: dict[str, pa.DataType]) -> pa.Schema:
     """row.parquet: who the run is, its parameters (named by dotted path), every outcome, its time."""
-    fields = [("point", pa.int64()), ("replicate", pa.int64()), ("seed", pa.int64()), ("status", pa.string()), ("error", pa.string())]
+    fields = [
+        ("point", pa.int64()),
+        ("replicate", pa.int64()),
+        ("seed", pa.int64()),
+        ("status", pa.string()),
+        ("error", pa.string()),
+    ]
     fields += list(column_types.items())
     fields += [(o, pa.float64()) for o in ALL_OUTCOMES] + [(w, pa.float64()) for w in WALL_COLUMNS]
     return pa.schema(fields)
@@ -133,5 +145,7 @@ def lock_sweep_folder(out: Path) -> int:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         os.close(fd)
-        raise SweepStoreError(f"{out}: another sweep is running in this folder; wait for it or choose another --out") from None
+        raise SweepStoreError(
+            f"{out}: another sweep is running in this folder; wait for it or choose another --out"
+        ) from None
     return fd

@@ -15,9 +15,9 @@ from typing import Any
 
 import pyarrow as pa
 
-from learncomm.sim.sweeps.llm_limit import LLMLimit, install
-from learncomm.sim.schema.scenario import Scenario
 from learncomm.sim.runs.store import atomic_dir, write_json
+from learncomm.sim.schema.scenario import Scenario
+from learncomm.sim.sweeps.llm_limit import LLMLimit, install
 from learncomm.sim.sweeps.store import outcome_values, write_row
 
 
@@ -42,8 +42,17 @@ def init_worker() -> None:
     import learncomm.sim.runs.run  # noqa: F401
 
 
-def _row(task: RunTask, status: str, error: str | None, outcomes: dict[str, float] | None, wall: float) -> dict[str, Any]:
-    row: dict[str, Any] = {"point": task.point, "replicate": task.replicate, "seed": task.seed, "status": status, "error": error, **task.columns}
+def _row(
+    task: RunTask, status: str, error: str | None, outcomes: dict[str, float] | None, wall: float
+) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "point": task.point,
+        "replicate": task.replicate,
+        "seed": task.seed,
+        "status": status,
+        "error": error,
+        **task.columns,
+    }
     row.update(outcomes or {})
     row["wall_time_s"] = round(wall, 3)
     return row
@@ -53,8 +62,16 @@ def record_failure(task: RunTask, exc: BaseException, wall: float = 0.0) -> str:
     """Write the run's folder as failed (error.json + row.parquet), atomically; returns the error text."""
     error = f"{type(exc).__name__}: {exc}"
     with atomic_dir(Path(task.out), overwrite=True) as tmp:
-        write_json({"point": task.point, "replicate": task.replicate, "seed": task.seed, "error": error,
-                    "traceback": "".join(traceback.format_exception(exc))}, tmp / "error.json")
+        write_json(
+            {
+                "point": task.point,
+                "replicate": task.replicate,
+                "seed": task.seed,
+                "error": error,
+                "traceback": "".join(traceback.format_exception(exc)),
+            },
+            tmp / "error.json",
+        )
         write_row(_row(task, "failed", error, None, wall), task.schema, tmp / "row.parquet")
     return error
 
@@ -66,16 +83,32 @@ def run_one(task: RunTask) -> dict[str, Any]:
 
     started = time.perf_counter()
     install(task.limit)
-    result: dict[str, Any] = {"point": task.point, "replicate": task.replicate, "seed": task.seed, "run_s": 0.0, "run_cpu_s": 0.0}
+    result: dict[str, Any] = {
+        "point": task.point,
+        "replicate": task.replicate,
+        "seed": task.seed,
+        "run_s": 0.0,
+        "run_cpu_s": 0.0,
+    }
     try:
         with atomic_dir(Path(task.out), overwrite=True) as tmp:
             t0, c0 = time.perf_counter(), time.process_time()
-            run = run_scenario(task.scenario, seed=task.seed, out=tmp / "run", source=task.source, deciders=DeciderFactory(local_url=task.local_url))
+            run = run_scenario(
+                task.scenario,
+                seed=task.seed,
+                out=tmp / "run",
+                source=task.source,
+                deciders=DeciderFactory(local_url=task.local_url),
+            )
             result["run_s"], result["run_cpu_s"] = time.perf_counter() - t0, time.process_time() - c0
             for f in (tmp / "run").iterdir():  # run_scenario's own files, written its way, moved up
                 f.rename(tmp / f.name)
             (tmp / "run").rmdir()
-            write_row(_row(task, "ok", None, outcome_values(run.summary), run.manifest["wall_time_s"]), task.schema, tmp / "row.parquet")
+            write_row(
+                _row(task, "ok", None, outcome_values(run.summary), run.manifest["wall_time_s"]),
+                task.schema,
+                tmp / "row.parquet",
+            )
         result.update(status="ok", error=None)
     except Exception as exc:  # noqa: BLE001 - any failure of one run is recorded, the sweep goes on
         result.update(status="failed", error=record_failure(task, exc, time.perf_counter() - started))
