@@ -180,42 +180,22 @@ params: {dropout_threshold: 0.5, dropout_patience: 5, forgetting: 0.01, exposure
 
 
 class EngineUniforms:
-    """Stands in for a learner's `random`, serving the engine's uniforms in the order PerAgentLearner.step draws.
-
-    The per-agent step draws only what its branch needs (explain, then social,
-    then ask, then a cold call), so the queue is built from the same decisions.
-    """
+    """Stands in for a learner's `random`, serving the engine's draws of the day: each purpose
+    from the engine's uniform for that purpose (`draw`), a topic and a partner as the engine picks them."""
 
     def __init__(self, agent: Any) -> None:
         self.agent = agent
-        self.queue: list[float] = []
 
     def new_day(self, draws: Draws) -> None:
         self.u = draws.take(self.agent.index)
-        self.queue = [self.u.participation]
 
-    def random(self) -> float:
-        return self.queue.pop(0)
+    def draw(self, purpose: str) -> float:
+        return float(getattr(self.u, purpose))
 
     def choices(self, population: list[int], weights: list[float]) -> list[int]:
         cdf = np.cumsum(weights)
         cdf /= cdf[-1]
-        t = int(ch.choose_categorical(cdf[None, :], np.array([self.u.topic]))[0])
-        a, m, u = self.agent, self.agent.model, self.u
-        p = m.params
-        queue: list[float] = []
-        explain = False
-        if a.knowledge[t] - m.audience[t] > p.explain_margin:
-            queue.append(u.explain)
-            explain = u.explain < p.explain_propensity * a.confidence * p.stage_explain[a.stage]
-        if not explain:
-            queue.append(u.social)
-            if u.social < m.social_share:
-                queue.append(u.ask)
-        if m.exposure_rate > 0.0:
-            queue.append(u.exposure)
-        self.queue = queue
-        return [population[t]]
+        return [population[int(ch.choose_categorical(cdf[None, :], np.array([self.u.topic]))[0])]]
 
     def choice(self, seq: list[Any]) -> Any:
         return seq[min(int(self.u.partner * len(seq)), len(seq) - 1)]
@@ -225,6 +205,7 @@ def test_same_uniforms_give_identical_days(monkeypatch: pytest.MonkeyPatch) -> N
     scenario = parse_scenario(EXACT_YAML, "<exact>")
     vec = CommunityModel(scenario, seed=5, agents=False)
     monkeypatch.setattr(per_agent.PerAgentLearner, "random", property(lambda self: self._uniforms))
+    monkeypatch.setattr(per_agent.PerAgentLearner, "draw", lambda self, purpose: self._uniforms.draw(purpose))
     per = per_agent.PerAgentModel(scenario, seed=5)
     for a in per.learners:
         a._uniforms = EngineUniforms(a)

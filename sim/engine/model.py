@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import mesa
-import numpy as np
 
 from learncomm.agents.experts import Expert
 from learncomm.agents.learner import Learner
@@ -15,7 +14,7 @@ from learncomm.agents.state import LearnerState, add_prospects, draw_population,
 from learncomm.sim.engine.day import DayResult, run_day
 from learncomm.sim.engine.levers import Levers
 from learncomm.sim.engine.metrics import METRICS, day_metrics
-from learncomm.sim.engine.streams import Draws, stream
+from learncomm.sim.engine.streams import DayStreams, stream
 from learncomm.sim.engine.today import Day
 from learncomm.sim.engine.world import World, build_world
 from learncomm.sim.schema.loading import load_scenario, with_changes
@@ -74,8 +73,7 @@ class CommunityModel(mesa.Model):
             scenario.tutoring.sessions_per_week if scenario.tutoring and scenario.tutoring.active else 0
         )
         self.levers = Levers.neutral(self.state.n, *self.world.resources.shape)
-        self._day_rng = stream(seed, "day")
-        self._prospect_day_rng = stream(seed, "prospects-day")
+        self.day_streams = DayStreams(seed, self.n_members, self.state.n - self.n_members)
         self.last_day: DayResult | None = None
         if agents:
             for i in range(self.state.n):
@@ -110,13 +108,7 @@ class CommunityModel(mesa.Model):
     def step(self) -> None:
         """One day: the learners' day, then the experts, then the day's outcomes."""
         day = self.steps - 1
-        # float32 uniforms: twice as fast to draw, and 2^-24 resolution is ample for daily chances
-        u = self._day_rng.random((self.n_members, 13), dtype=np.float32)
-        if self.state.n > self.n_members:  # prospects draw from their own stream: members' numbers stay the same
-            u = np.concatenate(
-                [u, self._prospect_day_rng.random((self.state.n - self.n_members, 13), dtype=np.float32)]
-            )
-        draws = Draws(*(u[:, j] for j in range(13)))
+        draws = self.day_streams.today()
         today = Day(self.state, self.world, self.params, self.levers, day, draws, self.sessions_per_week)
         self.last_day = run_day(today)
         for c, n in self.last_day.meetups.items():

@@ -20,8 +20,11 @@ def stream(seed: int, name: str) -> np.random.Generator:
 
 @dataclass(frozen=True)
 class Draws:
-    """A day's uniforms, one value per learner for each purpose, drawn whatever branch a learner takes,
-    so two scenarios run with one seed share their random numbers learner by learner (common random numbers).
+    """A day's uniforms, one value per learner for each purpose, each purpose from its own stream.
+
+    Every learner gets every draw, whatever branch it takes, so two scenarios run with one seed
+    share their random numbers learner by learner (common random numbers); and a new purpose
+    is a new stream, which leaves every other draw as it was.
     """
 
     participation: np.ndarray  # takes part today
@@ -49,3 +52,25 @@ class Draws:
 
 
 PURPOSES: tuple[str, ...] = tuple(f.name for f in fields(Draws))
+
+
+class DayStreams:
+    """The generators of the day's draws: one stream per purpose for the members, and one per purpose
+    for a community manager's prospects (rows after the members), so the members' numbers do not
+    depend on whether there are prospects."""
+
+    def __init__(self, seed: int, members: int, prospects: int = 0, purposes: tuple[str, ...] = PURPOSES) -> None:
+        self.members, self.prospects, self.purposes = members, prospects, purposes
+        self._members = [stream(seed, name.replace("_", "-")) for name in purposes]
+        self._prospects = [stream(seed, "prospects-" + name.replace("_", "-")) for name in purposes]
+
+    def today(self) -> Draws:
+        """The next day's draws (float32: twice as fast to draw, and 2^-24 resolution is ample for daily chances)."""
+        drawn = {name: self._draw(i) for i, name in enumerate(self.purposes)}
+        return Draws(*(drawn[name] for name in PURPOSES))
+
+    def _draw(self, i: int) -> np.ndarray:
+        u = self._members[i].random(self.members, dtype=np.float32)
+        if self.prospects:
+            u = np.concatenate([u, self._prospects[i].random(self.prospects, dtype=np.float32)])
+        return u
