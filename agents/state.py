@@ -6,11 +6,13 @@ The learners' day is vectorised over these arrays (sim/engine/day.py); the Mesa
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import cast
 
 import numpy as np
 
-from learncomm.sim.schema.scenario import Dist, Scenario
+from learncomm.sim.schema.scenario import ConfidenceGroup, Dist, Scenario
 from learncomm.sim.schema.vocab import COUNTS, GROUPS, Stage, TutoringRole
 
 
@@ -111,7 +113,8 @@ def draw_traits(scenario: Scenario, rng: np.random.Generator, n: int) -> dict[st
     """Everything about `n` people but their membership, in a fixed order of draws."""
     t = len(scenario.topic_list)
     pop = scenario.population
-    groups = [scenario.confidence_groups[g] for g in GROUPS]
+    by_name = cast(Mapping[str, ConfidenceGroup], scenario.confidence_groups)  # keys are the GROUPS
+    groups = [by_name[g] for g in GROUPS]
     group = exact_labels(rng, [g.share for g in groups], n).astype(np.int8)
     confidence = np.empty(n)
     for gi, g in enumerate(groups):

@@ -11,6 +11,7 @@ import numpy as np
 
 from learncomm.agents.state import LearnerState
 from learncomm.sim.engine.learning import zpd_gain
+from learncomm.sim.engine.levers import Meeting
 from learncomm.sim.engine.today import Day, Meetups, Plan, Turns
 from learncomm.sim.engine.world import World
 from learncomm.sim.schema.scenario import Params
@@ -41,10 +42,8 @@ def choose_categorical(cdf: np.ndarray, u: np.ndarray) -> np.ndarray:
     return np.minimum((cdf < u[:, None]).sum(axis=1), cdf.shape[1] - 1)
 
 
-def meetup_topic(state: LearnerState, world: World, c: int, override: int | None) -> int:
-    """The topic most wanted by a community's active members (or the one a role put on the agenda)."""
-    if override is not None:
-        return override
+def meetup_topic(state: LearnerState, world: World, c: int) -> int:
+    """The topic most wanted by a community's active members."""
     members = state.membership[:, c] & state.active
     want = state.interest[members].sum(axis=0) * world.topic_mask[c]
     return int(np.argmax(want))
@@ -55,29 +54,18 @@ def choose_meetings(day: Day) -> Plan:
     state, world, levers, d = day.state, day.world, day.levers, day.number
     n = state.n
     plan = Plan(meet=np.zeros(n, dtype=bool), comm=np.zeros(n, dtype=np.int64), topic=np.full(n, NONE, dtype=np.int64))
-    today: list[tuple[int, int, bool, float, float, np.ndarray | None]] = [
-        (
-            c,
-            meetup_topic(state, world, c, levers.agenda.get(c)),
-            mt.format == "online",
-            mt.reach,
-            mt.attend_propensity,
-            None,
-        )
+    today = [
+        Meeting(d, c, meetup_topic(state, world, c), mt.format == "online", mt.reach, mt.attend_propensity)
         for c, mt in enumerate(world.meetups)
         if mt is not None and d % mt.every_days == mt.weekday % mt.every_days
-    ]
-    today += [
-        (m.community, m.topic, m.online, m.reach, m.attend_propensity, m.invited) for m in levers.meetings if m.day == d
-    ]
-    for c, t, online, reach, propensity, invited in today:
-        p_go = (state.access if online else reach) * propensity * drive(state, day.p)
-        go = state.membership[:, c] & state.active & state.available[:, d % 7] & ~plan.meet & (day.draws.meetup < p_go)
-        if invited is not None:
-            go &= invited
+    ] + [m for m in levers.meetings if m.day == d]
+    for m in today:
+        p_go = (state.access if m.online else m.reach) * m.attend_propensity * drive(state, day.p)
+        free = state.available[:, d % 7] & ~plan.meet
+        go = state.membership[:, m.community] & state.active & free & (day.draws.meetup < p_go)
         plan.meet |= go
-        plan.comm[go] = c
-        plan.topic[go] = t
+        plan.comm[go] = m.community
+        plan.topic[go] = m.topic
     return plan
 
 

@@ -26,7 +26,6 @@ class Meeting:
     online: bool
     reach: float
     attend_propensity: float
-    invited: np.ndarray | None = None  # (N,) bool; None: every member
 
 
 @dataclass
@@ -41,7 +40,6 @@ class Levers:
     source: np.ndarray  # (C,) bool: an AI source answers open questions there
     match: np.ndarray  # (N,) matched partner or -1
     welcomed: np.ndarray  # (N,) bool: a community manager has welcomed this learner
-    agenda: dict[int, int] = field(default_factory=dict)  # community -> topic of its next scenario meetup
     meetings: list[Meeting] = field(default_factory=list)  # role-scheduled meetups
     benchmark: Benchmarker = field(default_factory=Benchmarker)  # effect sizes of the marks
     source_cfg: Source = field(default_factory=Source)  # effect sizes of the AI source
