@@ -72,4 +72,5 @@ class Learner(mesa.Agent):
         return [self.model.world.names[c] for c in np.flatnonzero(self.model.state.membership[self.index])]
 
     def __repr__(self) -> str:
-        return f"Learner({self.index}, {self.confidence_group}, k={self.mean_knowledge:.2f}, {'active' if self.active else 'dropped'})"
+        status = "active" if self.active else "dropped"
+        return f"Learner({self.index}, {self.confidence_group}, k={self.mean_knowledge:.2f}, {status})"

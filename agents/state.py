@@ -6,12 +6,14 @@ The learners' day is vectorised over these arrays (sim/engine/day.py); the Mesa
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import cast
 
 import numpy as np
 
-from learncomm.sim.schema.scenario import Dist, Scenario
-from learncomm.sim.schema.vocab import COUNTS, GROUPS, TutoringRole
+from learncomm.sim.schema.scenario import ConfidenceGroup, Dist, Scenario
+from learncomm.sim.schema.vocab import COUNTS, GROUPS, Stage, TutoringRole
 
 
 @dataclass
@@ -33,12 +35,12 @@ class LearnerState:
     initial_confidence: np.ndarray = field(init=False)
     initial_motivation: np.ndarray = field(init=False)
     expectation: np.ndarray = field(init=False)  # (N,) expected daily gain (moving average)
-    stage: np.ndarray = field(init=False)  # (N,) 0 newcomer, 1 regular, 2 core
+    stage: np.ndarray = field(init=False)  # (N,) Stage: newcomer, regular, core
     active: np.ndarray = field(init=False)  # (N,) false once dropped out
     dropout_day: np.ndarray = field(init=False)  # (N,) -1 while active
     low_streak: np.ndarray = field(init=False)  # (N,) days in a row below the dropout threshold
-    counts: np.ndarray = field(init=False)  # (N, 7) days present, study, ask, observe, explain, meet, answers
-    tutoring_role: np.ndarray = field(init=False)  # (N,) 0 none, 1 tutor, 2 tutee
+    counts: np.ndarray = field(init=False)  # (N, 7) by Count: days present, one column per mode, answers
+    tutoring_role: np.ndarray = field(init=False)  # (N,) TutoringRole: none, tutor, tutee
     tutoring_partner: np.ndarray = field(init=False)  # (N,) the other member of the pair, -1 if none
     joined: np.ndarray = field(init=False)  # (N,) false for prospects a community manager has not reached yet
     joined_day: np.ndarray = field(init=False)  # (N,) day a learner joined (0: from the start), -1 if never
@@ -50,12 +52,12 @@ class LearnerState:
         self.initial_confidence = self.confidence.copy()
         self.initial_motivation = self.motivation.copy()
         self.expectation = np.zeros(n)
-        self.stage = np.zeros(n, dtype=np.int8)
+        self.stage = np.full(n, Stage.NEWCOMER, dtype=np.int8)
         self.active = np.ones(n, dtype=bool)
         self.dropout_day = np.full(n, -1, dtype=np.int32)
         self.low_streak = np.zeros(n, dtype=np.int32)
         self.counts = np.zeros((n, len(COUNTS)), dtype=np.int32)
-        self.tutoring_role = np.zeros(n, dtype=np.int8)
+        self.tutoring_role = np.full(n, TutoringRole.NONE, dtype=np.int8)
         self.tutoring_partner = np.full(n, -1, dtype=np.int64)
         self.joined = np.ones(n, dtype=bool)
         self.joined_day = np.zeros(n, dtype=np.int32)
@@ -111,7 +113,8 @@ def draw_traits(scenario: Scenario, rng: np.random.Generator, n: int) -> dict[st
     """Everything about `n` people but their membership, in a fixed order of draws."""
     t = len(scenario.topic_list)
     pop = scenario.population
-    groups = [scenario.confidence_groups[g] for g in GROUPS]
+    by_name = cast(Mapping[str, ConfidenceGroup], scenario.confidence_groups)  # keys are the GROUPS
+    groups = [by_name[g] for g in GROUPS]
     group = exact_labels(rng, [g.share for g in groups], n).astype(np.int8)
     confidence = np.empty(n)
     for gi, g in enumerate(groups):

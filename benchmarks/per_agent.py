@@ -13,8 +13,9 @@ sim/engine/learning.py and sim/engine/dynamics.py for that case. The population 
 network come from the engine's own `draw_population` and `build_world` with
 the same named streams as `CommunityModel`, so both engines start from
 identical learners; the day's random numbers are this model's own Python
-draws (same distributions, different numbers). Every constant is read from
-`scenario.params` and the community's setting.
+draws (same distributions, different numbers), each named by its purpose as
+the engine's streams are (`draw`), so a test can feed it the engine's draws.
+Every constant is read from `scenario.params` and the community's setting.
 """
 
 from __future__ import annotations
@@ -96,7 +97,7 @@ class PerAgentLearner(mesa.Agent):
     def step(self) -> None:
         model = self.model
         p = model.params
-        self.present = self.active and self.random.random() < self.access * self.motivation**p.participation_gamma
+        self.present = self.active and self.draw("participation") < self.access * self.motivation**p.participation_gamma
         if not self.present:
             self.mode = None
             return
@@ -108,16 +109,16 @@ class PerAgentLearner(mesa.Agent):
         # mode: as sim/choices.choose_modes
         conf = self.confidence
         explain_p = p.explain_propensity * conf * p.stage_explain[self.stage]
-        if lead > p.explain_margin and self.random.random() < explain_p:
+        if lead > p.explain_margin and self.draw("explain") < explain_p:
             mode = EXPLAIN
-        elif self.random.random() < model.social_share:
+        elif self.draw("social") < model.social_share:
             risk = (
                 p.risk_base
                 + model.power_gap
                 + p.risk_gap_weight * max(-lead, 0.0)
                 + p.newcomer_risk * (self.stage == 0)
             )
-            mode = ASK if self.random.random() < sigmoid((conf - risk) / p.ask_temperature) else OBSERVE
+            mode = ASK if self.draw("ask") < sigmoid((conf - risk) / p.ask_temperature) else OBSERVE
         else:
             mode = STUDY
         self.mode = mode
@@ -148,9 +149,13 @@ class PerAgentLearner(mesa.Agent):
             partner.received.append((topic, p.protege_rate * (1.0 - partner.knowledge[topic])))
 
         # what confidence will react to: as sim/day.run_day
-        cold_call = model.exposure_rate > 0.0 and self.random.random() < model.exposure_rate
+        cold_call = model.exposure_rate > 0.0 and self.draw("exposure") < model.exposure_rate
         self.exposed_gap = max(-lead, 0.0) if (mode == ASK or cold_call) else 0.0
         self.success = answered or mode == EXPLAIN
+
+    def draw(self, purpose: str) -> float:
+        """A uniform for `purpose` (one of the engine's `PURPOSES`): here simply the agent's next Python draw."""
+        return self.random.random()
 
     def choose_topic(self) -> int:
         """By interest, pulled towards topics with good shared resources (sim/choices.choose_topics)."""
@@ -164,10 +169,7 @@ class PerAgentLearner(mesa.Agent):
         p = model.params
         base = 1.0 - p.difficulty_weight * model.difficulty[topic]
         needs = model.prerequisites[topic]
-        if needs:
-            ready = min(1.0, sum(w * self.knowledge[s] for s, w in needs) / p.prerequisite_mastery)
-        else:
-            ready = 1.0
+        ready = min(1.0, sum(w * self.knowledge[s] for s, w in needs) / p.prerequisite_mastery) if needs else 1.0
         return base * (p.prerequisite_floor + (1.0 - p.prerequisite_floor) * ready)
 
     # --- advance: apply the day's changes ---------------------------------------------------
@@ -269,7 +271,7 @@ class PerAgentModel(mesa.Model):
         self.exposure_rate = float(world.exposure_rate[0])
         mask = world.topic_mask[0].tolist()
         self.resources = world.resources[0].tolist()
-        self.topic_pull = [float(m) * (1.0 + p.pull_resources * r) for m, r in zip(mask, self.resources)]
+        self.topic_pull = [float(m) * (1.0 + p.pull_resources * r) for m, r in zip(mask, self.resources, strict=True)]
         self.n_topics_here = float(sum(mask))
         self.topic_range = list(range(len(mask)))
         self.difficulty = world.difficulty.tolist()

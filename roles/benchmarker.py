@@ -50,13 +50,10 @@ class BenchmarkerRole(RoleSpec):
     def act(self, model: CommunityModel, snap: Snapshot, decision: dict[str, Any], cfg: RoleBase) -> None:
         assert isinstance(cfg, Benchmarker)
         lv, c = model.levers, snap.community
-        if lv.marks is None:
-            lv.marks = np.full(model.world.resources.shape, np.nan)
         lv.marks[c] = np.nan
         lv.marks[c, int(decision["topic"])] = float(decision["mark"])
         lv.benchmark = cfg
         self.hold(model, c, cfg.duration)
 
     def reset(self, model: CommunityModel, community: int) -> None:
-        if model.levers.marks is not None:
-            model.levers.marks[community] = np.nan
+        model.levers.marks[community] = np.nan

@@ -62,7 +62,7 @@ class IdeatorRole(RoleSpec):
         lv.pull[c, t] = cfg.pull
         w.resources[c, t] += cfg.resource_boost * (1.0 - w.resources[c, t])
         curious = np.flatnonzero(s.membership[:, c] & s.active & (s.interest[:, t] > 1.0 / s.interest.shape[1]))
-        lv.add_boost(curious, cfg.novelty, s.n)
+        lv.add_boost(curious, cfg.novelty)
         self.hold(model, c, cfg.duration)
 
     def reset(self, model: CommunityModel, community: int) -> None:

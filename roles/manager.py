@@ -92,9 +92,7 @@ class ManagerRole(RoleSpec):
             s.active[keen] = True
             s.joined_day[keen] = model.day
         if decision["welcome"]:
-            if lv.welcomed is None:
-                lv.welcomed = np.zeros(s.n, dtype=bool)
             new = np.flatnonzero(s.membership[:, c] & s.active & (s.stage == 0) & ~lv.welcomed)  # each newcomer once
             lv.welcomed[new] = True
-            lv.add_boost(new, cfg.welcome, s.n)
+            lv.add_boost(new, cfg.welcome)
             lv.welcome_patience = cfg.welcome_patience

@@ -110,7 +110,7 @@ class MatchmakerRole(RoleSpec):
         """Pairs broke: at least `broken_pairs` matched learners have left."""
         assert isinstance(cfg, Matchmaker)
         m, s = model.levers.match, model.state
-        if cfg.broken_pairs is None or m is None:
+        if cfg.broken_pairs is None:
             return None
         broken = int((s.membership[:, community] & (m >= 0) & ~s.active).sum())
         return f"{broken} matched learners have left" if broken >= cfg.broken_pairs else None
@@ -125,9 +125,7 @@ class MatchmakerRole(RoleSpec):
 
     def act(self, model: CommunityModel, snap: Snapshot, decision: dict[str, Any], cfg: RoleBase) -> None:
         assert isinstance(cfg, Matchmaker)
-        s, lv, c = model.state, model.levers, snap.community
-        if lv.match is None:
-            lv.match = np.full(s.n, -1, dtype=np.int64)
+        lv, c = model.levers, snap.community
         self.reset(model, c)
         a, b = match_pairs(model, c, str(decision["focus"]), int(decision["pairs"]))
         lv.match[a], lv.match[b] = b, a
@@ -135,5 +133,4 @@ class MatchmakerRole(RoleSpec):
         self.hold(model, c, cfg.duration)
 
     def reset(self, model: CommunityModel, community: int) -> None:
-        if model.levers.match is not None:
-            model.levers.match[model.state.membership[:, community]] = -1
+        model.levers.match[model.state.membership[:, community]] = -1

@@ -67,9 +67,7 @@ class SecretaryRole(RoleSpec):
                 attend_propensity=cfg.attend_propensity,
             )
         )
-        if lv.summary_share is None:
-            lv.summary_share = np.zeros(model.world.n_communities)
         lv.summary_share[c] = cfg.summary_share
         if decision.get("nudge"):
             low = np.flatnonzero(s.membership[:, c] & s.active & (s.motivation < model.params.dropout_threshold + 0.1))
-            lv.add_boost(low, cfg.nudge, s.n)
+            lv.add_boost(low, cfg.nudge)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from learncomm.roles.base import Candidate, RoleSpec
 from learncomm.roles.snapshot import Snapshot
 from learncomm.sim.schema.roles import RoleBase, Source
@@ -55,12 +53,9 @@ class SourceRole(RoleSpec):
     def act(self, model: CommunityModel, snap: Snapshot, decision: dict[str, Any], cfg: RoleBase) -> None:
         assert isinstance(cfg, Source)
         lv = model.levers
-        if lv.source is None:
-            lv.source = np.zeros(model.world.n_communities, dtype=bool)
         lv.source[snap.community] = bool(decision["answer"])
         lv.source_cfg = cfg
         self.hold(model, snap.community, cfg.duration)
 
     def reset(self, model: CommunityModel, community: int) -> None:
-        if model.levers.source is not None:
-            model.levers.source[community] = False
+        model.levers.source[community] = False

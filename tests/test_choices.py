@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 from conftest import make_model, make_scenario, overrides, run
 
-from learncomm.sim.engine.choices import (
-    N_UNIFORMS,
-    U_ASK,
-    audience_knowledge,
-    choose_modes,
-)
+from learncomm.sim.engine.choices import audience_knowledge, choose_modes
+from learncomm.sim.engine.streams import PURPOSES, Draws
+from learncomm.sim.engine.today import Day, Turns
 from learncomm.sim.schema.vocab import Mode
 
 # ---------------------------------------------------------------- asking vs observing
@@ -36,13 +35,21 @@ def _modes(model, u):
     n = state.n
     idx = np.arange(n)
     zeros = np.zeros(n, dtype=np.int64)
-    mode, _ = choose_modes(state, world, model.params, idx, zeros, zeros, u, audience_knowledge(state, world))
-    return mode
+    day = Day(state, world, model.params, model.levers, 0, u)
+    turns = Turns(idx=idx, comm=zeros, topic=zeros, u=u, private=np.zeros(n, dtype=bool))
+    choose_modes(day, turns, audience_knowledge(state, world))
+    return turns.mode
+
+
+def _draws(seed: int, n: int) -> Draws:
+    """Uniforms for `n` learners, one vector per purpose (the columns of one seeded block)."""
+    block = np.random.default_rng(seed).random((n, len(PURPOSES)))
+    return Draws(*block.T.copy())
 
 
 def test_ask_share_falls_as_the_power_gap_rises() -> None:
     model = _mode_world()
-    u = np.random.default_rng(0).random((model.state.n, N_UNIFORMS))
+    u = _draws(0, model.state.n)
     asked = []
     for gap in (0.0, 0.2, 0.4, 0.6, 0.8, 1.0):
         model.world.power_gap[:] = gap
@@ -51,7 +58,7 @@ def test_ask_share_falls_as_the_power_gap_rises() -> None:
         asked.append(mode == Mode.ASK)
     shares = [a.mean() for a in asked]
     # With common random numbers, whoever asks under a larger power gap also asks under a smaller one.
-    for lower, higher in zip(asked, asked[1:]):
+    for lower, higher in itertools.pairwise(asked):
         assert np.all(higher <= lower)
     assert shares[0] > shares[-1]
     assert shares[0] - shares[-1] > 0.3
@@ -60,7 +67,7 @@ def test_ask_share_falls_as_the_power_gap_rises() -> None:
 def test_low_confidence_learners_ask_less_than_high_confidence_ones() -> None:
     model = _mode_world()
     model.world.power_gap[:] = 0.4
-    u = np.random.default_rng(1).random((model.state.n, N_UNIFORMS))
+    u = _draws(1, model.state.n)
     mode = _modes(model, u)
     g = model.state.group
     ask_low, ask_high = (mode[g == 0] == Mode.ASK).mean(), (mode[g == 2] == Mode.ASK).mean()
@@ -77,7 +84,7 @@ def test_learners_behind_their_audience_ask_less() -> None:
     model = _mode_world(risk_gap_weight=2.0)
     model.world.power_gap[:] = 0.2
     model.state.confidence[:] = 0.5
-    u = np.random.default_rng(2).random((model.state.n, N_UNIFORMS))
+    u = _draws(2, model.state.n)
     model.state.knowledge[:, 0] = 0.5
     level = _modes(model, u) == Mode.ASK
     behind = np.arange(model.state.n) % 2 == 0
@@ -92,7 +99,7 @@ def test_learners_ahead_may_explain_and_never_when_propensity_is_zero() -> None:
     st.knowledge[:, 0] = 0.2
     st.knowledge[: st.n // 2, 0] = 0.9
     st.confidence[:] = 0.9
-    u = np.random.default_rng(3).random((st.n, N_UNIFORMS))
+    u = _draws(3, st.n)
     mode = _modes(model, u)
     ahead = np.arange(st.n) < st.n // 2
     assert (mode[ahead] == Mode.EXPLAIN).any()
@@ -217,13 +224,13 @@ def test_same_seed_same_run_different_seed_different_run() -> None:
 
 
 def test_ask_uniform_columns_are_used_for_asking() -> None:
-    """Sanity check of the common-random-number layout: ask iff U_ASK is below the ask chance."""
+    """Sanity check of the common-random-number layout: ask iff the ask draw is below the ask chance."""
     model = _mode_world(n=60)
     model.world.power_gap[:] = 0.3
-    u = np.random.default_rng(5).random((60, N_UNIFORMS))
-    u[:, U_ASK] = 0.0
+    u = _draws(5, 60)
+    u.ask[:] = 0.0
     assert np.all(_modes(model, u) == Mode.ASK)
-    u[:, U_ASK] = 1.0 - 1e-12
+    u.ask[:] = 1.0 - 1e-12
     assert not np.any(_modes(model, u) == Mode.ASK)
 
 

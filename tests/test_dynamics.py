@@ -6,7 +6,15 @@ import numpy as np
 import pytest
 from conftest import make_model, make_scenario, make_state, run
 
-from learncomm.sim.engine.dynamics import advance_stages, drop_out, forget, update_confidence, update_motivation
+from learncomm.sim.engine.dynamics import (
+    Exchange,
+    Felt,
+    advance_stages,
+    drop_out,
+    forget,
+    update_confidence,
+    update_motivation,
+)
 from learncomm.sim.schema.scenario import Params
 
 # ---------------------------------------------------------------- confidence
@@ -19,15 +27,13 @@ def _params(**kw: object) -> Params:
 def _confidence(p: Params, conf, success, social, gap, power):
     n = len(conf)
     st = make_state(n, confidence=conf)
-    exposed = update_confidence(
-        st,
-        p,
-        np.arange(n),
-        np.asarray(success),
-        np.asarray(social),
-        np.asarray(gap, dtype=float),
-        np.asarray(power, dtype=float),
+    ex = Exchange(
+        success=np.asarray(success),
+        social=np.asarray(social),
+        exposed_gap=np.asarray(gap, dtype=float),
+        power=np.asarray(power, dtype=float),
     )
+    exposed = update_confidence(st, p, np.arange(n), ex)
     return st.confidence, exposed
 
 
@@ -129,7 +135,7 @@ def test_motivation_follows_progress_against_expectation() -> None:
     st.expectation[:] = 0.01
     idx = np.arange(3)
     gain = np.array([0.03, 0.01, 0.002])
-    update_motivation(st, p, np.ones(3, bool), idx, gain, np.zeros(3), np.zeros(3, bool), success=np.zeros(3, bool))
+    update_motivation(st, p, idx, Felt(gain, np.zeros(3), np.zeros(3, bool), success=np.zeros(3, bool)))
     assert st.motivation[0] > 0.5
     assert st.motivation[1] == pytest.approx(0.5)
     assert st.motivation[2] < 0.5
@@ -145,12 +151,13 @@ def test_motivation_interest_exposure_and_fatigue_push_the_right_way() -> None:
     update_motivation(
         st,
         p,
-        np.ones(4, bool),
         np.arange(4),
-        np.zeros(4),
-        np.array([1.0, 0.0, 0.0, -1.0]),
-        np.array([False, False, True, False]),
-        success=np.zeros(4, bool),
+        Felt(
+            np.zeros(4),
+            np.array([1.0, 0.0, 0.0, -1.0]),
+            np.array([False, False, True, False]),
+            success=np.zeros(4, bool),
+        ),
     )
     m = st.motivation
     assert m[0] > m[1] > m[2]
@@ -164,12 +171,8 @@ def test_success_in_an_exchange_raises_motivation() -> None:
     update_motivation(
         st,
         p,
-        np.ones(2, bool),
         np.arange(2),
-        np.zeros(2),
-        np.zeros(2),
-        np.zeros(2, bool),
-        success=np.array([True, False]),
+        Felt(np.zeros(2), np.zeros(2), np.zeros(2, bool), success=np.array([True, False])),
     )
     assert st.motivation[0] > st.motivation[1]
     assert st.motivation[1] == pytest.approx(0.5)
@@ -180,9 +183,9 @@ def test_absent_learners_rest_towards_their_baseline() -> None:
     st = make_state(4, motivation=0.5)
     st.motivation[:] = [0.2, 0.9, 0.2, 0.5]
     st.active[2] = False  # dropped: frozen
-    present = np.array([False, False, False, True])
+    # only learner 3 takes part
     update_motivation(
-        st, p, present, np.array([3]), np.zeros(1), np.zeros(1), np.zeros(1, bool), success=np.zeros(1, bool)
+        st, p, np.array([3]), Felt(np.zeros(1), np.zeros(1), np.zeros(1, bool), success=np.zeros(1, bool))
     )
     assert st.motivation[0] == pytest.approx(0.2 + 0.25 * (0.5 - 0.2))
     assert st.motivation[1] == pytest.approx(0.9 + 0.25 * (0.5 - 0.9))
@@ -195,12 +198,8 @@ def test_motivation_stays_in_unit_interval_under_extreme_updates() -> None:
     update_motivation(
         st,
         p,
-        np.ones(2, bool),
         np.arange(2),
-        np.array([0.0, 1.0]),
-        np.zeros(2),
-        np.array([True, False]),
-        success=np.array([False, True]),
+        Felt(np.array([0.0, 1.0]), np.zeros(2), np.array([True, False]), success=np.array([False, True])),
         boost=np.array([-1.0, 1.0]),
     )
     assert np.all((st.motivation >= 0.0) & (st.motivation <= 1.0))
@@ -263,7 +262,7 @@ def test_dropped_learners_never_act_again_in_a_model_run() -> None:
     st = model.state
     dropped_on: dict[int, int] = {}
     frozen: dict[int, tuple] = {}
-    for day in range(30):
+    for _ in range(30):
         before = st.active.copy()
         model.step()
         d = model.last_day

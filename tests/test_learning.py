@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from conftest import make_model, make_scenario, overrides
 
-from learncomm.sim.engine.choices import (
-    N_UNIFORMS,
-    U_EXPERT,
-    audience_knowledge,
-)
+from learncomm.sim.engine.choices import audience_knowledge
 from learncomm.sim.engine.learning import learn, zpd_gain
 from learncomm.sim.engine.network import build_csr
+from learncomm.sim.engine.streams import Draws
+from learncomm.sim.engine.today import Day, Turns
 from learncomm.sim.schema.vocab import Mode
 
 # ---------------------------------------------------------------- ZPD hump
@@ -68,20 +68,12 @@ def _peer_world(zpd_peak: float, power_gap: float = 0.3, **params: float):
 def _learn(model, idx, mode, u=None):
     state, world = model.state, model.world
     n = idx.size
-    u = np.full((n, N_UNIFORMS), 0.5) if u is None else u
-    return learn(
-        state,
-        world,
-        model.params,
-        idx,
-        mode,
-        np.zeros(n, dtype=np.int64),
-        np.zeros(n, dtype=np.int64),
-        u,
-        np.zeros((1, 1)),
-        np.zeros(n, dtype=bool),
-        audience=audience_knowledge(state, world),
-    )
+    u = Draws.full(n, 0.5) if u is None else u
+    day = Day(state, world, model.params, model.levers, 0, Draws.full(state.n, 0.5))
+    zeros = np.zeros(n, dtype=np.int64)
+    turns = Turns(idx=idx, comm=zeros, topic=zeros, u=u, private=np.zeros(n, dtype=bool))
+    turns.mode = mode
+    return learn(day, turns, np.zeros((1, 1)), audience_knowledge(state, world))
 
 
 @pytest.mark.parametrize("peak", [0.1, 0.2])
@@ -131,8 +123,7 @@ def test_scaffolding_expert_pitches_answers_at_the_zpd_peak() -> None:
     state.knowledge[:, 0] = 0.1
     world.expert_answer[:] = 1.0
     world.expert_knowledge[:] = 1.0
-    u = np.full((1, N_UNIFORMS), 0.5)
-    u[:, U_EXPERT] = 0.0
+    u = dataclasses.replace(Draws.full(1, 0.5), expert=np.zeros(1))
     world.expert_scaffolds[:] = True
     scaffolded = _learn(model, np.array([0]), np.array([Mode.ASK], dtype=np.int8), u).own[0]
     world.expert_scaffolds[:] = False

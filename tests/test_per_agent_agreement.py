@@ -34,6 +34,8 @@ from scipy import stats
 from learncomm.sim.engine import choices as ch
 from learncomm.sim.engine.day import run_day
 from learncomm.sim.engine.model import CommunityModel
+from learncomm.sim.engine.streams import PURPOSES, Draws
+from learncomm.sim.engine.today import Day
 from learncomm.sim.schema.loading import parse_scenario
 from learncomm.sim.schema.scenario import Params, Scenario
 
@@ -178,51 +180,32 @@ params: {dropout_threshold: 0.5, dropout_patience: 5, forgetting: 0.01, exposure
 
 
 class EngineUniforms:
-    """Stands in for a learner's `random`, serving the engine's uniforms in the order PerAgentLearner.step draws.
-
-    The per-agent step draws only what its branch needs (explain, then social,
-    then ask, then a cold call), so the queue is built from the same decisions.
-    """
+    """Stands in for a learner's `random`, serving the engine's draws of the day: each purpose
+    from the engine's uniform for that purpose (`draw`), a topic and a partner as the engine picks them."""
 
     def __init__(self, agent: Any) -> None:
         self.agent = agent
-        self.queue: list[float] = []
 
-    def new_day(self, u: np.ndarray) -> None:
-        self.u = u
-        self.queue = [u[ch.U_PART]]
+    def new_day(self, draws: Draws) -> None:
+        self.u = draws.take(self.agent.index)
 
-    def random(self) -> float:
-        return self.queue.pop(0)
+    def draw(self, purpose: str) -> float:
+        return float(getattr(self.u, purpose))
 
     def choices(self, population: list[int], weights: list[float]) -> list[int]:
         cdf = np.cumsum(weights)
         cdf /= cdf[-1]
-        t = int(ch.choose_categorical(cdf[None, :], np.array([self.u[ch.U_TOPIC]]))[0])
-        a, m, u = self.agent, self.agent.model, self.u
-        p = m.params
-        queue: list[float] = []
-        explain = False
-        if a.knowledge[t] - m.audience[t] > p.explain_margin:
-            queue.append(u[ch.U_EXPLAIN])
-            explain = u[ch.U_EXPLAIN] < p.explain_propensity * a.confidence * p.stage_explain[a.stage]
-        if not explain:
-            queue.append(u[ch.U_SOCIAL])
-            if u[ch.U_SOCIAL] < m.social_share:
-                queue.append(u[ch.U_ASK])
-        if m.exposure_rate > 0.0:
-            queue.append(u[ch.U_EXPOSE])
-        self.queue = queue
-        return [population[t]]
+        return [population[int(ch.choose_categorical(cdf[None, :], np.array([self.u.topic]))[0])]]
 
     def choice(self, seq: list[Any]) -> Any:
-        return seq[min(int(self.u[ch.U_PARTNER] * len(seq)), len(seq) - 1)]
+        return seq[min(int(self.u.partner * len(seq)), len(seq) - 1)]
 
 
 def test_same_uniforms_give_identical_days(monkeypatch: pytest.MonkeyPatch) -> None:
     scenario = parse_scenario(EXACT_YAML, "<exact>")
     vec = CommunityModel(scenario, seed=5, agents=False)
     monkeypatch.setattr(per_agent.PerAgentLearner, "random", property(lambda self: self._uniforms))
+    monkeypatch.setattr(per_agent.PerAgentLearner, "draw", lambda self, purpose: self._uniforms.draw(purpose))
     per = per_agent.PerAgentModel(scenario, seed=5)
     for a in per.learners:
         a._uniforms = EngineUniforms(a)
@@ -230,10 +213,10 @@ def test_same_uniforms_give_identical_days(monkeypatch: pytest.MonkeyPatch) -> N
     s = vec.state
     dropped = 0
     for day in range(scenario.days):
-        u = rng.random((s.n, ch.N_UNIFORMS))
-        run_day(s, vec.world, vec.params, day, u, vec.levers)
+        draws = Draws(*rng.random((s.n, len(PURPOSES))).T.copy())
+        run_day(Day(s, vec.world, vec.params, vec.levers, day, draws))
         for a in per.learners:
-            a._uniforms.new_day(u[a.index])
+            a._uniforms.new_day(draws)
         per.step()
         np.testing.assert_allclose(
             [a.knowledge for a in per.learners], s.knowledge, rtol=0, atol=1e-12, err_msg=f"day {day}"

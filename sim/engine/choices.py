@@ -1,8 +1,8 @@
-"""The learners' choices of a day: meetups, community, topic, mode.
+"""The learners' choices of a day: meetups, taking part, community, topic, tutoring sessions, mode.
 
-Every day draws the same fixed block of uniforms per learner (columns U_*),
-whatever branch a learner takes, so two scenarios run with one seed share
-their random numbers learner by learner (common random numbers).
+Each choice reads its own uniform of the day's `Draws` (one per purpose), so
+two scenarios run with one seed share their random numbers learner by learner
+(common random numbers).
 """
 
 from __future__ import annotations
@@ -10,28 +10,13 @@ from __future__ import annotations
 import numpy as np
 
 from learncomm.agents.state import LearnerState
-from learncomm.sim.engine.levers import Levers
+from learncomm.sim.engine.learning import zpd_gain
+from learncomm.sim.engine.levers import Meeting
+from learncomm.sim.engine.today import Day, Meetups, Plan, Turns
 from learncomm.sim.engine.world import World
 from learncomm.sim.schema.scenario import Params
-from learncomm.sim.schema.vocab import Mode
+from learncomm.sim.schema.vocab import Mode, Stage, TutoringRole
 
-# Columns of the day's block of uniforms.
-(
-    U_PART,
-    U_COMM,
-    U_TOPIC,
-    U_EXPLAIN,
-    U_SOCIAL,
-    U_ASK,
-    U_PARTNER,
-    U_EXPERT,
-    U_EXPOSE,
-    U_MEET,
-    U_SOURCE,
-    U_SOURCE_OK,
-    U_MATCH,
-) = range(13)
-N_UNIFORMS = 13
 NONE = -1
 
 
@@ -57,108 +42,138 @@ def choose_categorical(cdf: np.ndarray, u: np.ndarray) -> np.ndarray:
     return np.minimum((cdf < u[:, None]).sum(axis=1), cdf.shape[1] - 1)
 
 
-def meetup_topic(state: LearnerState, world: World, c: int, override: int | None) -> int:
-    """The topic most wanted by a community's active members (or the one a role put on the agenda)."""
-    if override is not None:
-        return override
+def meetup_topic(state: LearnerState, world: World, c: int) -> int:
+    """The topic most wanted by a community's active members."""
     members = state.membership[:, c] & state.active
     want = state.interest[members].sum(axis=0) * world.topic_mask[c]
     return int(np.argmax(want))
 
 
-def choose_meetings(
-    state: LearnerState, world: World, p: Params, day: int, u: np.ndarray, levers: Levers
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def choose_meetings(day: Day) -> Plan:
     """Who attends a meetup today (the scenario's or a role's), in which community, on which topic."""
+    state, world, levers, d = day.state, day.world, day.levers, day.number
     n = state.n
-    meet = np.zeros(n, dtype=bool)
-    comm = np.zeros(n, dtype=np.int64)
-    topic = np.full(n, NONE, dtype=np.int64)
-    today: list[tuple[int, int, bool, float, float, np.ndarray | None]] = []
-    for c, mt in enumerate(world.meetups):
-        if mt is not None and day % mt.every_days == mt.weekday % mt.every_days:
-            today.append(
-                (
-                    c,
-                    meetup_topic(state, world, c, levers.agenda.get(c)),
-                    mt.format == "online",
-                    mt.reach,
-                    mt.attend_propensity,
-                    None,
-                )
-            )
-    today += [
-        (m.community, m.topic, m.online, m.reach, m.attend_propensity, m.invited)
-        for m in levers.meetings
-        if m.day == day
-    ]
-    for c, t, online, reach, propensity, invited in today:
-        p_go = (state.access if online else reach) * propensity * drive(state, p)
-        go = state.membership[:, c] & state.active & state.available[:, day % 7] & ~meet & (u[:, U_MEET] < p_go)
-        if invited is not None:
-            go &= invited
-        meet |= go
-        comm[go] = c
-        topic[go] = t
-    return meet, comm, topic
+    plan = Plan(meet=np.zeros(n, dtype=bool), comm=np.zeros(n, dtype=np.int64), topic=np.full(n, NONE, dtype=np.int64))
+    today = [
+        Meeting(d, c, meetup_topic(state, world, c), mt.format == "online", mt.reach, mt.attend_propensity)
+        for c, mt in enumerate(world.meetups)
+        if mt is not None and d % mt.every_days == mt.weekday % mt.every_days
+    ] + [m for m in levers.meetings if m.day == d]
+    for m in today:
+        p_go = (state.access if m.online else m.reach) * m.attend_propensity * drive(state, day.p)
+        free = state.available[:, d % 7] & ~plan.meet
+        go = state.membership[:, m.community] & state.active & free & (day.draws.meetup < p_go)
+        plan.meet |= go
+        plan.comm[go] = m.community
+        plan.topic[go] = m.topic
+    return plan
 
 
-def choose_topics(
-    state: LearnerState,
-    world: World,
-    p: Params,
-    day: int,
-    who: np.ndarray,
-    comm: np.ndarray,
-    u: np.ndarray,
-    pull: np.ndarray,
-) -> np.ndarray:
-    """Topics of the learners `who` (with their communities and uniforms): by interest, resources and
-    suggestions in a community; the day's curriculum topic in a classroom."""
-    factor = world.topic_mask * (1.0 + p.pull_resources * world.resources) * pull  # (C, T), once a day
+def meetups_held(state: LearnerState, plan: Plan) -> Meetups:
+    """Attendance, topic and the attendees' level of each meetup held today."""
+    held = Meetups(attendance={}, topic={}, level=np.zeros((state.membership.shape[1], state.knowledge.shape[1])))
+    for c in np.unique(plan.comm[plan.meet]):
+        att = plan.meet & (plan.comm == c)
+        t = plan.topic[att][0]
+        held.attendance[int(c)] = int(att.sum())
+        held.topic[int(c)] = int(t)
+        held.level[c, t] = state.knowledge[att, t].mean()
+    return held
+
+
+def take_part(day: Day, plan: Plan) -> None:
+    """Meetup attendees, and the active learners who find the time and the drive: `P = access * m^gamma`."""
+    state = day.state
+    plan.present = plan.meet | (state.active & (day.draws.participation < state.access * drive(state, day.p)))
+
+
+def choose_places(day: Day, plan: Plan) -> None:
+    """The community (of a member of several) and the topic of every present learner not at a meetup."""
+    world = day.world
+    if world.n_communities > 1:
+        plan.comm = np.where(plan.meet, plan.comm, choose_categorical(world.choice_cdf, day.draws.community))
+    who = np.flatnonzero(plan.present & ~plan.meet)
+    plan.topic[who] = choose_topics(day, who, plan.comm[who])
+
+
+def choose_topics(day: Day, who: np.ndarray, comm: np.ndarray) -> np.ndarray:
+    """Topics of the learners `who` in the communities `comm`: by interest, resources and suggestions in a
+    community; the day's curriculum topic in a classroom."""
+    state, world, p = day.state, day.world, day.p
+    factor = world.topic_mask * (1.0 + p.pull_resources * world.resources) * day.levers.pull  # (C, T), once a day
     weights = (state.interest[who] + 1e-12) * (
         factor[0] if factor.shape[0] == 1 else factor[comm]
     )  # floor: see world.choice_cdf
     cdf = np.cumsum(weights, axis=1)
-    topic = np.minimum((cdf < (u[:, U_TOPIC] * cdf[:, -1])[:, None]).sum(axis=1), cdf.shape[1] - 1)
+    topic = np.minimum((cdf < (day.draws.topic[who] * cdf[:, -1])[:, None]).sum(axis=1), cdf.shape[1] - 1)
     for c, order in enumerate(world.curriculum):
         if order is not None:
-            topic[comm == c] = order[(day // world.days_per_topic[c]) % len(order)]
+            topic[comm == c] = order[(day.number // world.days_per_topic[c]) % len(order)]
     return topic
 
 
-def choose_modes(
-    state: LearnerState,
-    world: World,
-    p: Params,
-    idx: np.ndarray,
-    comm: np.ndarray,
-    topic: np.ndarray,
-    u: np.ndarray,
-    audience: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Mode of each learner in `idx` (not at a meetup), and its lead over the audience.
+def pair_sessions(day: Day, plan: Plan) -> None:
+    """Tutoring pairs meet when both are present (not at a meetup) on a session day, and work on the topic
+    where the tutor can help most (ZPD gain), weighted by the tutee's interest."""
+    if day.sessions_per_week == 0 or day.number % 7 >= day.sessions_per_week:
+        return
+    state = day.state
+    free = plan.present & ~plan.meet
+    paired = state.tutoring_partner >= 0
+    both = paired & free
+    both[paired] &= free[state.tutoring_partner[paired]]
+    plan.tutoring = both
+    if not both.any():
+        return
+    tutee = np.flatnonzero(both & (state.tutoring_role == TutoringRole.TUTEE))
+    tutor = state.tutoring_partner[tutee]
+    help_ = zpd_gain(state.knowledge[tutor] - state.knowledge[tutee], day.p.zpd_peak)
+    fit = (help_ * state.interest[tutee] + 1e-12) * day.world.topic_mask[plan.comm[tutee]]  # floor: stay on topic
+    best = np.argmax(fit, axis=1)
+    plan.topic[tutee] = plan.topic[tutor] = best
+    plan.comm[tutor] = plan.comm[tutee]
+
+
+def present_turns(day: Day, plan: Plan) -> Turns:
+    """The present learners' arrays, gathered once for the rest of the day."""
+    idx = np.flatnonzero(plan.present)
+    return Turns(idx=idx, comm=plan.comm[idx], topic=plan.topic[idx], u=day.draws.take(idx), private=plan.tutoring[idx])
+
+
+def choose_modes(day: Day, turns: Turns, audience: np.ndarray) -> None:
+    """Mode of each present learner, and its lead over the audience.
 
     Ahead of the audience and confident enough: explain. Otherwise a social
     turn (with the setting's share) is a question asked in public only when
     confidence outweighs the perceived risk (power gap + knowledge gap), else
-    the learner observes; the rest study alone.
+    the learner observes; the rest study alone (`fixed_modes` then seats
+    meetup attendees and tutoring pairs).
     """
+    state, world, p, u, comm = day.state, day.world, day.p, turns.u, turns.comm
+    idx, topic = turns.idx, turns.topic
     conf = state.confidence[idx]
     lead = state.knowledge[idx, topic] - audience[comm, topic]
     stage = state.stage[idx]
     explain_p = p.explain_propensity * conf * np.asarray(p.stage_explain)[stage]
-    explain = (lead > p.explain_margin) & (u[:, U_EXPLAIN] < explain_p)
-    social = ~explain & (u[:, U_SOCIAL] < world.per(world.social_share, comm))
+    explain = (lead > p.explain_margin) & (u.explain < explain_p)
+    social = ~explain & (u.social < world.per(world.social_share, comm))
     risk = (
         p.risk_base
         + world.per(world.power_gap, comm)
         + p.risk_gap_weight * np.maximum(-lead, 0.0)
-        + p.newcomer_risk * (stage == 0)
+        + p.newcomer_risk * (stage == Stage.NEWCOMER)
     )
-    ask = social & (u[:, U_ASK] < sigmoid((conf - risk) / p.ask_temperature))
+    ask = social & (u.ask < sigmoid((conf - risk) / p.ask_temperature))
     mode = np.full(idx.size, Mode.STUDY, dtype=np.int8)
     mode[social] = Mode.OBSERVE
     mode[ask] = Mode.ASK
     mode[explain] = Mode.EXPLAIN
-    return mode, lead
+    turns.mode, turns.lead = mode, lead
+
+
+def fixed_modes(day: Day, plan: Plan, turns: Turns) -> None:
+    """Meetup attendees meet; in a tutoring session the tutee asks and the tutor explains."""
+    turns.mode[plan.meet[turns.idx]] = Mode.MEET
+    private = turns.private
+    tutee = day.state.tutoring_role[turns.idx][private] == TutoringRole.TUTEE
+    turns.mode[private] = np.where(tutee, Mode.ASK, Mode.EXPLAIN)

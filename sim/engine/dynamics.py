@@ -2,58 +2,68 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from learncomm.agents.state import LearnerState
 from learncomm.sim.schema.scenario import Params
+from learncomm.sim.schema.vocab import Stage
 
 
-def update_confidence(
-    state: LearnerState,
-    p: Params,
-    idx: np.ndarray,
-    success: np.ndarray,
-    social: np.ndarray,
-    exposed_gap: np.ndarray,
-    power: np.ndarray,
-) -> np.ndarray:
+@dataclass
+class Exchange:
+    """How a present learner's turn went, for confidence: arrays aligned with the present learners."""
+
+    success: np.ndarray  # bool: an answered question, an explanation, a useful meetup, a tutoring session
+    social: np.ndarray  # bool: a turn among others (not studying alone)
+    exposed_gap: np.ndarray  # the knowledge gap shown in public (0: none)
+    power: np.ndarray  # the power gap felt (0 in private)
+
+
+@dataclass
+class Felt:
+    """What moves a present learner's motivation: arrays aligned with the present learners."""
+
+    gain: np.ndarray  # knowledge gained today, peers' questions answered and meeting notes included
+    interest_fit: np.ndarray  # interest in the topic, relative to the community's average topic
+    exposed: np.ndarray  # bool: exposed today (from update_confidence)
+    success: np.ndarray  # bool
+
+
+def update_confidence(state: LearnerState, p: Params, idx: np.ndarray, ex: Exchange) -> np.ndarray:
     """Success raises confidence; public exposure to a gap lowers it (more for the already low);
     peers' encouragement lifts it a little, more where the power gap is small.
 
     Returns which learners were exposed (a gap above `exposure_gap` shown in public).
     """
     c = state.confidence[idx]
-    excess = np.maximum(exposed_gap - p.exposure_gap, 0.0) / max(1.0 - p.exposure_gap, 1e-9)
+    excess = np.maximum(ex.exposed_gap - p.exposure_gap, 0.0) / max(1.0 - p.exposure_gap, 1e-9)
     exposed = excess > 0
-    drop = p.confidence_exposure * (power + p.peer_judgement) * excess * (1.0 + p.low_confidence_amplifier * (1.0 - c))
-    rise = p.confidence_success * success + p.encouragement * (1.0 - power) * social
+    drop = (
+        p.confidence_exposure * (ex.power + p.peer_judgement) * excess * (1.0 + p.low_confidence_amplifier * (1.0 - c))
+    )
+    rise = p.confidence_success * ex.success + p.encouragement * (1.0 - ex.power) * ex.social
     state.confidence[idx] = np.clip(c + rise * (1.0 - c) - drop, 0.0, 1.0)
     return exposed
 
 
 def update_motivation(
-    state: LearnerState,
-    p: Params,
-    present: np.ndarray,
-    idx: np.ndarray,
-    gain: np.ndarray,
-    interest_fit: np.ndarray,
-    exposed: np.ndarray,
-    success: np.ndarray,
-    boost: np.ndarray | None = None,
+    state: LearnerState, p: Params, idx: np.ndarray, felt: Felt, boost: np.ndarray | None = None
 ) -> None:
     """Progress against one's own expectation, interest in the topic, success in an exchange
-    (competence), exposure and fatigue move motivation on a day of taking part; on a day off it
-    rests back towards the learner's trait."""
+    (competence), exposure and fatigue move motivation on a day of taking part (the learners `idx`);
+    on a day off it rests back towards the learner's trait. `boost` (N,) adds the roles' one-off changes."""
     m = state.motivation
     e = state.expectation[idx]
-    progress = np.clip((gain - e) / p.progress_scale, -1.0, 1.0)
-    delta = p.motivation_progress * progress + p.motivation_interest * np.clip(interest_fit, -1.0, 1.0)
-    shaken = exposed * (1.0 + p.low_confidence_amplifier * (1.0 - state.confidence[idx]))
-    delta += p.motivation_success * success - p.motivation_fatigue - p.motivation_exposure * shaken
+    progress = np.clip((felt.gain - e) / p.progress_scale, -1.0, 1.0)
+    delta = p.motivation_progress * progress + p.motivation_interest * np.clip(felt.interest_fit, -1.0, 1.0)
+    shaken = felt.exposed * (1.0 + p.low_confidence_amplifier * (1.0 - state.confidence[idx]))
+    delta += p.motivation_success * felt.success - p.motivation_fatigue - p.motivation_exposure * shaken
     m[idx] = m[idx] + delta
-    state.expectation[idx] = e + p.expectation_rate * (gain - e)
-    rest = state.active & ~present
+    state.expectation[idx] = e + p.expectation_rate * (felt.gain - e)
+    rest = state.active.copy()
+    rest[idx] = False  # the learners who did not take part today
     m[rest] += p.motivation_recovery * (state.baseline_motivation[rest] - m[rest])
     if boost is not None:
         m += boost * state.active
@@ -65,7 +75,7 @@ def drop_out(state: LearnerState, p: Params, day: int, patience_factor: np.ndarr
     sooner; `patience_factor` (N,) stretches it, for newcomers a community manager welcomed)."""
     low = state.active & (state.motivation < p.dropout_threshold)
     state.low_streak = np.where(low, state.low_streak + 1, 0)
-    patience = np.where(state.stage == 0, p.dropout_patience * p.newcomer_patience, p.dropout_patience)
+    patience = np.where(state.stage == Stage.NEWCOMER, p.dropout_patience * p.newcomer_patience, p.dropout_patience)
     if patience_factor is not None:
         patience = patience * patience_factor
     dropped = low & (state.low_streak >= patience)
@@ -87,5 +97,5 @@ def forget(state: LearnerState, p: Params, practised_idx: np.ndarray, practised_
 def advance_stages(state: LearnerState, p: Params, days_present: np.ndarray, explains: np.ndarray) -> None:
     """Legitimate peripheral participation: newcomers become regulars by showing up, regulars core by explaining."""
     s = state.stage
-    s[(s == 0) & (days_present >= p.regular_after_days)] = 1
-    s[(s == 1) & (explains >= p.core_after_explains)] = 2
+    s[(s == Stage.NEWCOMER) & (days_present >= p.regular_after_days)] = Stage.REGULAR
+    s[(s == Stage.REGULAR) & (explains >= p.core_after_explains)] = Stage.CORE

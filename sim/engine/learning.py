@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from learncomm.agents.state import LearnerState
-from learncomm.sim.engine.choices import U_EXPERT, U_MATCH, U_PARTNER, U_SOURCE, U_SOURCE_OK
 from learncomm.sim.engine.levers import Levers
+from learncomm.sim.engine.today import Day, Turns
 from learncomm.sim.engine.world import World
 from learncomm.sim.schema.scenario import Params
 from learncomm.sim.schema.vocab import Mode
@@ -38,34 +38,21 @@ def ease(state: LearnerState, world: World, p: Params, who: np.ndarray, topic: n
 
 @dataclass
 class Gains:
-    own: np.ndarray  # (n,) gain of each present learner on its topic
-    answered: np.ndarray  # (n,) bool: a question that got a useful answer
+    own: np.ndarray  # (P,) gain of each present learner on its topic
+    answered: np.ndarray  # (P,) bool: a question that got a useful answer
     helper: np.ndarray  # learners who answered a peer's question
     helper_topic: np.ndarray
     helper_gain: np.ndarray
-    ai_answered: np.ndarray  # (n,) bool: an AI source answered (rightly or wrongly)
-    misled: np.ndarray  # (n,) bool: the AI's answer was wrong
 
 
-def learn(
-    state: LearnerState,
-    world: World,
-    p: Params,
-    idx: np.ndarray,
-    mode: np.ndarray,
-    topic: np.ndarray,
-    comm: np.ndarray,
-    u: np.ndarray,
-    meet_level: np.ndarray,
-    private: np.ndarray,
-    audience: np.ndarray,
-    levers: Levers | None = None,
-) -> Gains:
-    """Gains of the present learners `idx` (aligned arrays), from the state at the start of the day.
+def learn(day: Day, turns: Turns, meet_level: np.ndarray, audience: np.ndarray) -> Gains:
+    """Gains of the present learners, from the state at the start of the day.
 
-    `meet_level` (C, T) is the mean knowledge of today's meetup attendees; `private`
-    marks tutoring sessions, which carry no power gap and no audience.
+    `meet_level` (C, T) is the mean knowledge of today's meetup attendees; private
+    turns (tutoring sessions) carry no power gap and no audience.
     """
+    state, world, p, levers = day.state, day.world, day.p, day.levers
+    idx, mode, topic, comm, u, private = turns.idx, turns.mode, turns.topic, turns.comm, turns.u, turns.private
     per = world.per
     k = state.knowledge[idx, topic]
     room = 1.0 - k
@@ -83,15 +70,15 @@ def learn(
     gain[explain] = np.where(private, p.tutor_rate, p.protege_rate)[explain] * room[explain]
 
     social = ((mode == Mode.ASK) | (mode == Mode.OBSERVE)) & ~private
-    expert = social & (u[:, U_EXPERT] < per(world.expert_answer, comm))
+    expert = social & (u.expert < per(world.expert_answer, comm))
     partner = np.full(idx.size, -1, dtype=np.int64)
     for c, net in enumerate(world.networks):
         sel = social & ~expert if world.n_communities == 1 else social & ~expert & (comm == c)
         if sel.any():
-            partner[sel] = net.pick(idx[sel], u[sel, U_PARTNER])
-    if levers is not None and levers.match is not None:  # the matchmaker's partner replaces a random neighbour
+            partner[sel] = net.pick(idx[sel], u.partner[sel])
+    if levers.match_use > 0.0:  # the matchmaker's partner replaces a random neighbour
         matched = levers.match[idx]
-        use = social & ~expert & (matched >= 0) & (u[:, U_MATCH] < levers.match_use)
+        use = social & ~expert & (matched >= 0) & (u.match < levers.match_use)
         partner[use] = matched[use]
     peer = partner >= 0
     peer[peer] = state.active[partner[peer]]
@@ -114,9 +101,9 @@ def learn(
         meet_gap > 0, p.alpha_meet * zpd_gain(meet_gap, p.zpd_peak) * recept[meet], p.protege_rate * room[meet]
     )
 
-    ai = misled = np.zeros(idx.size, dtype=bool)
-    if levers is not None and levers.source is not None and levers.source_cfg is not None:
-        ai, right = source_answers(levers, mode, private, gain, comm, u)
+    misled = np.zeros(idx.size, dtype=bool)
+    if levers.source.any():  # an AI source answers open questions somewhere
+        ai, right = source_answers(levers, turns, gain)
         gain[ai & right] = (levers.source_cfg.alpha * zpd_gain(np.minimum(room, p.zpd_peak), p.zpd_peak) * recept)[
             ai & right
         ]
@@ -124,28 +111,17 @@ def learn(
     gain *= ease(state, world, p, idx, topic)
     gain = np.minimum(gain, room)
     if misled.any():  # a wrong answer plants a misconception
-        gain[misled] = -levers.source_cfg.misconception * k[misled]  # type: ignore[union-attr]
+        gain[misled] = -levers.source_cfg.misconception * k[misled]
     answered = (mode == Mode.ASK) & (gain > 0)
     helped = (mode == Mode.ASK) & peer & ~private & (gap > 0)
     helper, helper_topic = partner[helped], topic[helped]
     helper_gain = p.protege_rate * (1.0 - state.knowledge[helper, helper_topic])
-    return Gains(
-        own=gain,
-        answered=answered,
-        helper=helper,
-        helper_topic=helper_topic,
-        helper_gain=helper_gain,
-        ai_answered=ai,
-        misled=misled,
-    )
+    return Gains(own=gain, answered=answered, helper=helper, helper_topic=helper_topic, helper_gain=helper_gain)
 
 
-def source_answers(
-    levers: Levers, mode: np.ndarray, private: np.ndarray, gain: np.ndarray, comm: np.ndarray, u: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
+def source_answers(levers: Levers, turns: Turns, gain: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Public questions nobody answered usefully that an AI source answers, and which answers are right."""
     cfg = levers.source_cfg
-    assert cfg is not None and levers.source is not None
-    open_q = (mode == Mode.ASK) & ~private & (gain <= 0) & levers.source[comm]
-    ai = open_q & (u[:, U_SOURCE] < cfg.answer_rate)
-    return ai, u[:, U_SOURCE_OK] < cfg.accuracy
+    open_q = (turns.mode == Mode.ASK) & ~turns.private & (gain <= 0) & levers.source[turns.comm]
+    ai = open_q & (turns.u.source < cfg.answer_rate)
+    return ai, turns.u.source_ok < cfg.accuracy

@@ -13,6 +13,7 @@ import numpy as np
 
 from learncomm.agents.state import LearnerState
 from learncomm.sim.schema.roles import Benchmarker, Source
+from learncomm.sim.schema.scenario import Params
 
 
 @dataclass
@@ -25,34 +26,59 @@ class Meeting:
     online: bool
     reach: float
     attend_propensity: float
-    invited: np.ndarray | None = None  # (N,) bool; None: every member
 
 
 @dataclass
 class Levers:
-    pull: np.ndarray  # (C, T) pull multiplier of a topic (suggestions)
-    agenda: dict[int, int] = field(default_factory=dict)  # community -> topic of its next scenario meetup
-    boost: np.ndarray | None = None  # (N,) one-off motivation change (nudges, novelty), cleared after use
+    """Every lever exists from the model's start with a neutral value, so the day never asks whether a role
+    has acted; `Levers.neutral` makes them."""
+
+    pull: np.ndarray  # (C, T) pull multiplier of a topic (suggestions), 1 = none
+    boost: np.ndarray  # (N,) one-off motivation change (nudges, novelty), taken by the next day
+    summary_share: np.ndarray  # (C,) share of a meetup's gain absent members get from notes, 0 = no notes
+    marks: np.ndarray  # (C, T) benchmark marks, NaN where none
+    source: np.ndarray  # (C,) bool: an AI source answers open questions there
+    match: np.ndarray  # (N,) matched partner or -1
+    welcomed: np.ndarray  # (N,) bool: a community manager has welcomed this learner
     meetings: list[Meeting] = field(default_factory=list)  # role-scheduled meetups
-    summary_share: np.ndarray | None = None  # (C,) share of a meetup's gain absent members get from notes
-    marks: np.ndarray | None = None  # (C, T) benchmark marks, NaN where none
-    benchmark: Benchmarker | None = None
-    source: np.ndarray | None = None  # (C,) bool: an AI source answers open questions there
-    source_cfg: Source | None = None
-    match: np.ndarray | None = None  # (N,) matched partner or -1
-    match_use: float = 0.0
-    welcomed: np.ndarray | None = None  # (N,) bool: a community manager has welcomed this learner
+    benchmark: Benchmarker = field(default_factory=Benchmarker)  # effect sizes of the marks
+    source_cfg: Source = field(default_factory=Source)  # effect sizes of the AI source
+    match_use: float = 0.0  # chance a social turn goes to the matched partner
     welcome_patience: float = 0.0  # a welcomed learner's dropout patience is multiplied by 1 + this
 
-    def add_boost(self, who: np.ndarray, amount: float, n: int) -> None:
-        if self.boost is None:
-            self.boost = np.zeros(n)
+    @classmethod
+    def neutral(cls, learners: int, communities: int, topics: int) -> Levers:
+        """Levers no role has touched: the day runs as if there were no roles."""
+        return cls(
+            pull=np.ones((communities, topics)),
+            boost=np.zeros(learners),
+            summary_share=np.zeros(communities),
+            marks=np.full((communities, topics), np.nan),
+            source=np.zeros(communities, dtype=bool),
+            match=np.full(learners, -1, dtype=np.int64),
+            welcomed=np.zeros(learners, dtype=bool),
+        )
+
+    def add_boost(self, who: np.ndarray, amount: float) -> None:
         self.boost[who] += amount
+
+    def take_boost(self) -> np.ndarray | None:
+        """The one-off changes roles made since the last day, handed to the day once (None: there are none)."""
+        if not self.boost.any():
+            return None
+        taken, self.boost = self.boost, np.zeros_like(self.boost)
+        return taken
+
+    def patience(self) -> np.ndarray | None:
+        """Each learner's dropout patience factor: longer for the welcomed (None: nobody's is stretched)."""
+        if self.welcome_patience == 0.0:
+            return None
+        return 1.0 + self.welcome_patience * self.welcomed
 
 
 def benchmark_effect(state: LearnerState, lv: Levers, idx: np.ndarray, comm: np.ndarray, topic: np.ndarray) -> None:
     """Goal gradient near a shown mark; discouragement for the unconfident far below it."""
-    if lv.marks is None or lv.benchmark is None:
+    if np.isnan(lv.marks).all():  # no marks shown: the common case costs nothing
         return
     mark = lv.marks[comm, topic]
     has = ~np.isnan(mark)
@@ -73,11 +99,10 @@ def benchmark_effect(state: LearnerState, lv: Levers, idx: np.ndarray, comm: np.
 def meeting_summaries(
     state: LearnerState,
     lv: Levers,
+    p: Params,
     attended: np.ndarray,
     meet_topic: dict[int, int],
     meet_level: np.ndarray,
-    alpha_meet: float,
-    peak: float,
 ) -> np.ndarray:
     """Absent members of a community that met today take part of the meetup's gain from its notes.
 
@@ -86,14 +111,14 @@ def meeting_summaries(
     from learncomm.sim.engine.learning import zpd_gain
 
     gain = np.zeros(state.n)
-    if lv.summary_share is None or not meet_topic:
+    if not meet_topic:
         return gain
     for c, t in meet_topic.items():
         share = lv.summary_share[c]
         if share <= 0.0:
             continue
         absent = np.flatnonzero(state.membership[:, c] & state.active & ~attended)
-        got = share * alpha_meet * zpd_gain(meet_level[c, t] - state.knowledge[absent, t], peak)
+        got = share * p.alpha_meet * zpd_gain(meet_level[c, t] - state.knowledge[absent, t], p.zpd_peak)
         state.knowledge[absent, t] = np.minimum(1.0, state.knowledge[absent, t] + got)
         gain[absent] += got
     return gain

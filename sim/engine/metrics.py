@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from learncomm.agents.state import LearnerState
-from learncomm.sim.schema.vocab import MODES, SCOPES, Count
+from learncomm.sim.schema.vocab import MODES, SCOPES, Count, Stage
 
 PER_SCOPE: tuple[str, ...] = (
     "knowledge",
@@ -105,6 +105,6 @@ def day_metrics(state: LearnerState, day: object | None = None) -> dict[str, flo
     row["posts_gini"] = gini_of_counts(posts if joined is None else posts[joined])
     row["meetup_attendance"] = float(sum(meetups.values()))
     n_active = max(int(active.sum()), 1)
-    for i, name in enumerate(("newcomer", "regular", "core")):
-        row[f"stage_{name}"] = float(((state.stage == i) & active).sum()) / n_active
+    for stage in Stage:
+        row[f"stage_{stage.name.lower()}"] = float(((state.stage == stage) & active).sum()) / n_active
     return row

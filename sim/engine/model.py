@@ -7,16 +7,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import mesa
-import numpy as np
 
 from learncomm.agents.experts import Expert
 from learncomm.agents.learner import Learner
 from learncomm.agents.state import LearnerState, add_prospects, draw_population, pair_tutors
-from learncomm.sim.engine.choices import N_UNIFORMS
 from learncomm.sim.engine.day import DayResult, run_day
 from learncomm.sim.engine.levers import Levers
 from learncomm.sim.engine.metrics import METRICS, day_metrics
-from learncomm.sim.engine.streams import stream
+from learncomm.sim.engine.streams import DayStreams, stream
+from learncomm.sim.engine.today import Day
 from learncomm.sim.engine.world import World, build_world
 from learncomm.sim.schema.loading import load_scenario, with_changes
 from learncomm.sim.schema.roles import Manager
@@ -73,9 +72,8 @@ class CommunityModel(mesa.Model):
         self.sessions_per_week = (
             scenario.tutoring.sessions_per_week if scenario.tutoring and scenario.tutoring.active else 0
         )
-        self.levers = Levers(pull=np.ones_like(self.world.resources))
-        self._day_rng = stream(seed, "day")
-        self._prospect_day_rng = stream(seed, "prospects-day")
+        self.levers = Levers.neutral(self.state.n, *self.world.resources.shape)
+        self.day_streams = DayStreams(seed, self.n_members, self.state.n - self.n_members)
         self.last_day: DayResult | None = None
         if agents:
             for i in range(self.state.n):
@@ -110,13 +108,9 @@ class CommunityModel(mesa.Model):
     def step(self) -> None:
         """One day: the learners' day, then the experts, then the day's outcomes."""
         day = self.steps - 1
-        # float32 uniforms: twice as fast to draw, and 2^-24 resolution is ample for daily chances
-        u = self._day_rng.random((self.n_members, N_UNIFORMS), dtype=np.float32)
-        if self.state.n > self.n_members:  # prospects draw from their own stream: members' numbers stay the same
-            u = np.concatenate(
-                [u, self._prospect_day_rng.random((self.state.n - self.n_members, N_UNIFORMS), dtype=np.float32)]
-            )
-        self.last_day = run_day(self.state, self.world, self.params, day, u, self.levers, self.sessions_per_week)
+        draws = self.day_streams.today()
+        today = Day(self.state, self.world, self.params, self.levers, day, draws, self.sessions_per_week)
+        self.last_day = run_day(today)
         for c, n in self.last_day.meetups.items():
             self.meetup_history.setdefault(c, []).append((self.day, n))
         experts = self.agents_by_type.get(Expert)

@@ -1,4 +1,4 @@
-"""Named random streams derived from a run's seed.
+"""Named random streams derived from a run's seed, and the day's uniforms by purpose.
 
 Each stream is seeded by the run's seed and a stable hash of its name (as
 Starsim does), so adding a stream, or a draw on one stream, never shifts the
@@ -8,6 +8,7 @@ numbers of another.
 from __future__ import annotations
 
 import zlib
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -15,3 +16,61 @@ import numpy as np
 def stream(seed: int, name: str) -> np.random.Generator:
     """The generator of stream `name` for `seed`: the same numbers for the same (seed, name), always."""
     return np.random.default_rng(np.random.SeedSequence(entropy=seed, spawn_key=(zlib.crc32(name.encode()),)))
+
+
+@dataclass(frozen=True)
+class Draws:
+    """A day's uniforms, one value per learner for each purpose, each purpose from its own stream.
+
+    Every learner gets every draw, whatever branch it takes, so two scenarios run with one seed
+    share their random numbers learner by learner (common random numbers); and a new purpose
+    is a new stream, which leaves every other draw as it was.
+    """
+
+    participation: np.ndarray  # takes part today
+    community: np.ndarray  # which of its communities
+    topic: np.ndarray  # which topic
+    explain: np.ndarray  # explains, when ahead
+    social: np.ndarray  # takes a social turn
+    ask: np.ndarray  # asks in it (else observes)
+    partner: np.ndarray  # which network neighbour answers
+    expert: np.ndarray  # an expert answers instead
+    exposure: np.ndarray  # a classroom cold call
+    meetup: np.ndarray  # goes to a meetup
+    source: np.ndarray  # an AI source answers an open question
+    source_ok: np.ndarray  # its answer is right
+    match: np.ndarray  # a social turn goes to the matched partner
+
+    def take(self, rows: np.ndarray) -> Draws:
+        """The draws of the learners `rows`, in that order."""
+        return Draws(*(getattr(self, f.name)[rows] for f in fields(self)))
+
+    @classmethod
+    def full(cls, n: int, value: float) -> Draws:
+        """Every draw of `n` learners set to `value` (for tests and worked examples)."""
+        return cls(*(np.full(n, value) for _ in fields(cls)))
+
+
+PURPOSES: tuple[str, ...] = tuple(f.name for f in fields(Draws))
+
+
+class DayStreams:
+    """The generators of the day's draws: one stream per purpose for the members, and one per purpose
+    for a community manager's prospects (rows after the members), so the members' numbers do not
+    depend on whether there are prospects."""
+
+    def __init__(self, seed: int, members: int, prospects: int = 0, purposes: tuple[str, ...] = PURPOSES) -> None:
+        self.members, self.prospects, self.purposes = members, prospects, purposes
+        self._members = [stream(seed, name.replace("_", "-")) for name in purposes]
+        self._prospects = [stream(seed, "prospects-" + name.replace("_", "-")) for name in purposes]
+
+    def today(self) -> Draws:
+        """The next day's draws (float32: twice as fast to draw, and 2^-24 resolution is ample for daily chances)."""
+        drawn = {name: self._draw(i) for i, name in enumerate(self.purposes)}
+        return Draws(*(drawn[name] for name in PURPOSES))
+
+    def _draw(self, i: int) -> np.ndarray:
+        u = self._members[i].random(self.members, dtype=np.float32)
+        if self.prospects:
+            u = np.concatenate([u, self._prospects[i].random(self.prospects, dtype=np.float32)])
+        return u

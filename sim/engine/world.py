@@ -78,7 +78,9 @@ def build_world(scenario: Scenario, state: LearnerState, rng: np.random.Generato
     names = [t.name for t in topics]
     mask = np.array([[c.topics is None or t in c.topics for t in names] for c in comms], dtype=bool)
     settings = [scenario.setting_of(c) for c in comms]
-    experts = np.array([c.experts if c.experts is not None else s.experts for c, s in zip(comms, settings)])
+    experts = np.array(
+        [c.experts if c.experts is not None else s.experts for c, s in zip(comms, settings, strict=True)]
+    )
     prereq = prerequisite_matrix(topics)
     # + a tiny floor: a learner with no interest in any of its communities' topics picks among them uniformly
     mass = (state.interest @ mask.T.astype(float) + 1e-12) * state.membership
@@ -104,7 +106,9 @@ def build_world(scenario: Scenario, state: LearnerState, rng: np.random.Generato
         topic_mask=mask,
         power_gap=np.array([s.power_gap for s in settings]),
         social_share=np.array([s.social_share for s in settings]),
-        expert_answer=np.array([s.expert_answer_rate if e > 0 else 0.0 for s, e in zip(settings, experts)]),
+        expert_answer=np.array(
+            [s.expert_answer_rate if e > 0 else 0.0 for s, e in zip(settings, experts, strict=True)]
+        ),
         expert_scaffolds=np.array([s.expert_scaffolds for s in settings]),
         expert_knowledge=np.array([s.expert_knowledge for s in settings]),
         expert_resource_rate=np.array([s.expert_resource_rate for s in settings]),

@@ -1,0 +1,74 @@
+"""Random streams by purpose: common random numbers between paired scenarios, and new draws that shift nothing."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+from conftest import make_model, make_scenario, run
+
+from learncomm.sim.engine.model import CommunityModel
+from learncomm.sim.engine.streams import PURPOSES, DayStreams, Draws
+
+
+def recorded(model: CommunityModel, days: int) -> list[Draws]:
+    """Run `days` days and return each day's draws."""
+    seen: list[Draws] = []
+    today = model.day_streams.today
+
+    def spy() -> Draws:
+        seen.append(today())
+        return seen[-1]
+
+    model.day_streams.today = spy  # type: ignore[method-assign]
+    run(model, days)
+    return seen
+
+
+def same_draws(a: list[Draws], b: list[Draws]) -> bool:
+    return len(a) == len(b) and all(
+        np.array_equal(getattr(x, f), getattr(y, f)) for x, y in zip(a, b, strict=True) for f in PURPOSES
+    )
+
+
+def test_each_purpose_draws_from_its_own_stream() -> None:
+    d = DayStreams(seed=1, members=200).today()
+    columns = [getattr(d, f) for f in PURPOSES]
+    assert all(c.shape == (200,) and c.dtype == np.float32 for c in columns)
+    assert len({c.tobytes() for c in columns}) == len(PURPOSES)
+
+
+def test_prospects_leave_the_members_draws_unchanged() -> None:
+    alone, with_prospects = DayStreams(3, 50).today(), DayStreams(3, 50, prospects=20).today()
+    for f in PURPOSES:
+        assert np.array_equal(getattr(alone, f), getattr(with_prospects, f)[:50])
+        assert getattr(with_prospects, f).shape == (70,)
+
+
+def test_paired_scenarios_share_their_draws_learner_by_learner() -> None:
+    """Common random numbers: a parameter that changes what learners do does not change what they draw."""
+    a = make_model(make_scenario(learners=60, days=12, params__alpha_ask=0.1), seed=4, agents=False)
+    b = make_model(make_scenario(learners=60, days=12, params__alpha_ask=0.6), seed=4, agents=False)
+    assert same_draws(recorded(a, 12), recorded(b, 12))
+    assert not np.array_equal(a.state.knowledge, b.state.knowledge)  # and the parameter did matter
+
+
+def test_a_new_purpose_drawn_every_day_changes_no_other_draw_and_not_the_run() -> None:
+    base = make_model(make_scenario(learners=60, days=12), seed=5, agents=False)
+    extended = make_model(make_scenario(learners=60, days=12), seed=5, agents=False)
+    purposes = (*PURPOSES[:4], "a-new-purpose", *PURPOSES[4:])  # drawn every day, before half of the others
+    extended.day_streams = DayStreams(extended.seed, extended.state.n, purposes=purposes)
+    assert same_draws(recorded(base, 12), recorded(extended, 12))
+    pd.testing.assert_frame_equal(
+        base.datacollector.get_model_vars_dataframe(), extended.datacollector.get_model_vars_dataframe()
+    )
+    assert np.array_equal(base.state.knowledge, extended.state.knowledge)
+
+
+def test_draws_of_present_learners_keep_their_rows() -> None:
+    d = DayStreams(seed=2, members=10).today()
+    rows = np.array([7, 2])
+    taken = d.take(rows)
+    assert all(np.array_equal(getattr(taken, f), getattr(d, f)[rows]) for f in PURPOSES)
+    assert dataclasses.fields(taken) == dataclasses.fields(d)
