@@ -15,6 +15,7 @@ from langchain_core.messages import AIMessage
 
 from learncomm.roles.base import clean_text
 from learncomm.roles.benchmarker import BenchmarkerRole
+from learncomm.roles.board import Board
 from learncomm.roles.deciders import ChatDecider
 from learncomm.roles.ideator import IdeatorRole
 from learncomm.roles.secretary import SecretaryRole
@@ -76,8 +77,9 @@ def test_secretary_picks_the_day_most_members_are_free_and_the_ideators_topic() 
     model = CommunityModel(scenario(""), seed=1)
     for _ in range(3):
         model.step()
-    model.role_memory[("ideator", 0)] = {"topic": 2}
-    cands = SecretaryRole().candidates(snap(), model, Secretary())
+    board = Board()  # what the roles remember of each other's last decisions
+    board.memory[("ideator", 0)] = {"topic": 2}
+    cands = SecretaryRole(board).candidates(snap(), model, Secretary())
     first = cands[0].decision
     assert first["day"] % 7 == 5 and first["day"] >= model.day  # 20 members free on weekday 5
     assert first["topic"] == 2 and first["nudge"] is True
