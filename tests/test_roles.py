@@ -102,6 +102,19 @@ def test_validation_rejects_out_of_range_values() -> None:
     assert IdeatorRole().validate({"topic": 1, "level": "beginner"}, s, model) is None
 
 
+def test_the_registry_and_the_schema_name_the_same_roles_with_the_same_configs() -> None:
+    """Adding a role: its config block in the scenario schema and its entry in the registry go together."""
+    from typing import get_args
+
+    from learncomm.roles.registry import SPECS
+    from learncomm.sim.schema.roles import Roles
+
+    assert set(SPECS) == set(Roles.model_fields) == set(Roles(**{n: {} for n in SPECS}).active())
+    for name, spec in SPECS.items():
+        config = get_args(spec.__orig_bases__[0])[0]  # RoleSpec[Config, Decision]
+        assert Roles.model_fields[name].annotation == config | None, name
+
+
 # ---------------------------------------------------------------- the graph, with fake chat models
 
 
