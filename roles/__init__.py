@@ -1,1 +1,1 @@
-"""The AI helper roles: a LangGraph graph per decision, deciders (policy, chat model, replay), and one module per role."""
+"""The AI helper roles: a LangGraph graph per decision, deciders (policy, chat model, replay), a module per role."""

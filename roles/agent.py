@@ -2,39 +2,27 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Generic
 
 import mesa
 
-from learncomm.roles.base import RoleSpec
-from learncomm.roles.benchmarker import BenchmarkerRole
+from learncomm.roles.base import C, D, RoleSpec
+from learncomm.roles.deciders import Decider
 from learncomm.roles.graph import RoleContext, role_graph
-from learncomm.roles.ideator import IdeatorRole
-from learncomm.roles.manager import ManagerRole
-from learncomm.roles.matchmaker import MatchmakerRole
-from learncomm.roles.secretary import SecretaryRole
-from learncomm.roles.source import SourceRole
-from learncomm.sim.schema.roles import RoleBase
 
 if TYPE_CHECKING:
     from learncomm.sim.engine.model import CommunityModel
 
-SPECS: dict[str, type[RoleSpec]] = {
-    "ideator": IdeatorRole,
-    "secretary": SecretaryRole,
-    "benchmarker": BenchmarkerRole,
-    "source": SourceRole,
-    "manager": ManagerRole,
-    "matchmaker": MatchmakerRole,
-}
 
-
-class RoleAgent(mesa.Agent):
+class RoleAgent(mesa.Agent, Generic[C, D]):
     """One AI role serving one community."""
 
-    def __init__(self, model: CommunityModel, spec: RoleSpec, cfg: RoleBase, community: int, decider: Any) -> None:
+    model: CommunityModel
+
+    def __init__(self, model: CommunityModel, spec: RoleSpec[C, D], cfg: C, community: int, decider: Decider) -> None:
         super().__init__(model)
         self.spec, self.cfg, self.community, self.decider = spec, cfg, community, decider
+        self.board = spec.board  # shared by all the model's roles
         self.last_act = -(10**9)  # day of this role's last decision
 
     def due(self) -> bool:
@@ -43,7 +31,7 @@ class RoleAgent(mesa.Agent):
 
     def step(self) -> None:
         """Act on the cadence, or early when the role's trigger fires (at most once per `cooldown` days)."""
-        self.spec.expire(self.model, self.community, self.cfg)
+        self.spec.expire(self.model, self.community)
         why: str | None = "cadence" if self.due() else None
         if why is None and self.model.day - self.last_act >= self.cfg.cooldown and self.model.day >= self.cfg.start_day:
             why = self.spec.trigger(self.model, self.community, self.cfg, self.last_act)

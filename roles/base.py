@@ -10,24 +10,32 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from typing import TYPE_CHECKING, Any, Literal
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, Field
 
+from learncomm.roles.board import Board
 from learncomm.roles.snapshot import Snapshot
+from learncomm.sim.schema.roles import RoleBase
 
 if TYPE_CHECKING:
     from learncomm.sim.engine.model import CommunityModel
-    from learncomm.sim.schema.roles import RoleBase
 
 MAX_TEXT = 400
 MAX_OPTIONS = 4
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
+C = TypeVar("C", bound=RoleBase)  # the role's config block (sim/schema/roles.py)
+# The role's decision: a TypedDict with read-only keys, recorded as JSON with sorted keys.
+D = TypeVar("D", bound=Mapping[str, object])
 
-class Candidate(BaseModel):
+
+@dataclass(frozen=True, slots=True)
+class Candidate(Generic[D]):
     label: str  # what the option is, for the prompt
-    decision: dict[str, Any]  # the effect's parameters (ids, topics, numbers)
+    decision: D  # the effect's parameters (ids, topics, numbers)
     text: str  # the policy's own member-facing message
 
 
@@ -48,45 +56,51 @@ def clean_text(text: str) -> str:
     return " ".join(_CONTROL.sub(" ", text).split())[:MAX_TEXT]
 
 
-class RoleSpec(ABC):
-    """One role: what it offers, how it checks a decision, what it does to the model."""
+class RoleSpec(ABC, Generic[C, D]):
+    """One role: what it offers, how it checks a decision, what it does to the model.
 
-    name: str
-    purpose: str  # one sentence for the prompt
+    An instance serves one model's roles: it keeps their shared board (holds, memory).
+    """
+
+    name: ClassVar[str]
+    purpose: ClassVar[str]  # one sentence for the prompt
     # False only if `act` changes nothing a Snapshot reads (members, knowledge, interest, motivation,
     # activity): then roles due later the same day reuse this role's observation
-    changes_observation: bool = True
+    changes_observation: ClassVar[bool] = True
+
+    def __init__(self, board: Board | None = None) -> None:
+        self.board = board if board is not None else Board()
 
     @abstractmethod
-    def candidates(self, snap: Snapshot, model: CommunityModel, cfg: RoleBase) -> list[Candidate]:
+    def candidates(self, snap: Snapshot, model: CommunityModel, cfg: C) -> list[Candidate[D]]:
         """Ranked options, best first; empty when there is nothing to do."""
 
     @abstractmethod
-    def validate(self, decision: dict[str, Any], snap: Snapshot, model: CommunityModel) -> str | None:
+    def validate(self, decision: D, snap: Snapshot, model: CommunityModel) -> str | None:
         """Why the decision is invalid, or None. Out-of-range values are rejected, never clamped."""
 
     @abstractmethod
-    def act(self, model: CommunityModel, snap: Snapshot, decision: dict[str, Any], cfg: RoleBase) -> None:
+    def act(self, model: CommunityModel, snap: Snapshot, decision: D, cfg: C) -> None:
         """Apply the decision to the model's levers."""
 
-    def trigger(self, model: CommunityModel, community: int, cfg: RoleBase, last_act: int) -> str | None:
+    def trigger(self, model: CommunityModel, community: int, cfg: C, last_act: int) -> str | None:
         """Why the role should act before its cadence (after today's day), or None. Off unless a role defines one."""
         return None
 
     def hold(self, model: CommunityModel, community: int, days: int) -> None:
         """Keep this role's effect in `community` for `days` days, then `reset` it."""
-        model.role_expiry[(self.name, community)] = model.day + days
+        self.board.holds[(self.name, community)] = model.day + days
 
-    def expire(self, model: CommunityModel, community: int, cfg: RoleBase) -> None:
+    def expire(self, model: CommunityModel, community: int) -> None:
         """Called daily: reset the effect on the day its hold ends."""
-        if model.role_expiry.get((self.name, community), -1) == model.day:
+        if self.board.holds.get((self.name, community), -1) == model.day:
             self.reset(model, community)
 
     def reset(self, model: CommunityModel, community: int) -> None:  # noqa: B027
         """Undo a lasting effect (roles whose effects last override this)."""
 
 
-def valid_topic(t: Any, snap: Snapshot) -> str | None:
+def valid_topic(t: object, snap: Snapshot) -> str | None:
     if not isinstance(t, int) or t not in {v.index for v in snap.topics}:
         return f"topic {t!r} is not one of this community's topics {[v.index for v in snap.topics]}"
     return None

@@ -6,27 +6,33 @@ far below it may be discouraged. That trade-off is a finding, not a bug.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypedDict
 
 import numpy as np
+from typing_extensions import ReadOnly
 
 from learncomm.roles.base import Candidate, RoleSpec, valid_topic
 from learncomm.roles.snapshot import Snapshot
-from learncomm.sim.schema.roles import Benchmarker, RoleBase
+from learncomm.sim.schema.roles import Benchmarker
 
 if TYPE_CHECKING:
     from learncomm.sim.engine.model import CommunityModel
 
 
-class BenchmarkerRole(RoleSpec):
+class Benchmark(TypedDict):
+    topic: ReadOnly[int]
+    mark: ReadOnly[float]  # in (0, 1]
+
+
+class BenchmarkerRole(RoleSpec[Benchmarker, Benchmark]):
     name = "benchmarker"
     purpose = "you show the best achievable score on a topic so members see how far they can go."
     changes_observation = False  # marks, applied from tomorrow
 
-    def candidates(self, snap: Snapshot, model: CommunityModel, cfg: RoleBase) -> list[Candidate]:
+    def candidates(self, snap: Snapshot, model: CommunityModel, cfg: Benchmarker) -> list[Candidate[Benchmark]]:
         """The most wanted topics; for each, the perfect score and the community's own best as marks."""
         wanted = sorted(snap.topics, key=lambda t: (-t.interest, t.index))[:2]
-        out = []
+        out: list[Candidate[Benchmark]] = []
         for t in wanted:
             for mark, what in (
                 (1.0, "the perfect score"),
@@ -41,14 +47,13 @@ class BenchmarkerRole(RoleSpec):
                 )
         return out
 
-    def validate(self, decision: dict[str, Any], snap: Snapshot, model: CommunityModel) -> str | None:
+    def validate(self, decision: Benchmark, snap: Snapshot, model: CommunityModel) -> str | None:
         mark = decision.get("mark")
         if not isinstance(mark, int | float) or not 0.0 < float(mark) <= 1.0:
             return f"mark {mark!r} is not in (0, 1]"
         return valid_topic(decision.get("topic"), snap)
 
-    def act(self, model: CommunityModel, snap: Snapshot, decision: dict[str, Any], cfg: RoleBase) -> None:
-        assert isinstance(cfg, Benchmarker)
+    def act(self, model: CommunityModel, snap: Snapshot, decision: Benchmark, cfg: Benchmarker) -> None:
         lv, c = model.levers, snap.community
         lv.marks[c] = np.nan
         lv.marks[c, int(decision["topic"])] = float(decision["mark"])

@@ -3,7 +3,8 @@
 The chat decider uses LangChain's own pieces: ChatOpenAI's timeout,
 `with_retry` (exponential backoff with jitter on transient errors), an
 SQLite LLM cache and an in-memory rate limiter. It never falls back itself:
-it raises, and the role graph falls back to the policy and records why.
+it raises (or answers that the output was unusable), and the role graph falls
+back to the policy and records why.
 """
 
 from __future__ import annotations
@@ -12,14 +13,22 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
+
+from pydantic import SecretStr
 
 from learncomm.roles.base import MAX_OPTIONS, Candidate, Choice, RoleSpec
+from learncomm.roles.record import Intervention
 from learncomm.roles.snapshot import Snapshot
 from learncomm.sim.schema.roles import LLM
+
+# A context manager factory wrapped around every chat model call: a sweep passes one that holds a slot
+# of its cross-process limit on concurrent LLM calls (sim/sweeps/llm_limit.py); by default it does nothing.
+CallSlot = Callable[[], AbstractContextManager[object]]
 
 SYSTEM = (
     "You help a community of learning that has no teacher. You are its {role}: {purpose} "
@@ -28,13 +37,39 @@ SYSTEM = (
 )
 
 
-# Wraps every chat model call. A sweep sets it to hold a slot of its cross-process limit on
-# concurrent LLM calls (sim/sweeps/llm_limit.py); outside a sweep it does nothing.
-call_slot: Callable[[], AbstractContextManager[object]] = nullcontext
-
-
 class DeciderError(Exception):
     """A decider could not give a usable answer (the graph falls back to the policy)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A decider's answer: which candidate, its message, and what asking cost.
+
+    `choice` is None and `fallback` True when the decider got no usable answer (tokens may still
+    have been spent); the graph then takes the policy's first candidate and records `reason`.
+    """
+
+    model: str
+    choice: int | None = None
+    text: str = ""
+    prompt_hash: str = ""
+    input_tokens: int = 0
+    output_tokens: int = 0
+    latency_s: float = 0.0
+    cache_hit: bool = False
+    fallback: bool = False
+    reason: str = ""
+
+
+class Decider(Protocol):
+    """Who picks one of a role's candidates: the policy, a chat model or a recording."""
+
+    name: str  # recorded in the interventions' `decider` column
+    model_name: str
+
+    def decide(
+        self, spec: RoleSpec[Any, Any], snap: Snapshot, candidates: Sequence[Candidate[Any]], why: str = "cadence"
+    ) -> Answer: ...
 
 
 class PolicyDecider:
@@ -44,45 +79,46 @@ class PolicyDecider:
     model_name = "policy"
 
     def decide(
-        self, spec: RoleSpec, snap: Snapshot, candidates: list[Candidate], why: str = "cadence"
-    ) -> dict[str, Any]:
-        return {"choice": 0, "text": candidates[0].text, "model": "policy"}
+        self, spec: RoleSpec[Any, Any], snap: Snapshot, candidates: Sequence[Candidate[Any]], why: str = "cadence"
+    ) -> Answer:
+        return Answer(model="policy", choice=0, text=candidates[0].text)
 
 
 class ReplayDecider:
     """Gives back the choices and texts recorded in a run's interventions table."""
 
     name = "replay"
+    model_name = "replay"
 
-    def __init__(self, rows: list[dict[str, Any]]) -> None:
-        self.rows = {(r["role"], r["community"], int(r["day"])): r for r in rows}
-        self.model_name = "replay"
+    def __init__(self, rows: Sequence[Intervention]) -> None:
+        self.recorded = {r.key(): r for r in rows}
 
     def decide(
-        self, spec: RoleSpec, snap: Snapshot, candidates: list[Candidate], why: str = "cadence"
-    ) -> dict[str, Any]:
-        row = self.rows.get((spec.name, snap.community_name, snap.day))
-        if row is None:
+        self, spec: RoleSpec[Any, Any], snap: Snapshot, candidates: Sequence[Candidate[Any]], why: str = "cadence"
+    ) -> Answer:
+        r = self.recorded.get((spec.name, snap.community_name, snap.day))
+        if r is None:
             raise DeciderError(f"no recorded decision for {spec.name} in {snap.community_name} on day {snap.day}")
-        return {
-            "choice": int(row["choice"]),
-            "text": row["text"],
-            "model": row["model"],
-            "prompt_hash": row["prompt_hash"],
-            "fallback": bool(row["fallback"]),
-            "reason": row["reason"],
-        }
+        return Answer(
+            model=r.model,
+            choice=int(r.choice),
+            text=r.text,
+            prompt_hash=r.prompt_hash,
+            fallback=bool(r.fallback),
+            reason=r.reason,
+        )
 
 
 def prompt_messages(
-    spec: RoleSpec, snap: Snapshot, candidates: list[Candidate], why: str = "cadence"
+    spec: RoleSpec[Any, Any], snap: Snapshot, candidates: Sequence[Candidate[Any]], why: str = "cadence"
 ) -> list[tuple[str, str]]:
     data = snap.model_dump(exclude={"weekday_free"})
     options = "\n".join(f"{i}: {c.label}" for i, c in enumerate(candidates[:MAX_OPTIONS]))
-    now = (
-        "" if why == "cadence" else f"Why you act now: {why}.\n\n"
-    )  # cadence decisions keep their prompt (and cache key)
-    user = f"{now}Community data (JSON):\n{json.dumps(data, sort_keys=True)}\n\nOptions:\n{options}\n\nAnswer with the option's number and your message."
+    now = "" if why == "cadence" else f"Why you act now: {why}.\n\n"  # cadence decisions keep their prompt (cache key)
+    user = (
+        f"{now}Community data (JSON):\n{json.dumps(data, sort_keys=True)}\n\nOptions:\n{options}\n\n"
+        "Answer with the option's number and your message."
+    )
     return [("system", SYSTEM.format(role=spec.name, purpose=spec.purpose)), ("human", user)]
 
 
@@ -108,8 +144,16 @@ class ChatDecider:
 
     name = "openai"
 
-    def __init__(self, cfg: LLM, base_url: str | None = None, name: str = "openai", chat: Any = None) -> None:
-        """`chat` replaces ChatOpenAI (tests drive parsing and fallbacks with LangChain fake chat models)."""
+    def __init__(
+        self,
+        cfg: LLM,
+        base_url: str | None = None,
+        name: str = "openai",
+        chat: Any = None,
+        call_slot: CallSlot = nullcontext,
+    ) -> None:
+        """`chat` replaces ChatOpenAI (tests drive parsing and fallbacks with LangChain fake chat models);
+        `call_slot` wraps each call (a sweep's limit on concurrent calls)."""
         try:
             import openai
             from langchain_core.rate_limiters import InMemoryRateLimiter
@@ -118,6 +162,7 @@ class ChatDecider:
             raise DeciderError(f"the openai decider needs langchain-openai: {exc}") from None
         self.name = name
         self.cfg = cfg
+        self.call_slot = call_slot
         self.model_name = cfg.model
         key = os.environ.get(cfg.api_key_env) or (
             "not-needed" if (base_url or cfg.base_url or chat is not None) else None
@@ -130,11 +175,11 @@ class ChatDecider:
             chat = ChatOpenAI(
                 model=cfg.model,
                 base_url=base_url or cfg.base_url,
-                api_key=key,
+                api_key=SecretStr(key),
                 timeout=cfg.timeout_s,
                 max_retries=0,
                 temperature=cfg.temperature,
-                max_tokens=cfg.max_tokens,
+                max_completion_tokens=cfg.max_tokens,  # the field `max_tokens`, by its alias
             )
         chat.cache = self.cache if self.cache is not None else False
         chat.rate_limiter = limiter
@@ -154,28 +199,25 @@ class ChatDecider:
         )
 
     def decide(
-        self, spec: RoleSpec, snap: Snapshot, candidates: list[Candidate], why: str = "cadence"
-    ) -> dict[str, Any]:
+        self, spec: RoleSpec[Any, Any], snap: Snapshot, candidates: Sequence[Candidate[Any]], why: str = "cadence"
+    ) -> Answer:
         messages = prompt_messages(spec, snap, candidates, why)
         digest = hashlib.sha256(json.dumps(messages).encode()).hexdigest()[:16]
-        with call_slot():
+        with self.call_slot():
             started = time.perf_counter()
             out = self.runnable.invoke(messages)
             latency = time.perf_counter() - started
         raw, parsed = out.get("raw"), out.get("parsed")
         usage = getattr(raw, "usage_metadata", None) or {}
-        base = {
-            "model": self.model_name,
-            "prompt_hash": digest,
-            "latency_s": latency,
-            "input_tokens": int(usage.get("input_tokens", 0)),
-            "output_tokens": int(usage.get("output_tokens", 0)),
-            "cache_hit": bool(self.cache is not None and self.cache.last_hit),
-        }
+        spent = Answer(
+            model=self.model_name,
+            prompt_hash=digest,
+            latency_s=latency,
+            input_tokens=int(usage.get("input_tokens", 0)),
+            output_tokens=int(usage.get("output_tokens", 0)),
+            cache_hit=bool(self.cache is not None and self.cache.last_hit),
+        )
         if parsed is None:  # tokens were spent: keep the accounting, let the graph fall back
-            return {
-                **base,
-                "fallback": True,
-                "reason": f"output did not fit the schema: {str(out.get('parsing_error'))[:200]}",
-            }
-        return {**base, "choice": parsed.choice, "text": parsed.message}
+            reason = f"output did not fit the schema: {str(out.get('parsing_error'))[:200]}"
+            return replace(spent, fallback=True, reason=reason)
+        return replace(spent, choice=parsed.choice, text=parsed.message)

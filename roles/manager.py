@@ -8,32 +8,38 @@ stretches their dropout patience, because newcomers leave soonest.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypedDict
 
 import numpy as np
+from typing_extensions import ReadOnly
 
 from learncomm.roles.base import Candidate, RoleSpec, valid_topic
 from learncomm.roles.snapshot import Snapshot
 from learncomm.sim.engine.network import introduce
-from learncomm.sim.schema.roles import Manager, RoleBase
+from learncomm.sim.schema.roles import Manager
 
 if TYPE_CHECKING:
     from learncomm.sim.engine.model import CommunityModel
 
 
-class ManagerRole(RoleSpec):
+class Outreach(TypedDict):
+    outreach: ReadOnly[int]  # people to bring in (0: a pause)
+    topic: ReadOnly[int | None]  # what the outreach is about (None with no outreach)
+    welcome: ReadOnly[bool]
+
+
+class ManagerRole(RoleSpec[Manager, Outreach]):
     name = "manager"
     purpose = "you grow the community by outreach and welcome newcomers so they stay."
 
-    def candidates(self, snap: Snapshot, model: CommunityModel, cfg: RoleBase) -> list[Candidate]:
+    def candidates(self, snap: Snapshot, model: CommunityModel, cfg: Manager) -> list[Candidate[Outreach]]:
         """Outreach about the most wanted topic, about the least covered one, or a pause that only welcomes.
 
         The pause comes first while newcomers are many: a community that grows faster than it can
         welcome loses its newcomers.
         """
-        assert isinstance(cfg, Manager)
         k = min(cfg.max_outreach, snap.prospects)
-        pause = Candidate(
+        pause: Candidate[Outreach] = Candidate(
             label=f"no outreach now; welcome the {snap.newcomers} newcomers and help them settle",
             decision={"outreach": 0, "topic": None, "welcome": True},
             text="Welcome to everyone who joined recently! Say hello and ask anything: no question is too basic here.",
@@ -42,30 +48,29 @@ class ManagerRole(RoleSpec):
             return [pause]
         wanted = max(snap.topics, key=lambda t: (t.interest, -t.index))
         rare = min(snap.topics, key=lambda t: (t.interest, t.index))
-        reach = [
+        reach: list[Candidate[Outreach]] = [
             Candidate(
                 label=f"reach out to {k} people interested in '{t.name}' ({why}) and welcome newcomers",
                 decision={"outreach": k, "topic": t.index, "welcome": True},
-                text=f"We're growing! If you know someone curious about {t.name}, bring them along. Newcomers: welcome, say hello!",
+                text=f"We're growing! If you know someone curious about {t.name}, bring them along. "
+                "Newcomers: welcome, say hello!",
             )
             for t, why in ((wanted, "the members' favourite topic"), (rare, "a topic few members cover yet"))
-            if t is not None
         ]
         if rare.index == wanted.index:
             reach = reach[:1]
         crowded = snap.newcomers > cfg.max_newcomer_share * max(snap.active, 1)
         return [pause, *reach] if crowded else [*reach, pause]
 
-    def trigger(self, model: CommunityModel, community: int, cfg: RoleBase, last_act: int) -> str | None:
+    def trigger(self, model: CommunityModel, community: int, cfg: Manager, last_act: int) -> str | None:
         """Members are leaving: at least `dropouts` left since the manager's last decision."""
-        assert isinstance(cfg, Manager)
         if cfg.dropouts is None:
             return None
         s = model.state
         left = int((s.membership[:, community] & (s.dropout_day > max(last_act, 0))).sum())
         return f"{left} members left since the last decision" if left >= cfg.dropouts else None
 
-    def validate(self, decision: dict[str, Any], snap: Snapshot, model: CommunityModel) -> str | None:
+    def validate(self, decision: Outreach, snap: Snapshot, model: CommunityModel) -> str | None:
         k = decision.get("outreach")
         if not isinstance(k, int) or isinstance(k, bool) or not 0 <= k <= snap.prospects:
             return f"outreach {k!r} is not a number of people between 0 and the {snap.prospects} prospects left"
@@ -75,13 +80,11 @@ class ManagerRole(RoleSpec):
             return f"welcome {decision.get('welcome')!r} is not true or false"
         return None
 
-    def act(self, model: CommunityModel, snap: Snapshot, decision: dict[str, Any], cfg: RoleBase) -> None:
-        assert isinstance(cfg, Manager)
+    def act(self, model: CommunityModel, snap: Snapshot, decision: Outreach, cfg: Manager) -> None:
         s, lv, c = model.state, model.levers, snap.community
-        k = int(decision["outreach"])
-        if k > 0:
+        k, t = int(decision["outreach"]), decision["topic"]
+        if k > 0 and t is not None:  # validated: outreach is about a topic
             pool = np.flatnonzero(s.membership[:, c] & ~s.joined)
-            t = int(decision["topic"])
             keen = pool[np.lexsort((pool, -s.interest[pool, t]))[:k]]  # most interested first; ties by id
             w = model.world
             members = np.flatnonzero(s.membership[:, c] & s.active)

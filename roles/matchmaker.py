@@ -9,14 +9,15 @@ partner with chance `use` instead of a random neighbour.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypedDict
 
 import numpy as np
+from typing_extensions import ReadOnly
 
 from learncomm.roles.base import Candidate, RoleSpec
 from learncomm.roles.snapshot import Snapshot
 from learncomm.sim.engine.learning import zpd_gain
-from learncomm.sim.schema.roles import Matchmaker, RoleBase
+from learncomm.sim.schema.roles import Matchmaker
 
 if TYPE_CHECKING:
     from learncomm.sim.engine.model import CommunityModel
@@ -81,16 +82,20 @@ def match_pairs(model: CommunityModel, community: int, focus: str, pairs: int) -
     return np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64)
 
 
-class MatchmakerRole(RoleSpec):
+class Matching(TypedDict):
+    focus: ReadOnly[str]  # whom to serve first: a key of FOCUS
+    pairs: ReadOnly[int]
+
+
+class MatchmakerRole(RoleSpec[Matchmaker, Matching]):
     name = "matchmaker"
     purpose = (
         "you pair learners who can help each other: each a little ahead of the other on what the other wants to learn."
     )
     changes_observation = False  # partners used from tomorrow
 
-    def candidates(self, snap: Snapshot, model: CommunityModel, cfg: RoleBase) -> list[Candidate]:
+    def candidates(self, snap: Snapshot, model: CommunityModel, cfg: Matchmaker) -> list[Candidate[Matching]]:
         """Whom to serve first: the least confident (who rarely ask in public) unless newcomers are many."""
-        assert isinstance(cfg, Matchmaker)
         k = min(cfg.max_pairs, snap.active // 2)
         if k == 0:
             return []
@@ -101,21 +106,21 @@ class MatchmakerRole(RoleSpec):
             Candidate(
                 label=f"pair up to {k} learners with complementary partners, {FOCUS[f]}",
                 decision={"focus": f, "pairs": k},
-                text=f"New learning partners are out ({FOCUS[f]}): you each know something the other wants to learn. Say hi to your partner!",
+                text=f"New learning partners are out ({FOCUS[f]}): "
+                "you each know something the other wants to learn. Say hi to your partner!",
             )
             for f in order
         ]
 
-    def trigger(self, model: CommunityModel, community: int, cfg: RoleBase, last_act: int) -> str | None:
+    def trigger(self, model: CommunityModel, community: int, cfg: Matchmaker, last_act: int) -> str | None:
         """Pairs broke: at least `broken_pairs` matched learners have left."""
-        assert isinstance(cfg, Matchmaker)
         m, s = model.levers.match, model.state
         if cfg.broken_pairs is None:
             return None
         broken = int((s.membership[:, community] & (m >= 0) & ~s.active).sum())
         return f"{broken} matched learners have left" if broken >= cfg.broken_pairs else None
 
-    def validate(self, decision: dict[str, Any], snap: Snapshot, model: CommunityModel) -> str | None:
+    def validate(self, decision: Matching, snap: Snapshot, model: CommunityModel) -> str | None:
         if decision.get("focus") not in FOCUS:
             return f"focus {decision.get('focus')!r} is not one of {sorted(FOCUS)}"
         k = decision.get("pairs")
@@ -123,8 +128,7 @@ class MatchmakerRole(RoleSpec):
             return f"pairs {k!r} is not between 1 and half the {snap.active} active members"
         return None
 
-    def act(self, model: CommunityModel, snap: Snapshot, decision: dict[str, Any], cfg: RoleBase) -> None:
-        assert isinstance(cfg, Matchmaker)
+    def act(self, model: CommunityModel, snap: Snapshot, decision: Matching, cfg: Matchmaker) -> None:
         lv, c = model.levers, snap.community
         self.reset(model, c)
         a, b = match_pairs(model, c, str(decision["focus"]), int(decision["pairs"]))

@@ -1,7 +1,9 @@
-"""Creating a model's AI role agents and their deciders from the scenario."""
+"""Creating a model's AI role agents, their deciders and their shared board from the scenario."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -9,7 +11,11 @@ from learncomm.sim.schema.loading import ScenarioError
 
 if TYPE_CHECKING:
     from learncomm.roles.agent import RoleAgent
+    from learncomm.roles.board import Board
+    from learncomm.roles.deciders import CallSlot, Decider
+    from learncomm.roles.record import Intervention
     from learncomm.sim.engine.model import CommunityModel
+    from learncomm.sim.schema.scenario import Scenario
 
 
 @dataclass
@@ -17,26 +23,30 @@ class DeciderFactory:
     """Builds one decider per kind and shares it between roles.
 
     `override` replaces every role's decider (the CLI's --decider); `local_url` is the
-    base URL of a running local model server; `replay` holds recorded interventions.
+    base URL of a running local model server; `replay` holds recorded interventions
+    (rows of interventions.parquet); `call_slot` wraps every chat model call (a sweep
+    passes its limit on concurrent calls, sim/sweeps/llm_limit.py).
     """
 
     override: str | None = None
     model: str | None = None
     base_url: str | None = None
     local_url: str | None = None
-    replay: list[dict[str, Any]] | None = None
-    built: dict[str, Any] = field(default_factory=dict)
+    replay: Sequence[Mapping[str, Any]] | None = None
+    call_slot: CallSlot = nullcontext
+    built: dict[str, Decider] = field(default_factory=dict)
 
     def kind_for(self, role_decider: str | None, default: str) -> str:
         return "replay" if self.replay is not None else self.override or role_decider or default
 
-    def get(self, kind: str, model: CommunityModel) -> Any:
+    def get(self, kind: str, model: CommunityModel) -> Decider:
         if kind not in self.built:
             self.built[kind] = self._build(kind, model)
         return self.built[kind]
 
-    def _build(self, kind: str, model: CommunityModel) -> Any:
+    def _build(self, kind: str, model: CommunityModel) -> Decider:
         from learncomm.roles.deciders import ChatDecider, PolicyDecider, ReplayDecider
+        from learncomm.roles.record import Intervention
 
         cfg = model.scenario.llm
         if self.model:
@@ -44,35 +54,53 @@ class DeciderFactory:
         if kind == "policy":
             return PolicyDecider()
         if kind == "replay":
-            return ReplayDecider(self.replay or [])
+            return ReplayDecider([Intervention.from_row(r) for r in self.replay or []])
         if kind == "local":
             if self.local_url is None:
                 raise ScenarioError(
-                    "the local decider needs its server: run through `learncomm run` or sim.run.run_scenario, which start it"
+                    "the local decider needs its server: "
+                    "run through `learncomm run` or sim.run.run_scenario, which start it"
                 )
-            return ChatDecider(
-                cfg.model_copy(update={"model": self.model or "gemma-3-270m"}), base_url=self.local_url, name="local"
-            )
-        return ChatDecider(cfg, base_url=self.base_url)
+            local = cfg.model_copy(update={"model": self.model or "gemma-3-270m"})
+            return ChatDecider(local, base_url=self.local_url, name="local", call_slot=self.call_slot)
+        return ChatDecider(cfg, base_url=self.base_url, call_slot=self.call_slot)
 
 
-def make_roles(model: CommunityModel, factory: DeciderFactory) -> list[RoleAgent]:
-    """One agent per enabled role and community, in the roles' fixed order."""
-    active = model.scenario.roles.active()
-    if not active:
-        return []
-    from learncomm.roles.agent import SPECS, RoleAgent
+@dataclass
+class RoleSet:
+    """The model's one handle on its roles: their agents, in the order they act, and their board."""
 
-    agents = []
-    for name, cfg in active.items():
-        spec = SPECS[name]()
+    agents: list[RoleAgent[Any, Any]]
+    board: Board
+
+    def step(self) -> None:
+        """Each role's turn after the learners' day, in a fixed, documented order (docs/roles.md)."""
+        for agent in self.agents:
+            agent.step()
+
+    @property
+    def interventions(self) -> list[Intervention]:
+        """Every decision so far, in order."""
+        return self.board.interventions
+
+
+def make_roles(model: CommunityModel, factory: DeciderFactory) -> RoleSet:
+    """One agent per enabled role and community, in the roles' fixed order, all sharing one board."""
+    from learncomm.roles.agent import RoleAgent
+    from learncomm.roles.board import Board
+    from learncomm.roles.registry import SPECS
+
+    board = Board()
+    agents: list[RoleAgent[Any, Any]] = []
+    for name, cfg in model.scenario.roles.active().items():
+        spec = SPECS[name](board)
         for c in range(model.world.n_communities):
             decider = factory.get(factory.kind_for(cfg.decider, model.scenario.llm.decider), model)
             agents.append(RoleAgent(model, spec, cfg, c, decider))
-    return agents
+    return RoleSet(agents, board)
 
 
-def uses_local(scenario: Any, override: str | None) -> bool:
+def uses_local(scenario: Scenario, override: str | None) -> bool:
     if override is not None:
         return override == "local"
     return any((cfg.decider or scenario.llm.decider) == "local" for cfg in scenario.roles.active().values())

@@ -15,6 +15,7 @@ from langchain_core.messages import AIMessage
 
 from learncomm.roles.base import clean_text
 from learncomm.roles.benchmarker import BenchmarkerRole
+from learncomm.roles.board import Board
 from learncomm.roles.deciders import ChatDecider
 from learncomm.roles.ideator import IdeatorRole
 from learncomm.roles.secretary import SecretaryRole
@@ -76,8 +77,9 @@ def test_secretary_picks_the_day_most_members_are_free_and_the_ideators_topic() 
     model = CommunityModel(scenario(""), seed=1)
     for _ in range(3):
         model.step()
-    model.role_memory[("ideator", 0)] = {"topic": 2}
-    cands = SecretaryRole().candidates(snap(), model, Secretary())
+    board = Board()  # what the roles remember of each other's last decisions
+    board.memory[("ideator", 0)] = {"topic": 2}
+    cands = SecretaryRole(board).candidates(snap(), model, Secretary())
     first = cands[0].decision
     assert first["day"] % 7 == 5 and first["day"] >= model.day  # 20 members free on weekday 5
     assert first["topic"] == 2 and first["nudge"] is True
@@ -98,6 +100,19 @@ def test_validation_rejects_out_of_range_values() -> None:
     assert BenchmarkerRole().validate({"topic": 1, "mark": 1.5}, s, model)
     assert SecretaryRole().validate({"topic": 1, "day": model.day + 30}, s, model)
     assert IdeatorRole().validate({"topic": 1, "level": "beginner"}, s, model) is None
+
+
+def test_the_registry_and_the_schema_name_the_same_roles_with_the_same_configs() -> None:
+    """Adding a role: its config block in the scenario schema and its entry in the registry go together."""
+    from typing import get_args
+
+    from learncomm.roles.registry import SPECS
+    from learncomm.sim.schema.roles import Roles
+
+    assert set(SPECS) == set(Roles.model_fields) == set(Roles(**{n: {} for n in SPECS}).active())
+    for name, spec in SPECS.items():
+        config = get_args(spec.__orig_bases__[0])[0]  # RoleSpec[Config, Decision]
+        assert Roles.model_fields[name].annotation == config | None, name
 
 
 # ---------------------------------------------------------------- the graph, with fake chat models

@@ -127,7 +127,8 @@ def test_welcomed_newcomers_stay_longer() -> None:
 
 
 def crafted_pairs_model() -> CommunityModel:
-    """Two complementary learners (0 wants topic 0, 1 wants topic 1, each 0.2 ahead on the other's) among distractors."""
+    """Two complementary learners (0 wants topic 0, 1 wants topic 1, each 0.2 ahead on the other's)
+    among distractors."""
     model = CommunityModel(scenario("", learners=40), seed=1, agents=False)
     s = model.state
     s.interest[:] = 1.0 / s.interest.shape[1]
@@ -197,7 +198,7 @@ def test_matchmaker_raises_low_confidence_learners_gain_on_paired_seeds() -> Non
 def test_sharing_one_observation_a_day_changes_no_decision(monkeypatch: pytest.MonkeyPatch) -> None:
     """Roles that declare their act changes nothing observed reuse the day's snapshot; the results
     must be identical to every role observing afresh (this guards those declarations)."""
-    from learncomm.roles.agent import SPECS
+    from learncomm.roles.registry import SPECS
 
     six = "roles:\n" + "".join(f"  {r}: {{cadence: 5}}\n" for r in SPECS)
     shared = run_days(CommunityModel(scenario(six, learners=120, days=40), seed=3, agents=False), 40)

@@ -94,14 +94,14 @@ def test_the_limit_wraps_the_chat_model_call(tmp_path: Path, monkeypatch: pytest
     from learncomm.sim.schema.loading import parse_scenario
     from learncomm.sim.schema.roles import LLM
 
-    monkeypatch.setattr(deciders, "call_slot", deciders.call_slot)  # restored after the test
-    monkeypatch.setattr(llm_limit, "_installed", {})
     slots = tmp_path / "slots"
-    llm_limit.install(LLMLimit("file", str(slots), 1))
+    limit = llm_limit.call_slot(LLMLimit("file", str(slots), 1))  # as a sweep worker passes it to its factory
     reply = AIMessage(content="", tool_calls=[{"name": "Choice", "args": {"choice": 0, "message": "hi"}, "id": "c1"}])
     fake = ToolFake(messages=iter([reply] * 10), slots=str(slots), held=[])
-    factory = DeciderFactory(override="openai")
-    factory.built["openai"] = deciders.ChatDecider(LLM(cache=None, max_retries=0), chat=fake)
+    factory = DeciderFactory(override="openai", call_slot=limit)
+    factory.built["openai"] = deciders.ChatDecider(
+        LLM(cache=None, max_retries=0), chat=fake, call_slot=factory.call_slot
+    )
     model = CommunityModel(
         parse_scenario("name: t\nlearners: 30\ndays: 7\nroles:\n  ideator: {cadence: 3}\n"), seed=1, deciders=factory
     )

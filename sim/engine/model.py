@@ -22,7 +22,7 @@ from learncomm.sim.schema.roles import Manager
 from learncomm.sim.schema.scenario import Scenario
 
 if TYPE_CHECKING:
-    from learncomm.roles.setup import DeciderFactory
+    from learncomm.roles.setup import DeciderFactory, RoleSet
 
 
 def metric(name: str, model: CommunityModel) -> float:
@@ -81,24 +81,25 @@ class CommunityModel(mesa.Model):
         for c in range(self.world.n_communities):
             for _ in range(int(self.world.experts[c])):
                 Expert(self, c)
-        self.role_memory: dict[tuple[str, int], dict[str, Any]] = {}  # roles read each other's last decisions
-        self.role_expiry: dict[tuple[str, int], int] = {}
         self.meetup_history: dict[int, list[tuple[int, int]]] = {}  # community -> (day, attendance) of each meetup
-        self.observations: dict[tuple[int, int], Any] = {}  # (day, community) -> Snapshot shared by roles due that day
-        self.interventions: list[dict[str, Any]] = []
-        self.role_agents = self._make_roles(deciders)
+        self.roles = self._make_roles(deciders)  # None without roles
         self.metrics: dict[str, float] = day_metrics(self.state)
         self.datacollector = mesa.DataCollector(model_reporters={m: partial(metric, m) for m in METRICS})
         self.datacollector.collect(self)
 
-    def _make_roles(self, deciders: DeciderFactory | None) -> list[Any]:
-        """The scenario's AI role agents. The engine's one import of the roles, and a lazy one:
+    def _make_roles(self, deciders: DeciderFactory | None) -> RoleSet | None:
+        """The scenario's AI roles. The engine's one import of the roles, and a lazy one:
         a model without roles never loads LangGraph or the deciders."""
         if not self.scenario.roles.active():
-            return []
+            return None
         from learncomm.roles.setup import DeciderFactory, make_roles
 
         return make_roles(self, deciders or DeciderFactory())
+
+    @property
+    def interventions(self) -> list[dict[str, Any]]:
+        """The roles' decisions so far, as rows of interventions.parquet (none without roles)."""
+        return [] if self.roles is None else [r.row() for r in self.roles.interventions]
 
     @property
     def day(self) -> int:
@@ -116,8 +117,8 @@ class CommunityModel(mesa.Model):
         experts = self.agents_by_type.get(Expert)
         if experts:
             experts.do("step")
-        for role in self.role_agents:  # a fixed, documented order (docs/roles.md)
-            role.step()
+        if self.roles is not None:
+            self.roles.step()
         self.metrics = day_metrics(self.state, self.last_day)
         self.datacollector.collect(self)
         if self.steps >= self.scenario.days or not self.state.active.any():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from learncomm.roles.record import replayed
 from learncomm.roles.setup import DeciderFactory
 from learncomm.sim.runs.run import run_scenario
 from learncomm.sim.runs.store import ResultsError, read_run
@@ -27,11 +28,8 @@ def replay_run(run_dir: Path, out: Path | None = None) -> tuple[bool, str]:
     same_lists = [list(a) for a in res.learners["communities"]] == [list(b) for b in recorded["communities"]]
     if not same_lists or not res.learners.drop(columns="communities").equals(recorded.drop(columns="communities")):
         return False, "learners.parquet"
-    mine = [
-        (r["day"], r["role"], r["community"], r["choice"], r["decision"], r["text"])
-        for r in (res.interventions.to_dict("records") if res.interventions is not None else [])
-    ]
-    theirs = [(r["day"], r["role"], r["community"], r["choice"], r["decision"], r["text"]) for r in rows]
+    mine = [replayed(r) for r in (res.interventions.to_dict("records") if res.interventions is not None else [])]
+    theirs = [replayed(r) for r in rows]
     if mine != theirs:
         return False, "the role decisions"
     return True, f"{len(rows)} decisions, {len(res.timeseries)} days, {json.dumps(manifest['seed'])} seed"

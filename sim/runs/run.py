@@ -86,9 +86,10 @@ def run_scenario(
     model, ts = simulate(scenario, seed, on_day, agents=False, deciders=deciders)
     learners = learners_table(model)
     learners_df = learners.to_pandas()
-    interventions = pa.Table.from_pylist(model.interventions, schema=INTERVENTIONS_SCHEMA)
+    rows = model.interventions  # the roles' decisions, as rows of interventions.parquet (roles/record.py)
+    interventions = pa.Table.from_pylist(rows, schema=INTERVENTIONS_SCHEMA)
     summary = summarise(learners_df, ts)
-    summary["roles"] = role_accounting(model.interventions, scenario.llm.prices)
+    summary["roles"] = role_accounting(rows, scenario.llm.prices)
     resolved = scenario.model_dump(mode="json")
     manifest = {
         "learncomm": __version__,
@@ -101,8 +102,8 @@ def run_scenario(
         "learners": int(model.state.joined.sum()),  # prospects a manager never reached are not learners
         "communities": model.world.names,
         "topics": model.world.topic_names,
-        "decider": sorted({r["decider"] for r in model.interventions}) or None,
-        "model": sorted({r["model"] for r in model.interventions}) or None,
+        "decider": sorted({r["decider"] for r in rows}) or None,
+        "model": sorted({r["model"] for r in rows}) or None,
         "base_url": deciders.base_url or scenario.llm.base_url,
         "versions": versions(),
         "git_revision": git_revision(),

@@ -24,26 +24,9 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-INTERVENTIONS_SCHEMA = pa.schema(
-    [
-        ("day", pa.int32()),
-        ("role", pa.string()),
-        ("community", pa.string()),
-        ("decider", pa.string()),
-        ("model", pa.string()),
-        ("prompt_hash", pa.string()),
-        ("choice", pa.int32()),
-        ("decision", pa.string()),
-        ("text", pa.string()),
-        ("input_tokens", pa.int64()),
-        ("output_tokens", pa.int64()),
-        ("latency_s", pa.float64()),
-        ("cache_hit", pa.bool_()),
-        ("fallback", pa.bool_()),
-        ("reason", pa.string()),
-        ("trigger", pa.string()),
-    ]
-)
+from learncomm.roles.record import arrow_columns
+
+INTERVENTIONS_SCHEMA = pa.schema([(name, getattr(pa, kind)()) for name, kind in arrow_columns()])  # one per decision
 TABLES = ("timeseries", "learners", "interventions")
 
 

@@ -4,8 +4,8 @@ Local process pool: N lock files in the sweep folder; holding an `fcntl.flock`
 on one of them is holding a slot. The kernel drops a process's flocks when it
 exits, even on SIGKILL, so a killed sweep never leaves a slot taken.
 Dask: `distributed.Semaphore`, whose leases the scheduler expires when a
-worker dies. Either is installed as `learncomm.roles.deciders.call_slot`,
-which wraps the chat model call.
+worker dies. The worker passes `call_slot(limit)` to its DeciderFactory, and
+the chat decider holds a slot around each model call.
 """
 
 from __future__ import annotations
@@ -13,11 +13,14 @@ from __future__ import annotations
 import fcntl
 import os
 import time
-from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
+
+CallSlot = Callable[[], AbstractContextManager[Any]]
 
 
 class FileSemaphore:
@@ -63,7 +66,7 @@ class LLMLimit:
     where: str
     n: int
 
-    def slot_factory(self) -> Any:
+    def slot_factory(self) -> CallSlot:
         if self.kind == "file":
             return FileSemaphore(self.where, self.n).slot
         from distributed import Semaphore
@@ -72,20 +75,7 @@ class LLMLimit:
         return lambda: sem
 
 
-_installed: LLMLimit | None = None
-
-
-def install(limit: LLMLimit | None) -> None:
-    """Make every chat model call in this process hold a slot of `limit` (once per process)."""
-    global _installed
-    from learncomm.roles import deciders
-
-    if limit is None or _installed == limit:
-        return
-    factory = limit.slot_factory()
-
-    def call_slot() -> AbstractContextManager[Any]:
-        return factory()
-
-    deciders.call_slot = call_slot
-    _installed = limit
+@cache  # one semaphore per limit and process: a worker runs many runs
+def call_slot(limit: LLMLimit | None) -> CallSlot:
+    """What a chat model call holds while it runs: a slot of `limit`, or nothing without one."""
+    return nullcontext if limit is None else limit.slot_factory()

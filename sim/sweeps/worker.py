@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from learncomm.sim.runs.store import atomic_dir, write_json
 from learncomm.sim.schema.scenario import Scenario
-from learncomm.sim.sweeps.llm_limit import LLMLimit, install
+from learncomm.sim.sweeps.llm_limit import LLMLimit, call_slot
 from learncomm.sim.sweeps.store import outcome_values, write_row
 
 
@@ -82,7 +82,6 @@ def run_one(task: RunTask) -> dict[str, Any]:
     from learncomm.sim.runs.run import run_scenario
 
     started = time.perf_counter()
-    install(task.limit)
     result: dict[str, Any] = {
         "point": task.point,
         "replicate": task.replicate,
@@ -98,7 +97,7 @@ def run_one(task: RunTask) -> dict[str, Any]:
                 seed=task.seed,
                 out=tmp / "run",
                 source=task.source,
-                deciders=DeciderFactory(local_url=task.local_url),
+                deciders=DeciderFactory(local_url=task.local_url, call_slot=call_slot(task.limit)),
             )
             result["run_s"], result["run_cpu_s"] = time.perf_counter() - t0, time.process_time() - c0
             for f in (tmp / "run").iterdir():  # run_scenario's own files, written its way, moved up
