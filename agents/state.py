@@ -1,4 +1,4 @@
-"""Learner state as arrays, one row per learner, and the seeded draw of a population.
+"""Learner state as arrays, one row per learner (the population is drawn in agents/population.py).
 
 The learners' day is vectorised over these arrays (sim/engine/day.py); the Mesa
 `Learner` agents are thin views onto one row each (agents/learner.py).
@@ -6,14 +6,11 @@ The learners' day is vectorised over these arrays (sim/engine/day.py); the Mesa
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import cast
 
 import numpy as np
 
-from learncomm.sim.schema.scenario import ConfidenceGroup, Dist, Scenario
-from learncomm.sim.schema.vocab import COUNTS, GROUPS, Stage, TutoringRole
+from learncomm.sim.schema.vocab import COUNTS, Stage, TutoringRole
 
 
 @dataclass
@@ -65,117 +62,3 @@ class LearnerState:
     @property
     def n(self) -> int:
         return int(self.knowledge.shape[0])
-
-
-def beta(rng: np.random.Generator, dist: Dist, size: int | tuple[int, ...]) -> np.ndarray:
-    """Draws from the Beta distribution with the given mean and standard deviation."""
-    m, s = dist.mean, dist.spread
-    kappa = m * (1.0 - m) / (s * s) - 1.0
-    return rng.beta(m * kappa, (1.0 - m) * kappa, size=size)
-
-
-def exact_labels(rng: np.random.Generator, shares: list[float], n: int) -> np.ndarray:
-    """Labels 0..k-1 in exactly the given shares (largest remainder), shuffled."""
-    raw = np.asarray(shares) * n
-    counts = np.floor(raw).astype(int)
-    counts[np.argsort(-(raw - counts), kind="stable")[: n - counts.sum()]] += 1
-    return rng.permutation(np.repeat(np.arange(len(shares)), counts))
-
-
-def assign_members(scenario: Scenario, rng: np.random.Generator) -> np.ndarray:
-    """Membership matrix (N, C): each community's own newcomers plus shares of earlier ones."""
-    comms = scenario.resolved_communities()
-    names = [c.name for c in comms]
-    members: list[np.ndarray] = []
-    n = 0
-    for c in comms:
-        shared = [
-            rng.choice(members[names.index(o)], size=round(s * len(members[names.index(o)])), replace=False)
-            for o, s in c.include.items()
-        ]
-        inherited = np.unique(np.concatenate(shared)) if shared else np.zeros(0, dtype=np.int64)
-        fresh = max(0, (c.members or 0) - len(inherited))
-        members.append(np.concatenate([inherited, np.arange(n, n + fresh)]).astype(np.int64))
-        n += fresh
-    matrix = np.zeros((n, len(comms)), dtype=bool)
-    for j, m in enumerate(members):
-        matrix[m, j] = True
-    return matrix
-
-
-def draw_population(scenario: Scenario, rng: np.random.Generator) -> LearnerState:
-    """A seeded population: every draw comes from `rng`, in a fixed order."""
-    membership = assign_members(scenario, rng)
-    return LearnerState(membership=membership, **draw_traits(scenario, rng, membership.shape[0]))
-
-
-def draw_traits(scenario: Scenario, rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
-    """Everything about `n` people but their membership, in a fixed order of draws."""
-    t = len(scenario.topic_list)
-    pop = scenario.population
-    by_name = cast(Mapping[str, ConfidenceGroup], scenario.confidence_groups)  # keys are the GROUPS
-    groups = [by_name[g] for g in GROUPS]
-    group = exact_labels(rng, [g.share for g in groups], n).astype(np.int8)
-    confidence = np.empty(n)
-    for gi, g in enumerate(groups):
-        idx = np.flatnonzero(group == gi)
-        confidence[idx] = beta(rng, g, idx.size)
-    access_class = exact_labels(rng, [a.share for a in pop.access], n).astype(np.int8)
-    access = np.empty(n)
-    for ai, a in enumerate(pop.access):
-        idx = np.flatnonzero(access_class == ai)
-        access[idx] = beta(rng, a, idx.size)
-    knowledge = beta(rng, pop.knowledge, (n, t))
-    motivation = beta(rng, pop.motivation, n)
-    interest = rng.dirichlet(np.full(t, pop.interest_concentration), size=n)
-    free = np.argsort(rng.random((n, 7)), axis=1) < pop.available_days_per_week
-    return {
-        "knowledge": knowledge,
-        "interest": interest,
-        "confidence": confidence,
-        "motivation": motivation,
-        "baseline_motivation": motivation.copy(),
-        "access": access,
-        "access_class": access_class,
-        "available": free,
-        "group": group,
-    }
-
-
-def add_prospects(
-    state: LearnerState, scenario: Scenario, per_community: int, rng: np.random.Generator
-) -> LearnerState:
-    """Append `per_community` people per community who have not joined yet (a manager's outreach pool).
-
-    They come after the members, so the members' rows, and their daily random numbers, are
-    the same as in a run without a manager. Prospects are inactive (they take part in nothing)
-    until outreach brings them in; outcomes count joined learners only.
-    """
-    c = state.membership.shape[1]
-    traits = draw_traits(scenario, rng, per_community * c)
-    extra = np.zeros((per_community * c, c), dtype=bool)
-    extra[np.arange(per_community * c), np.repeat(np.arange(c), per_community)] = True
-    fields = {k: np.concatenate([getattr(state, k), v]) for k, v in traits.items()}
-    out = LearnerState(membership=np.concatenate([state.membership, extra]), **fields)
-    n0 = state.n
-    for name in ("tutoring_role", "tutoring_partner"):
-        getattr(out, name)[:n0] = getattr(state, name)
-    out.joined[n0:] = False
-    out.active[n0:] = False
-    out.joined_day[n0:] = -1
-    return out
-
-
-def pair_tutors(state: LearnerState, tutor_share: float, rng: np.random.Generator) -> None:
-    """Tutors are the most knowledgeable share; the k-th best tutor tutors the k-th best tutee.
-
-    Pairing by rank keeps each gap moderate, inside the tutee's zone of proximal development.
-    """
-    n = state.n
-    order = np.lexsort((rng.random(n), -state.knowledge.mean(axis=1)))
-    n_tutors = min(int(round(tutor_share * n)), n // 2)
-    tutors, tutees = order[:n_tutors], order[n_tutors : 2 * n_tutors]
-    state.tutoring_role[tutors] = TutoringRole.TUTOR
-    state.tutoring_role[tutees] = TutoringRole.TUTEE
-    state.tutoring_partner[tutors] = tutees
-    state.tutoring_partner[tutees] = tutors

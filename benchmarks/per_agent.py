@@ -26,7 +26,7 @@ from typing import Any
 
 import mesa
 
-from learncomm.agents.state import draw_population
+from learncomm.agents.population import draw_population
 from learncomm.sim.engine.streams import stream
 from learncomm.sim.engine.world import build_world
 from learncomm.sim.schema.loading import load_scenario

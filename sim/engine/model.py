@@ -10,7 +10,8 @@ import mesa
 
 from learncomm.agents.experts import Expert
 from learncomm.agents.learner import Learner
-from learncomm.agents.state import LearnerState, add_prospects, draw_population, pair_tutors
+from learncomm.agents.population import add_prospects, draw_population, pair_tutors
+from learncomm.agents.state import LearnerState
 from learncomm.sim.engine.day import DayResult, run_day
 from learncomm.sim.engine.levers import Levers
 from learncomm.sim.engine.metrics import METRICS, day_metrics
