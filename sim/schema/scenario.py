@@ -10,23 +10,15 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from learncomm.sim.schema.base import NonNegative, Positive, Strict, Unit
 from learncomm.sim.schema.roles import LLM, Roles
-from learncomm.sim.schema.vocab import GROUPS
+from learncomm.sim.schema.vocab import GROUPS, Group
 
-Unit = Annotated[float, Field(ge=0.0, le=1.0)]
-Positive = Annotated[float, Field(gt=0.0)]
-NonNegative = Annotated[float, Field(ge=0.0)]
 Name = Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[^\x00-\x1f,]+$")]
 # A scenario name becomes part of a folder name: letters, digits and - _ . only, no path separators.
 Slug = Annotated[str, Field(min_length=1, max_length=80)]
-
-
-class Strict(BaseModel):
-    """Base for every scenario block: unknown keys are errors, not silently ignored."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class Dist(Strict):
@@ -49,7 +41,7 @@ class ConfidenceGroup(Dist):
     share: Unit
 
 
-def _default_groups() -> dict[str, ConfidenceGroup]:
+def _default_groups() -> dict[Group, ConfidenceGroup]:
     return {
         "low": ConfidenceGroup(share=1 / 3, mean=0.25, spread=0.08),
         "medium": ConfidenceGroup(share=1 / 3, mean=0.5, spread=0.08),
@@ -266,7 +258,7 @@ class Scenario(Strict):
     seed: Annotated[int, Field(ge=0)] = 0
     learners: Annotated[int, Field(ge=2, le=10_000_000)] | None = None
     topics: Annotated[list[Topic] | Annotated[int, Field(strict=True, ge=1, le=200)], Field(validate_default=True)] = 6
-    confidence_groups: dict[Literal["low", "medium", "high"], ConfidenceGroup] = Field(default_factory=_default_groups)
+    confidence_groups: dict[Group, ConfidenceGroup] = Field(default_factory=_default_groups)
     population: Population = Population()
     communities: list[Community] = []
     meetups: Meetups | None = None
@@ -310,7 +302,7 @@ class Scenario(Strict):
 
     @field_validator("confidence_groups")
     @classmethod
-    def _groups(cls, v: dict[str, ConfidenceGroup]) -> dict[str, ConfidenceGroup]:
+    def _groups(cls, v: dict[Group, ConfidenceGroup]) -> dict[Group, ConfidenceGroup]:
         missing = [g for g in GROUPS if g not in v]
         if missing:
             raise ValueError(

@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, ValidationError, model_validator
 
+from learncomm.sim.schema.base import Strict
 from learncomm.sim.schema.loading import ScenarioError, _line_of, format_validation, read_yaml
 from learncomm.sim.schema.scenario import Scenario
 from learncomm.sim.schema.vocab import LEARNER_OUTCOMES, SCOPES
@@ -34,11 +35,7 @@ DEFAULT_OUTCOMES: tuple[str, ...] = (
 MAX_RUNS = 1_000_000
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Parameter(_Strict):
+class Parameter(Strict):
     """One swept field: a list of values, or a range {low, high} that the design samples."""
 
     values: Annotated[list[Any], Field(min_length=1)] | None = None
@@ -79,7 +76,7 @@ class Parameter(_Strict):
         return self.values is None
 
 
-class SweepFile(_Strict):
+class SweepFile(Strict):
     """A whole sweep file (docs/sweeps.md describes each field)."""
 
     name: Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")] | None = None
