@@ -23,7 +23,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 
 from learncomm.sim.runs.store import atomic_file
-from learncomm.sim.schema.vocab import GROUPS  # noqa: E402,F401  (re-exported for the pages)
+from learncomm.sim.schema.vocab import GROUPS
 
 # Okabe-Ito colours (safe for colour-blind readers); a group has the same colour on every page.
 GROUP_COLOURS: dict[str, str] = {
@@ -35,12 +35,7 @@ GROUP_COLOURS: dict[str, str] = {
     "tutees": "#56B4E9",
     "community": "#009E73",
 }
-GROUP_LABELS: dict[str, str] = {
-    "all": "all learners",
-    "low": "low confidence",
-    "medium": "medium confidence",
-    "high": "high confidence",
-}
+GROUP_LABELS: dict[str, str] = {"all": "all learners", **{g: f"{g} confidence" for g in GROUPS}}
 PLOTLY_JS = "plotly.min.js"
 CONFIG: dict[str, Any] = {"displaylogo": False, "responsive": True}
 

@@ -29,6 +29,7 @@ from learncomm.sim.dashboard.common import (
     table_html,
 )
 from learncomm.sim.dashboard.folders import read_json, read_parquet
+from learncomm.sim.schema.vocab import SCOPES
 
 LABELS = {
     "knowledge_gain": "knowledge gain",
@@ -48,7 +49,7 @@ LABELS = {
     "equity_gap": "equity gap (high − low gain)",
     "posts_gini": "Gini of posts",
 }
-ORDER = ("all", "low", "medium", "high", "tutors", "tutees", "community")
+ORDER = (*SCOPES, "tutors", "tutees", "community")
 
 
 def label(outcome: str) -> str:

@@ -17,13 +17,16 @@ import plotly.graph_objects as go
 from scipy import sparse
 from scipy.sparse.csgraph import breadth_first_order
 
-from learncomm.sim.dashboard.common import GROUP_LABELS, GROUPS, base_layout, colour, esc, rounded
+from learncomm.sim.dashboard.common import GROUP_LABELS, base_layout, colour, esc, rounded
+from learncomm.sim.schema.vocab import GROUPS
 
 MAX_NODES = 500
 
 
 @dataclass
-class Snapshot:
+class NetworkSample:
+    """The learners a run page draws (all of them, or a snowball sample) with their ties and layout."""
+
     nodes: np.ndarray  # learner ids shown
     edges: np.ndarray  # (E, 2) positions into `nodes`
     xy: np.ndarray  # (len(nodes), 2)
@@ -90,7 +93,7 @@ def force_layout(n: int, edges: np.ndarray, iterations: int = 60, seed: int = 0)
     return pos
 
 
-def snapshot(manifest: dict[str, Any], learners: pd.DataFrame, limit: int = MAX_NODES) -> Snapshot:
+def sample_network(manifest: dict[str, Any], learners: pd.DataFrame, limit: int = MAX_NODES) -> NetworkSample:
     graph, initial_conf, names = rebuild_graph(manifest)
     n = graph.shape[0]
     nodes = snowball(graph, limit, np.random.default_rng(int(manifest.get("seed", 0))))
@@ -107,10 +110,10 @@ def snapshot(manifest: dict[str, Any], learners: pd.DataFrame, limit: int = MAX_
         )
     if len(learners) == n and not np.allclose(learners["confidence_initial"].to_numpy(float), initial_conf):
         note += " Warning: the rebuilt learners differ from this run's (made by another learncomm version?); the ties may not be this run's."
-    return Snapshot(nodes=nodes, edges=edges, xy=xy, total=n, communities=names, note=note)
+    return NetworkSample(nodes=nodes, edges=edges, xy=xy, total=n, communities=names, note=note)
 
 
-def network_figure(snap: Snapshot, learners: pd.DataFrame) -> go.Figure:
+def network_figure(snap: NetworkSample, learners: pd.DataFrame) -> go.Figure:
     """Nodes coloured by confidence group (a button switches to final confidence), sized by final knowledge; open = dropped out."""
     lx = learners.set_index("learner_id").reindex(snap.nodes)
     x, y = snap.xy[:, 0], snap.xy[:, 1]

@@ -11,9 +11,9 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 from scipy import stats
 
-from learncomm.sim.dashboard.common import GROUP_LABELS, GROUPS, base_layout, colour, esc, rounded
+from learncomm.sim.dashboard.common import GROUP_LABELS, base_layout, colour, esc, rounded
+from learncomm.sim.schema.vocab import GROUPS, MODES, SCOPES
 
-MODES = ("study", "ask", "observe", "explain", "meet")
 MODE_COLOURS = {"study": "#9e9ac8", "ask": "#d95f02", "observe": "#a6cee3", "explain": "#1b9e77", "meet": "#e7298a"}
 
 
@@ -118,7 +118,7 @@ def equity_gap(b: Bands) -> go.Figure:
 
 def participation(b: Bands) -> go.Figure:
     """The day's mix of modes among learners taking part, stacked, per scope."""
-    scopes = ("all", *GROUPS)
+    scopes = SCOPES
     fig = make_subplots(
         rows=1, cols=4, subplot_titles=[GROUP_LABELS[s] for s in scopes], shared_yaxes=True, horizontal_spacing=0.03
     )

@@ -6,8 +6,9 @@ from pathlib import Path
 from typing import Any
 
 from learncomm.sim.dashboard import network_view, roles_view, run_figures
-from learncomm.sim.dashboard.common import GROUPS, Section, atomic_write_text, esc, figure_html, fmt, page, table_html
+from learncomm.sim.dashboard.common import Section, atomic_write_text, esc, figure_html, fmt, page, table_html
 from learncomm.sim.dashboard.folders import Run, load_run, replicates
+from learncomm.sim.schema.vocab import SCOPES
 
 OUTCOME_ROWS = (
     ("knowledge_gain", "knowledge gain", 3),
@@ -43,7 +44,7 @@ def facts(m: dict[str, Any], n_rep: int) -> list[tuple[str, Any]]:
 
 def summary_table(summary: dict[str, Any]) -> str:
     groups = summary.get("groups", {})
-    scopes = [g for g in ("all", *GROUPS, "tutors", "tutees") if g in groups]
+    scopes = [g for g in (*SCOPES, "tutors", "tutees") if g in groups]
     header = ["outcome", *(f"{g} (n={groups[g].get('learners', 0):,})" for g in scopes)]
     rows = [[label, *(fmt(groups[g].get(key), digits) for g in scopes)] for key, label, digits in OUTCOME_ROWS]
     c = summary.get("community", {})
@@ -131,7 +132,7 @@ def network_section(run: Run) -> Section:
         "an open circle dropped out. Ties are drawn between learners with similar interests, with some random ties."
     )
     try:
-        snap = network_view.snapshot(run.manifest, run.learners)
+        snap = network_view.sample_network(run.manifest, run.learners)
     except Exception as exc:  # a scenario from another version may not rebuild; the rest of the page still helps
         return Section(
             "network", "Social network", how, "", notes=[f"The network could not be rebuilt from the manifest: {exc}"]

@@ -150,7 +150,8 @@ def read_sensitivity(path: Path, params: list[str]) -> tuple[dict[str, dict[str,
     return out, method
 
 
-def load_sweep(path: Path) -> SweepData:
+def read_sweep_results(path: Path) -> SweepData:
+    """A finished sweep's results folder (sweep.json, summary.parquet, sensitivity) as the page needs it."""
     path = Path(path)
     record = read_json(path / "sweep.json")
     summary = path / "summary.parquet"

@@ -26,7 +26,7 @@ from learncomm.sim.dashboard.common import (
     page,
     rounded,
 )
-from learncomm.sim.dashboard.sweep_data import SweepData, load_sweep, payload, split
+from learncomm.sim.dashboard.sweep_data import SweepData, payload, read_sweep_results, split
 from learncomm.sim.schema.vocab import SCOPES
 
 GL_RUNS = 5000  # above this many runs the single-run dots use WebGL
@@ -270,7 +270,7 @@ def facts(d: SweepData) -> list[tuple[str, Any]]:
 
 def build_sweep(path: Path, embed: bool = False) -> Path:
     """Write SWEEP_DIR/dashboard.html and return its path."""
-    d = load_sweep(Path(path))
+    d = read_sweep_results(Path(path))
     p = payload(d)
     p["params"] = d.params
     for ax in p["axes"].values():  # labels and names come from the sweep file: escaped before Plotly sees them

@@ -26,7 +26,7 @@ from scipy import stats
 
 from learncomm.sim.runs.run import run_scenario
 from learncomm.sim.schema.scenario import Scenario
-from learncomm.sim.schema.vocab import GROUPS, LEARNER_OUTCOMES
+from learncomm.sim.schema.vocab import GROUPS, LEARNER_OUTCOMES, SCOPES
 
 # Channels that explain *why* a group fares differently: the day's mode shares and exposure.
 MECHANISMS: dict[str, str] = {
@@ -106,7 +106,7 @@ def compare(a: Scenario, b: Scenario, seeds: list[int], on_run: Callable[[], Non
                         "d": cohens_d(xa, xb),
                     }
                 )
-            if g not in ("all", *GROUPS):
+            if g not in SCOPES:
                 continue  # the day's mode shares are collected per confidence group only
             ma, mb = run_mechanisms(res[0].timeseries, g), run_mechanisms(res[1].timeseries, g)
             for m in MECHANISMS:
