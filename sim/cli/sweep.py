@@ -13,8 +13,13 @@ from rich.table import Table
 
 from learncomm.sim.cli.app import app, out
 from learncomm.sim.cli.app import fail as cli_fail
+from learncomm.sim.cli.dashboard import write_after
 from learncomm.sim.runs.store import ResultsError
 from learncomm.sim.schema.loading import ScenarioError
+from learncomm.sim.sweeps.plan import load_sweep
+
+# The sweep machinery (pyarrow.dataset, which loads pandas), pandas, duckdb and Dask's distributed are imported by
+# the commands that use them, so `learncomm --help` stays fast (and Dask stays optional).
 
 DASK_HINT = "--scheduler needs Dask: pip install 'learncomm[dask]' (and dask-jobqueue for Slurm, see docs/sweeps.md)"
 SHOWN_POINTS = 20
@@ -34,7 +39,7 @@ def _fmt(v: Any) -> str:
 def _dask_executor(address: str) -> tuple[Any, Any]:
     """A Dask client and its concurrent.futures executor; a clear error when Dask is missing or unreachable."""
     try:
-        from distributed import Client
+        from distributed import Client  # optional: the dask extra
     except ImportError:
         fail(DASK_HINT)
         raise  # unreachable: fail() exits
@@ -108,7 +113,6 @@ def sweep(
     ] = False,
 ) -> None:
     """Run a sweep: every point of the design with every replicate seed, resumably (same command again to resume)."""
-    from learncomm.sim.sweeps.plan import load_sweep
     from learncomm.sim.sweeps.runner import failures, run_sweep
     from learncomm.sim.sweeps.store import SweepStoreError
 
@@ -168,12 +172,7 @@ def sweep(
         highlight=False,
     )
     if not no_dashboard and report.done + report.skipped > 0:
-        try:
-            from learncomm.sim.cli.dashboard import write_after
-        except ImportError:  # dashboards are optional here: the results are written either way
-            pass
-        else:
-            write_after(report.out, index=False)
+        write_after(report.out, index=False)
     if report.failed:
         first = failures(report.out, limit=3)
         for path, error in first:

@@ -28,6 +28,14 @@ def shipped_scenarios() -> dict[str, Path]:
     return {p.stem: p for p in files if not p.name.startswith("sweep-")}
 
 
+def scenario_question(path: Path) -> str:
+    """The first comment line of a scenario file: the question it answers."""
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("#"):
+            return line.lstrip("# ").strip()
+    return "(no description)"
+
+
 def resolve_path(spec: str | Path) -> Path:
     """A path as given, else a shipped scenario of that name."""
     path = Path(spec)

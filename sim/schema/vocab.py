@@ -75,3 +75,14 @@ LEARNER_OUTCOMES: dict[str, str] = {
     "explain": "explanations given",
     "meet": "meetups attended",
 }
+
+# Run-average timeseries columns (`<name>_<scope>`) that explain *why* a group fares differently:
+# the day's mode shares and exposure. `compare` reports them beside the outcomes.
+MECHANISMS: dict[str, str] = {
+    "share_ask": "share of days asking in public",
+    "share_observe": "share of days observing",
+    "share_explain": "share of days explaining",
+    "share_study": "share of days studying alone",
+    "exposed": "share of days exposed to a gap",
+    "present": "share of days taking part",
+}

@@ -1,20 +1,17 @@
-"""Printing outcomes as tables and saving comparisons."""
+"""Rich tables of a run's outcomes, its AI roles and a comparison, as `learncomm run` and `compare` print them."""
 
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pyarrow as pa
 from rich.console import Console
 from rich.table import Table
 
-from learncomm import __version__
-from learncomm.sim.runs.compare import MECHANISMS, Comparison
-from learncomm.sim.runs.store import atomic_dir, versions, write_json, write_table
-from learncomm.sim.schema.vocab import LEARNER_OUTCOMES
+from learncomm.sim.schema.vocab import LEARNER_OUTCOMES, MECHANISMS
+
+if TYPE_CHECKING:
+    from learncomm.sim.runs.compare import Comparison
 
 SHOWN = (
     "knowledge_gain",
@@ -115,29 +112,3 @@ def print_comparison(console: Console, result: Comparison, groups: list[str] | N
     console.print(
         "[dim]Cohen's d is between learners (pooled SD of the learners' values, averaged over seeds). Dim rows are mechanisms (run-average shares of days) that show why an outcome moved; their d is the paired d_z over seeds.[/]"
     )
-
-
-def save_comparison(result: Comparison, target: Path, request: dict[str, Any]) -> None:
-    with atomic_dir(target) as tmp:
-        write_table(pa.Table.from_pandas(result.table, preserve_index=False), tmp / "comparison.parquet")
-        created = datetime.now(UTC).isoformat(timespec="seconds")
-        write_json(
-            {
-                "learncomm": __version__,
-                "a": result.a,
-                "b": result.b,
-                "seeds": result.seeds,
-                "request": request,
-                "created": created,
-                "versions": versions(),
-            },
-            tmp / "manifest.json",
-        )
-
-
-def scenario_question(path: Path) -> str:
-    """The first comment line of a scenario file: the question it answers."""
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.startswith("#"):
-            return line.lstrip("# ").strip()
-    return "(no description)"
