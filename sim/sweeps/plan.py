@@ -67,7 +67,7 @@ class SweepPlan:
     def columns(self, point: int) -> dict[str, Any]:
         """The point's parameter values as column values (labels, JSON text for lists and mappings)."""
         types = self.column_types
-        out = {}
+        out: dict[str, Any] = {}
         for path, value in self.design.points[point].items():
             p = self.spec.parameters[path]
             if p.labels is not None:

@@ -121,10 +121,8 @@ def prepare_folder(plan: SweepPlan, out: Path, force: bool = False) -> dict[str,
             if p.name != ".sweep.lock":
                 shutil.rmtree(p) if p.is_dir() else p.unlink()
     out.mkdir(parents=True, exist_ok=True)
-    kept = old is not None and old.get("design_hash") == record["design_hash"]
-    record["created"] = (
-        old.get("created") if kept and old.get("created") else datetime.now(UTC).isoformat(timespec="seconds")
-    )
+    kept = old.get("created") if old is not None and old.get("design_hash") == record["design_hash"] else None
+    record["created"] = kept or datetime.now(UTC).isoformat(timespec="seconds")
     write_json_atomic(record, out / "sweep.json")
     return record
 
@@ -172,9 +170,8 @@ def run_sweep(
         with ExitStack() as stack:
             try:
                 if todo:
-                    own = executor is None
-                    ex = local_executor(workers) if own else executor
-                    if own:
+                    ex = executor if executor is not None else local_executor(workers)
+                    if executor is None:  # our own pool: shut it down when done
                         stack.callback(ex.shutdown, wait=True, cancel_futures=True)
                     tasks = _tasks(plan, out, todo, width, schema, record["design_hash"], ex, stack)
                     _drive(ex, tasks, report, on_done, in_flight=2 * executor_slots(ex))
