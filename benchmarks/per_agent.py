@@ -164,10 +164,7 @@ class PerAgentLearner(mesa.Agent):
         p = model.params
         base = 1.0 - p.difficulty_weight * model.difficulty[topic]
         needs = model.prerequisites[topic]
-        if needs:
-            ready = min(1.0, sum(w * self.knowledge[s] for s, w in needs) / p.prerequisite_mastery)
-        else:
-            ready = 1.0
+        ready = min(1.0, sum(w * self.knowledge[s] for s, w in needs) / p.prerequisite_mastery) if needs else 1.0
         return base * (p.prerequisite_floor + (1.0 - p.prerequisite_floor) * ready)
 
     # --- advance: apply the day's changes ---------------------------------------------------
@@ -269,7 +266,7 @@ class PerAgentModel(mesa.Model):
         self.exposure_rate = float(world.exposure_rate[0])
         mask = world.topic_mask[0].tolist()
         self.resources = world.resources[0].tolist()
-        self.topic_pull = [float(m) * (1.0 + p.pull_resources * r) for m, r in zip(mask, self.resources)]
+        self.topic_pull = [float(m) * (1.0 + p.pull_resources * r) for m, r in zip(mask, self.resources, strict=True)]
         self.n_topics_here = float(sum(mask))
         self.topic_range = list(range(len(mask)))
         self.difficulty = world.difficulty.tolist()

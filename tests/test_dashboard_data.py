@@ -93,7 +93,7 @@ def real_sweep(base: Path, out: Path) -> Path:
 def assemble_sweep(out: Path, grid: dict[str, list[Any]], seeds: list[int], learners: int = 60, days: int = 20) -> Path:
     """A sweep folder in the agreed format from real runs of `community`: sweep.json, summary.parquet, sensitivity.json, runs/point=/seed=/."""
     base = load_scenario("community")
-    points = [dict(zip(grid, combo)) for combo in itertools.product(*grid.values())]
+    points = [dict(zip(grid, combo, strict=True)) for combo in itertools.product(*grid.values())]
     rows = []
     for i, values in enumerate(points):
         sc = with_changes(load_scenario("community", values), learners=learners, days=days)

@@ -27,14 +27,16 @@ def dashboard(
         bool,
         typer.Option(
             "--embed",
-            help="Put plotly.js inside each page (one self-contained file, +4.8 MB) instead of sharing plotly.min.js beside the folder.",
+            help="Put plotly.js inside each page (one self-contained file, +4.8 MB) instead of sharing "
+            "plotly.min.js beside the folder.",
         ),
     ] = False,
     force: Annotated[
         bool,
         typer.Option(
             "--force",
-            help="For a folder of results: rebuild every page, also those newer than their data (e.g. after adding replicate runs).",
+            help="For a folder of results: rebuild every page, also those newer than their data (e.g. after "
+            "adding replicate runs).",
         ),
     ] = False,
 ) -> None:

@@ -67,7 +67,8 @@ def run(
     print_summary(
         out,
         result.summary,
-        title=f"{sc.name}: outcomes per confidence group after {result.summary['community']['days']} days (seed {used_seed})",
+        title=f"{sc.name}: outcomes per confidence group after {result.summary['community']['days']} days "
+        f"(seed {used_seed})",
     )
     print_roles(out, result.summary.get("roles", {}))
     out.print(
@@ -110,7 +111,8 @@ def validate(scenario: Annotated[list[str], typer.Argument(help="One or more sce
             continue
         n = sc.learners if sc.learners is not None else f"~{sum(c.members or 0 for c in sc.communities)}"
         out.print(
-            f"[green]✓[/] {spec}: {sc.name}, {n} learners, {len(sc.topic_list)} topics, {len(sc.resolved_communities())} communities, {sc.days} days",
+            f"[green]✓[/] {spec}: {sc.name}, {n} learners, {len(sc.topic_list)} topics, "
+            f"{len(sc.resolved_communities())} communities, {sc.days} days",
             highlight=False,
         )
     if bad:

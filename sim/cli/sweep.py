@@ -71,11 +71,13 @@ def _print_points(summary: Path, parameters: list[str], outcomes: list[str]) -> 
     if sum(widths) + 3 * len(widths) + 1 > out.width:  # too wide for the terminal: one line per point
         out.print(t.title)
         for r in shown:
-            values = ", ".join(f"{h}={v}" for h, v in zip(heads[1 : len(parameters) + 1], r[1:]))
-            results = ", ".join(f"{h}={v}" for h, v in zip(heads[len(parameters) + 1 :], r[len(parameters) + 1 :]))
+            values = ", ".join(f"{h}={v}" for h, v in zip(heads[1 : len(parameters) + 1], r[1:], strict=True))
+            results = ", ".join(
+                f"{h}={v}" for h, v in zip(heads[len(parameters) + 1 :], r[len(parameters) + 1 :], strict=True)
+            )
             out.print(f"  point {r[0]}: {values} → {results}", highlight=False, soft_wrap=True)
     else:
-        for h, w in zip(heads, widths):
+        for h, w in zip(heads, widths, strict=True):
             t.add_column(h, justify="right", min_width=w)
         for r in shown:
             t.add_row(*r)
@@ -124,7 +126,8 @@ def sweep(
     target = out_dir or Path("results") / "sweeps" / plan.name
     n_points, n_runs = len(plan.design.points), len(plan.runs())
     out.print(
-        f"{plan.name}: {plan.spec.design} design, {n_points} points x {plan.spec.replicates} replicates = {n_runs} runs of "
+        f"{plan.name}: {plan.spec.design} design, {n_points} points x {plan.spec.replicates} replicates = "
+        f"{n_runs} runs of "
         f"{plan.base.name} ({', '.join(plan.parameters)}) → {target}",
         highlight=False,
     )
@@ -178,7 +181,8 @@ def sweep(
         for path, error in first:
             out.print(f"  [red]failed[/] {path}: {error}", highlight=False)
         fail(
-            f"{len(report.failed)} runs failed; each has an error.json in its run folder (status = 'failed' in summary.parquet). "
+            f"{len(report.failed)} runs failed; each has an error.json in its run folder (status = 'failed' in "
+            "summary.parquet). "
             f"Run the same command again to retry them",
             code=1,
         )
@@ -205,7 +209,8 @@ def query(
         if next((sweep_dir / "runs").glob(f"point=*/seed=*/{name}.parquet"), None) is not None:
             glob = sweep_dir / "runs" / "*" / "*" / f"{name}.parquet"
             con.execute(
-                f"create view {name} as select * from read_parquet({lit(glob)}, hive_partitioning=true, hive_types={{'point': BIGINT, 'seed': BIGINT}}, union_by_name=true)"
+                f"create view {name} as select * from read_parquet({lit(glob)}, hive_partitioning=true, "
+                f"hive_types={{'point': BIGINT, 'seed': BIGINT}}, union_by_name=true)"
             )
     try:
         cur = con.execute(sql)
@@ -248,7 +253,8 @@ def sensitivity(
     rank = "ST" if sobol else "mu_star"
     for name, per in res["outcomes"].items():
         t = Table(
-            title=f"{name}: {res['method']} indices ({res['points']} points, {res['runs']} runs; replicates averaged per point)"
+            title=f"{name}: {res['method']} indices ({res['points']} points, {res['runs']} runs; replicates "
+            "averaged per point)"
         )
         t.add_column("parameter")
         for h in heads:

@@ -106,9 +106,11 @@ def print_comparison(console: Console, result: Comparison, groups: list[str] | N
     comm = t[t["group"] == "community"]
     for _, r in comm.iterrows():
         console.print(
-            f"{r['outcome']}: {result.a} {_fmt(r['mean_a'])}, {result.b} {_fmt(r['mean_b'])}, B − A {_fmt(r['diff'])} [{_fmt(r['ci_low'])}, {_fmt(r['ci_high'])}], paired d_z {_fmt(r['d'], 2)}",
+            f"{r['outcome']}: {result.a} {_fmt(r['mean_a'])}, {result.b} {_fmt(r['mean_b'])}, B − A "
+            f"{_fmt(r['diff'])} [{_fmt(r['ci_low'])}, {_fmt(r['ci_high'])}], paired d_z {_fmt(r['d'], 2)}",
             highlight=False,
         )
     console.print(
-        "[dim]Cohen's d is between learners (pooled SD of the learners' values, averaged over seeds). Dim rows are mechanisms (run-average shares of days) that show why an outcome moved; their d is the paired d_z over seeds.[/]"
+        "[dim]Cohen's d is between learners (pooled SD of the learners' values, averaged over seeds). Dim rows "
+        "are mechanisms (run-average shares of days) that show why an outcome moved; their d is the paired d_z over seeds.[/]"
     )

@@ -147,7 +147,10 @@ class Section:
 
     def html(self) -> str:
         notes = "".join(f'<p class="note">{esc(n)}</p>' for n in self.notes)
-        return f'<section id="{esc(self.id)}"><h2>{esc(self.title)}</h2><p class="how"><b>How to read this:</b> {esc(self.how)}</p>{notes}{self.body}</section>'
+        return (
+            f'<section id="{esc(self.id)}"><h2>{esc(self.title)}</h2><p class="how"><b>How to read '
+            f"this:</b> {esc(self.how)}</p>{notes}{self.body}</section>"
+        )
 
 
 CSS = """
@@ -207,7 +210,8 @@ def page(
     nav = "".join(f'<a href="#{esc(s.id)}">{esc(s.title)}</a>' for s in sections)
     body = "".join(s.html() for s in sections)
     return (
-        f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">'
+        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><meta name="viewport" '
+        'content="width=device-width, initial-scale=1">'
         f"<title>{esc(title)}</title><style>{CSS}</style>{script}{missing}{extra_head}</head><body>"
         f'<header><h1>{esc(title)}</h1><dl class="facts">{fact_html}</dl>{group_legend()}</header><nav>{nav}</nav>'
         f"<main>{body}</main>{extra_body}</body></html>\n"

@@ -147,15 +147,19 @@ def build_index(root: Path) -> Path:
             "<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>" for _, cells in rows
         )  # cells are escaped above
         parts.append(
-            f'<section id="{table}s"><h2>{title} ({len(rows)})</h2><div class="tablewrap"><table class="data"><thead><tr>{head}</tr></thead>'
+            f'<section id="{table}s"><h2>{title} ({len(rows)})</h2><div class="tablewrap"><table '
+            f'class="data"><thead><tr>{head}</tr></thead>'
             f"<tbody>{body}</tbody></table></div></section>"
         )
     total = sum(len(v) for v in found.values())
     stamp = datetime.now(UTC).isoformat(timespec="seconds")
     html = (
-        f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>learncomm results: {esc(root.resolve().name)}</title><style>{CSS}</style></head><body>'
-        f"<header><h1>learncomm results in {esc(root.resolve().name)}/</h1><p>{total} folders, newest first; click one to open its dashboard. "
-        f"Gains are mean knowledge gains (0–1) of the low- and high-confidence groups; the equity gap is high − low. Written {esc(stamp)}.</p></header>"
+        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>learncomm results: '
+        f"{esc(root.resolve().name)}</title><style>{CSS}</style></head><body>"
+        f"<header><h1>learncomm results in {esc(root.resolve().name)}/</h1><p>{total} folders, newest first; "
+        "click one to open its dashboard. "
+        "Gains are mean knowledge gains (0–1) of the low- and high-confidence groups; the equity gap is high "
+        f"− low. Written {esc(stamp)}.</p></header>"
         f"<main>{''.join(parts)}</main></body></html>\n"
     )
     target = root / "index.html"

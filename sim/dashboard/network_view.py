@@ -109,7 +109,10 @@ def sample_network(manifest: dict[str, Any], learners: pd.DataFrame, limit: int 
             f"with the {len(edges):,} ties among them; ties to learners outside the sample are not drawn."
         )
     if len(learners) == n and not np.allclose(learners["confidence_initial"].to_numpy(float), initial_conf):
-        note += " Warning: the rebuilt learners differ from this run's (made by another learncomm version?); the ties may not be this run's."
+        note += (
+            " Warning: the rebuilt learners differ from this run's (made by another learncomm version?); "
+            "the ties may not be this run's."
+        )
     return NetworkSample(nodes=nodes, edges=edges, xy=xy, total=n, communities=names, note=note)
 
 
@@ -139,7 +142,8 @@ def network_figure(snap: NetworkSample, learners: pd.DataFrame) -> go.Figure:
         size = 5 + 16 * d["knowledge_final"].to_numpy(float)
         symbol = np.where(d["retained"].to_numpy(bool), "circle", "circle-open").tolist()
         hover = [
-            f"learner {i}<br>{GROUP_LABELS[g]}<br>confidence {a:.2f} → {b:.2f}<br>knowledge {c:.2f} → {e:.2f}<br>{'active' if r else 'dropped out'}"
+            f"learner {i}<br>{GROUP_LABELS[g]}<br>confidence {a:.2f} → {b:.2f}<br>knowledge {c:.2f} → {e:.2f}"
+            f"<br>{'active' if r else 'dropped out'}"
             for i, a, b, c, e, r in zip(
                 d.index,
                 d["confidence_initial"],
@@ -147,6 +151,7 @@ def network_figure(snap: NetworkSample, learners: pd.DataFrame) -> go.Figure:
                 d["knowledge_initial"],
                 d["knowledge_final"],
                 d["retained"],
+                strict=True,
             )
         ]
         fig.add_trace(

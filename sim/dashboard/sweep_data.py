@@ -162,7 +162,8 @@ def read_sweep_results(path: Path) -> SweepData:
     summary = path / "summary.parquet"
     if not summary.is_file():
         raise DashboardError(
-            f"{summary}: missing; the sweep has not finished a single invocation yet (its summary is written at the end)"
+            f"{summary}: missing; the sweep has not finished a single invocation yet (its summary is written "
+            "at the end)"
         )
     table = read_parquet(summary)
     ok = (

@@ -204,7 +204,7 @@ def sensitivity_figure(d: SweepData, col: str) -> go.Figure:
         else (("S1", "S1_conf", "S1 (first order: alone)"), ("ST", "ST_conf", "ST (total: with interactions)"))
     )
     fig = go.Figure()
-    for (k, conf, label), c in zip(keys, ("#0072B2", "#E69F00")):
+    for (k, conf, label), c in zip(keys, ("#0072B2", "#E69F00"), strict=False):
         y = [s.get(x, {}).get(k) for x in d.params]
         err = {"type": "data", "array": [s.get(x, {}).get(conf) for x in d.params], "visible": True} if conf else None
         fig.add_trace(
@@ -231,7 +231,8 @@ def controls(d: SweepData, col: str, p: dict[str, Any]) -> str:
         for g in SCOPES
     )
     html = (
-        f'<div class="controls"><span><label for="sel-outcome">outcome</label> <select id="sel-outcome">{opts}</select></span>'
+        '<div class="controls"><span><label for="sel-outcome">outcome</label> <select '
+        f'id="sel-outcome">{opts}</select></span>'
         f'<span><label for="sel-group">confidence group</label> <select id="sel-group">{groups}</select></span>'
         f'<span>shown: <b class="sel-name">{esc(col)}</b></span></div>'
     )
@@ -240,7 +241,10 @@ def controls(d: SweepData, col: str, p: dict[str, Any]) -> str:
 
 def pair_control(p: dict[str, Any]) -> str:
     opts = "".join(f'<option value="{esc(k)}">{esc(k.replace("|", " × "))}</option>' for k in p["pairs"])
-    return f'<div class="controls"><span><label for="sel-pair">parameter pair</label> <select id="sel-pair">{opts}</select></span></div>'
+    return (
+        '<div class="controls"><span><label for="sel-pair">parameter pair</label> <select '
+        f'id="sel-pair">{opts}</select></span></div>'
+    )
 
 
 def facts(d: SweepData) -> list[tuple[str, Any]]:
@@ -282,7 +286,8 @@ def build_sweep(path: Path, embed: bool = False) -> Path:
             "effects",
             "Each parameter's effect",
             "one panel per parameter: grey dots are single runs, the blue line the mean over all runs at "
-            "each value (other parameters vary too), the band its 95% interval over those runs (replicates included). Many distinct values are "
+            "each value (other parameters vary too), the band its 95% interval over those runs (replicates "
+            "included). Many distinct values are "
             "grouped into bins. A flat line: the outcome does not depend on that parameter.",
             controls(d, col, p) + figure_html(effects_figure(d, col, p), "fig-effects"),
         )
@@ -304,7 +309,8 @@ def build_sweep(path: Path, embed: bool = False) -> Path:
             "parcoords",
             "All runs (parallel coordinates)",
             "each line is one run, crossing every parameter's axis at its value (bottom: "
-            "lowest, top: highest) and ending at the outcome; colour: the outcome's sextile, dark lowest, yellow highest. The interactive "
+            "lowest, top: highest) and ending at the outcome; colour: the outcome's sextile, dark lowest, "
+            "yellow highest. The interactive "
             "version lets you drag along an axis to keep only a range of runs.",
             '<p><button id="pc-interactive" type="button">Make interactive (WebGL: drag along an axis to filter runs; '
             "slow without a graphics card)</button></p>" + figure_html(base_layout(go.Figure(), 480), "fig-parcoords"),
@@ -312,17 +318,19 @@ def build_sweep(path: Path, embed: bool = False) -> Path:
     )
     if d.sensitivity:
         how = (
-            "Sobol indices: S1 is the share of the outcome's variance due to a parameter alone, ST including its interactions; whiskers are 95% intervals."
+            "Sobol indices: S1 is the share of the outcome's variance due to a parameter alone, ST including "
+            "its interactions; whiskers are 95% intervals."
             if d.method != "morris"
-            else "Morris screening: μ* is a parameter's mean absolute effect on the outcome (whiskers: 95% interval), σ its spread (interactions, curvature)."
+            else "Morris screening: μ* is a parameter's mean absolute effect on the outcome (whiskers: 95% "
+            "interval), σ its spread (interactions, curvature)."
         )
         secs.append(
             Section(
                 "sensitivity",
                 "Sensitivity indices",
                 how,
-                '<p class="note" id="sens-missing" style="display:none">No indices for this outcome in sensitivity.json.</p>'
-                + figure_html(sensitivity_figure(d, col), "fig-sensitivity"),
+                '<p class="note" id="sens-missing" style="display:none">No indices for this outcome in '
+                "sensitivity.json.</p>" + figure_html(sensitivity_figure(d, col), "fig-sensitivity"),
             )
         )
     else:

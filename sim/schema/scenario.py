@@ -32,7 +32,8 @@ class Dist(Strict):
         if self.spread**2 >= self.mean * (1.0 - self.mean):
             limit = (self.mean * (1.0 - self.mean)) ** 0.5
             raise ValueError(
-                f"spread must be below {limit:.3f} for mean {self.mean} (a Beta distribution needs sd^2 < mean*(1-mean))"
+                f"spread must be below {limit:.3f} for mean {self.mean} (a Beta distribution needs sd^2 < "
+                "mean*(1-mean))"
             )
         return self
 
@@ -274,7 +275,8 @@ class Scenario(Strict):
     def _slug(cls, v: str) -> str:
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", v):
             raise ValueError(
-                "a scenario name is used in folder names: letters, digits, '-', '_' and '.', starting with a letter or digit (no spaces or '/')"
+                "a scenario name is used in folder names: letters, digits, '-', '_' and '.', starting with a "
+                "letter or digit (no spaces or '/')"
             )
         return v
 
@@ -337,12 +339,14 @@ class Scenario(Strict):
             for other, share in c.include.items():
                 if other not in seen:
                     raise ValueError(
-                        f"communities[{i}] ({c.name}): include names {other!r}, which is not a community listed before it; listed before: {seen}"
+                        f"communities[{i}] ({c.name}): include names {other!r}, which is not a community "
+                        f"listed before it; listed before: {seen}"
                     )
                 shared = round(share * (self.communities[seen.index(other)].members or 0))
                 if shared > c.members:
                     raise ValueError(
-                        f"communities[{i}] ({c.name}): include takes {shared} members of {other!r}, more than members: {c.members}"
+                        f"communities[{i}] ({c.name}): include takes {shared} members of {other!r}, more than "
+                        f"members: {c.members}"
                     )
             for t in c.topics or []:
                 if t not in topic_names:

@@ -146,7 +146,8 @@ def read_sweep_file(path: Path) -> tuple[SweepFile, yaml.Node | None]:
     root, data = read_yaml(text, source)
     if not isinstance(data, dict):
         raise ScenarioError(
-            f"{source}: expected a mapping of fields (base: ..., parameters: ...), got {type(data).__name__ if data is not None else 'an empty file'}"
+            f"{source}: expected a mapping of fields (base: ..., parameters: ...), got "
+            f"{type(data).__name__ if data is not None else 'an empty file'}"
         )
     try:
         spec = SweepFile.model_validate(data)
@@ -209,12 +210,14 @@ def check_sweep(spec: SweepFile, source: str, root: yaml.Node | None) -> None:
             if not p.is_range:
                 bad(
                     ("parameters", path),
-                    f"design {kind} needs every parameter as a range {{low, high}} (add integer: true for counts); this one is a values list",
+                    f"design {kind} needs every parameter as a range {{low, high}} (add integer: true for "
+                    "counts); this one is a values list",
                 )
         if kind == "sobol" and spec.samples is not None and spec.samples & (spec.samples - 1):
             bad(
                 ("samples",),
-                f"sobol needs a power of 2 (Sobol' sequences are balanced only then), got {spec.samples}; try {2 ** round(math.log2(spec.samples))}",
+                f"sobol needs a power of 2 (Sobol' sequences are balanced only then), got {spec.samples}; try "
+                f"{2 ** round(math.log2(spec.samples))}",
             )
     unknown = [o for o in spec.outcomes or [] if o not in ALL_OUTCOMES]
     for o in unknown:

@@ -222,7 +222,8 @@ def load_sweep(path: str | Path) -> SweepPlan:
     size = design_size(spec) * spec.replicates
     if size > MAX_RUNS:
         raise ScenarioError(
-            f"{where(source, root, 'parameters')}: parameters: the design has {size:,} runs, more than {MAX_RUNS:,}; use fewer values or levels, or a sampled design"
+            f"{where(source, root, 'parameters')}: parameters: the design has {size:,} runs, more than "
+            f"{MAX_RUNS:,}; use fewer values or levels, or a sampled design"
         )
     design = generate(spec)
     plan = SweepPlan(spec=spec, source=path, base_source=spec.base, base_data=fixed_data, base=base, design=design)
@@ -233,6 +234,7 @@ def load_sweep(path: str | Path) -> SweepPlan:
             blame = _blame(spec, str(exc))
             shown = ", ".join(f"{k}={v!r}" for k, v in values.items())
             raise ScenarioError(
-                f"{where(source, root, 'parameters', blame)}: parameters.{blame}: point {i} ({shown}) is not a valid scenario: {exc}"
+                f"{where(source, root, 'parameters', blame)}: parameters.{blame}: point {i} ({shown}) is not a "
+                f"valid scenario: {exc}"
             ) from None
     return plan
