@@ -53,7 +53,10 @@ PARAMS = {
     "network.rewiring": (0.0, 1.0),
     "network.degree": (4, 16),
 }
-READY = """() => window.Plotly && [...document.querySelectorAll('.plotly-graph-div')].every(e => e._fullLayout && e.querySelector('.main-svg'))"""
+READY = (
+    "() => window.Plotly && [...document.querySelectorAll('.plotly-graph-div')]"
+    ".every(e => e._fullLayout && e.querySelector('.main-svg'))"
+)
 FRAMES = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(performance.now()))))"
 
 

@@ -40,7 +40,8 @@ def dashboard(
         ),
     ] = False,
 ) -> None:
-    """Write an HTML dashboard (works offline, from disk) and print its path; for a results folder, every dashboard plus index.html."""
+    """Write an HTML dashboard (works offline, from disk) and print its path; for a results folder, every dashboard plus
+    index.html."""
     from learncomm.sim.dashboard import DashboardError, write_dashboard  # plotly: loaded only to write pages
 
     try:
@@ -54,7 +55,8 @@ def dashboard(
 
 
 def write_after(folder: Path, index: bool) -> None:
-    """After `run`/`compare`: write the folder's dashboard (and the results folder's index) and print the path; never fails the command."""
+    """After `run`/`compare`: write the folder's dashboard (and the results folder's index) and print the path; never
+    fails the command."""
     from learncomm.sim.dashboard import write_dashboard, write_index  # plotly: loaded only to write pages
 
     try:

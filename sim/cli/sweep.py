@@ -194,7 +194,8 @@ def query(
     sql: Annotated[str, typer.Argument(help="SQL over the views runs, timeseries, learners, interventions.")],
     max_rows: Annotated[int, typer.Option("--max-rows", min=1, help="Rows to print at most.")] = 100,
 ) -> None:
-    """Query a sweep with DuckDB SQL: `runs` (summary.parquet) and the run tables, hive-partitioned by point and seed."""
+    """Query a sweep with DuckDB SQL: `runs` (summary.parquet) and the run tables, hive-partitioned by point and
+    seed."""
     import duckdb
 
     if not (sweep_dir / "summary.parquet").is_file():

@@ -112,5 +112,6 @@ def print_comparison(console: Console, result: Comparison, groups: list[str] | N
         )
     console.print(
         "[dim]Cohen's d is between learners (pooled SD of the learners' values, averaged over seeds). Dim rows "
-        "are mechanisms (run-average shares of days) that show why an outcome moved; their d is the paired d_z over seeds.[/]"
+        "are mechanisms (run-average shares of days) that show why an outcome moved; their d is the paired d_z "
+        "over seeds.[/]"
     )

@@ -16,7 +16,8 @@ __all__ = ["DashboardError", "write_dashboard", "write_index", "build_all"]
 
 
 def write_dashboard(path: Path, embed: bool = False, force: bool = False) -> Path:
-    """Build the dashboard of a run, comparison or sweep folder (or of every folder under a results root, plus its index).
+    """Build the dashboard of a run, comparison or sweep folder (or of every folder under a results root, plus its
+    index).
 
     Returns the page to open: `<folder>/dashboard.html`, or `<root>/index.html` for a results root. Under a results
     root, pages newer than their folder's data are kept (a thousand runs stay quick); `force` rebuilds them all.
@@ -46,7 +47,8 @@ def _build(path: Path, kind: Kind, embed: bool = False) -> Path:
 
 
 def build_all(root: Path, embed: bool = False, force: bool = False) -> list[Path]:
-    """Dashboards for every run, comparison and sweep under `root`; with force=False, only where missing or older than the data."""
+    """Dashboards for every run, comparison and sweep under `root`; with force=False, only where missing or older than
+    the data."""
     built = []
     for folder, kind in children(Path(root)):
         page = folder / "dashboard.html"

@@ -169,11 +169,14 @@ table.data th,table.data td{border-bottom:1px solid #eee;padding:.25rem .6rem;te
 table.data th{position:sticky;top:0;background:#f4f4f4}
 .warn{background:#fde2e1;border:1px solid #d33;padding:.6rem 1rem;margin:1rem 2rem}
 .controls{display:flex;gap:1.5rem;flex-wrap:wrap;margin:.4rem 0 .8rem} .controls label{font-weight:600}
-.legend-groups span{display:inline-block;margin-right:1rem} .swatch{display:inline-block;width:.8rem;height:.8rem;border-radius:2px;margin-right:.3rem;vertical-align:middle}
+.legend-groups span{display:inline-block;margin-right:1rem}
+.swatch{display:inline-block;width:.8rem;height:.8rem;border-radius:2px;margin-right:.3rem;vertical-align:middle}
 """
 
-MISSING_JS = """<script>window.addEventListener('DOMContentLoaded',function(){if(!window.Plotly){var d=document.createElement('div');d.className='warn';
-d.textContent='The charts need plotly.min.js at %s (next to this folder). Rebuild with: learncomm dashboard <folder>  (or --embed for a single self-contained file).';
+MISSING_JS = """<script>window.addEventListener('DOMContentLoaded',function(){if(!window.Plotly){
+var d=document.createElement('div');d.className='warn';
+d.textContent='The charts need plotly.min.js at %s (next to this folder). '+
+ 'Rebuild with: learncomm dashboard <folder>  (or --embed for a single self-contained file).';
 document.body.insertBefore(d,document.body.firstChild);}});</script>"""
 
 

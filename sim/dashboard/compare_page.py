@@ -57,7 +57,8 @@ def label(outcome: str) -> str:
 
 
 def forest(t: pd.DataFrame, a: str, b: str, cols: int = 2) -> go.Figure:
-    """One panel per outcome (its own x scale), one row per group: B − A with its 95% interval; dashed line at no difference."""
+    """One panel per outcome (its own x scale), one row per group: B − A with its 95% interval; dashed line at no
+    difference."""
     outcomes = list(dict.fromkeys(t["outcome"]))
     groups = [g for g in ORDER if g in set(t["group"])] + sorted(set(t["group"]) - set(ORDER))
     rows = math.ceil(len(outcomes) / cols)

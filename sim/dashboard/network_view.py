@@ -117,7 +117,8 @@ def sample_network(manifest: dict[str, Any], learners: pd.DataFrame, limit: int 
 
 
 def network_figure(snap: NetworkSample, learners: pd.DataFrame) -> go.Figure:
-    """Nodes coloured by confidence group (a button switches to final confidence), sized by final knowledge; open = dropped out."""
+    """Nodes coloured by confidence group (a button switches to final confidence), sized by final knowledge; open =
+    dropped out."""
     lx = learners.set_index("learner_id").reindex(snap.nodes)
     x, y = snap.xy[:, 0], snap.xy[:, 1]
     ex = np.column_stack([x[snap.edges[:, 0]], x[snap.edges[:, 1]], np.full(len(snap.edges), np.nan)]).ravel()

@@ -119,7 +119,8 @@ def sections(run: Run) -> tuple[list[Section], int]:
                 "topics",
                 "Knowledge by topic",
                 "mean final knowledge of each topic (rows) in each confidence group (columns), 0–1. "
-                "Per-topic knowledge is stored for the last day only, so this is the end state, not a change over time.",
+                "Per-topic knowledge is stored for the last day only, so this is the end state, "
+                "not a change over time.",
                 figure_html(heat, "fig-topics"),
             )
         )

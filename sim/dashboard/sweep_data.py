@@ -121,7 +121,8 @@ def heat(y: np.ndarray, a: Axis, b: Axis) -> list[list[float | None]]:
 
 
 def read_sensitivity(path: Path, params: list[str]) -> tuple[Indices | None, str | None]:
-    """sensitivity.json as {outcome: {parameter: {index: value}}}, accepting per-parameter mappings or SALib's arrays."""
+    """sensitivity.json as {outcome: {parameter: {index: value}}}, accepting per-parameter mappings or SALib's
+    arrays."""
     f = path / "sensitivity.json"
     if not f.is_file():
         return None, None
@@ -183,7 +184,8 @@ def read_sweep_results(path: Path) -> SweepData:
 
 
 def payload(d: SweepData) -> dict[str, Any]:
-    """Everything the page switches between, once: per outcome its runs' values, effects per parameter, pair heatmaps."""
+    """Everything the page switches between, once: per outcome its runs' values, effects per parameter, pair
+    heatmaps."""
     pairs = [(a, b) for i, a in enumerate(d.params) for b in d.params[i + 1 :]]
     per: dict[str, Any] = {}
     for o in d.outcomes:

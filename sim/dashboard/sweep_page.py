@@ -33,7 +33,8 @@ GL_RUNS = 5000  # above this many runs the single-run dots use WebGL
 
 SCRIPT = """<script>(function(){
 var D=JSON.parse(document.getElementById('sweep-data').textContent);
-var so=document.getElementById('sel-outcome'),sg=document.getElementById('sel-group'),sp=document.getElementById('sel-pair');
+var so=document.getElementById('sel-outcome'),sg=document.getElementById('sel-group'),
+ sp=document.getElementById('sel-pair');
 function col(){var o=D.options[so.value];if(o['-']){sg.disabled=true;return o['-'];}sg.disabled=false;
  if(!(sg.value in o)){sg.value=Object.keys(o)[0];}return o[sg.value];}
 function get(S,p,k){return k&&S[p]&&S[p][k]!=null?S[p][k]:null;}
@@ -49,7 +50,8 @@ function update(){var c=col(),O=D.outcomes[c],T=D.titles[c];
   Plotly.relayout(hm,{'xaxis.title.text':D.titles[pr[0]],'yaxis.title.text':D.titles[pr[1]]});}
  drawPC(c);
  var se=document.getElementById('fig-sensitivity');
- if(se&&se.data){var S=D.sensitivity[c]||{},K=D.method==='morris'?[['mu_star','mu_star_conf'],['sigma',null]]:[['S1','S1_conf'],['ST','ST_conf']];
+ if(se&&se.data){var S=D.sensitivity[c]||{},
+   K=D.method==='morris'?[['mu_star','mu_star_conf'],['sigma',null]]:[['S1','S1_conf'],['ST','ST_conf']];
   Plotly.restyle(se,{y:K.map(function(k){return D.params.map(function(p){return get(S,p,k[0]);});}),
    'error_y.array':K.map(function(k){return D.params.map(function(p){return get(S,p,k[1]);});})},[0,1]);
   var msg=document.getElementById('sens-missing');if(msg){msg.style.display=D.sensitivity[c]?'none':'block';}}
@@ -59,21 +61,30 @@ function drawPC(c){var pc=document.getElementById('fig-parcoords');if(!pc){retur
  if(pc.dataset.mode==='interactive'){Plotly.react(pc,[{type:'parcoords',dimensions:dims,line:{color:O,colorscale:'Viridis',showscale:true,
    colorbar:{title:{text:T}}}}],pcLayout(false));return;}
  // static SVG lines: WebGL parcoords takes seconds to draw without a GPU; runs coloured by the outcome's sextile
- var k=dims.length,norm=dims.map(function(d){var v=d.values.filter(function(x){return x!=null;}),lo=Math.min.apply(null,v),hi=Math.max.apply(null,v);
+ var k=dims.length,norm=dims.map(function(d){var v=d.values.filter(function(x){return x!=null;}),
+   lo=Math.min.apply(null,v),hi=Math.max.apply(null,v);
    return {lo:lo,hi:hi,s:hi>lo?hi-lo:1,d:d};});
- var order=O.map(function(v,i){return [v,i];}).filter(function(a){return a[0]!=null;}).sort(function(a,b){return a[0]-b[0];});
- var B=PC_COLOURS.length,tr=PC_COLOURS.map(function(col,b){return {type:'scatter',mode:'lines',x:[],y:[],hoverinfo:'skip',opacity:0.45,
+ var order=O.map(function(v,i){return [v,i];}).filter(function(a){return a[0]!=null;})
+   .sort(function(a,b){return a[0]-b[0];});
+ var B=PC_COLOURS.length,tr=PC_COLOURS.map(function(col,b){
+   return {type:'scatter',mode:'lines',x:[],y:[],hoverinfo:'skip',opacity:0.45,
    line:{color:col,width:1},name:'outcome, '+(b+1)+'/'+B+' from the lowest'};});
  order.forEach(function(a,r){var t=tr[Math.min(B-1,Math.floor(r*B/order.length))];
-  for(var j=0;j<k;j++){var v=dims[j].values[a[1]];t.x.push(j);t.y.push(v==null?null:(v-norm[j].lo)/norm[j].s);}t.x.push(null);t.y.push(null);});
+  for(var j=0;j<k;j++){var v=dims[j].values[a[1]];t.x.push(j);t.y.push(v==null?null:(v-norm[j].lo)/norm[j].s);}
+  t.x.push(null);t.y.push(null);});
  var lab=function(n,v){return n.d.ticktext?n.d.ticktext[Math.round(v)]:(+v.toPrecision(3)).toString();},ann=[];
- norm.forEach(function(n,j){ann.push({x:j,y:1.06,text:lab(n,n.hi),showarrow:false,font:{size:10}},{x:j,y:-0.06,text:lab(n,n.lo),showarrow:false,font:{size:10}});});
- var L=pcLayout(true);L.xaxis={tickvals:dims.map(function(d,j){return j;}),ticktext:dims.map(function(d){return d.label;}),side:'top',showgrid:true,gridcolor:'#999',zeroline:false};
+ norm.forEach(function(n,j){ann.push({x:j,y:1.06,text:lab(n,n.hi),showarrow:false,font:{size:10}},
+   {x:j,y:-0.06,text:lab(n,n.lo),showarrow:false,font:{size:10}});});
+ var L=pcLayout(true);
+ L.xaxis={tickvals:dims.map(function(d,j){return j;}),ticktext:dims.map(function(d){return d.label;}),
+   side:'top',showgrid:true,gridcolor:'#999',zeroline:false};
  L.yaxis={visible:false,range:[-0.12,1.12]};L.annotations=ann;Plotly.react(pc,tr,L);}
-function pcLayout(flat){return {template:'plotly_white',height:480,margin:{l:80,r:80,t:flat?60:70,b:40},showlegend:flat,legend:{orientation:'h',y:-0.08}};}
+function pcLayout(flat){return {template:'plotly_white',height:480,margin:{l:80,r:80,t:flat?60:70,b:40},showlegend:flat,
+ legend:{orientation:'h',y:-0.08}};}
 var PC_COLOURS=['#440154','#414487','#2a788e','#22a884','#7ad151','#fde725'];
 var bt=document.getElementById('pc-interactive');
-if(bt){bt.addEventListener('click',function(){var pc=document.getElementById('fig-parcoords');pc.dataset.mode='interactive';bt.disabled=true;drawPC(col());});}
+if(bt){bt.addEventListener('click',function(){var pc=document.getElementById('fig-parcoords');
+ pc.dataset.mode='interactive';bt.disabled=true;drawPC(col());});}
 [so,sg,sp].forEach(function(s){if(s){s.addEventListener('change',update);}});
 drawPC(col());
 window.sweepUpdate=update;

@@ -110,7 +110,8 @@ class SweepPlan:
             "fixed": self.spec.fixed,
             "design": d["design"],
             "parameters": d["parameters"],
-            "parameter_order": self.parameters,  # JSON objects are written with sorted keys; this is the design's column order
+            # JSON objects are written with sorted keys; this is the design's column order
+            "parameter_order": self.parameters,
             "replicates": self.spec.replicates,
             "seed": self.spec.seed,
             "seeds": d["seeds"],

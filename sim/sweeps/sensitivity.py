@@ -55,7 +55,8 @@ def point_means(out: Path, record: dict[str, Any], outcomes: list[str]) -> tuple
 
 
 def analyse(out: str | Path, outcomes: list[str] | None = None) -> dict[str, Any]:
-    """Sobol (S1, ST with confidence intervals) or Morris (mu*, sigma) indices per outcome; also saved as sensitivity.json."""
+    """Sobol (S1, ST with confidence intervals) or Morris (mu*, sigma) indices per outcome; also saved as
+    sensitivity.json."""
     out = Path(out)
     record = read_sweep_json(out)
     if record is None:
