@@ -71,7 +71,7 @@ def _print_points(summary: Path, parameters: list[str], outcomes: list[str]) -> 
     if sum(widths) + 3 * len(widths) + 1 > out.width:  # too wide for the terminal: one line per point
         out.print(t.title)
         for r in shown:
-            values = ", ".join(f"{h}={v}" for h, v in zip(heads[1 : len(parameters) + 1], r[1:], strict=True))
+            values = ", ".join(f"{h}={v}" for h, v in zip(heads[1 : len(parameters) + 1], r[1:], strict=False))
             results = ", ".join(
                 f"{h}={v}" for h, v in zip(heads[len(parameters) + 1 :], r[len(parameters) + 1 :], strict=True)
             )

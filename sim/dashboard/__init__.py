@@ -10,7 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from learncomm.sim.dashboard.common import DashboardError
+from learncomm.sim.dashboard.compare_page import build_comparison
 from learncomm.sim.dashboard.folders import Kind, children, detect
+from learncomm.sim.dashboard.index_page import build_index
+from learncomm.sim.dashboard.run_page import build_run
+from learncomm.sim.dashboard.sweep_page import build_sweep
 
 __all__ = ["DashboardError", "write_dashboard", "write_index", "build_all"]
 
@@ -32,16 +36,10 @@ def write_dashboard(path: Path, embed: bool = False, force: bool = False) -> Pat
 
 def _build(path: Path, kind: Kind, embed: bool = False) -> Path:
     if kind == "run":
-        from learncomm.sim.dashboard.run_page import build_run
-
         return build_run(path, embed=embed)
     if kind == "comparison":
-        from learncomm.sim.dashboard.compare_page import build_comparison
-
         return build_comparison(path, embed=embed)
     if kind == "sweep":
-        from learncomm.sim.dashboard.sweep_page import build_sweep
-
         return build_sweep(path, embed=embed)
     raise DashboardError(f"{path}: not a run, comparison or sweep folder")
 
@@ -64,6 +62,4 @@ def build_all(root: Path, embed: bool = False, force: bool = False) -> list[Path
 
 def write_index(results_root: Path) -> Path:
     """Write `<results_root>/index.html`: every run, comparison and sweep there, with links and key facts."""
-    from learncomm.sim.dashboard.index_page import build_index
-
     return build_index(Path(results_root))

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 import plotly.io as pio
+from plotly.offline import get_plotlyjs
 
 from learncomm.sim.runs.store import atomic_file
 from learncomm.sim.schema.vocab import GROUPS
@@ -112,8 +113,6 @@ def assets_dir(folder: Path) -> Path:
 
 def ensure_plotly_js(directory: Path) -> Path:
     """Write plotly.min.js once per folder (rewritten only when plotly's version changed)."""
-    from plotly.offline import get_plotlyjs
-
     target = Path(directory) / PLOTLY_JS
     js = get_plotlyjs()
     if not target.is_file() or target.stat().st_size != len(js.encode("utf-8")):
@@ -200,8 +199,6 @@ def page(
 ) -> str:
     """A whole page: header with the key facts, a contents line, the sections; plotly.js shared or embedded."""
     if embed:
-        from plotly.offline import get_plotlyjs
-
         script = f"<script>{get_plotlyjs()}</script>"
         missing = ""
     else:

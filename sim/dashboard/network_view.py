@@ -18,6 +18,9 @@ from scipy import sparse
 from scipy.sparse.csgraph import breadth_first_order
 
 from learncomm.sim.dashboard.common import GROUP_LABELS, base_layout, colour, esc, rounded
+from learncomm.sim.engine.model import CommunityModel
+from learncomm.sim.schema.roles import Roles
+from learncomm.sim.schema.scenario import Scenario
 from learncomm.sim.schema.vocab import GROUPS
 
 MAX_NODES = 500
@@ -37,10 +40,6 @@ class NetworkSample:
 
 def rebuild_graph(manifest: dict[str, Any]) -> tuple[sparse.csr_matrix, np.ndarray, list[str]]:
     """The union of the communities' networks (symmetric, learners × learners) and the rebuilt initial confidence."""
-    from learncomm.sim.engine.model import CommunityModel
-    from learncomm.sim.schema.roles import Roles
-    from learncomm.sim.schema.scenario import Scenario
-
     sc = Scenario.model_validate(manifest["scenario"])
     # The roles act after the network is drawn and never change it: build without them (no decider, no LLM).
     model = CommunityModel(sc.model_copy(update={"roles": Roles()}), seed=manifest["seed"], agents=False)

@@ -51,7 +51,7 @@ def resolve_path(spec: str | Path) -> Path:
     raise ScenarioError(f"{spec}: no such file")
 
 
-def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
+def line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
     """The 1-based line of the deepest YAML node the error path reaches."""
     line = node.start_mark.line + 1 if node is not None else None
     for key in loc:
@@ -92,7 +92,7 @@ def format_validation(err: ValidationError, source: str, root: yaml.Node | None)
         m = re.match(r"communities\[(\d+)\]", e["msg"].removeprefix("Value error, "))
         if not loc and m:  # a whole-scenario check about one community: point at that community
             loc = ("communities", int(m.group(1)))
-        line = _line_of(root, loc)
+        line = line_of(root, loc)
         where = f"{source}:{line}" if line else source
         msg = e["msg"].removeprefix("Value error, ")
         got = e.get("input")

@@ -16,7 +16,7 @@ import yaml
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from learncomm.sim.schema.base import Strict
-from learncomm.sim.schema.loading import ScenarioError, _line_of, format_validation, read_yaml
+from learncomm.sim.schema.loading import ScenarioError, format_validation, line_of, read_yaml
 from learncomm.sim.schema.scenario import Scenario
 from learncomm.sim.schema.vocab import LEARNER_OUTCOMES, SCOPES
 
@@ -160,7 +160,7 @@ def read_sweep_file(path: Path) -> tuple[SweepFile, yaml.Node | None]:
 
 
 def where(source: str, root: yaml.Node | None, *loc: Any) -> str:
-    line = _line_of(root, loc)
+    line = line_of(root, loc)
     return f"{source}:{line}" if line else source
 
 

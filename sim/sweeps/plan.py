@@ -11,6 +11,7 @@ import copy
 import json
 from dataclasses import dataclass
 from functools import cached_property
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,14 @@ from pydantic import ValidationError
 
 from learncomm import __version__
 from learncomm.sim.runs.store import canonical_hash
-from learncomm.sim.schema.loading import ScenarioError, format_validation, load_scenario, resolve_path, set_dotted
+from learncomm.sim.schema.loading import (
+    ScenarioError,
+    format_validation,
+    load_scenario,
+    resolve_path,
+    set_dotted,
+    with_changes,
+)
 from learncomm.sim.schema.scenario import Scenario
 from learncomm.sim.schema.sweep import MAX_RUNS, SweepFile, read_sweep_file, where
 from learncomm.sim.sweeps.designs import Design, design_size, generate
@@ -154,8 +162,6 @@ def build_scenario(base_data: dict[str, Any], values: dict[str, Any], has_commun
     except ValidationError as err:
         raise ScenarioError(format_validation(err, "", None).lstrip(": ").replace("\n: ", "; ")) from None
     if learners is not None:
-        from learncomm.sim.schema.loading import with_changes
-
         sc = with_changes(sc, source="", learners=learners)
     return sc
 
@@ -180,8 +186,6 @@ def _blame(spec: SweepFile, message: str) -> str:
 
 def shipped_sweeps() -> dict[str, Path]:
     """Sweep files that come with learncomm (scenarios/sweep-*.yaml), by name without `sweep-`."""
-    from importlib import resources
-
     folder = resources.files("learncomm.scenarios")
     files = (Path(str(p)) for p in folder.iterdir() if str(p).endswith(".yaml"))
     return {p.stem.removeprefix("sweep-"): p for p in files if p.name.startswith("sweep-")}
