@@ -13,16 +13,8 @@ from learncomm.sim.schema.vocab import LEARNER_OUTCOMES, MECHANISMS
 if TYPE_CHECKING:
     from learncomm.sim.runs.compare import Comparison
 
-SHOWN = (
-    "knowledge_gain",
-    "confidence_change",
-    "motivation_final",
-    "retained",
-    "days_present",
-    "ask",
-    "explain",
-    "meet",
-)
+# Counts (days, questions, answers, meetups) are shown with one decimal, shares and levels with three.
+COUNTED = ("days_present", "ask", "explain", "meet")
 
 
 def _fmt(x: float, digits: int = 3) -> str:
@@ -36,11 +28,8 @@ def print_summary(console: Console, summary: dict[str, Any], title: str) -> None
     table.add_column("outcome")
     for g in groups:
         table.add_column(f"{g} (n={groups[g]['learners']})", justify="right")
-    for o in SHOWN:
-        table.add_row(
-            LEARNER_OUTCOMES[o],
-            *(_fmt(groups[g][o], 1 if o in ("days_present", "ask", "explain", "meet") else 3) for g in groups),
-        )
+    for o, label in LEARNER_OUTCOMES.items():
+        table.add_row(label, *(_fmt(groups[g][o], 1 if o in COUNTED else 3) for g in groups))
     console.print(table)
     c = summary["community"]
     console.print(

@@ -20,7 +20,7 @@ from learncomm.sim.schema.loading import ScenarioError, format_validation, line_
 from learncomm.sim.schema.scenario import Scenario
 from learncomm.sim.schema.vocab import LEARNER_OUTCOMES, SCOPES
 
-DESIGNS = ("grid", "random", "latin_hypercube", "sobol", "morris")
+DesignName = Literal["grid", "random", "latin_hypercube", "sobol", "morris"]
 COMMUNITY_OUTCOMES = ("equity_gap", "active_learners", "posts_gini")
 # Every outcome a run row carries: <learner outcome>_<scope>, then the community-wide ones.
 ALL_OUTCOMES: tuple[str, ...] = tuple(f"{k}_{s}" for k in LEARNER_OUTCOMES for s in SCOPES) + COMMUNITY_OUTCOMES
@@ -83,7 +83,7 @@ class SweepFile(Strict):
     description: str = ""
     base: Annotated[str, Field(min_length=1)]
     fixed: dict[str, Any] = {}
-    design: Literal["grid", "random", "latin_hypercube", "sobol", "morris"] = "grid"
+    design: DesignName = "grid"
     samples: Annotated[int, Field(ge=1, le=MAX_RUNS)] | None = None
     second_order: bool = False
     morris_levels: Annotated[int, Field(ge=2, le=100)] = 4
