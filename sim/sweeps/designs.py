@@ -82,6 +82,7 @@ def unit_sample(spec: SweepFile) -> np.ndarray:
     problem = {"num_vars": d, "names": names, "bounds": [[0.0, 1.0]] * d}
     if spec.design == "random":
         return np.random.default_rng(seed).random((n, d))
+    # scipy.stats and SALib load only for the designs that use them: `learncomm` imports this module at start.
     if spec.design == "latin_hypercube":
         from scipy.stats import qmc
 
