@@ -53,7 +53,10 @@ PARAMS = {
     "network.rewiring": (0.0, 1.0),
     "network.degree": (4, 16),
 }
-READY = """() => window.Plotly && [...document.querySelectorAll('.plotly-graph-div')].every(e => e._fullLayout && e.querySelector('.main-svg'))"""
+READY = (
+    "() => window.Plotly && [...document.querySelectorAll('.plotly-graph-div')]"
+    ".every(e => e._fullLayout && e.querySelector('.main-svg'))"
+)
 FRAMES = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(performance.now()))))"
 
 
@@ -189,7 +192,8 @@ def main() -> None:
             browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=["--no-sandbox"])
             (results / "plotly-only.html").write_text(
                 '<!doctype html><html><head><script src="plotly.min.js"></script></head><body>'
-                '<div class="plotly-graph-div"></div><script>Plotly.newPlot(document.querySelector("div"), [{y: [1, 2]}])</script></body></html>'
+                '<div class="plotly-graph-div"></div><script>Plotly.newPlot(document.querySelector("div"), '
+                "[{y: [1, 2]}])</script></body></html>"
             )
             floor = render(browser, results / "plotly-only.html")["render_ms_median"]
             s.update(render(browser, s.pop("page"), switch=True))
@@ -208,7 +212,8 @@ def main() -> None:
                 "runs": rows,
                 "parameters": len(PARAMS),
                 "outcome_columns": len(ALL_OUTCOMES),
-                "source": "real `learncomm sweep` (Morris, 4 parameters x 2 replicates, 60 learners x 20 days) resampled with noise to "
+                "source": "real `learncomm sweep` (Morris, 4 parameters x 2 replicates, 60 learners x 20 days) "
+                "resampled with noise to "
                 f"{rows} rows; sensitivity indices synthetic (binned correlation ratios)",
                 "prepare_s": round(sweep_prep, 1),
                 **s,

@@ -188,7 +188,8 @@ def report(results: dict[str, Any]) -> None:
     console = Console(width=110)
     ok = lambda b: "[green]met[/green]" if b else "[red]MISSED[/red]"  # noqa: E731
     t = Table(
-        title=f"(a) CommunityModel, default community fields, {results['large']['learners']:,} learners x {results['large']['days']} days"
+        title=f"(a) CommunityModel, default community fields, {results['large']['learners']:,} learners x "
+        f"{results['large']['days']} days"
     )
     for col in (
         "agents",
@@ -247,13 +248,16 @@ def report(results: dict[str, Any]) -> None:
     console.print(u)
     tg = results["targets"]
     console.print(
-        f"steps after set-up: {results['large']['steps_s']:.2f} s wall, {results['large']['steps_cpu_s']:.2f} s CPU (target < {TARGET_STEP_SECONDS:g} s at 100,000 x 180): {ok(tg['steps_under_10s'])}"
+        f"steps after set-up: {results['large']['steps_s']:.2f} s wall, {results['large']['steps_cpu_s']:.2f} "
+        f"s CPU (target < {TARGET_STEP_SECONDS:g} s at 100,000 x 180): {ok(tg['steps_under_10s'])}"
     )
     console.print(
-        f"peak memory: {results['large']['peak_rss_mib']:.0f} MiB (target < {TARGET_PEAK_MIB:g} MiB): {ok(tg['peak_under_1gib'])}"
+        f"peak memory: {results['large']['peak_rss_mib']:.0f} MiB (target < {TARGET_PEAK_MIB:g} MiB): "
+        f"{ok(tg['peak_under_1gib'])}"
     )
     console.print(
-        f"speed-up over per-agent Mesa: {c['ratio']:.1f}x wall, {c['ratio_cpu']:.1f}x CPU (target >= {TARGET_RATIO:g}x): {ok(tg['ratio_at_least_20'])}"
+        f"speed-up over per-agent Mesa: {c['ratio']:.1f}x wall, {c['ratio_cpu']:.1f}x CPU (target >= "
+        f"{TARGET_RATIO:g}x): {ok(tg['ratio_at_least_20'])}"
     )
     console.print(
         f"load average before/after (2 cores; other work slows every number): "
@@ -261,7 +265,8 @@ def report(results: dict[str, Any]) -> None:
     )
     if results["quick"]:
         console.print(
-            "[yellow]--quick: sizes are smaller than the targets assume; the time target is not meaningful here[/yellow]"
+            "[yellow]--quick: sizes are smaller than the targets assume; the time target is not meaningful "
+            "here[/yellow]"
         )
 
 

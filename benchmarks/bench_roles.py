@@ -27,7 +27,8 @@ SIX = ("ideator", "secretary", "benchmarker", "source", "matchmaker", "manager")
 def scenario(learners: int, days: int, roles: bool) -> Any:
     block = "roles:\n" + "".join(f"  {r}: {{cadence: 7}}\n" for r in SIX) if roles else ""
     return parse_scenario(
-        f"name: bench\nlearners: {learners}\ndays: {days}\nseed: 1\ntopics: 6\nmeetups: {{every_days: 7, weekday: 5}}\n{block}"
+        f"name: bench\nlearners: {learners}\ndays: {days}\nseed: 1\ntopics: 6\nmeetups: {{every_days: 7, "
+        f"weekday: 5}}\n{block}"
     )
 
 

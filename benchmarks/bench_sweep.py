@@ -196,7 +196,8 @@ def main() -> None:
     console.print(
         "contention = run wall / run CPU time: 1.00 on an idle machine; above that, other processes took the cores.\n"
         "task overhead = worker time outside run_scenario (moving files, row.parquet, the atomic rename).\n"
-        f"In one process: simulate {sim_s:.3f} s, run_scenario writing its folder {full_s:.3f} s: {outside:.1%} of a run is outside simulate (sim/runs/run.py)."
+        f"In one process: simulate {sim_s:.3f} s, run_scenario writing its folder {full_s:.3f} s: "
+        f"{outside:.1%} of a run is outside simulate (sim/runs/run.py)."
     )
     verdict = {
         "speedup_2_vs_1": round(speedup, 3),

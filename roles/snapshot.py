@@ -82,7 +82,7 @@ def observe(model: CommunityModel, community: int) -> Snapshot:
     a_g = np.bincount(g, weights=act, minlength=3)
     k_g = np.bincount(g, weights=row_k * members, minlength=3)
     c_g = np.bincount(g, weights=s.confidence * members, minlength=3)
-    groups = {
+    groups: dict[str, GroupView] = {
         gn: GroupView(
             learners=int(n_g[gi]),
             active=int(a_g[gi]),

@@ -4,6 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh test,local-llm,dask
+# Static checks first (ruff, import-linter, mypy; about 30-60 s cold, a few seconds with mypy's cache):
+# a failure stops here, before the long test run.
+bash scripts/check.sh
 # The dashboard tests drive a real browser: Debian's chromium (Playwright never downloads one).
 if ! command -v chromium >/dev/null 2>&1; then
   if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then

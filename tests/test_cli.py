@@ -29,7 +29,8 @@ BAD_FILES = {
     "not-yaml.yaml": ("name: [unclosed\nlearners: 3\n", ["not-yaml.yaml", "not valid YAML"]),
     "list.yaml": ("- a\n- b\n", ["list.yaml", "expected a mapping"]),
     "shares.yaml": (
-        "name: x\nlearners: 10\nconfidence_groups:\n  low: {share: 0.5, mean: 0.2}\n  medium: {share: 0.5, mean: 0.5}\n  high: {share: 0.5, mean: 0.8}\n",
+        "name: x\nlearners: 10\nconfidence_groups:\n  low: {share: 0.5, mean: 0.2}\n  medium: {share: 0.5, "
+        "mean: 0.5}\n  high: {share: 0.5, mean: 0.8}\n",
         ["shares.yaml:3", "confidence_groups", "sum to 1"],
     ),
     "bad-topic.yaml": (

@@ -137,7 +137,7 @@ def test_sweep_page_stores_every_choice_once(built: Path) -> None:
     means = ok.groupby("params.alpha_ask")["knowledge_gain_low"].mean()  # few distinct values: one point each, no bins
     assert data["axes"]["params.alpha_ask"]["centres"] == pytest.approx(list(means.index))
     assert eff["mean"] == pytest.approx(list(means), abs=1e-5) and sum(eff["n"]) == len(ok)
-    assert all(lo <= m <= hi for lo, m, hi in zip(eff["lo"], eff["mean"], eff["hi"]) if lo is not None)
+    assert all(lo <= m <= hi for lo, m, hi in zip(eff["lo"], eff["mean"], eff["hi"], strict=True) if lo is not None)
     assert len(data["outcomes"]["equity_gap"]["values"]) == len(ok)
     assert data["method"] in ("sobol", "morris") and set(data["sensitivity"]["knowledge_gain_low"]) == {
         "params.alpha_ask",

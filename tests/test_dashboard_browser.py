@@ -143,11 +143,15 @@ def test_sweep_dropdowns_switch_the_figures(browser: Any, root: Path) -> None:
     p.check_clean(plots=4)
     state = """() => { const g = id => document.getElementById(id).data;
         const pc = document.getElementById('fig-parcoords'), par = g('fig-parcoords');
-        return {effects: g('fig-effects')[2].y, raw: g('fig-effects')[0].y, heat: g('fig-heat')[0].z, sens: g('fig-sensitivity')[0].y,
+        return {effects: g('fig-effects')[2].y, raw: g('fig-effects')[0].y, heat: g('fig-heat')[0].z,
+                sens: g('fig-sensitivity')[0].y,
                 par: par[0].type === 'parcoords' ? par[0].line.color : par.map(t => t.y),
-                label: par[0].type === 'parcoords' ? par[0].dimensions.slice(-1)[0].label : pc.layout.xaxis.ticktext.slice(-1)[0],
-                lines: par[0].type === 'parcoords' ? par[0].dimensions[0].values.length : par.reduce((n, t) => n + t.x.filter(x => x === null).length, 0),
-                shown: document.querySelector('.sel-name').textContent, group: document.getElementById('sel-group').disabled}; }"""
+                label: par[0].type === 'parcoords' ? par[0].dimensions.slice(-1)[0].label
+                    : pc.layout.xaxis.ticktext.slice(-1)[0],
+                lines: par[0].type === 'parcoords' ? par[0].dimensions[0].values.length
+                    : par.reduce((n, t) => n + t.x.filter(x => x === null).length, 0),
+                shown: document.querySelector('.sel-name').textContent,
+                group: document.getElementById('sel-group').disabled}; }"""
     values = "(c) => JSON.parse(document.getElementById('sweep-data').textContent).outcomes[c].values"
     before = p.js(state)
     assert before["shown"] == "knowledge_gain_all" and before["raw"] == p.js(values, "knowledge_gain_all")

@@ -76,7 +76,8 @@ seed: 1
 parameters:
   params.alpha_ask: {low: 0.05, high: 0.5}
   network.degree: {low: 4, high: 8, integer: true}
-outcomes: [knowledge_gain_all, knowledge_gain_low, knowledge_gain_medium, knowledge_gain_high, confidence_change_low, retained_all, equity_gap]
+outcomes: [knowledge_gain_all, knowledge_gain_low, knowledge_gain_medium, knowledge_gain_high, confidence_change_low,
+  retained_all, equity_gap]
 """
 
 
@@ -91,9 +92,10 @@ def real_sweep(base: Path, out: Path) -> Path:
 
 
 def assemble_sweep(out: Path, grid: dict[str, list[Any]], seeds: list[int], learners: int = 60, days: int = 20) -> Path:
-    """A sweep folder in the agreed format from real runs of `community`: sweep.json, summary.parquet, sensitivity.json, runs/point=/seed=/."""
+    """A sweep folder in the agreed format from real runs of `community`: sweep.json, summary.parquet, sensitivity.json,
+    runs/point=/seed=/."""
     base = load_scenario("community")
-    points = [dict(zip(grid, combo)) for combo in itertools.product(*grid.values())]
+    points = [dict(zip(grid, combo, strict=True)) for combo in itertools.product(*grid.values())]
     rows = []
     for i, values in enumerate(points):
         sc = with_changes(load_scenario("community", values), learners=learners, days=days)
@@ -156,7 +158,8 @@ def assemble_sweep(out: Path, grid: dict[str, list[Any]], seeds: list[int], lear
 def grid_sensitivity(
     table: pd.DataFrame, params: list[str], outcomes: list[str]
 ) -> dict[str, dict[str, dict[str, float]]]:
-    """First-order and total indices from a full grid by conditional variances (S1 = V(E[Y|Xi])/V(Y), ST = E(V(Y|X~i))/V(Y))."""
+    """First-order and total indices from a full grid by conditional variances (S1 = V(E[Y|Xi])/V(Y), ST =
+    E(V(Y|X~i))/V(Y))."""
     out: dict[str, dict[str, dict[str, float]]] = {}
     for o in outcomes:
         v = float(table[o].var(ddof=0)) or 1.0
@@ -228,7 +231,8 @@ def results_root(base: Path) -> Path:
 def noisy_summary(
     source: pd.DataFrame, rows: int, params: dict[str, tuple[float, float]], seed: int = 0
 ) -> pd.DataFrame:
-    """A large summary.parquet for benchmarks: real runs' outcome rows resampled with noise, over a continuous design."""
+    """A large summary.parquet for benchmarks: real runs' outcome rows resampled with noise, over a continuous
+    design."""
     rng = np.random.default_rng(seed)
     ok = source[source["status"] == "ok"].reset_index(drop=True)
     pick = ok.iloc[rng.integers(0, len(ok), rows)].reset_index(drop=True)

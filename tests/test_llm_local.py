@@ -93,7 +93,8 @@ def test_server_killed_mid_run_loses_nothing() -> None:
 
 
 def test_llm_serve_keeps_one_server_for_runs_of_all_six_roles(tmp_path) -> None:
-    """`learncomm llm serve` runs until interrupted; `run --decider local --base-url` uses it instead of starting one."""
+    """`learncomm llm serve` runs until interrupted; `run --decider local --base-url` uses it instead of starting
+    one."""
     import re
     import signal
     import subprocess

@@ -34,7 +34,8 @@ BAD = {
         ["sobol-without-ranges.yaml:5", "params.alpha_ask", "needs every parameter as a range"],
     ),
     "unknown-outcome": (
-        "base: community\nparameters:\n  learners: {values: [10]}\noutcomes:\n  - knowledge_gain_all\n  - knowledge_gain_lo\n",
+        "base: community\nparameters:\n  learners: {values: [10]}\noutcomes:\n  - knowledge_gain_all\n  - "
+        "knowledge_gain_lo\n",
         ["unknown-outcome.yaml:6", "knowledge_gain_lo", "valid: knowledge_gain_all"],
     ),
     "grid-range-without-levels": (

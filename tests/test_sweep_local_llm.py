@@ -24,7 +24,8 @@ if importlib.util.find_spec("llama_cpp") is None:
 @pytest.mark.slow
 def test_local_decider_sweep_starts_one_server_for_all_runs(tmp_path: Path) -> None:
     (tmp_path / "base.yaml").write_text(
-        "name: llm\nlearners: 40\ndays: 8\nseed: 1\nllm: {decider: local, max_retries: 0}\nroles:\n  ideator: {cadence: 7}\n"
+        "name: llm\nlearners: 40\ndays: 8\nseed: 1\nllm: {decider: local, max_retries: 0}\nroles:\n  ideator: "
+        "{cadence: 7}\n"
     )
     (tmp_path / "sweep-llm.yaml").write_text(
         "base: base.yaml\nparameters:\n  params.alpha_ask: {values: [0.1, 0.3]}\nllm_concurrency: 1\n"

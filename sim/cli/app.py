@@ -1,6 +1,7 @@
 """The `learncomm` Typer app and what every command shares: consoles, options, errors, scenario preparation.
 
-Command modules (sim/cli/run.py, sweep.py, dashboard.py, llm.py) register on `app`; sim/cli/__init__.py imports them all."""
+Command modules (sim/cli/run.py, sweep.py, dashboard.py, llm.py) register on `app`;
+sim/cli/__init__.py imports them all."""
 
 from __future__ import annotations
 

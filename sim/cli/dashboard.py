@@ -27,19 +27,22 @@ def dashboard(
         bool,
         typer.Option(
             "--embed",
-            help="Put plotly.js inside each page (one self-contained file, +4.8 MB) instead of sharing plotly.min.js beside the folder.",
+            help="Put plotly.js inside each page (one self-contained file, +4.8 MB) instead of sharing "
+            "plotly.min.js beside the folder.",
         ),
     ] = False,
     force: Annotated[
         bool,
         typer.Option(
             "--force",
-            help="For a folder of results: rebuild every page, also those newer than their data (e.g. after adding replicate runs).",
+            help="For a folder of results: rebuild every page, also those newer than their data (e.g. after "
+            "adding replicate runs).",
         ),
     ] = False,
 ) -> None:
-    """Write an HTML dashboard (works offline, from disk) and print its path; for a results folder, every dashboard plus index.html."""
-    from learncomm.sim.dashboard import DashboardError, write_dashboard
+    """Write an HTML dashboard (works offline, from disk) and print its path; for a results folder, every dashboard plus
+    index.html."""
+    from learncomm.sim.dashboard import DashboardError, write_dashboard  # plotly: loaded only to write pages
 
     try:
         page = write_dashboard(path, embed=embed, force=force)
@@ -52,8 +55,9 @@ def dashboard(
 
 
 def write_after(folder: Path, index: bool) -> None:
-    """After `run`/`compare`: write the folder's dashboard (and the results folder's index) and print the path; never fails the command."""
-    from learncomm.sim.dashboard import write_dashboard, write_index
+    """After `run`/`compare`: write the folder's dashboard (and the results folder's index) and print the path; never
+    fails the command."""
+    from learncomm.sim.dashboard import write_dashboard, write_index  # plotly: loaded only to write pages
 
     try:
         page = write_dashboard(folder)

@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 
+from learncomm.roles.local_server import LocalModelError, LocalServer
 from learncomm.sim.cli.app import app, fail, out
 
 llm_app = typer.Typer(no_args_is_help=True, help="The local language model: serve it for many runs.")
@@ -33,8 +34,6 @@ def serve(
 
     Then: learncomm run community-roles --decider local --base-url URL
     """
-    from learncomm.roles.local_server import LocalModelError, LocalServer
-
     try:
         server = LocalServer(port=port, startup_timeout_s=startup_timeout, log=log)
         url = server.start()

@@ -8,9 +8,15 @@ from typing import Annotated
 
 import typer
 
+from learncomm.roles.setup import DeciderFactory, uses_local
 from learncomm.sim.cli.app import DaysOpt, LearnersOpt, SeedOpt, SetOpt, app, err, fail, out, prepare
+from learncomm.sim.cli.dashboard import write_after
+from learncomm.sim.cli.progress import count_progress, day_progress
+from learncomm.sim.cli.tables import print_comparison, print_roles, print_summary
 from learncomm.sim.runs.store import ResultsError
-from learncomm.sim.schema.loading import ScenarioError, load_scenario, shipped_scenarios
+from learncomm.sim.schema.loading import ScenarioError, load_scenario, scenario_question, shipped_scenarios
+
+# The commands import the engine (numpy, pandas, mesa, pyarrow) when they run, so `learncomm --help` stays fast.
 
 
 @app.command()
@@ -42,10 +48,7 @@ def run(
     ] = False,
 ) -> None:
     """Run a scenario, write its run folder, and print outcomes per confidence group."""
-    from learncomm.roles.setup import DeciderFactory, uses_local
-    from learncomm.sim.cli.progress import day_progress
-    from learncomm.sim.runs.report import print_roles, print_summary
-    from learncomm.sim.runs.run import default_run_dir, run_scenario
+    from learncomm.sim.runs.run import default_run_dir, run_scenario  # the engine: loaded when a run starts
 
     try:
         sc = prepare(scenario, days, learners, sets)
@@ -64,16 +67,15 @@ def run(
     print_summary(
         out,
         result.summary,
-        title=f"{sc.name}: outcomes per confidence group after {result.summary['community']['days']} days (seed {used_seed})",
+        title=f"{sc.name}: outcomes per confidence group after {result.summary['community']['days']} days "
+        f"(seed {used_seed})",
     )
     print_roles(out, result.summary.get("roles", {}))
     out.print(
-        f"Results: [bold]{result.path}[/]  ({result.manifest['learners']} learners, {result.manifest['wall_time_s']:.2f} s)"
+        f"Results: [bold]{target}[/]  ({result.manifest['learners']} learners, {result.manifest['wall_time_s']:.2f} s)"
     )
     if not no_dashboard:
-        from learncomm.sim.cli.dashboard import write_after
-
-        write_after(Path(result.path), index=out_dir is None)
+        write_after(target, index=out_dir is None)
 
 
 @app.command()
@@ -82,7 +84,7 @@ def replay(
     out_dir: Annotated[Path | None, typer.Option("--out", help="Also write the replayed run here.")] = None,
 ) -> None:
     """Re-run a recorded run with no LLM (the recorded decisions) and check the results are identical."""
-    from learncomm.sim.runs.replay import replay_run
+    from learncomm.sim.runs.replay import replay_run  # the engine: loaded when a replay starts
 
     try:
         same, detail = replay_run(run_dir, out_dir)
@@ -109,7 +111,8 @@ def validate(scenario: Annotated[list[str], typer.Argument(help="One or more sce
             continue
         n = sc.learners if sc.learners is not None else f"~{sum(c.members or 0 for c in sc.communities)}"
         out.print(
-            f"[green]✓[/] {spec}: {sc.name}, {n} learners, {len(sc.topic_list)} topics, {len(sc.resolved_communities())} communities, {sc.days} days",
+            f"[green]✓[/] {spec}: {sc.name}, {n} learners, {len(sc.topic_list)} topics, "
+            f"{len(sc.resolved_communities())} communities, {sc.days} days",
             highlight=False,
         )
     if bad:
@@ -141,9 +144,8 @@ def compare(
     ] = False,
 ) -> None:
     """Run A and B on the same seeds (common random numbers): per outcome, B - A with a 95% interval and Cohen's d."""
-    from learncomm.sim.cli.progress import count_progress
-    from learncomm.sim.runs.compare import compare as run_compare
-    from learncomm.sim.runs.report import print_comparison, save_comparison
+    from learncomm.sim.runs.compare import compare as run_compare  # the engine: loaded when runs start
+    from learncomm.sim.runs.compare import save_comparison
 
     try:
         sa, sb = prepare(a, days, learners, sets), prepare(b, days, learners, sets)
@@ -159,15 +161,11 @@ def compare(
     print_comparison(out, result, group)
     out.print(f"Comparison table: [bold]{target}/comparison.parquet[/]")
     if not no_dashboard:
-        from learncomm.sim.cli.dashboard import write_after
-
         write_after(Path(target), index=out_dir is None)
 
 
 @app.command()
 def scenarios() -> None:
     """List the shipped scenarios and the question each answers."""
-    from learncomm.sim.runs.report import scenario_question
-
     for name, path in sorted(shipped_scenarios().items()):
         out.print(f"[bold]{name}[/]: {scenario_question(path)}", highlight=False)

@@ -13,8 +13,13 @@ from rich.table import Table
 
 from learncomm.sim.cli.app import app, out
 from learncomm.sim.cli.app import fail as cli_fail
+from learncomm.sim.cli.dashboard import write_after
 from learncomm.sim.runs.store import ResultsError
 from learncomm.sim.schema.loading import ScenarioError
+from learncomm.sim.sweeps.plan import load_sweep
+
+# The sweep machinery (pyarrow.dataset, which loads pandas), pandas, duckdb and Dask's distributed are imported by
+# the commands that use them, so `learncomm --help` stays fast (and Dask stays optional).
 
 DASK_HINT = "--scheduler needs Dask: pip install 'learncomm[dask]' (and dask-jobqueue for Slurm, see docs/sweeps.md)"
 SHOWN_POINTS = 20
@@ -34,7 +39,7 @@ def _fmt(v: Any) -> str:
 def _dask_executor(address: str) -> tuple[Any, Any]:
     """A Dask client and its concurrent.futures executor; a clear error when Dask is missing or unreachable."""
     try:
-        from distributed import Client
+        from distributed import Client  # optional: the dask extra
     except ImportError:
         fail(DASK_HINT)
         raise  # unreachable: fail() exits
@@ -66,11 +71,13 @@ def _print_points(summary: Path, parameters: list[str], outcomes: list[str]) -> 
     if sum(widths) + 3 * len(widths) + 1 > out.width:  # too wide for the terminal: one line per point
         out.print(t.title)
         for r in shown:
-            values = ", ".join(f"{h}={v}" for h, v in zip(heads[1 : len(parameters) + 1], r[1:]))
-            results = ", ".join(f"{h}={v}" for h, v in zip(heads[len(parameters) + 1 :], r[len(parameters) + 1 :]))
+            values = ", ".join(f"{h}={v}" for h, v in zip(heads[1 : len(parameters) + 1], r[1:], strict=False))
+            results = ", ".join(
+                f"{h}={v}" for h, v in zip(heads[len(parameters) + 1 :], r[len(parameters) + 1 :], strict=True)
+            )
             out.print(f"  point {r[0]}: {values} → {results}", highlight=False, soft_wrap=True)
     else:
-        for h, w in zip(heads, widths):
+        for h, w in zip(heads, widths, strict=True):
             t.add_column(h, justify="right", min_width=w)
         for r in shown:
             t.add_row(*r)
@@ -108,7 +115,6 @@ def sweep(
     ] = False,
 ) -> None:
     """Run a sweep: every point of the design with every replicate seed, resumably (same command again to resume)."""
-    from learncomm.sim.sweeps.plan import load_sweep
     from learncomm.sim.sweeps.runner import failures, run_sweep
     from learncomm.sim.sweeps.store import SweepStoreError
 
@@ -120,7 +126,8 @@ def sweep(
     target = out_dir or Path("results") / "sweeps" / plan.name
     n_points, n_runs = len(plan.design.points), len(plan.runs())
     out.print(
-        f"{plan.name}: {plan.spec.design} design, {n_points} points x {plan.spec.replicates} replicates = {n_runs} runs of "
+        f"{plan.name}: {plan.spec.design} design, {n_points} points x {plan.spec.replicates} replicates = "
+        f"{n_runs} runs of "
         f"{plan.base.name} ({', '.join(plan.parameters)}) → {target}",
         highlight=False,
     )
@@ -168,18 +175,14 @@ def sweep(
         highlight=False,
     )
     if not no_dashboard and report.done + report.skipped > 0:
-        try:
-            from learncomm.sim.cli.dashboard import write_after
-        except ImportError:  # dashboards are optional here: the results are written either way
-            pass
-        else:
-            write_after(report.out, index=False)
+        write_after(report.out, index=False)
     if report.failed:
         first = failures(report.out, limit=3)
         for path, error in first:
             out.print(f"  [red]failed[/] {path}: {error}", highlight=False)
         fail(
-            f"{len(report.failed)} runs failed; each has an error.json in its run folder (status = 'failed' in summary.parquet). "
+            f"{len(report.failed)} runs failed; each has an error.json in its run folder (status = 'failed' in "
+            "summary.parquet). "
             f"Run the same command again to retry them",
             code=1,
         )
@@ -191,7 +194,8 @@ def query(
     sql: Annotated[str, typer.Argument(help="SQL over the views runs, timeseries, learners, interventions.")],
     max_rows: Annotated[int, typer.Option("--max-rows", min=1, help="Rows to print at most.")] = 100,
 ) -> None:
-    """Query a sweep with DuckDB SQL: `runs` (summary.parquet) and the run tables, hive-partitioned by point and seed."""
+    """Query a sweep with DuckDB SQL: `runs` (summary.parquet) and the run tables, hive-partitioned by point and
+    seed."""
     import duckdb
 
     if not (sweep_dir / "summary.parquet").is_file():
@@ -206,7 +210,8 @@ def query(
         if next((sweep_dir / "runs").glob(f"point=*/seed=*/{name}.parquet"), None) is not None:
             glob = sweep_dir / "runs" / "*" / "*" / f"{name}.parquet"
             con.execute(
-                f"create view {name} as select * from read_parquet({lit(glob)}, hive_partitioning=true, hive_types={{'point': BIGINT, 'seed': BIGINT}}, union_by_name=true)"
+                f"create view {name} as select * from read_parquet({lit(glob)}, hive_partitioning=true, "
+                f"hive_types={{'point': BIGINT, 'seed': BIGINT}}, union_by_name=true)"
             )
     try:
         cur = con.execute(sql)
@@ -249,7 +254,8 @@ def sensitivity(
     rank = "ST" if sobol else "mu_star"
     for name, per in res["outcomes"].items():
         t = Table(
-            title=f"{name}: {res['method']} indices ({res['points']} points, {res['runs']} runs; replicates averaged per point)"
+            title=f"{name}: {res['method']} indices ({res['points']} points, {res['runs']} runs; replicates "
+            "averaged per point)"
         )
         t.add_column("parameter")
         for h in heads:

@@ -10,13 +10,18 @@ from __future__ import annotations
 from pathlib import Path
 
 from learncomm.sim.dashboard.common import DashboardError
+from learncomm.sim.dashboard.compare_page import build_comparison
 from learncomm.sim.dashboard.folders import Kind, children, detect
+from learncomm.sim.dashboard.index_page import build_index
+from learncomm.sim.dashboard.run_page import build_run
+from learncomm.sim.dashboard.sweep_page import build_sweep
 
 __all__ = ["DashboardError", "write_dashboard", "write_index", "build_all"]
 
 
 def write_dashboard(path: Path, embed: bool = False, force: bool = False) -> Path:
-    """Build the dashboard of a run, comparison or sweep folder (or of every folder under a results root, plus its index).
+    """Build the dashboard of a run, comparison or sweep folder (or of every folder under a results root, plus its
+    index).
 
     Returns the page to open: `<folder>/dashboard.html`, or `<root>/index.html` for a results root. Under a results
     root, pages newer than their folder's data are kept (a thousand runs stay quick); `force` rebuilds them all.
@@ -31,22 +36,17 @@ def write_dashboard(path: Path, embed: bool = False, force: bool = False) -> Pat
 
 def _build(path: Path, kind: Kind, embed: bool = False) -> Path:
     if kind == "run":
-        from learncomm.sim.dashboard.run_page import build_run
-
         return build_run(path, embed=embed)
     if kind == "comparison":
-        from learncomm.sim.dashboard.compare_page import build_comparison
-
         return build_comparison(path, embed=embed)
     if kind == "sweep":
-        from learncomm.sim.dashboard.sweep_page import build_sweep
-
         return build_sweep(path, embed=embed)
     raise DashboardError(f"{path}: not a run, comparison or sweep folder")
 
 
 def build_all(root: Path, embed: bool = False, force: bool = False) -> list[Path]:
-    """Dashboards for every run, comparison and sweep under `root`; with force=False, only where missing or older than the data."""
+    """Dashboards for every run, comparison and sweep under `root`; with force=False, only where missing or older than
+    the data."""
     built = []
     for folder, kind in children(Path(root)):
         page = folder / "dashboard.html"
@@ -62,6 +62,4 @@ def build_all(root: Path, embed: bool = False, force: bool = False) -> list[Path
 
 def write_index(results_root: Path) -> Path:
     """Write `<results_root>/index.html`: every run, comparison and sweep there, with links and key facts."""
-    from learncomm.sim.dashboard.index_page import build_index
-
     return build_index(Path(results_root))

@@ -21,9 +21,10 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 import plotly.io as pio
+from plotly.offline import get_plotlyjs
 
 from learncomm.sim.runs.store import atomic_file
-from learncomm.sim.schema.vocab import GROUPS  # noqa: E402,F401  (re-exported for the pages)
+from learncomm.sim.schema.vocab import GROUPS
 
 # Okabe-Ito colours (safe for colour-blind readers); a group has the same colour on every page.
 GROUP_COLOURS: dict[str, str] = {
@@ -35,12 +36,7 @@ GROUP_COLOURS: dict[str, str] = {
     "tutees": "#56B4E9",
     "community": "#009E73",
 }
-GROUP_LABELS: dict[str, str] = {
-    "all": "all learners",
-    "low": "low confidence",
-    "medium": "medium confidence",
-    "high": "high confidence",
-}
+GROUP_LABELS: dict[str, str] = {"all": "all learners", **{g: f"{g} confidence" for g in GROUPS}}
 PLOTLY_JS = "plotly.min.js"
 CONFIG: dict[str, Any] = {"displaylogo": False, "responsive": True}
 
@@ -117,8 +113,6 @@ def assets_dir(folder: Path) -> Path:
 
 def ensure_plotly_js(directory: Path) -> Path:
     """Write plotly.min.js once per folder (rewritten only when plotly's version changed)."""
-    from plotly.offline import get_plotlyjs
-
     target = Path(directory) / PLOTLY_JS
     js = get_plotlyjs()
     if not target.is_file() or target.stat().st_size != len(js.encode("utf-8")):
@@ -152,7 +146,10 @@ class Section:
 
     def html(self) -> str:
         notes = "".join(f'<p class="note">{esc(n)}</p>' for n in self.notes)
-        return f'<section id="{esc(self.id)}"><h2>{esc(self.title)}</h2><p class="how"><b>How to read this:</b> {esc(self.how)}</p>{notes}{self.body}</section>'
+        return (
+            f'<section id="{esc(self.id)}"><h2>{esc(self.title)}</h2><p class="how"><b>How to read '
+            f"this:</b> {esc(self.how)}</p>{notes}{self.body}</section>"
+        )
 
 
 CSS = """
@@ -171,11 +168,14 @@ table.data th,table.data td{border-bottom:1px solid #eee;padding:.25rem .6rem;te
 table.data th{position:sticky;top:0;background:#f4f4f4}
 .warn{background:#fde2e1;border:1px solid #d33;padding:.6rem 1rem;margin:1rem 2rem}
 .controls{display:flex;gap:1.5rem;flex-wrap:wrap;margin:.4rem 0 .8rem} .controls label{font-weight:600}
-.legend-groups span{display:inline-block;margin-right:1rem} .swatch{display:inline-block;width:.8rem;height:.8rem;border-radius:2px;margin-right:.3rem;vertical-align:middle}
+.legend-groups span{display:inline-block;margin-right:1rem}
+.swatch{display:inline-block;width:.8rem;height:.8rem;border-radius:2px;margin-right:.3rem;vertical-align:middle}
 """
 
-MISSING_JS = """<script>window.addEventListener('DOMContentLoaded',function(){if(!window.Plotly){var d=document.createElement('div');d.className='warn';
-d.textContent='The charts need plotly.min.js at %s (next to this folder). Rebuild with: learncomm dashboard <folder>  (or --embed for a single self-contained file).';
+MISSING_JS = """<script>window.addEventListener('DOMContentLoaded',function(){if(!window.Plotly){
+var d=document.createElement('div');d.className='warn';
+d.textContent='The charts need plotly.min.js at %s (next to this folder). '+
+ 'Rebuild with: learncomm dashboard <folder>  (or --embed for a single self-contained file).';
 document.body.insertBefore(d,document.body.firstChild);}});</script>"""
 
 
@@ -199,8 +199,6 @@ def page(
 ) -> str:
     """A whole page: header with the key facts, a contents line, the sections; plotly.js shared or embedded."""
     if embed:
-        from plotly.offline import get_plotlyjs
-
         script = f"<script>{get_plotlyjs()}</script>"
         missing = ""
     else:
@@ -212,7 +210,8 @@ def page(
     nav = "".join(f'<a href="#{esc(s.id)}">{esc(s.title)}</a>' for s in sections)
     body = "".join(s.html() for s in sections)
     return (
-        f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">'
+        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><meta name="viewport" '
+        'content="width=device-width, initial-scale=1">'
         f"<title>{esc(title)}</title><style>{CSS}</style>{script}{missing}{extra_head}</head><body>"
         f'<header><h1>{esc(title)}</h1><dl class="facts">{fact_html}</dl>{group_legend()}</header><nav>{nav}</nav>'
         f"<main>{body}</main>{extra_body}</body></html>\n"

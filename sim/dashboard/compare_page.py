@@ -29,6 +29,7 @@ from learncomm.sim.dashboard.common import (
     table_html,
 )
 from learncomm.sim.dashboard.folders import read_json, read_parquet
+from learncomm.sim.schema.vocab import SCOPES
 
 LABELS = {
     "knowledge_gain": "knowledge gain",
@@ -48,7 +49,7 @@ LABELS = {
     "equity_gap": "equity gap (high − low gain)",
     "posts_gini": "Gini of posts",
 }
-ORDER = ("all", "low", "medium", "high", "tutors", "tutees", "community")
+ORDER = (*SCOPES, "tutors", "tutees", "community")
 
 
 def label(outcome: str) -> str:
@@ -56,7 +57,8 @@ def label(outcome: str) -> str:
 
 
 def forest(t: pd.DataFrame, a: str, b: str, cols: int = 2) -> go.Figure:
-    """One panel per outcome (its own x scale), one row per group: B − A with its 95% interval; dashed line at no difference."""
+    """One panel per outcome (its own x scale), one row per group: B − A with its 95% interval; dashed line at no
+    difference."""
     outcomes = list(dict.fromkeys(t["outcome"]))
     groups = [g for g in ORDER if g in set(t["group"])] + sorted(set(t["group"]) - set(ORDER))
     rows = math.ceil(len(outcomes) / cols)
@@ -77,7 +79,8 @@ def forest(t: pd.DataFrame, a: str, b: str, cols: int = 2) -> go.Figure:
             x = row.iloc[0]
             diff, lo, hi = (float(x[k]) for k in ("diff", "ci_low", "ci_high"))
             hover = (
-                f"<b>{esc(label(o))}</b> · {esc(GROUP_LABELS.get(g, g))}<br>B − A = {diff:.4g}  95% CI [{lo:.4g}, {hi:.4g}]"
+                f"<b>{esc(label(o))}</b> · {esc(GROUP_LABELS.get(g, g))}<br>B − A = {diff:.4g}  95% CI "
+                f"[{lo:.4g}, {hi:.4g}]"
                 f"<br>{esc(a)} (A): {float(x['mean_a']):.4g}<br>{esc(b)} (B): {float(x['mean_b']):.4g}"
                 f"<br>d = {float(x['d']):.2f} ({esc(x['d_kind'])}), {int(x['seeds'])} seeds"
             )
@@ -183,8 +186,10 @@ def build_comparison(path: Path, embed: bool = False) -> Path:
     a, b = str(m.get("a", "A")), str(m.get("b", "B"))
     n = int(t["seeds"].max()) if len(t) else 0
     how = (
-        f"each panel is one outcome with its own scale; each row a confidence group. The diamond is the mean over {n} paired seeds of "
-        f"{b} (B) minus {a} (A), the whiskers its 95% interval. Whiskers that cross the dashed zero line: no clear difference."
+        "each panel is one outcome with its own scale; each row a confidence group. The diamond is the mean "
+        f"over {n} paired seeds of "
+        f"{b} (B) minus {a} (A), the whiskers its 95% interval. Whiskers that cross the dashed zero line: no "
+        "clear difference."
     )
     secs = [
         Section(
@@ -219,7 +224,8 @@ def build_comparison(path: Path, embed: bool = False) -> Path:
                 "community",
                 "Community outcomes",
                 "one value per run on the last day: the equity gap (high − low knowledge gain; "
-                "below zero in B − A means B is more equal) and the Gini of posts (lower: posting is spread more evenly).",
+                "below zero in B − A means B is more equal) and the Gini of posts (lower: posting is spread "
+                "more evenly).",
                 figure_html(forest(comm, a, b), "fig-forest-community"),
             )
         )

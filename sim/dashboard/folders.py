@@ -52,7 +52,8 @@ def detect(path: Path) -> Kind:
         raise DashboardError(f"{path}: no such folder")
     if not path.is_dir():
         raise DashboardError(
-            f"{path}: not a folder; give a run folder, a comparison folder, a sweep folder or a folder of those (e.g. results/)"
+            f"{path}: not a folder; give a run folder, a comparison folder, a sweep folder or a folder of "
+            "those (e.g. results/)"
         )
     k = kind_of(path)
     if k is not None:
@@ -63,7 +64,8 @@ def detect(path: Path) -> Kind:
         )
     if next(children(path), None) is None:
         raise DashboardError(
-            f"{path}: not a run, comparison or sweep folder, and holds none (looked for manifest.json + timeseries.parquet, comparison.parquet, sweep.json)"
+            f"{path}: not a run, comparison or sweep folder, and holds none (looked for manifest.json + "
+            "timeseries.parquet, comparison.parquet, sweep.json)"
         )
     return "root"
 

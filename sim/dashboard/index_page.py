@@ -82,7 +82,7 @@ def sweep_row(root: Path, folder: Path) -> tuple[str, list[str]]:
     r = _json(folder / "sweep.json")
     design = r.get("design")
     kind = design.get("kind") if isinstance(design, dict) else design
-    base = r.get("base") if isinstance(r.get("base"), dict) else {}
+    base = r["base"] if isinstance(r.get("base"), dict) else {}
     scen = base.get("scenario") or {}
     params = r.get("parameters") or []
     names = (
@@ -137,8 +137,8 @@ def build_index(root: Path) -> Path:
         if kind in TABLES:
             found[kind].append(TABLES[kind][2](root, folder))
     parts = []
-    for kind, (title, header, _) in TABLES.items():
-        rows = sorted(found[kind], key=lambda r: r[0], reverse=True)
+    for table, (title, header, _) in TABLES.items():
+        rows = sorted(found[table], key=lambda r: r[0], reverse=True)
         if not rows:
             parts.append(f"<section><h2>{title}</h2><p>None yet.</p></section>")
             continue
@@ -147,15 +147,19 @@ def build_index(root: Path) -> Path:
             "<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>" for _, cells in rows
         )  # cells are escaped above
         parts.append(
-            f'<section id="{kind}s"><h2>{title} ({len(rows)})</h2><div class="tablewrap"><table class="data"><thead><tr>{head}</tr></thead>'
+            f'<section id="{table}s"><h2>{title} ({len(rows)})</h2><div class="tablewrap"><table '
+            f'class="data"><thead><tr>{head}</tr></thead>'
             f"<tbody>{body}</tbody></table></div></section>"
         )
     total = sum(len(v) for v in found.values())
     stamp = datetime.now(UTC).isoformat(timespec="seconds")
     html = (
-        f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>learncomm results: {esc(root.resolve().name)}</title><style>{CSS}</style></head><body>'
-        f"<header><h1>learncomm results in {esc(root.resolve().name)}/</h1><p>{total} folders, newest first; click one to open its dashboard. "
-        f"Gains are mean knowledge gains (0–1) of the low- and high-confidence groups; the equity gap is high − low. Written {esc(stamp)}.</p></header>"
+        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>learncomm results: '
+        f"{esc(root.resolve().name)}</title><style>{CSS}</style></head><body>"
+        f"<header><h1>learncomm results in {esc(root.resolve().name)}/</h1><p>{total} folders, newest first; "
+        "click one to open its dashboard. "
+        "Gains are mean knowledge gains (0–1) of the low- and high-confidence groups; the equity gap is high "
+        f"− low. Written {esc(stamp)}.</p></header>"
         f"<main>{''.join(parts)}</main></body></html>\n"
     )
     target = root / "index.html"

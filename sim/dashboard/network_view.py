@@ -17,13 +17,19 @@ import plotly.graph_objects as go
 from scipy import sparse
 from scipy.sparse.csgraph import breadth_first_order
 
-from learncomm.sim.dashboard.common import GROUP_LABELS, GROUPS, base_layout, colour, esc, rounded
+from learncomm.sim.dashboard.common import GROUP_LABELS, base_layout, colour, esc, rounded
+from learncomm.sim.engine.model import CommunityModel
+from learncomm.sim.schema.roles import Roles
+from learncomm.sim.schema.scenario import Scenario
+from learncomm.sim.schema.vocab import GROUPS
 
 MAX_NODES = 500
 
 
 @dataclass
-class Snapshot:
+class NetworkSample:
+    """The learners a run page draws (all of them, or a snowball sample) with their ties and layout."""
+
     nodes: np.ndarray  # learner ids shown
     edges: np.ndarray  # (E, 2) positions into `nodes`
     xy: np.ndarray  # (len(nodes), 2)
@@ -34,10 +40,6 @@ class Snapshot:
 
 def rebuild_graph(manifest: dict[str, Any]) -> tuple[sparse.csr_matrix, np.ndarray, list[str]]:
     """The union of the communities' networks (symmetric, learners × learners) and the rebuilt initial confidence."""
-    from learncomm.sim.engine.model import CommunityModel
-    from learncomm.sim.schema.roles import Roles
-    from learncomm.sim.schema.scenario import Scenario
-
     sc = Scenario.model_validate(manifest["scenario"])
     # The roles act after the network is drawn and never change it: build without them (no decider, no LLM).
     model = CommunityModel(sc.model_copy(update={"roles": Roles()}), seed=manifest["seed"], agents=False)
@@ -90,7 +92,7 @@ def force_layout(n: int, edges: np.ndarray, iterations: int = 60, seed: int = 0)
     return pos
 
 
-def snapshot(manifest: dict[str, Any], learners: pd.DataFrame, limit: int = MAX_NODES) -> Snapshot:
+def sample_network(manifest: dict[str, Any], learners: pd.DataFrame, limit: int = MAX_NODES) -> NetworkSample:
     graph, initial_conf, names = rebuild_graph(manifest)
     n = graph.shape[0]
     nodes = snowball(graph, limit, np.random.default_rng(int(manifest.get("seed", 0))))
@@ -106,12 +108,16 @@ def snapshot(manifest: dict[str, Any], learners: pd.DataFrame, limit: int = MAX_
             f"with the {len(edges):,} ties among them; ties to learners outside the sample are not drawn."
         )
     if len(learners) == n and not np.allclose(learners["confidence_initial"].to_numpy(float), initial_conf):
-        note += " Warning: the rebuilt learners differ from this run's (made by another learncomm version?); the ties may not be this run's."
-    return Snapshot(nodes=nodes, edges=edges, xy=xy, total=n, communities=names, note=note)
+        note += (
+            " Warning: the rebuilt learners differ from this run's (made by another learncomm version?); "
+            "the ties may not be this run's."
+        )
+    return NetworkSample(nodes=nodes, edges=edges, xy=xy, total=n, communities=names, note=note)
 
 
-def network_figure(snap: Snapshot, learners: pd.DataFrame) -> go.Figure:
-    """Nodes coloured by confidence group (a button switches to final confidence), sized by final knowledge; open = dropped out."""
+def network_figure(snap: NetworkSample, learners: pd.DataFrame) -> go.Figure:
+    """Nodes coloured by confidence group (a button switches to final confidence), sized by final knowledge; open =
+    dropped out."""
     lx = learners.set_index("learner_id").reindex(snap.nodes)
     x, y = snap.xy[:, 0], snap.xy[:, 1]
     ex = np.column_stack([x[snap.edges[:, 0]], x[snap.edges[:, 1]], np.full(len(snap.edges), np.nan)]).ravel()
@@ -136,7 +142,8 @@ def network_figure(snap: Snapshot, learners: pd.DataFrame) -> go.Figure:
         size = 5 + 16 * d["knowledge_final"].to_numpy(float)
         symbol = np.where(d["retained"].to_numpy(bool), "circle", "circle-open").tolist()
         hover = [
-            f"learner {i}<br>{GROUP_LABELS[g]}<br>confidence {a:.2f} → {b:.2f}<br>knowledge {c:.2f} → {e:.2f}<br>{'active' if r else 'dropped out'}"
+            f"learner {i}<br>{GROUP_LABELS[g]}<br>confidence {a:.2f} → {b:.2f}<br>knowledge {c:.2f} → {e:.2f}"
+            f"<br>{'active' if r else 'dropped out'}"
             for i, a, b, c, e, r in zip(
                 d.index,
                 d["confidence_initial"],
@@ -144,6 +151,7 @@ def network_figure(snap: Snapshot, learners: pd.DataFrame) -> go.Figure:
                 d["knowledge_initial"],
                 d["knowledge_final"],
                 d["retained"],
+                strict=True,
             )
         ]
         fig.add_trace(

@@ -33,7 +33,8 @@ def _lane(row: pd.Series, several: bool) -> str:
 
 
 def timeline(inter: pd.DataFrame) -> go.Figure:
-    """One point per decision: day × role, coloured by decider, × for a fallback; hover shows the decision and its text."""
+    """One point per decision: day × role, coloured by decider, × for a fallback; hover shows the decision and its
+    text."""
     several = "community" in inter and inter["community"].nunique() > 1
     fig = go.Figure()
     for decider, d in inter.groupby("decider", sort=True):

@@ -4,6 +4,7 @@ distributions, knowledge by topic."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -11,9 +12,9 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 from scipy import stats
 
-from learncomm.sim.dashboard.common import GROUP_LABELS, GROUPS, base_layout, colour, esc, rounded
+from learncomm.sim.dashboard.common import GROUP_LABELS, base_layout, colour, esc, rounded
+from learncomm.sim.schema.vocab import GROUPS, MODES, SCOPES
 
-MODES = ("study", "ask", "observe", "explain", "meet")
 MODE_COLOURS = {"study": "#9e9ac8", "ask": "#d95f02", "observe": "#a6cee3", "explain": "#1b9e77", "meet": "#e7298a"}
 
 
@@ -41,21 +42,23 @@ class Bands:
         return mean, mean - half, mean + half
 
 
-def add_line(
-    fig: go.Figure,
-    b: Bands,
-    column: str,
-    group: str,
-    row: int,
-    col: int,
-    show: bool,
-    name: str | None = None,
-    dash: str | None = None,
-) -> None:
+@dataclass(frozen=True)
+class Line:
+    """A timeseries column drawn as a line: the group gives its colour and legend entry, unless named."""
+
+    column: str
+    group: str
+    name: str | None = None
+    dash: str | None = None
+
+
+def add_line(fig: go.Figure, b: Bands, line: Line, at: tuple[int, int], show: bool) -> None:
     """A mean line and (with replicates) a translucent 95% band, grouped in the legend by confidence group."""
-    mean, lo, hi = b.stats(column)
+    group, dash = line.group, line.dash
+    row, col = at
+    mean, lo, hi = b.stats(line.column)
     x = b.days.tolist()
-    label = esc(name or GROUP_LABELS.get(group, group))
+    label = esc(line.name or GROUP_LABELS.get(group, group))
     if lo is not None and hi is not None:
         ok = ~np.isnan(lo)
         xs = np.asarray(x)[ok]
@@ -101,15 +104,15 @@ def over_time(b: Bands) -> go.Figure:
     fig = make_subplots(rows=1, cols=3, subplot_titles=[t for _, t in panels], horizontal_spacing=0.06)
     for i, (outcome, _) in enumerate(panels, start=1):
         for g in GROUPS:
-            add_line(fig, b, f"{outcome}_{g}", g, 1, i, show=i == 1)
-        add_line(fig, b, f"{outcome}_all", "all", 1, i, show=i == 1, dash="dot")
+            add_line(fig, b, Line(f"{outcome}_{g}", g), (1, i), show=i == 1)
+        add_line(fig, b, Line(f"{outcome}_all", "all", dash="dot"), (1, i), show=i == 1)
         fig.update_xaxes(title_text="day", row=1, col=i)
     return base_layout(fig, 420)
 
 
 def equity_gap(b: Bands) -> go.Figure:
     fig = make_subplots(rows=1, cols=1)
-    add_line(fig, b, "equity_gap", "community", 1, 1, show=True, name="equity gap (high − low gain)")
+    add_line(fig, b, Line("equity_gap", "community", name="equity gap (high − low gain)"), (1, 1), show=True)
     fig.add_hline(y=0, line={"color": "#999", "dash": "dash"})
     fig.update_xaxes(title_text="day")
     fig.update_yaxes(title_text="knowledge gain: high − low (0–1 scale)")
@@ -118,7 +121,7 @@ def equity_gap(b: Bands) -> go.Figure:
 
 def participation(b: Bands) -> go.Figure:
     """The day's mix of modes among learners taking part, stacked, per scope."""
-    scopes = ("all", *GROUPS)
+    scopes = SCOPES
     fig = make_subplots(
         rows=1, cols=4, subplot_titles=[GROUP_LABELS[s] for s in scopes], shared_yaxes=True, horizontal_spacing=0.03
     )
@@ -152,12 +155,12 @@ def retention(b: Bands) -> go.Figure:
         horizontal_spacing=0.08,
     )
     for g in GROUPS:
-        add_line(fig, b, f"retention_{g}", g, 1, 1, show=True)
-    add_line(fig, b, "retention_all", "all", 1, 1, show=True, dash="dot")
-    add_line(fig, b, "active_learners", "community", 1, 2, show=True, name="active learners")
+        add_line(fig, b, Line(f"retention_{g}", g), (1, 1), show=True)
+    add_line(fig, b, Line("retention_all", "all", dash="dot"), (1, 1), show=True)
+    add_line(fig, b, Line("active_learners", "community", name="active learners"), (1, 2), show=True)
     joined, _, _ = b.stats("joined_learners")
     if np.nanmax(joined, initial=0.0) > np.nanmin(joined, initial=0.0):  # a community manager brought people in
-        add_line(fig, b, "joined_learners", "community", 1, 2, show=True, name="joined (ever)", dash="dash")
+        add_line(fig, b, Line("joined_learners", "community", name="joined (ever)", dash="dash"), (1, 2), show=True)
     fig.update_yaxes(tickformat=".0%", range=[0, 1.03], row=1, col=1)
     fig.update_yaxes(title_text="learners", rangemode="tozero", row=1, col=2)
     fig.update_xaxes(title_text="day")

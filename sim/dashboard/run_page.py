@@ -6,8 +6,9 @@ from pathlib import Path
 from typing import Any
 
 from learncomm.sim.dashboard import network_view, roles_view, run_figures
-from learncomm.sim.dashboard.common import GROUPS, Section, atomic_write_text, esc, figure_html, fmt, page, table_html
+from learncomm.sim.dashboard.common import Section, atomic_write_text, esc, figure_html, fmt, page, table_html
 from learncomm.sim.dashboard.folders import Run, load_run, replicates
+from learncomm.sim.schema.vocab import SCOPES
 
 OUTCOME_ROWS = (
     ("knowledge_gain", "knowledge gain", 3),
@@ -43,12 +44,13 @@ def facts(m: dict[str, Any], n_rep: int) -> list[tuple[str, Any]]:
 
 def summary_table(summary: dict[str, Any]) -> str:
     groups = summary.get("groups", {})
-    scopes = [g for g in ("all", *GROUPS, "tutors", "tutees") if g in groups]
+    scopes = [g for g in (*SCOPES, "tutors", "tutees") if g in groups]
     header = ["outcome", *(f"{g} (n={groups[g].get('learners', 0):,})" for g in scopes)]
     rows = [[label, *(fmt(groups[g].get(key), digits) for g in scopes)] for key, label, digits in OUTCOME_ROWS]
     c = summary.get("community", {})
     extra = (
-        f"Equity gap (high − low knowledge gain) on the last day: {fmt(c.get('equity_gap'))}; active learners: {fmt(c.get('active_learners'))}; "
+        f"Equity gap (high − low knowledge gain) on the last day: {fmt(c.get('equity_gap'))}; active learners: "
+        f"{fmt(c.get('active_learners'))}; "
         f"Gini of posts: {fmt(c.get('posts_gini'))}; meetup attendances: {fmt(c.get('meetup_attendance_total'), 0)}."
     )
     return table_html(header, rows) + f"<p>{esc(extra)}</p>"
@@ -59,9 +61,11 @@ def sections(run: Run) -> tuple[list[Section], int]:
     b = run_figures.Bands([ts for _, ts in reps])
     n_rep = len(reps)
     band = (
-        f" Lines are the mean over {n_rep} runs of this scenario (seeds {', '.join(str(s) for s, _ in reps)}); bands are 95% intervals over those runs."
+        f" Lines are the mean over {n_rep} runs of this scenario (seeds {', '.join(str(s) for s, _ in reps)}); "
+        "bands are 95% intervals over those runs."
         if n_rep > 1
-        else " One run of this scenario, so no band; runs of the same scenario with other seeds in the same folder add 95% bands."
+        else " One run of this scenario, so no band; runs of the same scenario with other seeds in the same "
+        "folder add 95% bands."
     )
     out = [
         Section(
@@ -74,8 +78,8 @@ def sections(run: Run) -> tuple[list[Section], int]:
         Section(
             "over-time",
             "Knowledge, confidence and motivation over time",
-            "one line per confidence group (dotted: all learners); a group that pulls away from the others is being helped more (or left behind)."
-            + band,
+            "one line per confidence group (dotted: all learners); a group that pulls away from the others is "
+            "being helped more (or left behind)." + band,
             figure_html(run_figures.over_time(b), "fig-over-time"),
         ),
         Section(
@@ -89,8 +93,8 @@ def sections(run: Run) -> tuple[list[Section], int]:
             "participation",
             "Participation mix",
             "what the learners who took part did each day, stacked to 100% per group: studied alone, asked in public, "
-            "observed, explained, or attended a meetup. Low-confidence learners who ask less and observe more show a thinner orange band."
-            + (" Mean over the runs." if n_rep > 1 else ""),
+            "observed, explained, or attended a meetup. Low-confidence learners who ask less and observe more "
+            "show a thinner orange band." + (" Mean over the runs." if n_rep > 1 else ""),
             figure_html(run_figures.participation(b), "fig-participation"),
         ),
         Section(
@@ -115,7 +119,8 @@ def sections(run: Run) -> tuple[list[Section], int]:
                 "topics",
                 "Knowledge by topic",
                 "mean final knowledge of each topic (rows) in each confidence group (columns), 0–1. "
-                "Per-topic knowledge is stored for the last day only, so this is the end state, not a change over time.",
+                "Per-topic knowledge is stored for the last day only, so this is the end state, "
+                "not a change over time.",
                 figure_html(heat, "fig-topics"),
             )
         )
@@ -126,12 +131,14 @@ def sections(run: Run) -> tuple[list[Section], int]:
 
 def network_section(run: Run) -> Section:
     how = (
-        "each dot is a learner, each line a tie in the community's network (rebuilt from the scenario and seed: the run folder does not store it). "
-        "Colour: confidence group (the button switches to final confidence, red = low, blue = high); size: final knowledge; "
+        "each dot is a learner, each line a tie in the community's network (rebuilt from the scenario and "
+        "seed: the run folder does not store it). "
+        "Colour: confidence group (the button switches to final confidence, red = low, blue = high); size: "
+        "final knowledge; "
         "an open circle dropped out. Ties are drawn between learners with similar interests, with some random ties."
     )
     try:
-        snap = network_view.snapshot(run.manifest, run.learners)
+        snap = network_view.sample_network(run.manifest, run.learners)
     except Exception as exc:  # a scenario from another version may not rebuild; the rest of the page still helps
         return Section(
             "network", "Social network", how, "", notes=[f"The network could not be rebuilt from the manifest: {exc}"]
@@ -163,7 +170,8 @@ def roles_sections(run: Run) -> list[Section]:
                 "interventions",
                 "AI roles' interventions",
                 "one mark per decision: day (x) and role (y), coloured by who decided "
-                "(a rule-based policy or a language model); a red × fell back to the policy. Hover a mark for the decision and the text "
+                "(a rule-based policy or a language model); a red × fell back to the policy. Hover a mark for "
+                "the decision and the text "
                 "the role wrote; the table below lists them all.",
                 figure_html(roles_view.timeline(inter), "fig-interventions") + table,
                 notes=[note] if note else [],

@@ -24,6 +24,8 @@ MAX_LEVELS = 12  # more distinct values than this: binned
 BINS = 8
 SOBOL = ("S1", "S1_conf", "ST", "ST_conf")
 MORRIS = ("mu_star", "mu_star_conf", "sigma")
+# Sensitivity indices: {outcome: {parameter: {index: value, None where SALib gave NaN}}}.
+Indices = dict[str, dict[str, dict[str, float | None]]]
 
 
 @dataclass
@@ -45,7 +47,7 @@ class SweepData:
     params: list[str]
     outcomes: list[str]
     failed: int
-    sensitivity: dict[str, dict[str, dict[str, float]]] | None
+    sensitivity: Indices | None
     method: str | None
     axes: dict[str, Axis] = field(default_factory=dict)
 
@@ -53,7 +55,7 @@ class SweepData:
 def parameter_names(record: dict[str, Any], table: pd.DataFrame) -> list[str]:
     """Parameter paths from sweep.json (a list of {path}, a list of names, or a mapping by path)."""
     p = record.get("parameters") or []
-    names = list(p) if isinstance(p, dict) else [x.get("path") if isinstance(x, dict) else str(x) for x in p]
+    names: list[Any] = list(p) if isinstance(p, dict) else [x.get("path") if isinstance(x, dict) else str(x) for x in p]
     return [n for n in names if n in table.columns]
 
 
@@ -100,7 +102,10 @@ def mean_ci(y: np.ndarray, codes: np.ndarray, k: int) -> tuple[list[Any], list[A
     for i in range(k):
         v = y[(codes == i) & np.isfinite(y)]
         m, lo, hi = interval(v) if len(v) else (np.nan, np.nan, np.nan)  # the comparison's t-interval
-        means.append(m), los.append(lo), his.append(hi), ns.append(len(v))
+        means.append(m)
+        los.append(lo)
+        his.append(hi)
+        ns.append(len(v))
     return rounded(means, 5), rounded(los, 5), rounded(his, 5), ns
 
 
@@ -115,14 +120,15 @@ def heat(y: np.ndarray, a: Axis, b: Axis) -> list[list[float | None]]:
     return [rounded(r, 5) for r in z]
 
 
-def read_sensitivity(path: Path, params: list[str]) -> tuple[dict[str, dict[str, dict[str, float]]] | None, str | None]:
-    """sensitivity.json as {outcome: {parameter: {index: value}}}, accepting per-parameter mappings or SALib's arrays."""
+def read_sensitivity(path: Path, params: list[str]) -> tuple[Indices | None, str | None]:
+    """sensitivity.json as {outcome: {parameter: {index: value}}}, accepting per-parameter mappings or SALib's
+    arrays."""
     f = path / "sensitivity.json"
     if not f.is_file():
         return None, None
     raw = read_json(f)
     body = raw.get("outcomes", raw) if isinstance(raw, dict) else {}
-    out: dict[str, dict[str, dict[str, float]]] = {}
+    out: Indices = {}
     for outcome, per in body.items():
         if not isinstance(per, dict):
             continue
@@ -150,13 +156,15 @@ def read_sensitivity(path: Path, params: list[str]) -> tuple[dict[str, dict[str,
     return out, method
 
 
-def load_sweep(path: Path) -> SweepData:
+def read_sweep_results(path: Path) -> SweepData:
+    """A finished sweep's results folder (sweep.json, summary.parquet, sensitivity) as the page needs it."""
     path = Path(path)
     record = read_json(path / "sweep.json")
     summary = path / "summary.parquet"
     if not summary.is_file():
         raise DashboardError(
-            f"{summary}: missing; the sweep has not finished a single invocation yet (its summary is written at the end)"
+            f"{summary}: missing; the sweep has not finished a single invocation yet (its summary is written "
+            "at the end)"
         )
     table = read_parquet(summary)
     ok = (
@@ -176,7 +184,8 @@ def load_sweep(path: Path) -> SweepData:
 
 
 def payload(d: SweepData) -> dict[str, Any]:
-    """Everything the page switches between, once: per outcome its runs' values, effects per parameter, pair heatmaps."""
+    """Everything the page switches between, once: per outcome its runs' values, effects per parameter, pair
+    heatmaps."""
     pairs = [(a, b) for i, a in enumerate(d.params) for b in d.params[i + 1 :]]
     per: dict[str, Any] = {}
     for o in d.outcomes:

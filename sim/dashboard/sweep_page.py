@@ -26,14 +26,15 @@ from learncomm.sim.dashboard.common import (
     page,
     rounded,
 )
-from learncomm.sim.dashboard.sweep_data import SweepData, load_sweep, payload, split
+from learncomm.sim.dashboard.sweep_data import SweepData, payload, read_sweep_results, split
 from learncomm.sim.schema.vocab import SCOPES
 
 GL_RUNS = 5000  # above this many runs the single-run dots use WebGL
 
 SCRIPT = """<script>(function(){
 var D=JSON.parse(document.getElementById('sweep-data').textContent);
-var so=document.getElementById('sel-outcome'),sg=document.getElementById('sel-group'),sp=document.getElementById('sel-pair');
+var so=document.getElementById('sel-outcome'),sg=document.getElementById('sel-group'),
+ sp=document.getElementById('sel-pair');
 function col(){var o=D.options[so.value];if(o['-']){sg.disabled=true;return o['-'];}sg.disabled=false;
  if(!(sg.value in o)){sg.value=Object.keys(o)[0];}return o[sg.value];}
 function get(S,p,k){return k&&S[p]&&S[p][k]!=null?S[p][k]:null;}
@@ -49,7 +50,8 @@ function update(){var c=col(),O=D.outcomes[c],T=D.titles[c];
   Plotly.relayout(hm,{'xaxis.title.text':D.titles[pr[0]],'yaxis.title.text':D.titles[pr[1]]});}
  drawPC(c);
  var se=document.getElementById('fig-sensitivity');
- if(se&&se.data){var S=D.sensitivity[c]||{},K=D.method==='morris'?[['mu_star','mu_star_conf'],['sigma',null]]:[['S1','S1_conf'],['ST','ST_conf']];
+ if(se&&se.data){var S=D.sensitivity[c]||{},
+   K=D.method==='morris'?[['mu_star','mu_star_conf'],['sigma',null]]:[['S1','S1_conf'],['ST','ST_conf']];
   Plotly.restyle(se,{y:K.map(function(k){return D.params.map(function(p){return get(S,p,k[0]);});}),
    'error_y.array':K.map(function(k){return D.params.map(function(p){return get(S,p,k[1]);});})},[0,1]);
   var msg=document.getElementById('sens-missing');if(msg){msg.style.display=D.sensitivity[c]?'none':'block';}}
@@ -59,21 +61,30 @@ function drawPC(c){var pc=document.getElementById('fig-parcoords');if(!pc){retur
  if(pc.dataset.mode==='interactive'){Plotly.react(pc,[{type:'parcoords',dimensions:dims,line:{color:O,colorscale:'Viridis',showscale:true,
    colorbar:{title:{text:T}}}}],pcLayout(false));return;}
  // static SVG lines: WebGL parcoords takes seconds to draw without a GPU; runs coloured by the outcome's sextile
- var k=dims.length,norm=dims.map(function(d){var v=d.values.filter(function(x){return x!=null;}),lo=Math.min.apply(null,v),hi=Math.max.apply(null,v);
+ var k=dims.length,norm=dims.map(function(d){var v=d.values.filter(function(x){return x!=null;}),
+   lo=Math.min.apply(null,v),hi=Math.max.apply(null,v);
    return {lo:lo,hi:hi,s:hi>lo?hi-lo:1,d:d};});
- var order=O.map(function(v,i){return [v,i];}).filter(function(a){return a[0]!=null;}).sort(function(a,b){return a[0]-b[0];});
- var B=PC_COLOURS.length,tr=PC_COLOURS.map(function(col,b){return {type:'scatter',mode:'lines',x:[],y:[],hoverinfo:'skip',opacity:0.45,
+ var order=O.map(function(v,i){return [v,i];}).filter(function(a){return a[0]!=null;})
+   .sort(function(a,b){return a[0]-b[0];});
+ var B=PC_COLOURS.length,tr=PC_COLOURS.map(function(col,b){
+   return {type:'scatter',mode:'lines',x:[],y:[],hoverinfo:'skip',opacity:0.45,
    line:{color:col,width:1},name:'outcome, '+(b+1)+'/'+B+' from the lowest'};});
  order.forEach(function(a,r){var t=tr[Math.min(B-1,Math.floor(r*B/order.length))];
-  for(var j=0;j<k;j++){var v=dims[j].values[a[1]];t.x.push(j);t.y.push(v==null?null:(v-norm[j].lo)/norm[j].s);}t.x.push(null);t.y.push(null);});
+  for(var j=0;j<k;j++){var v=dims[j].values[a[1]];t.x.push(j);t.y.push(v==null?null:(v-norm[j].lo)/norm[j].s);}
+  t.x.push(null);t.y.push(null);});
  var lab=function(n,v){return n.d.ticktext?n.d.ticktext[Math.round(v)]:(+v.toPrecision(3)).toString();},ann=[];
- norm.forEach(function(n,j){ann.push({x:j,y:1.06,text:lab(n,n.hi),showarrow:false,font:{size:10}},{x:j,y:-0.06,text:lab(n,n.lo),showarrow:false,font:{size:10}});});
- var L=pcLayout(true);L.xaxis={tickvals:dims.map(function(d,j){return j;}),ticktext:dims.map(function(d){return d.label;}),side:'top',showgrid:true,gridcolor:'#999',zeroline:false};
+ norm.forEach(function(n,j){ann.push({x:j,y:1.06,text:lab(n,n.hi),showarrow:false,font:{size:10}},
+   {x:j,y:-0.06,text:lab(n,n.lo),showarrow:false,font:{size:10}});});
+ var L=pcLayout(true);
+ L.xaxis={tickvals:dims.map(function(d,j){return j;}),ticktext:dims.map(function(d){return d.label;}),
+   side:'top',showgrid:true,gridcolor:'#999',zeroline:false};
  L.yaxis={visible:false,range:[-0.12,1.12]};L.annotations=ann;Plotly.react(pc,tr,L);}
-function pcLayout(flat){return {template:'plotly_white',height:480,margin:{l:80,r:80,t:flat?60:70,b:40},showlegend:flat,legend:{orientation:'h',y:-0.08}};}
+function pcLayout(flat){return {template:'plotly_white',height:480,margin:{l:80,r:80,t:flat?60:70,b:40},showlegend:flat,
+ legend:{orientation:'h',y:-0.08}};}
 var PC_COLOURS=['#440154','#414487','#2a788e','#22a884','#7ad151','#fde725'];
 var bt=document.getElementById('pc-interactive');
-if(bt){bt.addEventListener('click',function(){var pc=document.getElementById('fig-parcoords');pc.dataset.mode='interactive';bt.disabled=true;drawPC(col());});}
+if(bt){bt.addEventListener('click',function(){var pc=document.getElementById('fig-parcoords');
+ pc.dataset.mode='interactive';bt.disabled=true;drawPC(col());});}
 [so,sg,sp].forEach(function(s){if(s){s.addEventListener('change',update);}});
 drawPC(col());
 window.sweepUpdate=update;
@@ -204,7 +215,7 @@ def sensitivity_figure(d: SweepData, col: str) -> go.Figure:
         else (("S1", "S1_conf", "S1 (first order: alone)"), ("ST", "ST_conf", "ST (total: with interactions)"))
     )
     fig = go.Figure()
-    for (k, conf, label), c in zip(keys, ("#0072B2", "#E69F00")):
+    for (k, conf, label), c in zip(keys, ("#0072B2", "#E69F00"), strict=False):
         y = [s.get(x, {}).get(k) for x in d.params]
         err = {"type": "data", "array": [s.get(x, {}).get(conf) for x in d.params], "visible": True} if conf else None
         fig.add_trace(
@@ -231,7 +242,8 @@ def controls(d: SweepData, col: str, p: dict[str, Any]) -> str:
         for g in SCOPES
     )
     html = (
-        f'<div class="controls"><span><label for="sel-outcome">outcome</label> <select id="sel-outcome">{opts}</select></span>'
+        '<div class="controls"><span><label for="sel-outcome">outcome</label> <select '
+        f'id="sel-outcome">{opts}</select></span>'
         f'<span><label for="sel-group">confidence group</label> <select id="sel-group">{groups}</select></span>'
         f'<span>shown: <b class="sel-name">{esc(col)}</b></span></div>'
     )
@@ -240,7 +252,10 @@ def controls(d: SweepData, col: str, p: dict[str, Any]) -> str:
 
 def pair_control(p: dict[str, Any]) -> str:
     opts = "".join(f'<option value="{esc(k)}">{esc(k.replace("|", " × "))}</option>' for k in p["pairs"])
-    return f'<div class="controls"><span><label for="sel-pair">parameter pair</label> <select id="sel-pair">{opts}</select></span></div>'
+    return (
+        '<div class="controls"><span><label for="sel-pair">parameter pair</label> <select '
+        f'id="sel-pair">{opts}</select></span></div>'
+    )
 
 
 def facts(d: SweepData) -> list[tuple[str, Any]]:
@@ -270,7 +285,7 @@ def facts(d: SweepData) -> list[tuple[str, Any]]:
 
 def build_sweep(path: Path, embed: bool = False) -> Path:
     """Write SWEEP_DIR/dashboard.html and return its path."""
-    d = load_sweep(Path(path))
+    d = read_sweep_results(Path(path))
     p = payload(d)
     p["params"] = d.params
     for ax in p["axes"].values():  # labels and names come from the sweep file: escaped before Plotly sees them
@@ -282,7 +297,8 @@ def build_sweep(path: Path, embed: bool = False) -> Path:
             "effects",
             "Each parameter's effect",
             "one panel per parameter: grey dots are single runs, the blue line the mean over all runs at "
-            "each value (other parameters vary too), the band its 95% interval over those runs (replicates included). Many distinct values are "
+            "each value (other parameters vary too), the band its 95% interval over those runs (replicates "
+            "included). Many distinct values are "
             "grouped into bins. A flat line: the outcome does not depend on that parameter.",
             controls(d, col, p) + figure_html(effects_figure(d, col, p), "fig-effects"),
         )
@@ -304,7 +320,8 @@ def build_sweep(path: Path, embed: bool = False) -> Path:
             "parcoords",
             "All runs (parallel coordinates)",
             "each line is one run, crossing every parameter's axis at its value (bottom: "
-            "lowest, top: highest) and ending at the outcome; colour: the outcome's sextile, dark lowest, yellow highest. The interactive "
+            "lowest, top: highest) and ending at the outcome; colour: the outcome's sextile, dark lowest, "
+            "yellow highest. The interactive "
             "version lets you drag along an axis to keep only a range of runs.",
             '<p><button id="pc-interactive" type="button">Make interactive (WebGL: drag along an axis to filter runs; '
             "slow without a graphics card)</button></p>" + figure_html(base_layout(go.Figure(), 480), "fig-parcoords"),
@@ -312,17 +329,19 @@ def build_sweep(path: Path, embed: bool = False) -> Path:
     )
     if d.sensitivity:
         how = (
-            "Sobol indices: S1 is the share of the outcome's variance due to a parameter alone, ST including its interactions; whiskers are 95% intervals."
+            "Sobol indices: S1 is the share of the outcome's variance due to a parameter alone, ST including "
+            "its interactions; whiskers are 95% intervals."
             if d.method != "morris"
-            else "Morris screening: μ* is a parameter's mean absolute effect on the outcome (whiskers: 95% interval), σ its spread (interactions, curvature)."
+            else "Morris screening: μ* is a parameter's mean absolute effect on the outcome (whiskers: 95% "
+            "interval), σ its spread (interactions, curvature)."
         )
         secs.append(
             Section(
                 "sensitivity",
                 "Sensitivity indices",
                 how,
-                '<p class="note" id="sens-missing" style="display:none">No indices for this outcome in sensitivity.json.</p>'
-                + figure_html(sensitivity_figure(d, col), "fig-sensitivity"),
+                '<p class="note" id="sens-missing" style="display:none">No indices for this outcome in '
+                "sensitivity.json.</p>" + figure_html(sensitivity_figure(d, col), "fig-sensitivity"),
             )
         )
     else:

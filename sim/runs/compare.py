@@ -19,24 +19,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from scipy import stats
 
+from learncomm import __version__
 from learncomm.sim.runs.run import run_scenario
+from learncomm.sim.runs.store import atomic_dir, versions, write_json, write_table
 from learncomm.sim.schema.scenario import Scenario
-from learncomm.sim.schema.vocab import GROUPS, LEARNER_OUTCOMES
-
-# Channels that explain *why* a group fares differently: the day's mode shares and exposure.
-MECHANISMS: dict[str, str] = {
-    "share_ask": "share of days asking in public",
-    "share_observe": "share of days observing",
-    "share_explain": "share of days explaining",
-    "share_study": "share of days studying alone",
-    "exposed": "share of days exposed to a gap",
-    "present": "share of days taking part",
-}
+from learncomm.sim.schema.vocab import GROUPS, LEARNER_OUTCOMES, MECHANISMS, SCOPES
 
 
 @dataclass
@@ -106,7 +102,7 @@ def compare(a: Scenario, b: Scenario, seeds: list[int], on_run: Callable[[], Non
                         "d": cohens_d(xa, xb),
                     }
                 )
-            if g not in ("all", *GROUPS):
+            if g not in SCOPES:
                 continue  # the day's mode shares are collected per confidence group only
             ma, mb = run_mechanisms(res[0].timeseries, g), run_mechanisms(res[1].timeseries, g)
             for m in MECHANISMS:
@@ -155,3 +151,22 @@ def tabulate(per_seed: pd.DataFrame) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(out)
+
+
+def save_comparison(result: Comparison, target: Path, request: dict[str, Any]) -> None:
+    """A comparison folder: comparison.parquet and a manifest with the request that made it (for its dashboard)."""
+    with atomic_dir(target) as tmp:
+        write_table(pa.Table.from_pandas(result.table, preserve_index=False), tmp / "comparison.parquet")
+        created = datetime.now(UTC).isoformat(timespec="seconds")
+        write_json(
+            {
+                "learncomm": __version__,
+                "a": result.a,
+                "b": result.b,
+                "seeds": result.seeds,
+                "request": request,
+                "created": created,
+                "versions": versions(),
+            },
+            tmp / "manifest.json",
+        )

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from learncomm.sim.schema.vocab import COUNTS, GROUPS, LEARNER_OUTCOMES, STAGES, TUTORING_ROLES  # noqa: F401  (LEARNER_OUTCOMES re-exported)
+from learncomm.sim.schema.vocab import COUNTS, GROUPS, LEARNER_OUTCOMES, STAGES, TUTORING_ROLES
 
 if TYPE_CHECKING:
     from learncomm.sim.engine.model import CommunityModel

@@ -14,6 +14,7 @@ import pandas as pd
 import pyarrow as pa
 
 from learncomm import __version__
+from learncomm.roles.local_server import LocalModelError, LocalServer
 from learncomm.roles.setup import DeciderFactory, uses_local
 from learncomm.sim.engine.model import CommunityModel
 from learncomm.sim.runs.outcomes import learners_table, summarise
@@ -55,8 +56,6 @@ def simulate(
     deciders = deciders or DeciderFactory()
     with ExitStack() as stack:
         if deciders.local_url is None and deciders.replay is None and uses_local(scenario, deciders.override):
-            from learncomm.roles.local_server import LocalModelError, LocalServer
-
             try:
                 deciders.local_url = stack.enter_context(LocalServer())
             except LocalModelError as exc:

@@ -7,6 +7,7 @@ that looks whole.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -88,10 +89,8 @@ def atomic_dir(target: Path, overwrite: bool = False) -> Iterator[Path]:
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
-        try:
+        with contextlib.suppress(OSError):
             staging.rmdir()  # only when empty: another run may be writing
-        except OSError:
-            pass
 
 
 def _fsync_dir(path: Path) -> None:

@@ -28,6 +28,14 @@ def shipped_scenarios() -> dict[str, Path]:
     return {p.stem: p for p in files if not p.name.startswith("sweep-")}
 
 
+def scenario_question(path: Path) -> str:
+    """The first comment line of a scenario file: the question it answers."""
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("#"):
+            return line.lstrip("# ").strip()
+    return "(no description)"
+
+
 def resolve_path(spec: str | Path) -> Path:
     """A path as given, else a shipped scenario of that name."""
     path = Path(spec)
@@ -43,7 +51,7 @@ def resolve_path(spec: str | Path) -> Path:
     raise ScenarioError(f"{spec}: no such file")
 
 
-def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
+def line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
     """The 1-based line of the deepest YAML node the error path reaches."""
     line = node.start_mark.line + 1 if node is not None else None
     for key in loc:
@@ -84,7 +92,7 @@ def format_validation(err: ValidationError, source: str, root: yaml.Node | None)
         m = re.match(r"communities\[(\d+)\]", e["msg"].removeprefix("Value error, "))
         if not loc and m:  # a whole-scenario check about one community: point at that community
             loc = ("communities", int(m.group(1)))
-        line = _line_of(root, loc)
+        line = line_of(root, loc)
         where = f"{source}:{line}" if line else source
         msg = e["msg"].removeprefix("Value error, ")
         got = e.get("input")

@@ -8,19 +8,14 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-Unit = Annotated[float, Field(ge=0.0, le=1.0)]
-NonNegative = Annotated[float, Field(ge=0.0)]
-Days = Annotated[int, Field(ge=1, le=365)]
+from learncomm.sim.schema.base import Days, NonNegative, Strict, Unit
+
 DeciderName = Literal["policy", "openai", "local"]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class RoleBase(_Strict):
+class RoleBase(Strict):
     enabled: bool = True
     cadence: Days = 7  # days between decisions
     start_day: Annotated[int, Field(ge=0)] = 0
@@ -109,7 +104,7 @@ class Matchmaker(RoleBase):
     )
 
 
-class Roles(_Strict):
+class Roles(Strict):
     """Which roles act, and how; absent roles stay off."""
 
     ideator: Ideator | None = None
@@ -125,14 +120,14 @@ class Roles(_Strict):
         return {n: getattr(self, n) for n in order if getattr(self, n) is not None and getattr(self, n).enabled}
 
 
-class Prices(_Strict):
+class Prices(Strict):
     """US dollars per million tokens, for the cost estimate."""
 
     input: NonNegative = 0.0
     output: NonNegative = 0.0
 
 
-class LLM(_Strict):
+class LLM(Strict):
     """How LLM-backed deciders reach their model. The key comes from the environment only."""
 
     decider: DeciderName = "policy"

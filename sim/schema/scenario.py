@@ -10,23 +10,15 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from learncomm.sim.schema.base import NonNegative, Positive, Strict, Unit
 from learncomm.sim.schema.roles import LLM, Roles
-from learncomm.sim.schema.vocab import GROUPS
+from learncomm.sim.schema.vocab import GROUPS, Group
 
-Unit = Annotated[float, Field(ge=0.0, le=1.0)]
-Positive = Annotated[float, Field(gt=0.0)]
-NonNegative = Annotated[float, Field(ge=0.0)]
 Name = Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[^\x00-\x1f,]+$")]
 # A scenario name becomes part of a folder name: letters, digits and - _ . only, no path separators.
 Slug = Annotated[str, Field(min_length=1, max_length=80)]
-
-
-class Strict(BaseModel):
-    """Base for every scenario block: unknown keys are errors, not silently ignored."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class Dist(Strict):
@@ -40,7 +32,8 @@ class Dist(Strict):
         if self.spread**2 >= self.mean * (1.0 - self.mean):
             limit = (self.mean * (1.0 - self.mean)) ** 0.5
             raise ValueError(
-                f"spread must be below {limit:.3f} for mean {self.mean} (a Beta distribution needs sd^2 < mean*(1-mean))"
+                f"spread must be below {limit:.3f} for mean {self.mean} (a Beta distribution needs sd^2 < "
+                "mean*(1-mean))"
             )
         return self
 
@@ -49,7 +42,7 @@ class ConfidenceGroup(Dist):
     share: Unit
 
 
-def _default_groups() -> dict[str, ConfidenceGroup]:
+def _default_groups() -> dict[Group, ConfidenceGroup]:
     return {
         "low": ConfidenceGroup(share=1 / 3, mean=0.25, spread=0.08),
         "medium": ConfidenceGroup(share=1 / 3, mean=0.5, spread=0.08),
@@ -266,7 +259,7 @@ class Scenario(Strict):
     seed: Annotated[int, Field(ge=0)] = 0
     learners: Annotated[int, Field(ge=2, le=10_000_000)] | None = None
     topics: Annotated[list[Topic] | Annotated[int, Field(strict=True, ge=1, le=200)], Field(validate_default=True)] = 6
-    confidence_groups: dict[Literal["low", "medium", "high"], ConfidenceGroup] = Field(default_factory=_default_groups)
+    confidence_groups: dict[Group, ConfidenceGroup] = Field(default_factory=_default_groups)
     population: Population = Population()
     communities: list[Community] = []
     meetups: Meetups | None = None
@@ -282,7 +275,8 @@ class Scenario(Strict):
     def _slug(cls, v: str) -> str:
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", v):
             raise ValueError(
-                "a scenario name is used in folder names: letters, digits, '-', '_' and '.', starting with a letter or digit (no spaces or '/')"
+                "a scenario name is used in folder names: letters, digits, '-', '_' and '.', starting with a "
+                "letter or digit (no spaces or '/')"
             )
         return v
 
@@ -310,7 +304,7 @@ class Scenario(Strict):
 
     @field_validator("confidence_groups")
     @classmethod
-    def _groups(cls, v: dict[str, ConfidenceGroup]) -> dict[str, ConfidenceGroup]:
+    def _groups(cls, v: dict[Group, ConfidenceGroup]) -> dict[Group, ConfidenceGroup]:
         missing = [g for g in GROUPS if g not in v]
         if missing:
             raise ValueError(
@@ -345,12 +339,14 @@ class Scenario(Strict):
             for other, share in c.include.items():
                 if other not in seen:
                     raise ValueError(
-                        f"communities[{i}] ({c.name}): include names {other!r}, which is not a community listed before it; listed before: {seen}"
+                        f"communities[{i}] ({c.name}): include names {other!r}, which is not a community "
+                        f"listed before it; listed before: {seen}"
                     )
                 shared = round(share * (self.communities[seen.index(other)].members or 0))
                 if shared > c.members:
                     raise ValueError(
-                        f"communities[{i}] ({c.name}): include takes {shared} members of {other!r}, more than members: {c.members}"
+                        f"communities[{i}] ({c.name}): include takes {shared} members of {other!r}, more than "
+                        f"members: {c.members}"
                     )
             for t in c.topics or []:
                 if t not in topic_names:

@@ -13,13 +13,14 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, ValidationError, model_validator
 
-from learncomm.sim.schema.loading import ScenarioError, _line_of, format_validation, read_yaml
+from learncomm.sim.schema.base import Strict
+from learncomm.sim.schema.loading import ScenarioError, format_validation, line_of, read_yaml
 from learncomm.sim.schema.scenario import Scenario
 from learncomm.sim.schema.vocab import LEARNER_OUTCOMES, SCOPES
 
-DESIGNS = ("grid", "random", "latin_hypercube", "sobol", "morris")
+DesignName = Literal["grid", "random", "latin_hypercube", "sobol", "morris"]
 COMMUNITY_OUTCOMES = ("equity_gap", "active_learners", "posts_gini")
 # Every outcome a run row carries: <learner outcome>_<scope>, then the community-wide ones.
 ALL_OUTCOMES: tuple[str, ...] = tuple(f"{k}_{s}" for k in LEARNER_OUTCOMES for s in SCOPES) + COMMUNITY_OUTCOMES
@@ -34,11 +35,7 @@ DEFAULT_OUTCOMES: tuple[str, ...] = (
 MAX_RUNS = 1_000_000
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Parameter(_Strict):
+class Parameter(Strict):
     """One swept field: a list of values, or a range {low, high} that the design samples."""
 
     values: Annotated[list[Any], Field(min_length=1)] | None = None
@@ -79,14 +76,14 @@ class Parameter(_Strict):
         return self.values is None
 
 
-class SweepFile(_Strict):
+class SweepFile(Strict):
     """A whole sweep file (docs/sweeps.md describes each field)."""
 
     name: Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")] | None = None
     description: str = ""
     base: Annotated[str, Field(min_length=1)]
     fixed: dict[str, Any] = {}
-    design: Literal["grid", "random", "latin_hypercube", "sobol", "morris"] = "grid"
+    design: DesignName = "grid"
     samples: Annotated[int, Field(ge=1, le=MAX_RUNS)] | None = None
     second_order: bool = False
     morris_levels: Annotated[int, Field(ge=2, le=100)] = 4
@@ -149,7 +146,8 @@ def read_sweep_file(path: Path) -> tuple[SweepFile, yaml.Node | None]:
     root, data = read_yaml(text, source)
     if not isinstance(data, dict):
         raise ScenarioError(
-            f"{source}: expected a mapping of fields (base: ..., parameters: ...), got {type(data).__name__ if data is not None else 'an empty file'}"
+            f"{source}: expected a mapping of fields (base: ..., parameters: ...), got "
+            f"{type(data).__name__ if data is not None else 'an empty file'}"
         )
     try:
         spec = SweepFile.model_validate(data)
@@ -162,7 +160,7 @@ def read_sweep_file(path: Path) -> tuple[SweepFile, yaml.Node | None]:
 
 
 def where(source: str, root: yaml.Node | None, *loc: Any) -> str:
-    line = _line_of(root, loc)
+    line = line_of(root, loc)
     return f"{source}:{line}" if line else source
 
 
@@ -212,12 +210,14 @@ def check_sweep(spec: SweepFile, source: str, root: yaml.Node | None) -> None:
             if not p.is_range:
                 bad(
                     ("parameters", path),
-                    f"design {kind} needs every parameter as a range {{low, high}} (add integer: true for counts); this one is a values list",
+                    f"design {kind} needs every parameter as a range {{low, high}} (add integer: true for "
+                    "counts); this one is a values list",
                 )
         if kind == "sobol" and spec.samples is not None and spec.samples & (spec.samples - 1):
             bad(
                 ("samples",),
-                f"sobol needs a power of 2 (Sobol' sequences are balanced only then), got {spec.samples}; try {2 ** round(math.log2(spec.samples))}",
+                f"sobol needs a power of 2 (Sobol' sequences are balanced only then), got {spec.samples}; try "
+                f"{2 ** round(math.log2(spec.samples))}",
             )
     unknown = [o for o in spec.outcomes or [] if o not in ALL_OUTCOMES]
     for o in unknown:

@@ -9,6 +9,7 @@ appear in result tables and dashboards.
 from __future__ import annotations
 
 from enum import IntEnum
+from typing import Literal, get_args
 
 
 class Mode(IntEnum):
@@ -58,7 +59,8 @@ TUTORING_ROLES: tuple[str, ...] = labels(TutoringRole)
 COUNTS: tuple[str, ...] = labels(Count)
 
 # Confidence groups, in the order of `LearnerState.group` (0 low, 1 medium, 2 high).
-GROUPS: tuple[str, ...] = ("low", "medium", "high")
+Group = Literal["low", "medium", "high"]
+GROUPS: tuple[Group, ...] = get_args(Group)
 # Scopes of per-group metrics and outcomes: everyone, then each confidence group.
 SCOPES: tuple[str, ...] = ("all", *GROUPS)
 
@@ -72,4 +74,15 @@ LEARNER_OUTCOMES: dict[str, str] = {
     "ask": "questions asked",
     "explain": "explanations given",
     "meet": "meetups attended",
+}
+
+# Run-average timeseries columns (`<name>_<scope>`) that explain *why* a group fares differently:
+# the day's mode shares and exposure. `compare` reports them beside the outcomes.
+MECHANISMS: dict[str, str] = {
+    "share_ask": "share of days asking in public",
+    "share_observe": "share of days observing",
+    "share_explain": "share of days explaining",
+    "share_study": "share of days studying alone",
+    "exposed": "share of days exposed to a gap",
+    "present": "share of days taking part",
 }

@@ -82,6 +82,7 @@ def unit_sample(spec: SweepFile) -> np.ndarray:
     problem = {"num_vars": d, "names": names, "bounds": [[0.0, 1.0]] * d}
     if spec.design == "random":
         return np.random.default_rng(seed).random((n, d))
+    # scipy.stats and SALib load only for the designs that use them: `learncomm` imports this module at start.
     if spec.design == "latin_hypercube":
         from scipy.stats import qmc
 
@@ -119,7 +120,7 @@ def generate(spec: SweepFile) -> Design:
     params = spec.parameters
     if spec.design == "grid":
         combos = itertools.product(*(grid_values(p) for p in params.values()))  # last parameter varies fastest
-        return Design(points=[dict(zip(params, c)) for c in combos], seeds=seeds)
+        return Design(points=[dict(zip(params, c, strict=True)) for c in combos], seeds=seeds)
     unit = unit_sample(spec)
-    points = [{path: _from_unit_any(p, u) for (path, p), u in zip(params.items(), row)} for row in unit]
+    points = [{path: _from_unit_any(p, u) for (path, p), u in zip(params.items(), row, strict=True)} for row in unit]
     return Design(points=points, seeds=seeds, unit=unit)

@@ -11,6 +11,7 @@ import copy
 import json
 from dataclasses import dataclass
 from functools import cached_property
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,14 @@ from pydantic import ValidationError
 
 from learncomm import __version__
 from learncomm.sim.runs.store import canonical_hash
-from learncomm.sim.schema.loading import ScenarioError, format_validation, load_scenario, resolve_path, set_dotted
+from learncomm.sim.schema.loading import (
+    ScenarioError,
+    format_validation,
+    load_scenario,
+    resolve_path,
+    set_dotted,
+    with_changes,
+)
 from learncomm.sim.schema.scenario import Scenario
 from learncomm.sim.schema.sweep import MAX_RUNS, SweepFile, read_sweep_file, where
 from learncomm.sim.sweeps.designs import Design, design_size, generate
@@ -67,7 +75,7 @@ class SweepPlan:
     def columns(self, point: int) -> dict[str, Any]:
         """The point's parameter values as column values (labels, JSON text for lists and mappings)."""
         types = self.column_types
-        out = {}
+        out: dict[str, Any] = {}
         for path, value in self.design.points[point].items():
             p = self.spec.parameters[path]
             if p.labels is not None:
@@ -110,7 +118,8 @@ class SweepPlan:
             "fixed": self.spec.fixed,
             "design": d["design"],
             "parameters": d["parameters"],
-            "parameter_order": self.parameters,  # JSON objects are written with sorted keys; this is the design's column order
+            # JSON objects are written with sorted keys; this is the design's column order
+            "parameter_order": self.parameters,
             "replicates": self.spec.replicates,
             "seed": self.spec.seed,
             "seeds": d["seeds"],
@@ -153,8 +162,6 @@ def build_scenario(base_data: dict[str, Any], values: dict[str, Any], has_commun
     except ValidationError as err:
         raise ScenarioError(format_validation(err, "", None).lstrip(": ").replace("\n: ", "; ")) from None
     if learners is not None:
-        from learncomm.sim.schema.loading import with_changes
-
         sc = with_changes(sc, source="", learners=learners)
     return sc
 
@@ -179,8 +186,6 @@ def _blame(spec: SweepFile, message: str) -> str:
 
 def shipped_sweeps() -> dict[str, Path]:
     """Sweep files that come with learncomm (scenarios/sweep-*.yaml), by name without `sweep-`."""
-    from importlib import resources
-
     folder = resources.files("learncomm.scenarios")
     files = (Path(str(p)) for p in folder.iterdir() if str(p).endswith(".yaml"))
     return {p.stem.removeprefix("sweep-"): p for p in files if p.name.startswith("sweep-")}
@@ -222,7 +227,8 @@ def load_sweep(path: str | Path) -> SweepPlan:
     size = design_size(spec) * spec.replicates
     if size > MAX_RUNS:
         raise ScenarioError(
-            f"{where(source, root, 'parameters')}: parameters: the design has {size:,} runs, more than {MAX_RUNS:,}; use fewer values or levels, or a sampled design"
+            f"{where(source, root, 'parameters')}: parameters: the design has {size:,} runs, more than "
+            f"{MAX_RUNS:,}; use fewer values or levels, or a sampled design"
         )
     design = generate(spec)
     plan = SweepPlan(spec=spec, source=path, base_source=spec.base, base_data=fixed_data, base=base, design=design)
@@ -233,6 +239,7 @@ def load_sweep(path: str | Path) -> SweepPlan:
             blame = _blame(spec, str(exc))
             shown = ", ".join(f"{k}={v!r}" for k, v in values.items())
             raise ScenarioError(
-                f"{where(source, root, 'parameters', blame)}: parameters.{blame}: point {i} ({shown}) is not a valid scenario: {exc}"
+                f"{where(source, root, 'parameters', blame)}: parameters.{blame}: point {i} ({shown}) is not a "
+                f"valid scenario: {exc}"
             ) from None
     return plan

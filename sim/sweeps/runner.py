@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from learncomm.roles.local_server import LocalModelError, LocalServer
 from learncomm.sim.schema.loading import ScenarioError
 from learncomm.sim.schema.scenario import Scenario
 from learncomm.sim.sweeps.llm_limit import LLMLimit
@@ -121,10 +122,8 @@ def prepare_folder(plan: SweepPlan, out: Path, force: bool = False) -> dict[str,
             if p.name != ".sweep.lock":
                 shutil.rmtree(p) if p.is_dir() else p.unlink()
     out.mkdir(parents=True, exist_ok=True)
-    kept = old is not None and old.get("design_hash") == record["design_hash"]
-    record["created"] = (
-        old.get("created") if kept and old.get("created") else datetime.now(UTC).isoformat(timespec="seconds")
-    )
+    kept = old.get("created") if old is not None and old.get("design_hash") == record["design_hash"] else None
+    record["created"] = kept or datetime.now(UTC).isoformat(timespec="seconds")
     write_json_atomic(record, out / "sweep.json")
     return record
 
@@ -160,7 +159,6 @@ def run_sweep(
         record = prepare_folder(plan, out, force)
         report = SweepReport(out=out, total=len(plan.runs()), cleaned=clean_leftovers(out))
         width = point_width(len(plan.design.points))
-        schema = row_schema(plan.column_types)
         todo = []
         for point, rep, seed in plan.runs():
             if run_state(run_dir(out, point, seed, width)) == "ok":
@@ -172,11 +170,10 @@ def run_sweep(
         with ExitStack() as stack:
             try:
                 if todo:
-                    own = executor is None
-                    ex = local_executor(workers) if own else executor
-                    if own:
+                    ex = executor if executor is not None else local_executor(workers)
+                    if executor is None:  # our own pool: shut it down when done
                         stack.callback(ex.shutdown, wait=True, cancel_futures=True)
-                    tasks = _tasks(plan, out, todo, width, schema, record["design_hash"], ex, stack)
+                    tasks = _tasks(plan, out, todo, record["design_hash"], ex, stack)
                     _drive(ex, tasks, report, on_done, in_flight=2 * executor_slots(ex))
             finally:
                 report.summary = summarise_folder(plan, out)
@@ -190,8 +187,6 @@ def _tasks(
     plan: SweepPlan,
     out: Path,
     todo: list[tuple[int, int, int]],
-    width: int,
-    schema: Any,
     design_hash: str,
     executor: cf.Executor,
     stack: ExitStack,
@@ -208,13 +203,12 @@ def _tasks(
         else:
             limit = LLMLimit("file", str(out / ".llm-slots"), plan.spec.llm_concurrency)
     if uses_local:
-        from learncomm.roles.local_server import LocalModelError, LocalServer
-
         try:
             local_url = stack.enter_context(LocalServer(log=out / "local-server.log"))
         except LocalModelError as exc:
             raise ScenarioError(str(exc)) from None
     source = str(plan.source)
+    width, schema = point_width(len(plan.design.points)), row_schema(plan.column_types)
     for point, rep, seed in todo:
         sc = plan.scenario(point)
         if cache is not None:

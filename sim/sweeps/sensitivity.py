@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow.parquet as pq
+from SALib.analyze import morris, sobol
 
 from learncomm import __version__
 from learncomm.sim.schema.loading import ScenarioError
@@ -55,7 +56,8 @@ def point_means(out: Path, record: dict[str, Any], outcomes: list[str]) -> tuple
 
 
 def analyse(out: str | Path, outcomes: list[str] | None = None) -> dict[str, Any]:
-    """Sobol (S1, ST with confidence intervals) or Morris (mu*, sigma) indices per outcome; also saved as sensitivity.json."""
+    """Sobol (S1, ST with confidence intervals) or Morris (mu*, sigma) indices per outcome; also saved as
+    sensitivity.json."""
     out = Path(out)
     record = read_sweep_json(out)
     if record is None:
@@ -88,13 +90,9 @@ def analyse(out: str | Path, outcomes: list[str] | None = None) -> dict[str, Any
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
             if kind == "sobol":
-                from SALib.analyze import sobol
-
                 si = sobol.analyze(problem, y, calc_second_order=bool(record["design"]["second_order"]), seed=0)
                 result["outcomes"][o] = {p: {k: _finite(si[k][i]) for k in SOBOL_KEYS} for i, p in enumerate(names)}
             else:
-                from SALib.analyze import morris
-
                 X = np.array([p["unit"] for p in record["points"]], dtype=float)
                 si = morris.analyze(problem, X, y, num_levels=int(record["design"]["morris_levels"]), seed=0)
                 result["outcomes"][o] = {p: {k: _finite(si[k][i]) for k in MORRIS_KEYS} for i, p in enumerate(names)}

@@ -1,31 +1,20 @@
-"""Printing outcomes as tables and saving comparisons."""
+"""Rich tables of a run's outcomes, its AI roles and a comparison, as `learncomm run` and `compare` print them."""
 
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pyarrow as pa
 from rich.console import Console
 from rich.table import Table
 
-from learncomm import __version__
-from learncomm.sim.runs.compare import MECHANISMS, Comparison
-from learncomm.sim.runs.store import atomic_dir, versions, write_json, write_table
-from learncomm.sim.schema.vocab import LEARNER_OUTCOMES
+from learncomm.sim.schema.vocab import LEARNER_OUTCOMES, MECHANISMS
 
-SHOWN = (
-    "knowledge_gain",
-    "confidence_change",
-    "motivation_final",
-    "retained",
-    "days_present",
-    "ask",
-    "explain",
-    "meet",
-)
+if TYPE_CHECKING:
+    from learncomm.sim.runs.compare import Comparison
+
+# Counts (days, questions, answers, meetups) are shown with one decimal, shares and levels with three.
+COUNTED = ("days_present", "ask", "explain", "meet")
 
 
 def _fmt(x: float, digits: int = 3) -> str:
@@ -39,11 +28,8 @@ def print_summary(console: Console, summary: dict[str, Any], title: str) -> None
     table.add_column("outcome")
     for g in groups:
         table.add_column(f"{g} (n={groups[g]['learners']})", justify="right")
-    for o in SHOWN:
-        table.add_row(
-            LEARNER_OUTCOMES[o],
-            *(_fmt(groups[g][o], 1 if o in ("days_present", "ask", "explain", "meet") else 3) for g in groups),
-        )
+    for o, label in LEARNER_OUTCOMES.items():
+        table.add_row(label, *(_fmt(groups[g][o], 1 if o in COUNTED else 3) for g in groups))
     console.print(table)
     c = summary["community"]
     console.print(
@@ -109,35 +95,12 @@ def print_comparison(console: Console, result: Comparison, groups: list[str] | N
     comm = t[t["group"] == "community"]
     for _, r in comm.iterrows():
         console.print(
-            f"{r['outcome']}: {result.a} {_fmt(r['mean_a'])}, {result.b} {_fmt(r['mean_b'])}, B − A {_fmt(r['diff'])} [{_fmt(r['ci_low'])}, {_fmt(r['ci_high'])}], paired d_z {_fmt(r['d'], 2)}",
+            f"{r['outcome']}: {result.a} {_fmt(r['mean_a'])}, {result.b} {_fmt(r['mean_b'])}, B − A "
+            f"{_fmt(r['diff'])} [{_fmt(r['ci_low'])}, {_fmt(r['ci_high'])}], paired d_z {_fmt(r['d'], 2)}",
             highlight=False,
         )
     console.print(
-        "[dim]Cohen's d is between learners (pooled SD of the learners' values, averaged over seeds). Dim rows are mechanisms (run-average shares of days) that show why an outcome moved; their d is the paired d_z over seeds.[/]"
+        "[dim]Cohen's d is between learners (pooled SD of the learners' values, averaged over seeds). Dim rows "
+        "are mechanisms (run-average shares of days) that show why an outcome moved; their d is the paired d_z "
+        "over seeds.[/]"
     )
-
-
-def save_comparison(result: Comparison, target: Path, request: dict[str, Any]) -> None:
-    with atomic_dir(target) as tmp:
-        write_table(pa.Table.from_pandas(result.table, preserve_index=False), tmp / "comparison.parquet")
-        created = datetime.now(UTC).isoformat(timespec="seconds")
-        write_json(
-            {
-                "learncomm": __version__,
-                "a": result.a,
-                "b": result.b,
-                "seeds": result.seeds,
-                "request": request,
-                "created": created,
-                "versions": versions(),
-            },
-            tmp / "manifest.json",
-        )
-
-
-def scenario_question(path: Path) -> str:
-    """The first comment line of a scenario file: the question it answers."""
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.startswith("#"):
-            return line.lstrip("# ").strip()
-    return "(no description)"
