@@ -22,7 +22,7 @@ def _net(m: int = 200, degree: int = 8, rewiring: float = 0.1, seed: int = 0, in
 
 def _edges(net: Csr) -> list[tuple[int, int]]:
     src = np.repeat(np.arange(len(net.indptr) - 1), net.degree())
-    return list(zip(src.tolist(), net.indices.tolist()))
+    return list(zip(src.tolist(), net.indices.tolist(), strict=True))
 
 
 @pytest.mark.parametrize("degree", [2, 4, 8, 12])
@@ -78,11 +78,11 @@ def test_same_seed_same_network_different_seed_different_network() -> None:
 def test_model_networks_come_from_the_model_seed() -> None:
     scn = make_scenario(learners=80)
     one, two, other = (make_model(scn, seed=s, agents=False) for s in (9, 9, 10))
-    for x, y in zip(one.world.networks, two.world.networks):
+    for x, y in zip(one.world.networks, two.world.networks, strict=True):
         assert np.array_equal(x.indptr, y.indptr) and np.array_equal(x.indices, y.indices)
     assert any(
         not (np.array_equal(x.indptr, z.indptr) and np.array_equal(x.indices, z.indices))
-        for x, z in zip(one.world.networks, other.world.networks)
+        for x, z in zip(one.world.networks, other.world.networks, strict=True)
     )
 
 

@@ -174,8 +174,10 @@ topics:
 communities:
   - {name: solo, members: 200, experts: 0}
 settings:
-  community: {power_gap: 0.3, social_share: 0.7, exposure_rate: 0.2, resources: 0.4, experts: 0, expert_answer_rate: 0.0, curriculum: false}
-params: {dropout_threshold: 0.5, dropout_patience: 5, forgetting: 0.01, exposure_gap: 0.0, regular_after_days: 5, core_after_explains: 3}
+  community: {power_gap: 0.3, social_share: 0.7, exposure_rate: 0.2, resources: 0.4, experts: 0,
+    expert_answer_rate: 0.0, curriculum: false}
+params: {dropout_threshold: 0.5, dropout_patience: 5, forgetting: 0.01, exposure_gap: 0.0,
+  regular_after_days: 5, core_after_explains: 3}
 """
 
 
