@@ -102,7 +102,7 @@ def _act(state: RoleState, runtime: Runtime[RoleContext]) -> RoleState:
     a.spec.act(a.model, state["snapshot"], state["decision"], a.cfg)
     if a.spec.changes_observation:
         a.board.observations.pop((a.model.day, a.community), None)
-    a.board.memory[(a.spec.name, a.community)] = state["decision"]
+    a.board.memory[(a.spec.name, a.community)] = dict(state["decision"])  # a copy: the record keeps its own
     return {}
 
 

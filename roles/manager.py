@@ -17,6 +17,7 @@ from learncomm.roles.base import Candidate, RoleSpec, valid_topic
 from learncomm.roles.snapshot import Snapshot
 from learncomm.sim.engine.network import introduce
 from learncomm.sim.schema.roles import Manager
+from learncomm.sim.schema.vocab import Stage
 
 if TYPE_CHECKING:
     from learncomm.sim.engine.model import CommunityModel
@@ -95,7 +96,8 @@ class ManagerRole(RoleSpec[Manager, Outreach]):
             s.active[keen] = True
             s.joined_day[keen] = model.day
         if decision["welcome"]:
-            new = np.flatnonzero(s.membership[:, c] & s.active & (s.stage == 0) & ~lv.welcomed)  # each newcomer once
+            newcomer = s.membership[:, c] & s.active & (s.stage == Stage.NEWCOMER)
+            new = np.flatnonzero(newcomer & ~lv.welcomed)  # each newcomer once
             lv.welcomed[new] = True
             lv.add_boost(new, cfg.welcome)
             lv.welcome_patience = cfg.welcome_patience

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from pydantic import BaseModel
 
-from learncomm.sim.schema.vocab import GROUPS, Mode
+from learncomm.sim.schema.vocab import GROUPS, Mode, Stage
 
 if TYPE_CHECKING:
     from learncomm.sim.engine.model import CommunityModel
@@ -97,7 +97,7 @@ def observe(model: CommunityModel, community: int) -> Snapshot:
         community_name=w.names[community],
         members=int(members.sum()),
         active=int(act.sum()),
-        newcomers=int((act & (s.stage == 0)).sum()),
+        newcomers=int((act & (s.stage == Stage.NEWCOMER)).sum()),
         prospects=int((enrolled & ~s.joined).sum()),
         joined_last_week=int((members & (s.joined_day > model.day - 7)).sum()),
         present_today=int((day.present & members).sum()) if day is not None else 0,

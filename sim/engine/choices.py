@@ -12,7 +12,7 @@ import numpy as np
 from learncomm.agents.state import LearnerState
 from learncomm.sim.engine.learning import zpd_gain
 from learncomm.sim.engine.levers import Meeting
-from learncomm.sim.engine.today import Day, Meetups, Plan, Turns
+from learncomm.sim.engine.today import Day, HeldMeetups, Plan, Turns
 from learncomm.sim.engine.world import World
 from learncomm.sim.schema.scenario import Params
 from learncomm.sim.schema.vocab import Mode, Stage, TutoringRole
@@ -69,9 +69,9 @@ def choose_meetings(day: Day) -> Plan:
     return plan
 
 
-def meetups_held(state: LearnerState, plan: Plan) -> Meetups:
+def meetups_held(state: LearnerState, plan: Plan) -> HeldMeetups:
     """Attendance, topic and the attendees' level of each meetup held today."""
-    held = Meetups(attendance={}, topic={}, level=np.zeros((state.membership.shape[1], state.knowledge.shape[1])))
+    held = HeldMeetups(attendance={}, topic={}, level=np.zeros((state.membership.shape[1], state.knowledge.shape[1])))
     for c in np.unique(plan.comm[plan.meet]):
         att = plan.meet & (plan.comm == c)
         t = plan.topic[att][0]

@@ -25,7 +25,7 @@ from learncomm.sim.engine.dynamics import (
 )
 from learncomm.sim.engine.learning import Gains, learn
 from learncomm.sim.engine.levers import benchmark_effect, meeting_summaries
-from learncomm.sim.engine.today import Day, Meetups, Plan, Turns
+from learncomm.sim.engine.today import Day, HeldMeetups, Plan, Turns
 from learncomm.sim.schema.vocab import Count, Mode
 
 
@@ -62,7 +62,7 @@ def run_day(day: Day) -> DayResult:
     return record(plan, turns, gains, gain, dropped, meetups)
 
 
-def take_in(day: Day, plan: Plan, turns: Turns, gains: Gains, meetups: Meetups) -> np.ndarray:
+def take_in(day: Day, plan: Plan, turns: Turns, gains: Gains, meetups: HeldMeetups) -> np.ndarray:
     """Apply the day's gains to knowledge (meeting notes, own gains, then answering peers); each learner's total."""
     state, idx, topic = day.state, turns.idx, turns.topic
     gain = meeting_summaries(state, day.levers, day.p, plan.meet, meetups.topic, meetups.level)
@@ -116,7 +116,7 @@ def age(day: Day, turns: Turns, gains: Gains) -> np.ndarray:
 
 
 def record(
-    plan: Plan, turns: Turns, gains: Gains, gain: np.ndarray, dropped: np.ndarray, meetups: Meetups
+    plan: Plan, turns: Turns, gains: Gains, gain: np.ndarray, dropped: np.ndarray, meetups: HeldMeetups
 ) -> DayResult:
     """The day's outcomes over every learner (absent learners: mode and topic -1)."""
     n, idx = plan.present.size, turns.idx

@@ -16,14 +16,9 @@ from learncomm.agents.state import LearnerState
 from learncomm.sim.engine.levers import Levers
 from learncomm.sim.engine.today import Day, Turns
 from learncomm.sim.engine.world import World
+from learncomm.sim.engine.zpd import zpd_gain
 from learncomm.sim.schema.scenario import Params
 from learncomm.sim.schema.vocab import Mode
-
-
-def zpd_gain(gap: np.ndarray, peak: float) -> np.ndarray:
-    """g * zpd(g) with zpd(g) = exp(-g^2 / (2 peak^2)): largest at g = peak, small for big gaps, 0 if not behind."""
-    g = np.maximum(gap, 0.0)
-    return g * np.exp(-(g * g) / (2.0 * peak * peak))
 
 
 def ease(state: LearnerState, world: World, p: Params, who: np.ndarray, topic: np.ndarray) -> np.ndarray:

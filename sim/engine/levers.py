@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from learncomm.agents.state import LearnerState
+from learncomm.sim.engine.zpd import zpd_gain
 from learncomm.sim.schema.roles import Benchmarker, Source
 from learncomm.sim.schema.scenario import Params
 
@@ -108,8 +109,6 @@ def meeting_summaries(
 
     Applied to knowledge here (computed from the start-of-day state); returns each learner's gain.
     """
-    from learncomm.sim.engine.learning import zpd_gain
-
     gain = np.zeros(state.n)
     if not meet_topic:
         return gain

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from learncomm.agents.state import LearnerState
+from learncomm.sim.engine.day import DayResult
 from learncomm.sim.schema.vocab import MODES, SCOPES, Count, Stage
 
 PER_SCOPE: tuple[str, ...] = (
@@ -63,7 +64,7 @@ def _mean(values: np.ndarray, group: np.ndarray, mask: np.ndarray | None = None)
     return np.divide(s, k, out=np.full(4, np.nan), where=k > 0)
 
 
-def day_metrics(state: LearnerState, day: object | None = None) -> dict[str, float]:
+def day_metrics(state: LearnerState, day: DayResult | None = None) -> dict[str, float]:
     """Every outcome for the state after a day (`day` is the DayResult; None before the first day)."""
     g = state.group.astype(np.int64)
     k = (
@@ -85,7 +86,7 @@ def day_metrics(state: LearnerState, day: object | None = None) -> dict[str, flo
         mode, gain, exposed = np.full(state.n, -1), np.zeros(state.n), np.zeros(state.n, dtype=bool)
         meetups: dict[int, int] = {}
     else:
-        present, mode, gain, exposed, meetups = day.present, day.mode, day.gain, day.exposed, day.meetups  # type: ignore[attr-defined]
+        present, mode, gain, exposed, meetups = day.present, day.mode, day.gain, day.exposed, day.meetups
     out["present"] = _mean(present.astype(float), g, active | present)
     # one pass counts every (group, mode) pair; column 0 is "absent" (mode -1)
     by_mode = np.bincount(g * (len(MODES) + 1) + (mode.astype(np.int64) + 1), minlength=3 * (len(MODES) + 1)).reshape(

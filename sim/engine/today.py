@@ -48,7 +48,7 @@ class Plan:
 
 
 @dataclass
-class Meetups:
+class HeldMeetups:
     """Today's meetups, each read from the start-of-day state."""
 
     attendance: dict[int, int]  # community -> attendees

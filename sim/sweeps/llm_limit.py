@@ -13,14 +13,13 @@ from __future__ import annotations
 import fcntl
 import os
 import time
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
 
-CallSlot = Callable[[], AbstractContextManager[Any]]
+from learncomm.roles.deciders import CallSlot
 
 
 class FileSemaphore:
