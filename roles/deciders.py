@@ -9,6 +9,7 @@ back to the policy and records why.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -135,8 +136,13 @@ def _counting_cache(path: str) -> Any:
             self.last_hit = value is not None
             return value
 
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    return CountingCache(database_path=path)
+    db = Path(path)
+    db.parent.mkdir(parents=True, exist_ok=True)
+    # Creating the cache creates its table; two sweep workers doing that at once race ("table
+    # full_llm_cache already exists"). An exclusive lock on a file beside it makes creation one at a time.
+    with open(db.with_name(db.name + ".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return CountingCache(database_path=path)
 
 
 class ChatDecider:

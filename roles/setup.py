@@ -59,7 +59,7 @@ class DeciderFactory:
             if self.local_url is None:
                 raise ScenarioError(
                     "the local decider needs its server: "
-                    "run through `learncomm run` or sim.run.run_scenario, which start it"
+                    "run through `learncomm run` or learncomm.sim.runs.run.run_scenario, which start it"
                 )
             local = cfg.model_copy(update={"model": self.model or "gemma-3-270m"})
             return ChatDecider(local, base_url=self.local_url, name="local", call_slot=self.call_slot)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from rich.table import Table
 
-from learncomm.sim.schema.vocab import LEARNER_OUTCOMES, MECHANISMS
+from learncomm.sim.schema.vocab import LEARNER_OUTCOMES, MECHANISMS, ROLE_ACCOUNTING
 
 if TYPE_CHECKING:
     from learncomm.sim.runs.compare import Comparison
@@ -44,25 +44,12 @@ def print_roles(console: Console, roles: dict[str, dict[str, float]]) -> None:
     if not roles:
         return
     table = Table(title="AI roles", title_justify="left")
-    for col in (
-        "role",
-        "decisions",
-        "LLM calls",
-        "fallbacks",
-        "cache hits",
-        "tokens in",
-        "tokens out",
-        "cost $",
-        "LLM time s",
-    ):
+    for col in ("role", *ROLE_ACCOUNTING.values()):
         table.add_column(col, justify="left" if col == "role" else "right")
     for name, r in roles.items():
         table.add_row(
             name,
-            *(
-                f"{r[k]:.0f}"
-                for k in ("decisions", "llm_calls", "fallbacks", "cache_hits", "input_tokens", "output_tokens")
-            ),
+            *(f"{r[k]:.0f}" for k in list(ROLE_ACCOUNTING)[:6]),
             f"{r['cost_usd']:.4f}",
             f"{r['latency_s']:.1f}",
         )

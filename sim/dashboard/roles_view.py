@@ -13,19 +13,10 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from learncomm.sim.dashboard.common import base_layout, esc, esc_wrapped, fmt, table_html
+from learncomm.sim.schema.vocab import ROLE_ACCOUNTING
 
 TABLE_ROWS = 1000
 DECIDER_COLOURS = {"policy": "#4c78a8", "openai": "#f58518", "local": "#54a24b", "replay": "#b279a2"}
-ACCOUNT = (
-    "decisions",
-    "llm_calls",
-    "fallbacks",
-    "cache_hits",
-    "input_tokens",
-    "output_tokens",
-    "cost_usd",
-    "latency_s",
-)
 
 
 def _lane(row: pd.Series, several: bool) -> str:
@@ -153,21 +144,11 @@ def accounting(roles: dict[str, dict[str, Any]]) -> tuple[go.Figure, str]:
     fig.update_yaxes(title_text="count", row=1, col=1)
     fig.update_yaxes(title_text="tokens", row=1, col=2)
     fig.update_yaxes(title_text="US$", row=1, col=3)
-    header = [
-        "role",
-        "decisions",
-        "LLM calls",
-        "fallbacks",
-        "cache hits",
-        "tokens in",
-        "tokens out",
-        "cost US$",
-        "LLM time s",
-    ]
+    header = ["role", *ROLE_ACCOUNTING.values()]
     rows = [
         [
             n,
-            *(fmt(int(roles[n].get(k, 0))) for k in ACCOUNT[:6]),
+            *(fmt(int(roles[n].get(k, 0))) for k in list(ROLE_ACCOUNTING)[:6]),
             fmt(roles[n].get("cost_usd"), 4),
             fmt(roles[n].get("latency_s"), 1),
         ]

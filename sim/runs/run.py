@@ -30,6 +30,7 @@ from learncomm.sim.runs.store import (
 from learncomm.sim.schema.loading import ScenarioError
 from learncomm.sim.schema.roles import Prices
 from learncomm.sim.schema.scenario import Scenario
+from learncomm.sim.schema.vocab import ROLE_ACCOUNTING
 
 
 @dataclass
@@ -138,19 +139,8 @@ def role_accounting(rows: list[dict[str, Any]], prices: Prices) -> dict[str, dic
     tokens and estimated cost (cache hits are free)."""
     out: dict[str, dict[str, float]] = {}
     for r in rows:
-        a = out.setdefault(
-            r["role"],
-            {
-                "decisions": 0,
-                "llm_calls": 0,
-                "fallbacks": 0,
-                "cache_hits": 0,
-                "input_tokens": 0,
-                "output_tokens": 0,
-                "cost_usd": 0.0,
-                "latency_s": 0.0,
-            },
-        )
+        # counts stay integers in summary.json; money and time are floats
+        a = out.setdefault(r["role"], {k: 0.0 if k in ("cost_usd", "latency_s") else 0 for k in ROLE_ACCOUNTING})
         a["decisions"] += 1
         a["llm_calls"] += int(r["input_tokens"] > 0 and not r["cache_hit"])
         a["fallbacks"] += int(r["fallback"])

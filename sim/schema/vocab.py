@@ -86,3 +86,16 @@ MECHANISMS: dict[str, str] = {
     "exposed": "share of days exposed to a gap",
     "present": "share of days taking part",
 }
+
+# Per role, what a run's summary counts of its decisions (sim/runs/run.py `role_accounting`), with the labels
+# the CLI's table and the run dashboard show; the first six are counts, then money and time.
+ROLE_ACCOUNTING: dict[str, str] = {
+    "decisions": "decisions",
+    "llm_calls": "LLM calls",
+    "fallbacks": "fallbacks",
+    "cache_hits": "cache hits",
+    "input_tokens": "tokens in",
+    "output_tokens": "tokens out",
+    "cost_usd": "cost US$",
+    "latency_s": "LLM time s",
+}
