@@ -360,7 +360,7 @@ class PerAgentLearner(mesa.Agent):
             self.first_question_answered = int(self.responded)
         self.unanswered += asked and not self.responded
         self.bonds += responses
-        if self.present:
+        if self.present or today > 0:  # an answer read and written later is an active day too
             self.last_active_day = number
 
     def leave(self, number: int, how: str) -> None:
