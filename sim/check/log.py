@@ -139,14 +139,22 @@ def _data_line(path: Path, header_line: int, row: int) -> int:
     return header_line + row + 1
 
 
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _parse_times(values: pd.Series, numeric: bool | None) -> tuple[np.ndarray, bool]:
     """Seconds since the epoch as float64 (NaN where unparsable) and whether the column is numeric."""
     s = values.astype("string").str.strip()
     if numeric is None:
         first = s.dropna()
-        numeric = bool(len(first)) and not math.isnan(pd.to_numeric(first.iloc[:1], errors="coerce").iloc[0])
+        numeric = bool(len(first)) and _is_number(str(first.iloc[0]))
     if numeric:
-        return pd.to_numeric(s, errors="coerce").to_numpy(np.float64), True
+        return pd.to_numeric(s, errors="coerce").to_numpy(np.float64, na_value=np.nan), True
     t = pd.to_datetime(s, errors="coerce", utc=True, format="ISO8601")
     secs = (t - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(seconds=1)
     return secs.to_numpy(np.float64, na_value=np.nan), False

@@ -136,7 +136,7 @@ def check(
         pairs, _ = plan(FACTS, fast, scenario)
         needed = {s for f, s in pairs} | {f.baseline for f, _ in pairs if f.baseline}
         with count_progress(err, "model check", len(needed) * n) as advance:
-            report = run_check(list(range(1, n + 1)), fast=fast, scenarios=scenario, log=activity,
+            report = run_check(list(range(1, n + 1)), fast=fast, scenarios=scenario, log=activity, facts=FACTS,
                                on_run=lambda _s, _seed: advance())  # fmt: skip
         target = out_dir or default_check_dir(results)
         path = write_report(report, target)
