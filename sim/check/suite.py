@@ -180,7 +180,8 @@ def run_check(
         m, lo, hi = interval(ok) if len(ok) else (math.nan, math.nan, math.nan)
         results.append(FactResult(f, name, list(seeds), values, m, lo, hi, bool(len(ok)) and f.in_range(m)))
     sim_figs: dict[str, dict[str, Any]] = {}
-    for name in dict.fromkeys(n for n, _ in samples):
+    # the figures beside a log: the scenarios the log-computable facts are checked on
+    for name in dict.fromkeys(s for f, s in pairs if f.log is not None):
         sim_figs[name] = scalar_figures([samples[name, s].figures for s in seeds if (name, s) in samples])
     report = CheckReport(results, list(seeds), fast, sim_figs, skipped=skipped)
     if log is not None:

@@ -46,18 +46,19 @@ def print_facts(report: CheckReport) -> None:
     t.add_column("source", overflow="fold")
     for r in report.results:
         f = r.fact
-        interval = "" if r.ci_low != r.ci_low else f" [{num(r.ci_low)}, {num(r.ci_high)}]"
+        d = 1 if f.unit in ("ratio", "week") else 2
+        interval = "" if r.ci_low != r.ci_low else f" [{num(r.ci_low, d)}, {num(r.ci_high, d)}]"
         row = [
             f.id,
             r.scenario + (f" vs {f.baseline}" if f.baseline else ""),
-            f"{num(r.mean)}{interval}",
+            f"{num(r.mean, d)}{interval}",
             f.target,
             "[green]pass[/]" if r.passed else "[bold red]FAIL[/]",
         ]
         if log is not None:
             if f.id in log.values:
                 mark = "[green]in range[/]" if log.in_range[f.id] else "[red]out[/]"
-                row.append(f"{num(log.values[f.id])} {mark}")
+                row.append(f"{num(log.values[f.id], d)} {mark}")
             else:
                 row.append("model only")
         row.append(f.source)
