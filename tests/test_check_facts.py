@@ -160,7 +160,7 @@ def fake_runs(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
         calls.append((sc.name, seed))
         return synthetic(sc.name, seed)
 
-    monkeypatch.setattr(suitemod, "run_scenario", fake)
+    monkeypatch.setattr(suitemod, "run_scenario", fake)  # run_one looks it up when it runs
     return calls
 
 

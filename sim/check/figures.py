@@ -30,13 +30,19 @@ def gini(x: np.ndarray) -> float:
     return float((2.0 * (i * x).sum()) / (n * total) - (n + 1.0) / n)
 
 
+def top_count(n: int, fraction: float) -> int:
+    """How many members the top `fraction` is: round(fraction * n), at least one (as sim/runs/outcomes.py's
+    activity levels count superusers)."""
+    return max(1, int(round(fraction * n)))
+
+
 def top_share(x: np.ndarray, fraction: float) -> float:
-    """Share of the total held by the top `fraction` of members (at least one member)."""
+    """Share of the total held by the top `fraction` of members (`top_count` of them)."""
     x = np.sort(np.asarray(x, dtype=np.float64))[::-1]
     total = float(x.sum())
     if total == 0:
         return 0.0
-    k = max(1, math.ceil(fraction * len(x) - 1e-9))
+    k = top_count(len(x), fraction)
     return float(x[:k].sum() / total)
 
 
@@ -47,7 +53,7 @@ def levels(posts: np.ndarray) -> np.ndarray:
     out = np.where(posts > 0, 1, 0)
     posters = int((posts > 0).sum())
     if posters:
-        k = min(posters, max(1, math.floor(0.01 * len(posts))))
+        k = min(posters, top_count(len(posts), 0.01))
         order = np.lexsort((np.arange(len(posts)), -posts))  # most posts first, then by position
         out[order[:k]] = 2
     return out

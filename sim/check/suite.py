@@ -1,11 +1,13 @@
 """Running the facts over seeds: each (scenario, seed) runs once and serves every fact that needs it.
 
-Runs go sequentially: a shipped scenario runs in a fraction of a second, less than a worker process takes to
-start and import the engine, so the sweep machinery's process pool would make the fast suite slower.
+Runs go one after the other by default: a shipped scenario runs in a fraction of a second, about what a worker
+process takes to start and import the engine. `workers > 1` runs them on the sweep machinery's process pool
+(`local_executor`), which pays off for larger scenarios.
 """
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -24,7 +26,7 @@ from learncomm.sim.runs.compare import interval
 from learncomm.sim.runs.run import RunResult, run_scenario
 from learncomm.sim.runs.store import atomic_file, versions, write_json
 from learncomm.sim.schema.loading import load_scenario
-from learncomm.sim.schema.scenario import Scenario
+from learncomm.sim.sweeps.runner import local_executor
 
 FAST_SEEDS = 3
 DEFAULT_SEEDS = 5
@@ -139,6 +141,31 @@ def scalar_figures(figs: list[Figures]) -> dict[str, Any]:
     return out
 
 
+def run_one(name: str, seed: int) -> RunResult:
+    """One run of a scenario (a shipped name or a file) on a seed, no folder written."""
+    return run_scenario(load_scenario(name), seed=seed)
+
+
+def run_all(
+    keys: list[tuple[str, int]], workers: int, on_run: Callable[[str, int], None] | None
+) -> dict[tuple[str, int], RunResult]:
+    """Every (scenario, seed) once: in this process, or on a process pool of `workers`."""
+    runs: dict[tuple[str, int], RunResult] = {}
+    if workers <= 1:
+        for name, seed in keys:
+            runs[name, seed] = run_one(name, seed)
+            if on_run is not None:
+                on_run(name, seed)
+        return runs
+    with local_executor(workers) as pool:
+        futures = {pool.submit(run_one, name, seed): (name, seed) for name, seed in keys}
+        for fut in cf.as_completed(futures):
+            runs[futures[fut]] = fut.result()
+            if on_run is not None:
+                on_run(*futures[fut])
+    return runs
+
+
 def run_check(
     seeds: Sequence[int],
     fast: bool = False,
@@ -146,20 +173,15 @@ def run_check(
     log: Activity | None = None,
     facts: Sequence[Fact] = FACTS,
     on_run: Callable[[str, int], None] | None = None,
+    workers: int = 1,
 ) -> CheckReport:
     """Run every needed (scenario, seed) once and evaluate each fact on its scenarios over the seeds."""
     started = time.perf_counter()
     pairs, skipped = plan(facts, fast, scenarios)
-    loaded: dict[str, Scenario] = {}
-    runs: dict[tuple[str, int], RunResult] = {}
+    names = list(dict.fromkeys([s for _, s in pairs] + [f.baseline for f, _ in pairs if f.baseline]))
+    runs = run_all([(n, seed) for n in names for seed in seeds], workers, on_run)
 
     def get(name: str, seed: int) -> RunResult:
-        if (name, seed) not in runs:
-            if name not in loaded:
-                loaded[name] = load_scenario(name)
-            runs[name, seed] = run_scenario(loaded[name], seed=seed)
-            if on_run is not None:
-                on_run(name, seed)
         return runs[name, seed]
 
     samples: dict[tuple[str, int], Sample] = {}

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from learncomm.sim.cli.app import app, err, fail, out
@@ -50,7 +51,7 @@ def print_facts(report: CheckReport) -> None:
         interval = "" if r.ci_low != r.ci_low else f" [{num(r.ci_low, d)}, {num(r.ci_high, d)}]"
         row = [
             f.id,
-            r.scenario + (f" vs {f.baseline}" if f.baseline else ""),
+            escape(r.scenario + (f" vs {f.baseline}" if f.baseline else "")),
             f"{num(r.mean, d)}{interval}",
             f.target,
             "[green]pass[/]" if r.passed else "[bold red]FAIL[/]",
@@ -75,7 +76,7 @@ def print_figures(report: CheckReport) -> None:
     t.add_column("figure")
     t.add_column("log")
     for s in sims:
-        t.add_column(s)
+        t.add_column(escape(s))
     for key, label, digits in FIGURE_ROWS:
         t.add_row(label, num(report.log["figures"].get(key), digits), *(num(sims[s].get(key), digits) for s in sims))
     out.print(t)
@@ -107,6 +108,9 @@ def check(
         typer.Option("--out", help="Folder for check.json and dashboard.html (default: results/check-<time>)."),
     ] = None,
     results: Annotated[Path, typer.Option("--results", help="Where check folders go by default.")] = Path("results"),
+    workers: Annotated[
+        int, typer.Option("--workers", min=1, help="Run on a process pool of N workers (default 1: in this process).")
+    ] = 1,
     no_dashboard: Annotated[bool, typer.Option("--no-dashboard", help="Do not write dashboard.html.")] = False,
 ) -> None:
     """Check the model against stylised facts of real communities (and, with --log, a community's event log).
@@ -122,12 +126,15 @@ def check(
     try:
         activity = read_log(log, members) if log is not None else None
     except LogError as exc:
-        fail(str(exc))
+        fail(escape(str(exc)))
         return
     if activity is not None:
         used = ", ".join(f"{k}: {v}" for k, v in activity.columns.items())
-        out.print(f"Log [bold]{log}[/]: {activity.n:,} members, {int(activity.posts.sum()):,} events over "
-                  f"{activity.horizon:.1f} days (columns {used})", highlight=False)  # fmt: skip
+        out.print(
+            f"Log [bold]{escape(str(log))}[/]: {activity.n:,} members, {int(activity.posts.sum()):,} events over "
+            f"{activity.horizon:.1f} days (columns {escape(used)})",
+            highlight=False,
+        )
         if activity.members_listed:
             out.print(f"  {activity.members_listed:,} listed members never appear in the log (counted, 0 posts)")
     n = seeds or (FAST_SEEDS if fast else DEFAULT_SEEDS)
@@ -137,21 +144,30 @@ def check(
         pairs, _ = plan(FACTS, fast, scenario)
         needed = {s for f, s in pairs} | {f.baseline for f, _ in pairs if f.baseline}
         with count_progress(err, "model check", len(needed) * n) as advance:
-            report = run_check(list(range(1, n + 1)), fast=fast, scenarios=scenario, log=activity, facts=FACTS,
-                               on_run=lambda _s, _seed: advance())  # fmt: skip
+            report = run_check(
+                list(range(1, n + 1)),
+                fast=fast,
+                scenarios=scenario,
+                log=activity,
+                facts=FACTS,
+                workers=workers,
+                on_run=lambda _s, _seed: advance(),
+            )
         target = out_dir or default_check_dir(results)
         path = write_report(report, target)
     except (ScenarioError, ResultsError, OSError) as exc:
-        fail(str(exc))
+        fail(escape(str(exc)))
         return
     print_facts(report)
     if report.log is not None:
         print_figures(report)
     good = sum(r.passed for r in report.results)
-    out.print(f"{good} of {len(report.results)} facts pass ({report.wall_s:.1f} s). Results: [bold]{path}[/]")
+    out.print(
+        f"{good} of {len(report.results)} facts pass ({report.wall_s:.1f} s). Results: [bold]{escape(str(path))}[/]"
+    )
     if not no_dashboard:
         from learncomm.sim.dashboard.check_page import build_check
 
-        out.print(f"Dashboard: [bold]{build_check(Path(target))}[/]")
+        out.print(f"Dashboard: [bold]{escape(str(build_check(Path(target))))}[/]")
     if not report.passed:
         raise typer.Exit(1)
