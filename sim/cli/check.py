@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich import box
 from rich.markup import escape
 from rich.table import Table
 
@@ -39,32 +40,43 @@ def num(v: float | None, digits: int = 2) -> str:
 
 def print_facts(report: CheckReport) -> None:
     log = report.log_check
-    t = Table(title=f"Model check: {len(report.results)} facts over seeds {report.seeds}", title_justify="left")
+    wide = out.width >= 160  # the sources fit in the table; else they follow it, one line per fact
+    t = Table(
+        title=f"Model check: {len(report.results)} facts over seeds {report.seeds}",
+        title_justify="left",
+        box=box.HEAVY_HEAD if wide else box.SIMPLE_HEAD,
+        pad_edge=wide,
+    )
     for col in ("fact", "scenario", "value [95% interval]", "target", "result"):
-        t.add_column(col, no_wrap=col != "scenario")
+        t.add_column(col, no_wrap=True)
     if log is not None:
-        t.add_column("log")
-    t.add_column("source", overflow="fold")
+        t.add_column("log (in range?)", no_wrap=True)
+    if wide:
+        t.add_column("source", overflow="fold")
     for r in report.results:
         f = r.fact
         d = 1 if f.unit in ("ratio", "week") else 2
         interval = "" if r.ci_low != r.ci_low else f" [{num(r.ci_low, d)}, {num(r.ci_high, d)}]"
         row = [
             f.id,
-            escape(r.scenario + (f" vs {f.baseline}" if f.baseline else "")),
+            escape(r.scenario + (f" vs {f.baseline}" if f.baseline and wide else "")),
             f"{num(r.mean, d)}{interval}",
             f.target,
             "[green]pass[/]" if r.passed else "[bold red]FAIL[/]",
         ]
         if log is not None:
             if f.id in log.values:
-                mark = "[green]in range[/]" if log.in_range[f.id] else "[red]out[/]"
-                row.append(f"{num(log.values[f.id], d)} {mark}")
+                mark = "[green]yes[/]" if log.in_range[f.id] else "[red]no[/]"
+                row.append(f"{num(log.values[f.id], d)} ({mark})")
             else:
-                row.append("model only")
-        row.append(f.source)
+                row.append("–")
+        if wide:
+            row.append(f.source)
         t.add_row(*row)
     out.print(t)
+    if not wide:
+        for f in dict.fromkeys(r.fact for r in report.results):
+            out.print(f"[bold]{f.id}[/]: {escape(f.source)}", highlight=False)
     for s in report.skipped:
         out.print(f"[dim]skipped {s}[/]", highlight=False)
 
