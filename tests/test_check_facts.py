@@ -256,3 +256,18 @@ def test_fast_model_check_passes(tmp_path: Path) -> None:
     assert res.returncode == 0, res.stderr[-2000:]
     assert took < 90, took
     assert (tmp_path / "fast" / "dashboard.html").is_file()
+
+
+def test_run_figures_agree_with_the_run_tables() -> None:
+    """One code path: the figures of a real run match what the engine records (posts_gini, activity_level)."""
+    from learncomm.sim.schema.loading import load_scenario
+
+    r = suitemod.run_scenario(load_scenario("community"), seed=1)
+    f = Sample(r).figures
+    assert f.gini == pytest.approx(r.summary["community"]["posts_gini"])
+    shares = r.learners["activity_level"].value_counts(normalize=True)
+    assert (f.lurkers, f.contributors, f.superusers) == pytest.approx(
+        (shares.get("lurker", 0), shares.get("contributor", 0), shares.get("superuser", 0))
+    )
+    assert f.posts == int(r.learners["posts"].sum()) == int(r.timeseries["posts"].sum())
+    assert f.members == len(r.learners)
