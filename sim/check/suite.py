@@ -180,31 +180,23 @@ def run_check(
     pairs, skipped = plan(facts, fast, scenarios)
     names = list(dict.fromkeys([s for _, s in pairs] + [f.baseline for f, _ in pairs if f.baseline]))
     runs = run_all([(n, seed) for n in names for seed in seeds], workers, on_run)
-
-    def get(name: str, seed: int) -> RunResult:
-        return runs[name, seed]
-
-    samples: dict[tuple[str, int], Sample] = {}
+    samples = {key: Sample(run) for key, run in runs.items()}  # a run's figures are computed once, when needed
     results: list[FactResult] = []
     for f, name in pairs:
         values = []
         for seed in seeds:
-            key = (name, seed)
-            if key not in samples:
-                samples[key] = Sample(get(name, seed))
-            s = samples[key]
+            s = samples[name, seed]
             if f.baseline is not None:
-                s = Sample(s.run, get(f.baseline, seed))
-                s.__dict__.update({k: v for k, v in samples[key].__dict__.items() if k in ("activity", "figures")})
+                s = Sample(s.run, runs[f.baseline, seed])
             values.append(float(f.statistic(s)))
         arr = np.array(values, dtype=float)
-        ok = arr[np.isfinite(arr)] if not np.isinf(arr).all() else arr
+        ok = arr[np.isfinite(arr)]  # a seed with no value (nobody left, say) is left out
         m, lo, hi = interval(ok) if len(ok) else (math.nan, math.nan, math.nan)
         results.append(FactResult(f, name, list(seeds), values, m, lo, hi, bool(len(ok)) and f.in_range(m)))
     sim_figs: dict[str, dict[str, Any]] = {}
     # the figures beside a log: the scenarios the log-computable facts are checked on
     for name in dict.fromkeys(s for f, s in pairs if f.log is not None):
-        sim_figs[name] = scalar_figures([samples[name, s].figures for s in seeds if (name, s) in samples])
+        sim_figs[name] = scalar_figures([samples[name, seed].figures for seed in seeds])
     report = CheckReport(results, list(seeds), fast, sim_figs, skipped=skipped)
     if log is not None:
         fig = figures(log)
