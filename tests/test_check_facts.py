@@ -170,7 +170,7 @@ def test_suite_runs_each_scenario_and_seed_once_and_writes_check_json(
     report = run_check([1, 2, 3])
     assert sorted(fake_runs) == sorted(
         (s, seed)
-        for s in ("community", "open-course", "classroom", "peer-tutoring", "self-study")
+        for s in ("community", "open-course", "video-game", "classroom", "pottery", "peer-tutoring", "self-study")
         for seed in (1, 2, 3)
     )
     by = {(r.fact.id, r.scenario): r for r in report.results}

@@ -72,9 +72,15 @@ def atomic_dir(target: Path, overwrite: bool = False) -> Iterator[Path]:
     # The temporary folder sits one level deeper (results/.tmp/...) so globs such as
     # results/*/learners.parquet never see a run that is still being written.
     staging = target.parent / ".tmp"
-    staging.mkdir(parents=True, exist_ok=True)
     tmp = staging / f"{target.name}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-    tmp.mkdir()
+    for attempt in range(10):  # another writer may remove the empty staging folder between our two mkdirs
+        try:
+            staging.mkdir(parents=True, exist_ok=True)
+            tmp.mkdir()
+            break
+        except FileNotFoundError:
+            if attempt == 9:
+                raise
     try:
         yield tmp
         _fsync_dir(tmp)
