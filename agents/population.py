@@ -78,6 +78,8 @@ def draw_traits(scenario: Scenario, rng: np.random.Generator, n: int) -> dict[st
     motivation = beta(rng, pop.motivation, n)
     interest = rng.dirichlet(np.full(t, pop.interest_concentration), size=n)
     free = np.argsort(rng.random((n, 7)), axis=1) < pop.available_days_per_week
+    # drawn last, so adding it left every earlier trait of a seed as it was
+    activity = rng.lognormal(0.0, scenario.params.activity_spread, size=n)
     return {
         "knowledge": knowledge,
         "interest": interest,
@@ -88,7 +90,36 @@ def draw_traits(scenario: Scenario, rng: np.random.Generator, n: int) -> dict[st
         "access_class": access_class,
         "available": free,
         "group": group,
+        "activity": activity,
     }
+
+
+def draw_arrivals(scenario: Scenario, state: LearnerState, rng: np.random.Generator) -> None:
+    """Schedule when each member joins (docs/model.md, "Arrivals"): founders from the first day, the others in a
+    launch wave (exponential delays, mean `wave_days`) or a trickle spread evenly over the run.
+
+    A member of several communities arrives by the rules of the first community it belongs to. Later arrivals
+    are members (in the network from the start) who are not joined or active until their day.
+    """
+    n, days = state.n, scenario.days
+    home = np.argmax(state.membership, axis=1)
+    u_founder, u_trickle, u_when = rng.random(n), rng.random(n), rng.random(n)  # one of each per member, always
+    if days < 2:
+        return
+    for c, community in enumerate(scenario.resolved_communities()):
+        a = scenario.arrivals_of(community)
+        if a.founders >= 1.0:
+            continue
+        who = (home == c) & (u_founder >= a.founders)
+        trickle = who & (u_trickle < a.trickle)
+        wave = who & ~trickle
+        day = np.ones(n)
+        day[trickle] = 1 + u_when[trickle] * (days - 1)
+        day[wave] = 1 - a.wave_days * np.log1p(-u_when[wave])
+        later = who & (day < days)  # a wave arrival due after the run's end never comes: a founder stays a founder
+        state.joined_day[later] = np.floor(day[later]).astype(np.int32)
+    state.joined[state.joined_day > 0] = False
+    state.active[state.joined_day > 0] = False
 
 
 def add_prospects(
@@ -107,7 +138,7 @@ def add_prospects(
     fields = {k: np.concatenate([getattr(state, k), v]) for k, v in traits.items()}
     out = LearnerState(membership=np.concatenate([state.membership, extra]), **fields)
     n0 = state.n
-    for name in ("tutoring_role", "tutoring_partner"):
+    for name in ("tutoring_role", "tutoring_partner", "joined", "joined_day", "active"):  # pairs and arrivals stay
         getattr(out, name)[:n0] = getattr(state, name)
     out.joined[n0:] = False
     out.active[n0:] = False

@@ -68,7 +68,7 @@ class ManagerRole(RoleSpec[Manager, Outreach]):
         if cfg.dropouts is None:
             return None
         s = model.state
-        left = int((s.membership[:, community] & (s.dropout_day > max(last_act, 0))).sum())
+        left = int((s.membership[:, community] & (s.leaving_day > max(last_act, 0))).sum())
         return f"{left} members left since the last decision" if left >= cfg.dropouts else None
 
     def validate(self, decision: Outreach, snap: Snapshot, model: CommunityModel) -> str | None:
@@ -85,7 +85,7 @@ class ManagerRole(RoleSpec[Manager, Outreach]):
         s, lv, c = model.state, model.levers, snap.community
         k, t = int(decision["outreach"]), decision["topic"]
         if k > 0 and t is not None:  # validated: outreach is about a topic
-            pool = np.flatnonzero(s.membership[:, c] & ~s.joined)
+            pool = np.flatnonzero(s.membership[:, c] & s.prospect)
             keen = pool[np.lexsort((pool, -s.interest[pool, t]))[:k]]  # most interested first; ties by id
             w = model.world
             members = np.flatnonzero(s.membership[:, c] & s.active)

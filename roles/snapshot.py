@@ -98,7 +98,7 @@ def observe(model: CommunityModel, community: int) -> Snapshot:
         members=int(members.sum()),
         active=int(act.sum()),
         newcomers=int((act & (s.stage == Stage.NEWCOMER)).sum()),
-        prospects=int((enrolled & ~s.joined).sum()),
+        prospects=int((enrolled & s.prospect).sum()),
         joined_last_week=int((members & (s.joined_day > model.day - 7)).sum()),
         present_today=int((day.present & members).sum()) if day is not None else 0,
         disengaged=int((act & (s.motivation < p.dropout_threshold + 0.1)).sum()),

@@ -5,6 +5,12 @@ builder here spells out the settings a test relies on: the two settings
 (classroom, community) are given in full, and tests pass the mechanism
 constants they depend on as dotted overrides (`params.alpha_ask=...`).
 Nothing here asserts a default value.
+
+The participation mechanisms (a heavy-tailed propensity to post, neighbours who may not respond, arrivals,
+leaving and fading; sim/engine/participation.py) are switched off in BASE_YAML: everyone who takes a social
+turn may post, every neighbour still a member is willing to answer, everyone is there from the first day and
+nobody drifts away. The older mechanism tests so isolate their own mechanism; tests/test_participation.py
+switches the participation mechanisms on.
 """
 
 from __future__ import annotations
@@ -36,6 +42,8 @@ settings:
     experts: 1
     expert_knowledge: 1.0
     expert_resource_rate: 0.0
+    leaving: 0.0
+    arrivals: {founders: 1.0}
   community:
     power_gap: 0.1
     social_share: 0.6
@@ -48,6 +56,8 @@ settings:
     experts: 0
     expert_knowledge: 0.95
     expert_resource_rate: 0.0
+    leaving: 0.0
+    arrivals: {founders: 1.0}
 """
 
 BASE_YAML = (
@@ -69,6 +79,11 @@ population:
     - {share: 1.0, mean: 0.8, spread: 0.05}
   available_days_per_week: 3
 network: {degree: 4, rewiring: 0.1}
+params:
+  post_rate: 1.0
+  activity_spread: 0.0
+  stage_post: [1.0, 1.0, 1.0]
+  respond_rate: 1.0
 """
     + SETTINGS_YAML
 )
@@ -119,6 +134,7 @@ def make_state(
         available=np.ones((n, 7), dtype=bool),
         group=np.zeros(n, dtype=np.int8),
         membership=np.ones((n, communities), dtype=bool),
+        activity=np.ones(n),
     )
 
 

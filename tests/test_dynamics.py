@@ -219,7 +219,7 @@ def test_dropout_after_patience_days_below_threshold_newcomers_sooner() -> None:
             days[int(i)] = day
     newcomer_days = int(np.ceil(4 * 0.5))
     assert days == {0: newcomer_days - 1, 1: 4 - 1}
-    assert list(st.dropout_day) == [newcomer_days - 1, 3, -1]
+    assert list(st.leaving_day) == [newcomer_days - 1, 3, -1]
     assert list(st.active) == [False, False, True]
 
 
@@ -237,7 +237,7 @@ def test_dropout_streak_resets_when_motivation_recovers() -> None:
     for day in range(3, 5):
         assert not drop_out(st, p, day).any()
     assert drop_out(st, p, 5)[0]
-    assert st.dropout_day[0] == 5 and not st.active[0]
+    assert st.leaving_day[0] == 5 and not st.active[0]
 
 
 def _dropout_scenario(**extra):
@@ -281,14 +281,14 @@ def test_dropped_learners_never_act_again_in_a_model_run() -> None:
             )
     assert len(dropped_on) >= 5, "the scenario is meant to make learners drop out"
     for i, day in dropped_on.items():
-        assert st.dropout_day[i] == day and not st.active[i]
+        assert st.leaving_day[i] == day and not st.active[i]
         k, counts, conf, mot, stage = frozen[i]
         # No forgetting, no counts, no confidence or motivation change after leaving.
         assert np.array_equal(st.knowledge[i], k)
         assert np.array_equal(st.counts[i], counts)
         assert st.confidence[i] == conf and st.motivation[i] == mot and st.stage[i] == stage
-    assert np.all(st.dropout_day[st.active] == -1)
-    assert np.all(st.dropout_day[~st.active] >= 0)
+    assert np.all(st.leaving_day[st.active] == -1)
+    assert np.all(st.leaving_day[~st.active] >= 0)
     assert int(model.metrics["active_learners"]) == int(st.active.sum())
 
 
@@ -309,7 +309,7 @@ def test_newcomers_drop_out_sooner_than_regulars_in_a_model_run() -> None:
         )
         model = make_model(scn, seed=4, agents=False)
         run(model, 30)
-        d = model.state.dropout_day
+        d = model.state.leaving_day
         assert (d >= 0).sum() >= 5
         return np.where(d >= 0, d, 30)
 

@@ -176,7 +176,7 @@ def test_invariants_hold_for_any_valid_scenario(data: dict[str, Any]) -> None:
         assert np.array_equal(st_.knowledge[gone], before_k[gone])
         assert not st_.active[gone].any()
         assert np.array_equal(d.dropped, before_active & ~st_.active)
-        assert np.all(st_.dropout_day[d.dropped] == model.steps)
+        assert np.all(st_.leaving_day[d.dropped] == model.steps)
         # Counts add up.
         assert int(d.present.sum()) == sum(int((d.mode == i).sum()) for i in range(len(MODES)))
         assert np.array_equal(d.mode >= 0, d.present)
@@ -192,14 +192,14 @@ def test_invariants_hold_for_any_valid_scenario(data: dict[str, Any]) -> None:
         assert st_.n == n and st_.knowledge.shape[0] == n
         assert len(model.agents_by_type[Learner]) == n_agents
         assert set(model.metrics) == set(METRICS)
-    assert np.all(st_.dropout_day[st_.active] == -1)
-    assert np.all(st_.dropout_day[~st_.active] >= 0)
+    assert np.all(st_.leaving_day[st_.active] == -1)
+    assert np.all(st_.leaving_day[~st_.active] >= 0)
     df = model.datacollector.get_model_vars_dataframe()
     assert len(df) == days + 1
     assert df["active_learners"].iloc[-1] == st_.active.sum()
     assert df["active_learners"].is_monotonic_decreasing
-    # dropout_day is the timeseries day number: row r (after r days) counts those not yet dropped by day r.
-    gone_by = [int(((st_.dropout_day >= 1) & (st_.dropout_day <= r)).sum()) for r in range(days + 1)]
+    # leaving_day is the timeseries day number: row r (after r days) counts those not yet dropped by day r.
+    gone_by = [int(((st_.leaving_day >= 1) & (st_.leaving_day <= r)).sum()) for r in range(days + 1)]
     assert df["active_learners"].tolist() == [n - g for g in gone_by]
 
 

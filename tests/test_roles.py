@@ -33,7 +33,9 @@ ROLES = (
 
 
 def scenario(extra: str = ROLES, learners: int = 80, days: int = 20):
-    return parse_scenario(f"name: t\nlearners: {learners}\ndays: {days}\nseed: 2\nllm: {{cache: null}}\n{extra}")
+    """Everyone there from the first day (role mechanics, not arrivals, are under test); members still leave."""
+    head = f"name: t\nlearners: {learners}\ndays: {days}\nseed: 2\nllm: {{cache: null}}\narrivals: {{founders: 1.0}}\n"
+    return parse_scenario(head + extra)
 
 
 def snap(**kw: Any) -> Snapshot:

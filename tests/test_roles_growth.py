@@ -113,6 +113,7 @@ def test_welcomed_newcomers_stay_longer() -> None:
         available=np.ones((n, 7), dtype=bool),
         group=np.zeros(n, dtype=np.int8),
         membership=np.ones((n, 1), dtype=bool),
+        activity=np.ones(n),
     )
     factor = np.array([1.0, 1.0, 2.0, 2.0])
     left = np.full(n, -1)
@@ -232,7 +233,8 @@ def test_off_by_default_and_each_roles_trigger_fires_on_its_condition() -> None:
     from learncomm.roles.secretary import SecretaryRole
     from learncomm.sim.schema.roles import Ideator, Secretary
 
-    model = run_days(CommunityModel(scenario("", learners=80, days=30), seed=1, agents=False), 3)
+    stay = "params: {leave_rate: 0.0}\n"  # only the five made to leave below leave
+    model = run_days(CommunityModel(scenario(stay, learners=80, days=30), seed=1, agents=False), 3)
     assert IdeatorRole().trigger(model, 0, Ideator(), -1) is None
     assert "stalled" in IdeatorRole().trigger(model, 0, Ideator(stagnation=1.0), -1)
     assert IdeatorRole().trigger(model, 0, Ideator(stagnation=0.0), -1) is None
@@ -241,7 +243,7 @@ def test_off_by_default_and_each_roles_trigger_fires_on_its_condition() -> None:
     model.meetup_history[0] = [(1, 40), (model.day, 30)]
     assert SecretaryRole().trigger(model, 0, Secretary(attendance_drop=0.5), -1) is None
     s = model.state
-    s.active[:5], s.dropout_day[:5] = False, model.day
+    s.active[:5], s.leaving_day[:5] = False, model.day
     assert "5 members left" in ManagerRole().trigger(model, 0, Manager(dropouts=5), 1)
     assert ManagerRole().trigger(model, 0, Manager(dropouts=5), model.day) is None  # left before the last decision
     model.levers.match = np.full(s.n, -1)

@@ -12,6 +12,7 @@ import numpy as np
 from learncomm.agents.state import LearnerState
 from learncomm.sim.engine.learning import zpd_gain
 from learncomm.sim.engine.levers import Meeting
+from learncomm.sim.engine.participation import enthusiasm, willing_to_post
 from learncomm.sim.engine.today import Day, HeldMeetups, Plan, Turns
 from learncomm.sim.engine.world import World
 from learncomm.sim.schema.scenario import Params
@@ -82,9 +83,11 @@ def meetups_held(state: LearnerState, plan: Plan) -> HeldMeetups:
 
 
 def take_part(day: Day, plan: Plan) -> None:
-    """Meetup attendees, and the active learners who find the time and the drive: `P = access * m^gamma`."""
+    """Meetup attendees, and the active learners who find the time and the drive while the novelty lasts:
+    `P = access * m^gamma * enthusiasm`."""
     state = day.state
-    plan.present = plan.meet | (state.active & (day.draws.participation < state.access * drive(state, day.p)))
+    chance = state.access * drive(state, day.p) * enthusiasm(state, day.p, day.world.leaving, day.number)
+    plan.present = plan.meet | (state.active & (day.draws.participation < chance))
 
 
 def choose_places(day: Day, plan: Plan) -> None:
@@ -143,19 +146,22 @@ def present_turns(day: Day, plan: Plan) -> Turns:
 def choose_modes(day: Day, turns: Turns, audience: np.ndarray) -> None:
     """Mode of each present learner, and its lead over the audience.
 
-    Ahead of the audience and confident enough: explain. Otherwise a social
-    turn (with the setting's share) is a question asked in public only when
-    confidence outweighs the perceived risk (power gap + knowledge gap), else
-    the learner observes; the rest study alone (`fixed_modes` then seats
-    meetup attendees and tutoring pairs).
+    Only a learner willing to post today (its lasting propensity, reinforced
+    by responses; newcomers read first) asks or explains in public; the
+    others read (observe) on a social turn: lurking. Ahead of the audience and
+    confident enough: explain. Otherwise a social turn (with the setting's
+    share) is a question asked in public only when confidence outweighs the
+    perceived risk (power gap + knowledge gap), else the learner observes; the
+    rest study alone (`fixed_modes` then seats meetup attendees and tutoring pairs).
     """
     state, world, p, u, comm = day.state, day.world, day.p, turns.u, turns.comm
     idx, topic = turns.idx, turns.topic
     conf = state.confidence[idx]
     lead = state.knowledge[idx, topic] - audience[comm, topic]
     stage = state.stage[idx]
+    poster = u.post < willing_to_post(state, p, idx)
     explain_p = p.explain_propensity * conf * np.asarray(p.stage_explain)[stage]
-    explain = (lead > p.explain_margin) & (u.explain < explain_p)
+    explain = poster & (lead > p.explain_margin) & (u.explain < explain_p)
     social = ~explain & (u.social < world.per(world.social_share, comm))
     risk = (
         p.risk_base
@@ -163,7 +169,7 @@ def choose_modes(day: Day, turns: Turns, audience: np.ndarray) -> None:
         + p.risk_gap_weight * np.maximum(-lead, 0.0)
         + p.newcomer_risk * (stage == Stage.NEWCOMER)
     )
-    ask = social & (u.ask < sigmoid((conf - risk) / p.ask_temperature))
+    ask = social & poster & (u.ask < sigmoid((conf - risk) / p.ask_temperature))
     mode = np.full(idx.size, Mode.STUDY, dtype=np.int8)
     mode[social] = Mode.OBSERVE
     mode[ask] = Mode.ASK

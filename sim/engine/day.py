@@ -25,6 +25,7 @@ from learncomm.sim.engine.dynamics import (
 )
 from learncomm.sim.engine.learning import Gains, learn
 from learncomm.sim.engine.levers import benchmark_effect, meeting_summaries
+from learncomm.sim.engine.participation import Posts, arrive, leave, record_posts, reinforce
 from learncomm.sim.engine.today import Day, HeldMeetups, Plan, Turns
 from learncomm.sim.schema.vocab import Count, Mode
 
@@ -40,8 +41,11 @@ class DayResult:
     gain: np.ndarray  # (N,) knowledge gained today, answers given to peers included
     exposed: np.ndarray  # (N,) bool
     answered: np.ndarray  # (N,) bool
-    dropped: np.ndarray  # (N,) bool
+    dropped: np.ndarray  # (N,) bool: left today (burnt out or drifted away)
     meetups: dict[int, int]  # community -> attendees
+    posts: np.ndarray  # (N,) int32 public posts today
+    arrived: np.ndarray  # (N,) bool: joins before the next day (its first day is tomorrow)
+    number: int  # the timeseries day number of this day (1 = the first)
 
 
 def run_day(day: Day) -> DayResult:
@@ -57,9 +61,14 @@ def run_day(day: Day) -> DayResult:
     meetups = ch.meetups_held(day.state, plan)
     gains = learn(day, turns, meetups.level, audience)  # 5. learn
     gain = take_in(day, plan, turns, gains, meetups)
-    feel(day, turns, gains, gain)  # 6. confidence, 7. motivation
-    dropped = age(day, turns, gains)  # 8. counters, forgetting, 9. dropout, 10. stages
-    return record(plan, turns, gains, gain, dropped, meetups)
+    posts = feel(day, turns, gains, gain)  # 6. confidence, 7. motivation, reinforcement
+    dropped = age(day, turns, gains)  # 8. counters, forgetting, 9. leaving, 10. stages
+    members = Membership(
+        left=dropped,
+        posts=record_posts(day.state, turns.idx, posts, day.number + 1, plan.present),
+        arrived=arrive(day.state, day.number + 1),  # 11. tomorrow's newcomers join
+    )
+    return record(plan, turns, gains, gain, meetups, members, day.number + 1)
 
 
 def take_in(day: Day, plan: Plan, turns: Turns, gains: Gains, meetups: HeldMeetups) -> np.ndarray:
@@ -91,15 +100,26 @@ def exchange(day: Day, turns: Turns, gains: Gains) -> Exchange:
     )
 
 
-def feel(day: Day, turns: Turns, gains: Gains, gain: np.ndarray) -> None:
-    """Confidence (noting who was exposed), then motivation (with the roles' one-off boosts, taken once),
-    then a benchmark's pull."""
+def feel(day: Day, turns: Turns, gains: Gains, gain: np.ndarray) -> Posts:
+    """Confidence (noting who was exposed), then what responses and silence teach about posting, then
+    motivation (with the roles' one-off boosts, taken once), then a benchmark's pull. Returns the day's posts."""
     state, p, levers, idx = day.state, day.p, day.levers, turns.idx
     ex = exchange(day, turns, gains)
     turns.exposed = update_confidence(state, p, idx, ex)
+    public = ~turns.private
+    posts = Posts(
+        asked=(turns.mode == Mode.ASK) & public,
+        responded=gains.responded,
+        explained=(turns.mode == Mode.EXPLAIN) & public,
+        responders=gains.responders,
+    )
+    ignored = reinforce(state, p, idx, posts)
+    state.bonds[idx] += ex.success | gains.responded
     fit = state.interest[idx, turns.topic] * day.world.topic_mask.sum(axis=1)[turns.comm] - 1.0
-    update_motivation(state, p, idx, Felt(gain[idx], fit, turns.exposed, ex.success), levers.take_boost())
+    felt = Felt(gain[idx], fit, turns.exposed, ex.success, ignored)
+    update_motivation(state, p, idx, felt, levers.take_boost())
     benchmark_effect(state, levers, idx, turns.comm, turns.topic)
+    return posts
 
 
 def age(day: Day, turns: Turns, gains: Gains) -> np.ndarray:
@@ -108,15 +128,25 @@ def age(day: Day, turns: Turns, gains: Gains) -> np.ndarray:
     counts = state.counts
     counts[turns.idx, Count.DAYS_PRESENT] += 1
     counts[turns.idx, Count.STUDY + turns.mode.astype(np.int64)] += 1  # idx has no repeats
-    counts[:, Count.ANSWERS] += np.bincount(gains.helper, minlength=state.n).astype(counts.dtype)
+    counts[:, Count.ANSWERS] += np.bincount(gains.responders, minlength=state.n).astype(counts.dtype)
     forget(state, p, turns.idx, turns.topic)
     dropped = drop_out(state, p, day.number + 1, day.levers.patience())  # the timeseries' day number (1 = first)
+    dropped |= leave(state, p, day.world.leaving, day.draws.leave, day.number + 1)
     advance_stages(state, p, counts[:, Count.DAYS_PRESENT], counts[:, Count.EXPLAIN] + counts[:, Count.ANSWERS])
     return dropped
 
 
+@dataclass
+class Membership:
+    """Who left and who arrived today, and everyone's posts: (N,) arrays."""
+
+    left: np.ndarray  # bool
+    posts: np.ndarray  # int32
+    arrived: np.ndarray  # bool
+
+
 def record(
-    plan: Plan, turns: Turns, gains: Gains, gain: np.ndarray, dropped: np.ndarray, meetups: HeldMeetups
+    plan: Plan, turns: Turns, gains: Gains, gain: np.ndarray, meetups: HeldMeetups, members: Membership, number: int
 ) -> DayResult:
     """The day's outcomes over every learner (absent learners: mode and topic -1)."""
     n, idx = plan.present.size, turns.idx
@@ -134,6 +164,9 @@ def record(
         gain=gain,
         exposed=full_exposed,
         answered=answered,
-        dropped=dropped,
+        dropped=members.left,
         meetups=meetups.attendance,
+        posts=members.posts,
+        arrived=members.arrived,
+        number=number,
     )

@@ -29,6 +29,7 @@ class Felt:
     interest_fit: np.ndarray  # interest in the topic, relative to the community's average topic
     exposed: np.ndarray  # bool: exposed today (from update_confidence)
     success: np.ndarray  # bool
+    ignored: np.ndarray | float = 0.0  # motivation cost of a public question nobody responded to
 
 
 def update_confidence(state: LearnerState, p: Params, idx: np.ndarray, ex: Exchange) -> np.ndarray:
@@ -59,7 +60,7 @@ def update_motivation(
     progress = np.clip((felt.gain - e) / p.progress_scale, -1.0, 1.0)
     delta = p.motivation_progress * progress + p.motivation_interest * np.clip(felt.interest_fit, -1.0, 1.0)
     shaken = felt.exposed * (1.0 + p.low_confidence_amplifier * (1.0 - state.confidence[idx]))
-    delta += p.motivation_success * felt.success - p.motivation_fatigue - p.motivation_exposure * shaken
+    delta += p.motivation_success * felt.success - p.motivation_fatigue - p.motivation_exposure * shaken - felt.ignored
     m[idx] = m[idx] + delta
     state.expectation[idx] = e + p.expectation_rate * (felt.gain - e)
     rest = state.active.copy()
@@ -80,7 +81,7 @@ def drop_out(state: LearnerState, p: Params, day: int, patience_factor: np.ndarr
         patience = patience * patience_factor
     dropped = low & (state.low_streak >= patience)
     state.active[dropped] = False
-    state.dropout_day[dropped] = day
+    state.leaving_day[dropped] = day
     return dropped
 
 

@@ -14,6 +14,7 @@ import numpy as np
 
 from learncomm.agents.state import LearnerState
 from learncomm.sim.engine.levers import Levers
+from learncomm.sim.engine.participation import forum_responder
 from learncomm.sim.engine.today import Day, Turns
 from learncomm.sim.engine.world import World
 from learncomm.sim.engine.zpd import zpd_gain
@@ -38,6 +39,8 @@ class Gains:
     helper: np.ndarray  # learners who answered a peer's question
     helper_topic: np.ndarray
     helper_gain: np.ndarray
+    responded: np.ndarray  # (P,) bool: a public question that got a response (useful or not)
+    responders: np.ndarray  # peers who responded to a public question (one entry per response)
 
 
 def learn(day: Day, turns: Turns, meet_level: np.ndarray, audience: np.ndarray) -> Gains:
@@ -66,15 +69,20 @@ def learn(day: Day, turns: Turns, meet_level: np.ndarray, audience: np.ndarray) 
 
     social = ((mode == Mode.ASK) | (mode == Mode.OBSERVE)) & ~private
     expert = social & (u.expert < per(world.expert_answer, comm))
+    reach = social & ~expert
+    use = np.zeros(idx.size, dtype=bool)
+    if levers.match_use > 0.0:  # the matchmaker's partner replaces the network for a share of social turns
+        matched = levers.match[idx]
+        use = reach & (matched >= 0) & (u.match < levers.match_use)
     partner = np.full(idx.size, -1, dtype=np.int64)
     for c, net in enumerate(world.networks):
-        sel = social & ~expert if world.n_communities == 1 else social & ~expert & (comm == c)
-        if sel.any():
-            partner[sel] = net.pick(idx[sel], u.partner[sel])
-    if levers.match_use > 0.0:  # the matchmaker's partner replaces a random neighbour
-        matched = levers.match[idx]
-        use = social & ~expert & (matched >= 0) & (u.match < levers.match_use)
-        partner[use] = matched[use]
+        here = reach & ~use if world.n_communities == 1 else reach & ~use & (comm == c)
+        read = np.flatnonzero(here & (mode == Mode.OBSERVE))  # a reader follows one neighbour's posts
+        partner[read] = net.pick(idx[read], u.partner[read])
+        q = np.flatnonzero(here & (mode == Mode.ASK))  # a question is read by every neighbour; a willing one answers
+        partner[q] = forum_responder(state, p, net, idx[q], u.respond[q], u.partner[q])
+    if use.any():
+        partner[use] = levers.match[idx[use]]  # a matched partner answers whenever it is still a member
     peer = partner >= 0
     peer[peer] = state.active[partner[peer]]
     tutee = private & (mode == Mode.ASK)
@@ -96,7 +104,7 @@ def learn(day: Day, turns: Turns, meet_level: np.ndarray, audience: np.ndarray) 
         meet_gap > 0, p.alpha_meet * zpd_gain(meet_gap, p.zpd_peak) * recept[meet], p.protege_rate * room[meet]
     )
 
-    misled = np.zeros(idx.size, dtype=bool)
+    misled = ai = np.zeros(idx.size, dtype=bool)
     if levers.source.any():  # an AI source answers open questions somewhere
         ai, right = source_answers(levers, turns, gain)
         gain[ai & right] = (levers.source_cfg.alpha * zpd_gain(np.minimum(room, p.zpd_peak), p.zpd_peak) * recept)[
@@ -108,10 +116,19 @@ def learn(day: Day, turns: Turns, meet_level: np.ndarray, audience: np.ndarray) 
     if misled.any():  # a wrong answer plants a misconception
         gain[misled] = -levers.source_cfg.misconception * k[misled]
     answered = (mode == Mode.ASK) & (gain > 0)
-    helped = (mode == Mode.ASK) & peer & ~private & (gap > 0)
+    public_ask = (mode == Mode.ASK) & ~private
+    helped = public_ask & peer & (gap > 0)
     helper, helper_topic = partner[helped], topic[helped]
     helper_gain = p.protege_rate * (1.0 - state.knowledge[helper, helper_topic])
-    return Gains(own=gain, answered=answered, helper=helper, helper_topic=helper_topic, helper_gain=helper_gain)
+    return Gains(
+        own=gain,
+        answered=answered,
+        helper=helper,
+        helper_topic=helper_topic,
+        helper_gain=helper_gain,
+        responded=public_ask & (expert | peer | ai),
+        responders=partner[public_ask & peer],
+    )
 
 
 def source_answers(levers: Levers, turns: Turns, gain: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -34,6 +34,10 @@ COMMUNITY_WIDE: tuple[str, ...] = (
     "stage_regular",
     "stage_core",
     "joined_learners",
+    "arrivals",
+    "leavers",
+    "posts",
+    "posters",
 )
 METRICS: tuple[str, ...] = tuple(f"{o}_{s}" for o in PER_SCOPE for s in SCOPES) + COMMUNITY_WIDE
 
@@ -105,6 +109,14 @@ def day_metrics(state: LearnerState, day: DayResult | None = None) -> dict[str, 
     posts = state.counts[:, Count.ASK] + state.counts[:, Count.EXPLAIN] + state.counts[:, Count.ANSWERS]
     row["posts_gini"] = gini_of_counts(posts if joined is None else posts[joined])
     row["meetup_attendance"] = float(sum(meetups.values()))
+    # joined since the last row: scheduled arrivals and a manager's outreach (row 0: the founders)
+    row["arrivals"] = float((state.joined & (state.joined_day == (0 if day is None else day.number))).sum())
+    if day is None:
+        row["leavers"] = row["posts"] = row["posters"] = 0.0
+    else:
+        row["leavers"] = float(day.dropped.sum())
+        row["posts"] = float(day.posts.sum())
+        row["posters"] = float((day.posts > 0).sum())
     n_active = max(int(active.sum()), 1)
     for stage in Stage:
         row[f"stage_{stage.name.lower()}"] = float(((state.stage == stage) & active).sum()) / n_active

@@ -10,7 +10,7 @@ import mesa
 
 from learncomm.agents.experts import Expert
 from learncomm.agents.learner import Learner
-from learncomm.agents.population import add_prospects, draw_population, pair_tutors
+from learncomm.agents.population import add_prospects, draw_arrivals, draw_population, pair_tutors
 from learncomm.agents.state import LearnerState
 from learncomm.sim.engine.day import DayResult, run_day
 from learncomm.sim.engine.levers import Levers
@@ -63,6 +63,7 @@ class CommunityModel(mesa.Model):
         self.scenario = scenario
         self.params = scenario.params
         self.state: LearnerState = draw_population(scenario, stream(seed, "population"))
+        draw_arrivals(scenario, self.state, stream(seed, "arrivals"))
         if scenario.tutoring is not None:
             pair_tutors(self.state, scenario.tutoring.tutor_share, stream(seed, "tutoring"))
         self.n_members = self.state.n  # members from the start; a manager's prospects come after them

@@ -40,6 +40,9 @@ class Draws:
     source: np.ndarray  # an AI source answers an open question
     source_ok: np.ndarray  # its answer is right
     match: np.ndarray  # a social turn goes to the matched partner
+    post: np.ndarray  # willing to post today (else reads: lurks)
+    respond: np.ndarray  # the neighbour a question reaches responds
+    leave: np.ndarray  # leaves the community today
 
     def take(self, rows: np.ndarray) -> Draws:
         """The draws of the learners `rows`, in that order."""

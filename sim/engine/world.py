@@ -38,6 +38,7 @@ class World:
     meetups: list[Meetups | None]
     networks: list[Csr]
     choice_cdf: np.ndarray  # (N, C) cumulative chance of working in community c on a day
+    leaving: np.ndarray  # (N,) each learner's leaving-hazard factor: the least of its communities' settings
 
     @property
     def n_communities(self) -> int:
@@ -85,11 +86,12 @@ def build_world(scenario: Scenario, state: LearnerState, rng: np.random.Generato
     # + a tiny floor: a learner with no interest in any of its communities' topics picks among them uniformly
     mass = (state.interest @ mask.T.astype(float) + 1e-12) * state.membership
     cdf = np.cumsum(mass, axis=1) / mass.sum(axis=1, keepdims=True)
-    # over joined members only: prospects (a manager's outreach pool) are linked in when they join (network.introduce)
+    # over members only (later arrivals included): prospects (a manager's outreach pool, joined_day -1) are linked
+    # in when they join (network.introduce)
     networks = [
         community_network(
             state.interest,
-            np.flatnonzero(state.membership[:, j] & state.joined),
+            np.flatnonzero(state.membership[:, j] & (state.joined_day >= 0)),
             mask[j],
             scenario.network.degree,
             scenario.network.rewiring,
@@ -121,4 +123,5 @@ def build_world(scenario: Scenario, state: LearnerState, rng: np.random.Generato
         meetups=[scenario.meetups_of(c) for c in comms],
         networks=networks,
         choice_cdf=cdf,
+        leaving=np.where(state.membership, np.array([scenario.leaving_of(c) for c in comms]), np.inf).min(axis=1),
     )

@@ -30,7 +30,18 @@ def learners_table(model: CommunityModel) -> pa.Table:
         "tutoring_role": np.asarray(TUTORING_ROLES)[s.tutoring_role],
         "stage": np.asarray(STAGES)[s.stage],
         "retained": s.active.copy(),
-        "dropout_day": s.dropout_day.copy(),
+        "leaving_day": s.leaving_day.copy(),
+        "tenure": (np.where(s.leaving_day >= 0, s.leaving_day, model.day) - s.joined_day).astype(np.int32),
+        "activity": s.activity.copy(),
+        "posts": s.posts.copy(),
+        "first_post_day": s.first_post_day.copy(),
+        "last_post_day": s.last_post_day.copy(),
+        "first_question_day": s.first_question_day.copy(),
+        "first_question_answered": pa.array(
+            s.first_question_answered == 1, mask=s.first_question_answered < 0, type=pa.bool_()
+        ),
+        "unanswered": s.unanswered.copy(),
+        "last_active_day": s.last_active_day.copy(),
         "knowledge_initial": s.initial_knowledge.mean(axis=1),
         "knowledge_final": s.knowledge.mean(axis=1),
         "confidence_initial": s.initial_confidence.copy(),
@@ -44,9 +55,21 @@ def learners_table(model: CommunityModel) -> pa.Table:
         data[name] = s.counts[:, i].copy()
     for j, t in enumerate(topics):
         data[f"knowledge_final:{t}"] = s.knowledge[:, j].copy()
-    table = pa.table(data)
     # prospects a community manager never reached are not learners of this run
-    return table if s.joined.all() else table.filter(pa.array(s.joined))
+    table = pa.table(data) if s.joined.all() else pa.table(data).filter(pa.array(s.joined))
+    level = activity_levels(table.column("posts").to_numpy())
+    return table.add_column(table.schema.get_field_index("posts") + 1, "activity_level", pa.array(level))
+
+
+def activity_levels(posts: np.ndarray) -> np.ndarray:
+    """90-9-1 levels (Nielsen 2006) from posts: `lurker` (none), `superuser` (the top 1% of members by posts, at
+    least one when anyone posted, ties by row order), `contributor` (the other posters)."""
+    level = np.where(posts > 0, "contributor", "lurker").astype(object)
+    n_super = min(max(1, int(round(0.01 * posts.size))), int((posts > 0).sum()))
+    if n_super:
+        top = np.lexsort((np.arange(posts.size), -posts))[:n_super]
+        level[top] = "superuser"
+    return level.astype(str)
 
 
 def summarise(learners: pd.DataFrame, timeseries: pd.DataFrame) -> dict[str, Any]:

@@ -85,6 +85,14 @@ class Topic(Strict):
     requires: list[str] = []
 
 
+class Arrivals(Strict):
+    """When members join (docs/model.md, "Arrivals"): founders on the first day, then a launch wave and a trickle."""
+
+    founders: Unit = 1.0  # share of members there from the first day
+    wave_days: Annotated[float, Field(gt=0.0, le=10_000.0)] = 21.0  # mean delay of the launch wave's arrivals
+    trickle: Unit = 0.2  # share of the later arrivals spread evenly over the run instead of in the wave
+
+
 class Setting(Strict):
     """How a community is run: the power gap and who answers questions."""
 
@@ -99,6 +107,8 @@ class Setting(Strict):
     experts: Annotated[int, Field(ge=0)]
     expert_knowledge: Unit = 0.95
     expert_resource_rate: Unit = 0.002
+    leaving: NonNegative = 1.0  # multiplies the leaving hazard: 0 where taking part is compulsory (a classroom)
+    arrivals: Arrivals = Arrivals(founders=0.1)  # an open community: a launch wave, then a trickle
 
 
 CLASSROOM = Setting(
@@ -112,6 +122,8 @@ CLASSROOM = Setting(
     experts=1,
     expert_knowledge=1.0,
     expert_resource_rate=0.0,
+    leaving=0.0,
+    arrivals=Arrivals(),
 )
 COMMUNITY = Setting(
     power_gap=0.1,
@@ -156,6 +168,8 @@ class Meetups(Strict):
 class Community(Strict):
     name: Name
     members: Annotated[int, Field(ge=1)] | None = None
+    arrivals: Arrivals | None = None
+    leaving: NonNegative | None = None  # the setting's leaving factor, changed for this community (a committed band)
     setting: Literal["classroom", "community"] | None = None
     topics: Annotated[list[str], Field(min_length=1)] | None = None
     include: dict[str, Unit] = {}
@@ -212,6 +226,21 @@ class Params(Strict):
     dropout_patience: Annotated[int, Field(ge=1)] = 14
     newcomer_patience: Annotated[float, Field(gt=0.0, le=1.0)] = 0.5
     forgetting: Unit = 0.001
+    activity_spread: Annotated[float, Field(ge=0.0, le=4.0)] = 1.6
+    post_rate: Unit = 0.15
+    respond_rate: Unit = 0.3
+    stage_post: tuple[NonNegative, NonNegative, NonNegative] = (0.7, 1.0, 1.2)
+    reply_reinforcement: NonNegative = 0.2
+    ignored_cost: NonNegative = 0.3
+    ignored_motivation: Unit = 0.02
+    newcomer_sensitivity: NonNegative = 1.0
+    reinforcement_cap: Annotated[float, Field(ge=0.0, le=5.0)] = 1.5
+    reinforcement_decay: Unit = 0.03
+    fade_days: Positive = 40.0
+    fade_floor: Unit = 0.1
+    leave_rate: Unit = 0.15
+    leave_tenure: Positive = 60.0
+    leave_bonds: Positive = 30.0
     regular_after_days: Annotated[int, Field(ge=1)] = 15
     core_after_explains: Annotated[int, Field(ge=1)] = 15
     stage_explain: tuple[NonNegative, NonNegative, NonNegative] = (0.5, 1.0, 1.5)
@@ -263,6 +292,7 @@ class Scenario(Strict):
     population: Population = Population()
     communities: list[Community] = []
     meetups: Meetups | None = None
+    arrivals: Arrivals | None = None
     tutoring: Tutoring | None = None
     network: Network = Network()
     settings: Settings = Settings()
@@ -368,6 +398,14 @@ class Scenario(Strict):
 
     def setting_of(self, community: Community) -> Setting:
         return getattr(self.settings, community.setting or self.setting)
+
+    def arrivals_of(self, community: Community) -> Arrivals:
+        """A community's own arrivals, else the scenario-wide ones, else its setting's."""
+        return community.arrivals or self.arrivals or self.setting_of(community).arrivals
+
+    def leaving_of(self, community: Community) -> float:
+        """A community's factor on the leaving hazard: its own, else its setting's."""
+        return self.setting_of(community).leaving if community.leaving is None else community.leaving
 
     def meetups_of(self, community: Community) -> Meetups | None:
         """A community's own meetups, else the scenario-wide ones."""
