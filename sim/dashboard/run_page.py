@@ -100,8 +100,10 @@ def sections(run: Run) -> tuple[list[Section], int]:
         Section(
             "retention",
             "Retention and community size",
-            "left: the share of each group still active (learners leave when motivation runs out); "
-            "right: how many learners are still active." + band,
+            "left: the share of each group's members still active (members leave when motivation runs out, or "
+            "drift away with a daily hazard that falls with tenure and ties; the Participation section below shows "
+            "it by days as a member); right: how many learners are still active (dashed: joined so far, when "
+            "members arrive over time)." + band,
             figure_html(run_figures.retention(b), "fig-retention"),
         ),
         participation_view.section(run.learners, b, band),
