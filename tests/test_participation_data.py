@@ -212,6 +212,16 @@ def test_lorenz_figure_draws_a_curve_per_group_with_posts_and_notes_the_others()
     assert len(fig.layout.shapes) == 2 + 2 + 3  # low: lurkers, contributors; high: contributors, superuser; all: 3
 
 
+def test_a_group_without_posts_gets_a_note_and_no_nan_in_its_labels() -> None:
+    frame = learners([("low", 0, "lurker", 3, -1, None), ("high", 5, "superuser", 3, -1, True)])
+    fig = pview.lorenz_figure(frame)
+    assert fig is not None
+    low_bands = next(t for t in fig.data if t.mode == "markers+text")  # the first panel: low confidence
+    assert list(low_bands.text) == ["100% / –"] and "nan" not in low_bands.hovertext[0]
+    assert any(a.text == "no posts in this group" for a in fig.layout.annotations)
+    assert fig.layout.annotations[0].text == "low confidence: no posts"  # the panel's title
+
+
 def test_no_posts_at_all_gives_a_note_instead_of_a_curve() -> None:
     quiet = learners([("low", 0, "lurker", 3, -1, None), ("high", 0, "lurker", 3, 2, None)])
     assert pview.lorenz_figure(quiet) is None

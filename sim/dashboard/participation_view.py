@@ -4,6 +4,8 @@ members and posts per day). The numbers come from `participation_data.py`."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -25,10 +27,15 @@ ANSWER_COLOURS = {"answered": "#009E73", "unanswered": "#CC79A7", "never asked":
 SCOPE_ORDER = ("low", "medium", "high", "all")
 
 
+def _pct(share: float, digits: int) -> str:
+    """A share as a percentage; a group without posts has no share of them ('–')."""
+    return "–" if math.isnan(share) else f"{share:.{digits}%}"
+
+
 def _band_hover(group: str, s: pdata.LevelShare) -> str:
     return (
         f"{esc(GROUP_LABELS[group])}: {esc(LEVEL_LABELS[s.level])}<br>{s.members:,} members "
-        f"({s.member_share:.1%} of the group) wrote {s.posts:,} posts ({s.post_share:.1%} of its posts)"
+        f"({_pct(s.member_share, 1)} of the group) wrote {s.posts:,} posts ({_pct(s.post_share, 1)} of its posts)"
     )
 
 
@@ -91,7 +98,7 @@ def lorenz_figure(learners: pd.DataFrame) -> go.Figure | None:
                 x=rounded(centres),
                 y=[0.93 - 0.07 * k for k in range(len(present))],
                 mode="markers+text",
-                text=[f"{s.member_share:.0%} / {s.post_share:.0%}" for _, s in present],
+                text=[f"{_pct(s.member_share, 0)} / {_pct(s.post_share, 0)}" for _, s in present],
                 textposition=["middle left" if c > 0.6 else "middle right" for c in centres],
                 textfont={"size": 10},
                 marker={"symbol": "square", "size": 9, "color": [LEVEL_COLOURS[s.level] for _, s in present]},
