@@ -8,6 +8,7 @@ import numpy as np
 from typing_extensions import ReadOnly
 
 from learncomm.roles.base import Candidate, RoleSpec, valid_topic
+from learncomm.roles.board import Board
 from learncomm.roles.snapshot import Snapshot
 from learncomm.sim.schema.roles import Ideator
 
@@ -31,6 +32,10 @@ class IdeatorRole(RoleSpec[Ideator, Idea]):
     name = "ideator"
     purpose = "you suggest the next topic to explore together, at the right level, with resources."
     changes_observation = False  # pull, resources and a motivation boost applied tomorrow
+
+    def __init__(self, board: Board | None = None) -> None:
+        super().__init__(board)
+        self.lifted: dict[int, tuple[int, float]] = {}  # community -> (topic, resources the suggestion added)
 
     def candidates(self, snap: Snapshot, model: CommunityModel, cfg: Ideator) -> list[Candidate[Idea]]:
         """Topics members want and do not know yet: interest x room to grow, best first."""
@@ -69,10 +74,21 @@ class IdeatorRole(RoleSpec[Ideator, Idea]):
         lv, w, s = model.levers, model.world, model.state
         lv.pull[c] = 1.0
         lv.pull[c, t] = cfg.pull
-        w.resources[c, t] += cfg.resource_boost * (1.0 - w.resources[c, t])
+        self.reset_resources(model, c)  # a new suggestion replaces the last one's resources
+        lift = cfg.resource_boost * (1.0 - w.resources[c, t])
+        w.resources[c, t] += lift
+        self.lifted[c] = (t, lift)
         curious = np.flatnonzero(s.membership[:, c] & s.active & (s.interest[:, t] > 1.0 / s.interest.shape[1]))
         lv.add_boost(curious, cfg.novelty)
         self.hold(model, c, cfg.duration)
 
     def reset(self, model: CommunityModel, community: int) -> None:
         model.levers.pull[community] = 1.0
+        self.reset_resources(model, community)
+
+    def reset_resources(self, model: CommunityModel, community: int) -> None:
+        """A suggestion's curated resources last `duration` days; then they are taken off again (what experts
+        added meanwhile stays), so one decision no longer lifts a topic for good and the cadence matters."""
+        t, lift = self.lifted.pop(community, (-1, 0.0))
+        if t >= 0:
+            model.world.resources[community, t] = max(0.0, model.world.resources[community, t] - lift)

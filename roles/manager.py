@@ -2,8 +2,9 @@
 
 Outreach brings in people from the community's pool of prospects (drawn with
 the population, inactive until they join), chosen by their interest in the
-topic the outreach is about. A welcome lifts a newcomer's motivation once and
-stretches their dropout patience, because newcomers leave soonest.
+topic the outreach is about. A welcome lifts a newcomer's motivation once, reinforces
+its posting as a reply would (Joyce & Kraut 2006), and stretches its patience, because newcomers
+leave soonest.
 """
 
 from __future__ import annotations
@@ -100,4 +101,5 @@ class ManagerRole(RoleSpec[Manager, Outreach]):
             new = np.flatnonzero(newcomer & ~lv.welcomed)  # each newcomer once
             lv.welcomed[new] = True
             lv.add_boost(new, cfg.welcome)
+            lv.add_reply(new, cfg.welcome_reply * model.params.reply_reinforcement)  # like a reply to a first post
             lv.welcome_patience = cfg.welcome_patience

@@ -118,7 +118,7 @@ def test_run_default_folder_carries_seed(tmp_path: Path) -> None:
 def test_killed_run_leaves_no_half_written_folder(tmp_path: Path) -> None:
     """A real process killed mid-run: the target folder must not exist, and no temp folder may look like a run."""
     proc = subprocess.Popen(
-        [*LEARNCOMM, "run", "community", "--learners", "20000", "--days", "400", "--out", "run"],
+        [*LEARNCOMM, "run", "classroom", "--learners", "20000", "--days", "400", "--out", "run"],  # nobody leaves
         cwd=tmp_path,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -37,6 +37,18 @@ def print_summary(console: Console, summary: dict[str, Any], title: str) -> None
         f"Gini of posts: {_fmt(c['posts_gini'])}   meetup attendances: {c['meetup_attendance_total']:.0f}",
         highlight=False,
     )
+    p = summary.get("participation")
+    if p:
+        console.print(
+            f"posts by the top 10%: {p['posts_top10_share']:.0%}, top 1%: {p['posts_top1_share']:.0%}   "
+            f"never posted: {p['lurker_share']:.0%}   first questions answered: {_pct(p['first_question_answered'])}   "
+            f"leavers who left within 30 days: {_pct(p['leavers_within_30_days'])}",
+            highlight=False,
+        )
+
+
+def _pct(x: float) -> str:
+    return "-" if x != x else f"{x:.0%}"  # NaN: nobody asked, nobody left
 
 
 def print_roles(console: Console, roles: dict[str, dict[str, float]]) -> None:

@@ -74,7 +74,7 @@ def run_day(day: Day) -> DayResult:
 def take_in(day: Day, plan: Plan, turns: Turns, gains: Gains, meetups: HeldMeetups) -> np.ndarray:
     """Apply the day's gains to knowledge (meeting notes, own gains, then answering peers); each learner's total."""
     state, idx, topic = day.state, turns.idx, turns.topic
-    gain = meeting_summaries(state, day.levers, day.p, plan.meet, meetups.topic, meetups.level)
+    gain = meeting_summaries(state, day.levers, day.p, plan.present & ~plan.meet, meetups.topic, meetups.level)
     gain[idx] += gains.own
     gain += np.bincount(gains.helper, weights=gains.helper_gain, minlength=state.n)
     k = state.knowledge
@@ -113,7 +113,7 @@ def feel(day: Day, turns: Turns, gains: Gains, gain: np.ndarray) -> Posts:
         explained=(turns.mode == Mode.EXPLAIN) & public,
         responders=gains.responders,
     )
-    ignored = reinforce(state, p, idx, posts)
+    ignored = reinforce(state, p, idx, posts, levers.take_reply())
     state.bonds[idx] += ex.success | gains.responded
     fit = state.interest[idx, turns.topic] * day.world.topic_mask.sum(axis=1)[turns.comm] - 1.0
     felt = Felt(gain[idx], fit, turns.exposed, ex.success, ignored)

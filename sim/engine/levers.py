@@ -36,6 +36,7 @@ class Levers:
 
     pull: np.ndarray  # (C, T) pull multiplier of a topic (suggestions), 1 = none
     boost: np.ndarray  # (N,) one-off motivation change (nudges, novelty), taken by the next day
+    reply: np.ndarray  # (N,) one-off reinforcement of posting (a welcome, like a reply), taken by the next day
     summary_share: np.ndarray  # (C,) share of a meetup's gain absent members get from notes, 0 = no notes
     marks: np.ndarray  # (C, T) benchmark marks, NaN where none
     source: np.ndarray  # (C,) bool: an AI source answers open questions there
@@ -53,6 +54,7 @@ class Levers:
         return cls(
             pull=np.ones((communities, topics)),
             boost=np.zeros(learners),
+            reply=np.zeros(learners),
             summary_share=np.zeros(communities),
             marks=np.full((communities, topics), np.nan),
             source=np.zeros(communities, dtype=bool),
@@ -68,6 +70,16 @@ class Levers:
         if not self.boost.any():
             return None
         taken, self.boost = self.boost, np.zeros_like(self.boost)
+        return taken
+
+    def add_reply(self, who: np.ndarray, amount: float) -> None:
+        self.reply[who] += amount
+
+    def take_reply(self) -> np.ndarray | None:
+        """The reinforcement roles' replies gave since the last day, handed to the day once (None: none)."""
+        if not self.reply.any():
+            return None
+        taken, self.reply = self.reply, np.zeros_like(self.reply)
         return taken
 
     def patience(self) -> np.ndarray | None:
@@ -101,11 +113,12 @@ def meeting_summaries(
     state: LearnerState,
     lv: Levers,
     p: Params,
-    attended: np.ndarray,
+    readers: np.ndarray,
     meet_topic: dict[int, int],
     meet_level: np.ndarray,
 ) -> np.ndarray:
-    """Absent members of a community that met today take part of the meetup's gain from its notes.
+    """Members of a community that met today who were not at the meetup but take part today (`readers`: they
+    visit and can read the notes) take part of the meetup's gain from its notes.
 
     Applied to knowledge here (computed from the start-of-day state); returns each learner's gain.
     """
@@ -116,7 +129,7 @@ def meeting_summaries(
         share = lv.summary_share[c]
         if share <= 0.0:
             continue
-        absent = np.flatnonzero(state.membership[:, c] & state.active & ~attended)
+        absent = np.flatnonzero(state.membership[:, c] & readers)
         got = share * p.alpha_meet * zpd_gain(meet_level[c, t] - state.knowledge[absent, t], p.zpd_peak)
         state.knowledge[absent, t] = np.minimum(1.0, state.knowledge[absent, t] + got)
         gain[absent] += got

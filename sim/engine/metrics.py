@@ -11,7 +11,7 @@ import numpy as np
 
 from learncomm.agents.state import LearnerState
 from learncomm.sim.engine.day import DayResult
-from learncomm.sim.schema.vocab import MODES, SCOPES, Count, Stage
+from learncomm.sim.schema.vocab import MODES, SCOPES, Stage
 
 PER_SCOPE: tuple[str, ...] = (
     "knowledge",
@@ -106,7 +106,7 @@ def day_metrics(state: LearnerState, day: DayResult | None = None) -> dict[str, 
     row["equity_gap"] = row["gain_high"] - row["gain_low"]
     row["active_learners"] = float(active.sum())
     row["joined_learners"] = float(state.n if joined is None else joined.sum())
-    posts = state.counts[:, Count.ASK] + state.counts[:, Count.EXPLAIN] + state.counts[:, Count.ANSWERS]
+    posts = state.posts  # public: questions, explanations, answers (not private tutoring sessions)
     row["posts_gini"] = gini_of_counts(posts if joined is None else posts[joined])
     row["meetup_attendance"] = float(sum(meetups.values()))
     # joined since the last row: scheduled arrivals and a manager's outreach (row 0: the founders)

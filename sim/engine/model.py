@@ -123,5 +123,6 @@ class CommunityModel(mesa.Model):
             self.roles.step()
         self.metrics = day_metrics(self.state, self.last_day)
         self.datacollector.collect(self)
-        if self.steps >= self.scenario.days or not self.state.active.any():
-            self.running = False
+        s = self.state
+        if self.steps >= self.scenario.days or not (s.active.any() or (~s.joined & (s.joined_day > self.day)).any()):
+            self.running = False  # the last day, or nobody left and nobody still to arrive

@@ -85,10 +85,13 @@ def sensitivity(state: LearnerState, p: Params, rows: np.ndarray) -> np.ndarray:
     )
 
 
-def reinforce(state: LearnerState, p: Params, idx: np.ndarray, posts: Posts) -> np.ndarray:
+def reinforce(
+    state: LearnerState, p: Params, idx: np.ndarray, posts: Posts, replies: np.ndarray | None = None
+) -> np.ndarray:
     """A post that got a response raises the poster's propensity; an ignored question lowers it (more for
-    newcomers and the unconfident). Responders are thanked: their propensity rises too. Returns, aligned with
-    `idx`, the motivation cost of being ignored (subtracted by update_motivation)."""
+    newcomers and the unconfident). Responders are thanked: their propensity rises too; `replies` (N,) adds
+    what roles' messages gave (a manager's welcome). Returns, aligned with `idx`, the motivation cost of being
+    ignored (subtracted by update_motivation)."""
     rewarded = (posts.asked & posts.responded) | posts.explained
     ignored = posts.asked & ~posts.responded
     hurt = np.where(ignored, sensitivity(state, p, idx), 0.0)
@@ -97,13 +100,18 @@ def reinforce(state: LearnerState, p: Params, idx: np.ndarray, posts: Posts) -> 
     rho[idx] += p.reply_reinforcement * rewarded - p.ignored_cost * hurt
     thanked = np.bincount(posts.responders, minlength=state.n) > 0
     rho[thanked] += p.reply_reinforcement
+    if replies is not None:
+        rho += replies
     np.clip(rho, -p.reinforcement_cap, p.reinforcement_cap, out=rho)
     return p.ignored_motivation * hurt
 
 
 def record_posts(state: LearnerState, idx: np.ndarray, posts: Posts, day: int, present: np.ndarray) -> np.ndarray:
     """Count the day's posts per learner (first and last post, first question and its answer, ties); returns
-    each learner's posts today (N,). `day` is the timeseries day number (1 = the first day)."""
+    each learner's posts today (N,). `day` is the timeseries day number (1 = the first day).
+
+    A member who answers a question need not take part in the day's learning (it reads the forum
+    later, asynchronously), but its answer counts as a day it was active."""
     n = state.n
     today = np.bincount(posts.responders, minlength=n).astype(np.int32)
     today[idx] += (posts.asked | posts.explained).astype(np.int32)
@@ -116,7 +124,7 @@ def record_posts(state: LearnerState, idx: np.ndarray, posts: Posts, day: int, p
     state.first_question_answered[idx[first_q]] = posts.responded[first_q]
     state.unanswered[idx] += (posts.asked & ~posts.responded).astype(np.int32)
     state.bonds += np.bincount(posts.responders, minlength=n).astype(np.int32)
-    state.last_active_day[present] = day
+    state.last_active_day[present | posted] = day  # answering a question read later is a visit too
     return today
 
 

@@ -93,4 +93,22 @@ def summarise(learners: pd.DataFrame, timeseries: pd.DataFrame) -> dict[str, Any
         "meetup_attendance_total": float(timeseries["meetup_attendance"].sum()),
         "days": int(timeseries["day"].iloc[-1]),
     }
+    out["participation"] = participation(learners)
     return out
+
+
+def participation(learners: pd.DataFrame) -> dict[str, float]:
+    """How unequal posting is and how members leave: the figures docs/model.md holds against real communities."""
+    posts = np.sort(learners["posts"].to_numpy())[::-1]
+    n, total = posts.size, max(int(posts.sum()), 1)
+    left = learners["leaving_day"] >= 0
+    asked = learners["first_question_answered"].dropna().astype(bool)
+    levels = learners["activity_level"].value_counts(normalize=True)
+    return {
+        "posts_top1_share": float(posts[: max(1, round(0.01 * n))].sum() / total),
+        "posts_top10_share": float(posts[: max(1, round(0.1 * n))].sum() / total),
+        **{f"{lvl}_share": float(levels.get(lvl, 0.0)) for lvl in ("lurker", "contributor", "superuser")},
+        "first_question_answered": float(asked.mean()) if len(asked) else float("nan"),
+        "leavers_within_30_days": float((learners.loc[left, "tenure"] <= 30).mean()) if left.any() else float("nan"),
+        "median_tenure_of_leavers": float(learners.loc[left, "tenure"].median()) if left.any() else float("nan"),
+    }

@@ -29,7 +29,7 @@ class Ideator(RoleBase):
     pull: Annotated[float, Field(ge=1.0, le=10.0)] = 1.6  # topic pull multiplier while a suggestion lasts
     duration: Days = 7
     resource_boost: Unit = 0.08  # added to the topic's resource quality (towards 1)
-    novelty: Unit = 0.02  # one-off motivation lift for members interested in the topic
+    novelty: Unit = 0.005  # one-off motivation lift for members interested in the topic
     stagnation: Unit | None = (
         None  # trigger: act early when the mean daily gain of members taking part falls below this
     )
@@ -81,6 +81,9 @@ class Manager(RoleBase):
     reserve: Annotated[int, Field(ge=0, le=1_000_000)] = 50  # people outreach can reach over the run, per community
     max_outreach: Annotated[int, Field(ge=0, le=10_000)] = 10  # new members per decision at most
     welcome: Unit = 0.05  # motivation lift of a welcome message for a newcomer
+    welcome_reply: Annotated[float, Field(ge=0.0, le=2.0)] = (
+        0.5  # a welcome reinforces posting as this share of a peer's reply does (params.reply_reinforcement)
+    )
     welcome_patience: Annotated[float, Field(ge=0.0, le=10.0)] = (
         1.0  # a welcomed newcomer's dropout patience x (1 + this)
     )
