@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from learncomm.sim.check import figures as check_figures
 from learncomm.sim.schema.vocab import GROUPS
 
 # activity_level labels (docs issue 11 spec): 0 posts, the top 1% by posts, everyone else who posted.
@@ -60,7 +61,7 @@ def lorenz(posts: np.ndarray, points: int = 200, keep: tuple[float, ...] = ()) -
         return Lorenz(np.empty(0), np.empty(0), n, int(total), float("nan"))
     xs = np.arange(n + 1) / n
     ys = np.concatenate([[0.0], np.cumsum(p) / total])
-    gini = float(1.0 - np.sum((ys[1:] + ys[:-1]) / n))  # 1 - 2 × area under the curve (trapezoids)
+    gini = check_figures.gini(p)  # the model check's Gini (check.json and this page agree)
     grid = np.union1d(np.linspace(0.0, 1.0, points + 1), np.clip(np.asarray(keep, dtype=float), 0.0, 1.0))
     if grid.size >= xs.size:
         return Lorenz(xs, ys, n, int(total), gini)
