@@ -15,9 +15,10 @@ import pytest
 from test_dashboard_data import EVIL_TOPIC, PWNED, learncomm, results_root
 
 from learncomm.roles.setup import DeciderFactory
-from learncomm.sim.dashboard import DashboardError, write_dashboard, write_index
+from learncomm.sim.dashboard import DashboardError, participation_view, write_dashboard, write_index
 from learncomm.sim.dashboard.common import esc_wrapped
 from learncomm.sim.dashboard.folders import detect
+from learncomm.sim.dashboard.run_figures import Bands
 from learncomm.sim.runs.run import run_scenario
 from learncomm.sim.schema.loading import load_scenario, shipped_scenarios, with_changes
 
@@ -71,6 +72,9 @@ def test_run_page_has_every_section_bands_and_no_cdn(built: Path) -> None:
         "fig-equity",
         "fig-participation",
         "fig-retention",
+        "fig-lorenz",
+        "fig-survival",
+        "fig-flow",
         "fig-distributions",
         "fig-topics",
         "fig-network",
@@ -83,6 +87,36 @@ def test_run_page_has_every_section_bands_and_no_cdn(built: Path) -> None:
     assert "All 80 learners" in html  # the network is small enough to show whole
     for field in ("community-roles", "created", "learners", "days", "seed"):
         assert field in html.split("<nav>")[0]
+
+
+def test_participation_panels_agree_with_the_run_tables(built: Path) -> None:
+    """The numbers the panels show, recomputed here from the Parquet tables by other means."""
+    run = built / "roles-seed1"
+    learners = pd.read_parquet(run / "learners.parquet")
+    html = text(run / "dashboard.html")
+    head = html.split('id="participation"')[1]
+    assert head.index("fig-lorenz") < head.index("fig-survival") < head.index("fig-flow")
+    assert html.count("How to read") >= 1 and "Kaplan-Meier curves" in head and "Lorenz curves of public posts" in head
+    fig = participation_view.lorenz_figure(learners)
+    assert fig is not None
+    bands = [t for t in fig.data if t.mode == "markers+text"][-1]  # the 'all learners' panel
+    counts = learners["activity_level"].value_counts()
+    posts = learners.groupby("activity_level")["posts"].sum()
+    expected = [
+        f"{counts[lv] / len(learners):.0%} / {posts[lv] / learners['posts'].sum():.0%}"
+        for lv in ("lurker", "contributor", "superuser")
+        if counts.get(lv, 0)
+    ]
+    assert list(bands.text) == expected
+    assert (learners.loc[learners["activity_level"] == "lurker", "posts"] == 0).all()
+    # the survival panel counts the same leavers as the arrivals-and-leavers panel
+    surv = participation_view.survival_figure(learners)
+    everyone = next(t for t in surv.data if t.name.startswith("all learners"))
+    left = int((learners["leaving_day"] >= 0).sum())
+    assert f"n={len(learners):,}, {left:,} left" in everyone.name
+    flow = participation_view.flow_figure(Bands([pd.read_parquet(run / "timeseries.parquet")]))
+    bars = next(t for t in flow.data if t.name == "leavers per day")
+    assert sum(v for v in bars.y if v is not None) == pytest.approx(left) and left > 0
 
 
 def test_llm_and_scenario_text_is_escaped(built: Path) -> None:
@@ -254,8 +288,20 @@ def test_every_shipped_scenario_gets_a_run_dashboard(tmp_path: Path, name: str) 
         "fig-equity",
         "fig-participation",
         "fig-retention",
+        "fig-survival",
+        "fig-flow",
         "fig-distributions",
         "fig-network",
     ):
         assert f'id="{div}"' in html, div
     assert "could not be rebuilt" not in html and "Warning" not in html
+    assert "re-run it" not in html  # every column the Participation panels read is in a fresh run
+    learners = pd.read_parquet(tmp_path / name / "learners.parquet")
+    posted = learners["posts"].sum() > 0
+    assert ('id="fig-lorenz"' in html) == posted and ("Nobody posted in this run" in html) != posted
+    if (learners["joined_day"] == 0).all():  # no arrivals: nobody is censored before the end, so the
+        # Kaplan-Meier curve of everyone ends at the share who stayed
+        surv = participation_view.survival_figure(learners)
+        everyone = next(t for t in surv.data if t.name.startswith("all learners"))
+        assert everyone.y[-1] == pytest.approx((learners["leaving_day"] < 0).mean(), abs=1e-4)
+        assert everyone.x[-1] == 8

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 from test_dashboard_data import EVIL_TOPIC, PWNED, results_root
 
@@ -98,7 +99,7 @@ class Page:
 
 def test_run_dashboard_renders_and_decision_text_shows_as_text(browser: Any, root: Path) -> None:
     p = Page(browser, root / "roles-seed1" / "dashboard.html")
-    p.check_clean(plots=9)
+    p.check_clean(plots=12)
     # hover the decision whose text was replaced by a <script>: the label shows it literally
     where = p.js("""() => { const d = document.getElementById('fig-interventions').data;
         for (let c = 0; c < d.length; c++) for (let i = 0; i < d[c].hovertext.length; i++)
@@ -117,13 +118,69 @@ def test_run_dashboard_renders_and_decision_text_shows_as_text(browser: Any, roo
     # the network's colour button switches to final confidence (arrays instead of one colour per group)
     p.page.locator("#fig-network .updatemenu-button", has_text="final confidence").click()
     assert p.js("() => Array.isArray(document.getElementById('fig-network').data[1].marker.color)")
-    p.check_clean(plots=9)
+    p.check_clean(plots=12)
+    p.close()
+
+
+PARTICIPATION = """() => Object.fromEntries(['fig-lorenz', 'fig-survival', 'fig-flow'].map(id => {
+    const e = document.getElementById(id);
+    return [id, {traces: e.data.length,
+                 names: e.data.map(t => t.name),
+                 lines: e.querySelectorAll('.scatterlayer .trace .js-line').length,
+                 bars: e.querySelectorAll('.barlayer .point path').length,
+                 shapes: e.querySelectorAll('.shapelayer path').length}]; }))"""
+
+
+def hover_label(p: Page, fig: str, trace_name: str, point: int) -> str:
+    curve = p.js(  # the first trace of that name that has hover labels (a replicate band has none)
+        f"() => document.getElementById('{fig}').data.findIndex(t => t.name.startsWith('{trace_name}') "
+        "&& t.hoverinfo !== 'skip')"
+    )
+    assert curve >= 0, trace_name
+    p.js(  # a trace in another subplot than the first is hovered on its own axes
+        f"""([c, i]) => {{ const t = document.getElementById('{fig}')._fullData[c];
+            Plotly.Fx.hover('{fig}', [{{curveNumber: c, pointNumber: i}}], t.xaxis + t.yaxis); }}""",
+        [curve, point],
+    )
+    label = p.page.locator(f"#{fig} .hoverlayer .hovertext").first
+    label.wait_for(timeout=5000)
+    return label.text_content() or ""
+
+
+def test_participation_panels_draw_with_hover_numbers(browser: Any, root: Path) -> None:
+    p = Page(browser, root / "roles-seed1" / "dashboard.html")
+    drawn = p.js(PARTICIPATION)
+    lorenz, survival, flow = drawn["fig-lorenz"], drawn["fig-survival"], drawn["fig-flow"]
+    # four panels: equality line, band markers and (for a group with posts) its curve, each drawn as a path
+    assert {"low confidence", "medium confidence", "high confidence", "all learners"} <= set(lorenz["names"])
+    assert lorenz["lines"] >= 8 and lorenz["shapes"] >= 4  # equality lines and curves; the shaded 90-9-1 bands
+    assert survival["lines"] == survival["traces"] >= 5  # groups + all, and at least two first-question fates
+    assert any(n.startswith("first question answered") for n in survival["names"])
+    assert flow["bars"] > 0 and flow["lines"] >= 2  # arrivals/leavers bars; active members and posts lines
+    assert "of the posts" in hover_label(p, "fig-lorenz", "all learners", 5)
+    assert "still members" in hover_label(p, "fig-survival", "all learners", 1)
+    bands = hover_label(p, "fig-lorenz", "90-9-1 bands", 0)
+    assert "lurkers (0 posts)" in bands and "members" in bands
+    assert "active members" in hover_label(p, "fig-flow", "active members", 3)
+    p.check_clean(plots=12)
+    p.close()
+
+
+def test_a_run_where_nobody_posted_says_so(browser: Any, root: Path, tmp_path: Path) -> None:
+    run = tmp_path / "quiet"
+    shutil.copytree(root / "evil", run)
+    learners = pd.read_parquet(run / "learners.parquet")
+    learners.assign(posts=0, activity_level="lurker").to_parquet(run / "learners.parquet", index=False)
+    p = Page(browser, write_dashboard(run))
+    assert "Nobody posted in this run" in p.page.locator("#participation").text_content()
+    assert p.page.locator("#fig-lorenz").count() == 0
+    p.check_clean(plots=9)  # the Lorenz panel is left out, survival and arrivals still draw
     p.close()
 
 
 def test_topic_names_from_a_scenario_file_show_as_text(browser: Any, root: Path) -> None:
     p = Page(browser, root / "evil" / "dashboard.html")
-    p.check_clean(plots=7)  # no AI roles: no intervention or cost plots
+    p.check_clean(plots=10)  # no AI roles: no intervention or cost plots
     ticks = p.js("() => [...document.querySelectorAll('#fig-topics .ytick text')].map(t => t.textContent)")
     assert EVIL_TOPIC in ticks and "plain & simple" in ticks
     assert p.page.locator("#fig-topics img").count() == 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from learncomm.sim.dashboard import network_view, roles_view, run_figures
+from learncomm.sim.dashboard import network_view, participation_view, roles_view, run_figures
 from learncomm.sim.dashboard.common import Section, atomic_write_text, esc, figure_html, fmt, page, table_html
 from learncomm.sim.dashboard.folders import Run, load_run, replicates
 from learncomm.sim.schema.vocab import SCOPES
@@ -90,7 +90,7 @@ def sections(run: Run) -> tuple[list[Section], int]:
             figure_html(run_figures.equity_gap(b), "fig-equity"),
         ),
         Section(
-            "participation",
+            "participation-mix",
             "Participation mix",
             "what the learners who took part did each day, stacked to 100% per group: studied alone, asked in public, "
             "observed, explained, or attended a meetup. Low-confidence learners who ask less and observe more "
@@ -100,10 +100,13 @@ def sections(run: Run) -> tuple[list[Section], int]:
         Section(
             "retention",
             "Retention and community size",
-            "left: the share of each group still active (learners leave when motivation runs out); "
-            "right: how many learners are still active." + band,
+            "left: the share of each group's members still active (members leave when motivation runs out, or "
+            "drift away with a daily hazard that falls with tenure and ties; the Participation section below shows "
+            "it by days as a member); right: how many learners are still active (dashed: joined so far, when "
+            "members arrive over time)." + band,
             figure_html(run_figures.retention(b), "fig-retention"),
         ),
+        participation_view.section(run.learners, b, band),
         Section(
             "distributions",
             "Who gained how much",
