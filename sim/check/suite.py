@@ -24,7 +24,7 @@ from learncomm.sim.check.figures import Figures, figures
 from learncomm.sim.check.log import Activity
 from learncomm.sim.runs.compare import interval
 from learncomm.sim.runs.run import RunResult, run_scenario
-from learncomm.sim.runs.store import atomic_file, versions, write_json
+from learncomm.sim.runs.store import atomic_file, stamped_dir, versions, write_json
 from learncomm.sim.schema.loading import load_scenario
 from learncomm.sim.sweeps.runner import local_executor
 
@@ -217,12 +217,7 @@ def run_check(
 
 def default_check_dir(root: Path) -> Path:
     """results/check-<UTC timestamp> (with -1, -2, ... when it exists)."""
-    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-    base = root / f"check-{stamp}"
-    path, i = base, 1
-    while path.exists():
-        path, i = Path(f"{base}-{i}"), i + 1
-    return path
+    return stamped_dir(root, "check")
 
 
 def write_report(report: CheckReport, out: Path) -> Path:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -13,7 +12,7 @@ from learncomm.sim.cli.app import DaysOpt, LearnersOpt, SeedOpt, SetOpt, app, er
 from learncomm.sim.cli.dashboard import write_after
 from learncomm.sim.cli.progress import count_progress, day_progress
 from learncomm.sim.cli.tables import print_comparison, print_roles, print_summary
-from learncomm.sim.runs.store import ResultsError
+from learncomm.sim.runs.store import ResultsError, stamped_dir
 from learncomm.sim.schema.loading import ScenarioError, load_scenario, scenario_question, shipped_scenarios
 
 # The commands import the engine (numpy, pandas, mesa, pyarrow) when they run, so `learncomm --help` stays fast.
@@ -152,8 +151,7 @@ def compare(
         seed_list = list(range(first_seed, first_seed + seeds))
         with count_progress(out, f"{sa.name} vs {sb.name}", 2 * seeds) as advance:
             result = run_compare(sa, sb, seed_list, on_run=advance)
-        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-        target = out_dir or results / f"compare-{sa.name}-vs-{sb.name}-{stamp}"
+        target = out_dir or stamped_dir(results, f"compare-{sa.name}-vs-{sb.name}")
         save_comparison(result, target, {"a": a, "b": b, "days": days, "learners": learners, "sets": sets or []})
     except (ScenarioError, ResultsError) as exc:
         fail(str(exc))

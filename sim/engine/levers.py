@@ -67,19 +67,20 @@ class Levers:
 
     def take_boost(self) -> np.ndarray | None:
         """The one-off changes roles made since the last day, handed to the day once (None: there are none)."""
-        if not self.boost.any():
-            return None
-        taken, self.boost = self.boost, np.zeros_like(self.boost)
-        return taken
+        return self._take("boost")
 
     def add_reply(self, who: np.ndarray, amount: float) -> None:
         self.reply[who] += amount
 
     def take_reply(self) -> np.ndarray | None:
         """The reinforcement roles' replies gave since the last day, handed to the day once (None: none)."""
-        if not self.reply.any():
+        return self._take("reply")
+
+    def _take(self, name: str) -> np.ndarray | None:
+        taken: np.ndarray = getattr(self, name)
+        if not taken.any():
             return None
-        taken, self.reply = self.reply, np.zeros_like(self.reply)
+        setattr(self, name, np.zeros_like(taken))
         return taken
 
     def patience(self) -> np.ndarray | None:

@@ -23,6 +23,7 @@ from learncomm.sim.runs.store import (
     atomic_dir,
     canonical_hash,
     git_revision,
+    stamped_dir,
     versions,
     write_json,
     write_table,
@@ -126,12 +127,7 @@ def run_scenario(
 
 def default_run_dir(root: Path, scenario: Scenario, seed: int) -> Path:
     """results/<scenario>-seed<seed>-<UTC timestamp>: one folder per run, carrying its seed."""
-    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-    base = root / f"{scenario.name}-seed{seed}-{stamp}"
-    path, i = base, 1
-    while path.exists():
-        path, i = Path(f"{base}-{i}"), i + 1
-    return path
+    return stamped_dir(root, f"{scenario.name}-seed{seed}")
 
 
 def role_accounting(rows: list[dict[str, Any]], prices: Prices) -> dict[str, dict[str, float]]:
