@@ -96,7 +96,7 @@ def draw_traits(scenario: Scenario, rng: np.random.Generator, n: int) -> dict[st
 
 def draw_arrivals(scenario: Scenario, state: LearnerState, rng: np.random.Generator) -> None:
     """Schedule when each member joins (docs/model.md, "Arrivals"): founders from the first day, the others in a
-    launch wave (exponential delays, mean `wave_days`) or a trickle spread evenly over the run.
+    launch wave (exponential delays of mean `wave_days`, truncated to the run) or a trickle spread evenly over it.
 
     A member of several communities arrives by the rules of the first community it belongs to. Later arrivals
     are members (in the network from the start) who are not joined or active until their day.
@@ -115,9 +115,10 @@ def draw_arrivals(scenario: Scenario, state: LearnerState, rng: np.random.Genera
         wave = who & ~trickle
         day = np.ones(n)
         day[trickle] = 1 + u_when[trickle] * (days - 1)
-        day[wave] = 1 - a.wave_days * np.log1p(-u_when[wave])
-        later = who & (day < days)  # a wave arrival due after the run's end never comes: a founder stays a founder
-        state.joined_day[later] = np.floor(day[later]).astype(np.int32)
+        # the wave's exponential delays, truncated to the run: every later arrival comes before the last day
+        within = -np.expm1(-(days - 1) / a.wave_days)  # P(delay < days - 1)
+        day[wave] = 1 - a.wave_days * np.log1p(-u_when[wave] * within)
+        state.joined_day[who] = np.minimum(np.floor(day[who]), days - 1).astype(np.int32)
     state.joined[state.joined_day > 0] = False
     state.active[state.joined_day > 0] = False
 

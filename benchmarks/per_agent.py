@@ -133,7 +133,7 @@ class PerAgentLearner(mesa.Agent):
         p = self.model.params
         tenure = max(self.model.day - self.joined_day, 0)
         fade = p.fade_floor + (1.0 - p.fade_floor) * math.exp(-tenure / p.fade_days)
-        return 1.0 - min(self.model.leaving, 1.0) * (1.0 - fade)
+        return fade if self.model.fades else 1.0
 
     def sensitivity(self) -> float:
         """How much silence hurts: more for newcomers and the unconfident (sim/engine/participation.sensitivity)."""
@@ -400,6 +400,7 @@ class PerAgentModel(mesa.Model):
         self.social_share = float(world.social_share[0])
         self.exposure_rate = float(world.exposure_rate[0])
         self.leaving = float(world.leaving[0])  # the community's factor on the leaving hazard (0: compulsory)
+        self.fades = bool(world.fades[0])  # the novelty of taking part wears off (not in a compulsory class)
         mask = world.topic_mask[0].tolist()
         self.resources = world.resources[0].tolist()
         self.topic_pull = [float(m) * (1.0 + p.pull_resources * r) for m, r in zip(mask, self.resources, strict=True)]

@@ -43,6 +43,7 @@ settings:
     expert_knowledge: 1.0
     expert_resource_rate: 0.0
     leaving: 0.0
+    fades: false
     arrivals: {founders: 1.0}
   community:
     power_gap: 0.1
@@ -57,6 +58,7 @@ settings:
     expert_knowledge: 0.95
     expert_resource_rate: 0.0
     leaving: 0.0
+    fades: false
     arrivals: {founders: 1.0}
 """
 

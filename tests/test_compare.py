@@ -64,7 +64,11 @@ def test_central_question_low_confidence_gain_more_from_community() -> None:
     The power gap is isolated from membership: the community keeps its members as a classroom does (no leaving,
     everyone from the first day). docs/model.md ("The central question") gives the open community's result too.
     """
-    closed = {"settings.community.leaving": 0.0, "settings.community.arrivals": {"founders": 1.0}}
+    closed = {
+        "settings.community.leaving": 0.0,
+        "settings.community.fades": False,
+        "settings.community.arrivals": {"founders": 1.0},
+    }
     t = compare(load_scenario("classroom"), load_scenario("community", closed), list(range(8))).table
     low, high = row(t, "low", "knowledge_gain"), row(t, "high", "knowledge_gain")
     assert low["d"] > high["d"] + 0.1, (low.to_dict(), high.to_dict())

@@ -269,8 +269,8 @@ def test_dropped_learners_never_act_again_in_a_model_run() -> None:
         assert not d.present[~before].any()
         assert np.all(d.mode[~before] == -1) and np.all(d.topic[~before] == -1)
         assert np.all(d.gain[~before] == 0.0)
-        assert np.array_equal(d.dropped, before & ~st.active)
-        for i in np.flatnonzero(d.dropped):
+        assert np.array_equal(d.left, before & ~st.active)
+        for i in np.flatnonzero(d.left):
             dropped_on[int(i)] = model.steps  # the timeseries day number: 1 = the first day
             frozen[int(i)] = (
                 st.knowledge[i].copy(),

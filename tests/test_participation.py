@@ -11,6 +11,7 @@ from conftest import make_model, make_scenario, make_state
 
 from learncomm.agents.population import draw_arrivals
 from learncomm.agents.state import LearnerState
+from learncomm.sim.engine.model import CommunityModel
 from learncomm.sim.engine.network import Csr
 from learncomm.sim.engine.participation import (
     Posts,
@@ -23,11 +24,9 @@ from learncomm.sim.engine.participation import (
     willing_to_post,
 )
 from learncomm.sim.runs.run import run_scenario
-from learncomm.sim.schema.loading import load_scenario
+from learncomm.sim.schema.loading import load_scenario, parse_scenario
 from learncomm.sim.schema.scenario import Params
 from learncomm.sim.schema.vocab import Stage
-
-ON = {"settings.community.leaving": 1.0, "params.activity_spread": 1.6, "params.post_rate": 0.15}
 
 
 def star(n: int) -> Csr:
@@ -112,7 +111,7 @@ def test_a_leaver_is_recorded_and_stays_gone() -> None:
 def test_novelty_fades_only_where_taking_part_is_voluntary() -> None:
     s, p = make_state(3), Params(fade_floor=0.2, fade_days=10.0)
     s.joined_day[:] = [0, 0, 30]
-    e = enthusiasm(s, p, np.array([1.0, 0.0, 1.0]), day=30)
+    e = enthusiasm(s, p, np.array([True, False, True]), day=30)
     assert e[0] == pytest.approx(0.2 + 0.8 * np.exp(-3)) and e[1] == 1.0 and e[2] == 1.0
 
 
@@ -183,3 +182,50 @@ def test_an_answered_first_question_keeps_newcomers_posting() -> None:
         for answered, grp in first_q.groupby(first_q["first_question_answered"].astype(bool)):
             again[bool(answered)].append((grp["posts"] > 1).mean())
     assert np.mean(again[True]) - np.mean(again[False]) > 0.05
+
+
+def test_the_leaving_hazard_is_exact_at_a_known_tenure_and_bond_count() -> None:
+    """A uniform just below the hazard leaves, just above stays: tenure counts the days already behind."""
+    p = Params(leave_rate=0.1, leave_tenure=60.0, leave_bonds=30.0)
+    s = make_state(2, motivation=0.4)
+    s.joined_day[:], s.bonds[:] = 10, 15
+    h = 0.1 * (1 - 0.4) / (1 + 20 / 60 + 15 / 30)  # on timeseries day 31: days 11..30 behind it, tenure 20
+    left = leave(s, p, np.ones(2), np.array([h * 0.999, h * 1.001]), day=31)
+    assert left.tolist() == [True, False]
+
+
+def test_a_managers_prospects_leave_the_members_arrival_schedule_as_it_was() -> None:
+    text = "name: t\nlearners: 120\ndays: 30\nseed: 2\nllm: {cache: null}\n"
+    plain = CommunityModel(parse_scenario(text), seed=5, agents=False)
+    managed = CommunityModel(parse_scenario(text + "roles:\n  manager: {reserve: 40}\n"), seed=5, agents=False)
+    n = plain.state.n
+    assert (plain.state.joined_day > 0).any()  # the community setting's arrivals are on
+    for name in ("joined_day", "joined", "active"):
+        assert np.array_equal(getattr(plain.state, name), getattr(managed.state, name)[:n])
+    assert not managed.state.joined[n:].any() and (managed.state.joined_day[n:] == -1).all()
+
+
+def test_a_welcome_reinforces_newcomers_posting_like_part_of_a_reply() -> None:
+    text = "name: t\nlearners: 60\ndays: 20\nseed: 2\nllm: {cache: null}\narrivals: {founders: 1.0}\n"
+    roles = "roles:\n  manager: {reserve: 0, welcome_reply: 0.5, start_day: 0}\nparams: {reinforcement_decay: 0.0}\n"
+    model = CommunityModel(parse_scenario(text + roles), seed=1, agents=False)
+    model.roles.step()  # the manager decides before the first day: everyone is a newcomer and gets a welcome
+    welcomed = model.levers.welcomed
+    assert welcomed.all()
+    expected = 0.5 * model.params.reply_reinforcement
+    assert np.allclose(model.levers.reply, expected)
+    taken = model.levers.take_reply()
+    assert taken is not None and np.allclose(taken, expected) and model.levers.take_reply() is None
+
+
+def test_an_ideators_resources_last_its_duration_then_go() -> None:
+    text = "name: t\nlearners: 60\ndays: 30\nseed: 2\nllm: {cache: null}\narrivals: {founders: 1.0}\n"
+    roles = "roles:\n  ideator: {cadence: 30, duration: 5, resource_boost: 0.2}\n"
+    model = CommunityModel(parse_scenario(text + roles), seed=1, agents=False)
+    before = model.world.resources.copy()
+    model.roles.step()  # the ideator decides before the first day (day 0 is on its cadence)
+    lifted = model.world.resources - before
+    assert lifted.max() == pytest.approx(0.2 * (1 - before.max())) and (lifted > 0).sum() == 1
+    for _ in range(5):
+        model.step()
+    assert np.allclose(model.world.resources, before)  # no experts: back exactly where it was

@@ -20,8 +20,11 @@ from learncomm.sim.dashboard.run_figures import Bands
 def learners(rows: list[tuple[str, int, str, int, int, bool | None]]) -> pd.DataFrame:
     """(confidence_group, posts, activity_level, tenure, leaving_day, first_question_answered) per learner."""
     g, posts, level, tenure, leaving, answered = zip(*rows, strict=True)
+    asked = [a is not None for a in answered]
     return pd.DataFrame(
         {
+            "joined_day": np.zeros(len(rows), dtype="int32"),
+            "first_question_day": np.where(asked, 1, -1).astype("int32"),  # every question on day 1
             "learner_id": np.arange(len(rows)),
             "confidence_group": list(g),
             "posts": np.asarray(posts, dtype="int32"),
@@ -176,9 +179,13 @@ def test_survival_by_confidence_and_by_first_answer() -> None:
     assert by_group["low"].survival.tolist() == [1, 0.5, 0.5] and by_group["all"].members == 4
     assert by_group["all"].left == 2
     by_answer = pdata.survival_by(frame, "first_answer")
-    assert {k: v.members for k, v in by_answer.items()} == {"answered": 2, "unanswered": 1, "never asked": 1}
-    assert by_answer["answered"].survival.tolist() == [1, 0.5, 0.5]
-    assert by_answer["never asked"].left == 1 and by_answer["unanswered"].left == 0
+    assert {k: v.members for k, v in by_answer.items()} == {"answered": 2, "unanswered": 1}  # never asked: no start
+    # time from the question on day 1: the answered left after 0 days (tenure 1) or stayed 4 more days
+    km = by_answer["answered"]
+    assert (
+        km.left == 1 and km.survival[-1] == 0.5 and km.time[-1] == 4
+    )  # not tenure 5: the clock starts at the question
+    assert by_answer["unanswered"].left == 0
     with pytest.raises(ValueError, match="unknown split"):
         pdata.survival_by(frame, "stage")
 

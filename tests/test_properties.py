@@ -175,8 +175,8 @@ def test_invariants_hold_for_any_valid_scenario(data: dict[str, Any]) -> None:
         assert np.array_equal(st_.counts[gone], before_counts[gone])
         assert np.array_equal(st_.knowledge[gone], before_k[gone])
         assert not st_.active[gone].any()
-        assert np.array_equal(d.dropped, before_active & ~st_.active)
-        assert np.all(st_.leaving_day[d.dropped] == model.steps)
+        assert np.array_equal(d.left, before_active & ~st_.active)
+        assert np.all(st_.leaving_day[d.left] == model.steps)
         # Counts add up.
         assert int(d.present.sum()) == sum(int((d.mode == i).sum()) for i in range(len(MODES)))
         assert np.array_equal(d.mode >= 0, d.present)

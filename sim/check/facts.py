@@ -86,7 +86,7 @@ def early_leavers(s: Sample) -> float:
     left = s.run.learners[s.run.learners["leaving_day"] >= 0]
     if left.empty:
         return math.nan
-    return float(((left["leaving_day"] - left["joined_day"]) <= EARLY_DAYS).mean())
+    return float((left["tenure"] <= EARLY_DAYS).mean())
 
 
 def first_questions_answered(s: Sample) -> float:

@@ -14,49 +14,11 @@ from typing import Any
 import numpy as np
 
 from learncomm.sim.check.log import Activity
+from learncomm.sim.runs.inequality import gini, level_codes, top_share
 
 LEFT_AFTER = 30.0  # a poster silent for the last 30 days has left (log-style)
 EARLY = 30.0  # a leaver whose first-to-last post span is <= 30 days left early
 LORENZ_POINTS = 200
-
-
-def gini(x: np.ndarray) -> float:
-    """Gini coefficient over all values (zeros included): sum |xi - xj| / (2 n^2 mean); 0 when all are 0."""
-    x = np.sort(np.asarray(x, dtype=np.float64))
-    n, total = len(x), float(x.sum())
-    if n == 0 or total == 0:
-        return 0.0
-    i = np.arange(1, n + 1)
-    return float((2.0 * (i * x).sum()) / (n * total) - (n + 1.0) / n)
-
-
-def top_count(n: int, fraction: float) -> int:
-    """How many members the top `fraction` is: round(fraction * n), at least one (as sim/runs/outcomes.py's
-    activity levels count superusers)."""
-    return max(1, int(round(fraction * n)))
-
-
-def top_share(x: np.ndarray, fraction: float) -> float:
-    """Share of the total held by the top `fraction` of members (`top_count` of them)."""
-    x = np.sort(np.asarray(x, dtype=np.float64))[::-1]
-    total = float(x.sum())
-    if total == 0:
-        return 0.0
-    k = top_count(len(x), fraction)
-    return float(x[:k].sum() / total)
-
-
-def levels(posts: np.ndarray) -> np.ndarray:
-    """90-9-1 level per member: 0 lurker (no post), 2 superuser (the top 1% by posts, at least one member when
-    anyone posted, ties broken by position), 1 contributor (everyone else who posted)."""
-    posts = np.asarray(posts)
-    out = np.where(posts > 0, 1, 0)
-    posters = int((posts > 0).sum())
-    if posters:
-        k = min(posters, top_count(len(posts), 0.01))
-        order = np.lexsort((np.arange(len(posts)), -posts))  # most posts first, then by position
-        out[order[:k]] = 2
-    return out
 
 
 def lorenz(x: np.ndarray, points: int = LORENZ_POINTS) -> tuple[list[float], list[float]]:
@@ -111,7 +73,7 @@ def figures(a: Activity) -> Figures:
     """Every figure of an `Activity`."""
     posts = a.posts
     n = a.n
-    lv = levels(posts)
+    lv = level_codes(posts)
     weeks = per_bin(a.daily_posts, 7)
     full = int(math.floor(a.horizon / 14 + 1e-9))
     fort = per_bin(a.daily_posts, 14)[:full]

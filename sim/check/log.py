@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 MAX_BYTES = 2 * 1024**3  # 2 GiB
+MAX_DAYS = 20 * 366  # a log spanning more is almost surely in the wrong unit (ms, ns) or has a stray time
 MAX_ROWS = 50_000_000
 CHUNK_ROWS = 1_000_000
 DAY_S = 86_400.0
@@ -212,7 +213,7 @@ def read_log(path: Path | str, members: Path | str | None = None) -> Activity:
                         path, "missing value", line=_data_line(path, header_line, row), column=col, expected="an id"
                     )
             t, numeric = _parse_times(chunk[cols["time"]], numeric)
-            bad = np.flatnonzero(np.isnan(t))
+            bad = np.flatnonzero(~np.isfinite(t))  # unreadable, or inf
             if len(bad):
                 row = rows + int(bad[0])
                 value = chunk[cols["time"]].iloc[int(bad[0])]
@@ -265,6 +266,14 @@ def _activity(
         raise LogError(path, f"only {len(table)} member in the log", expected="at least two members")
     t0 = float(t.min())
     horizon = (float(t.max()) - t0) / DAY_S
+    if horizon > MAX_DAYS:
+        raise LogError(
+            path,
+            f"the events span {horizon:,.0f} days, above the limit of {MAX_DAYS:,} (20 years): are the times in "
+            "milliseconds or nanoseconds, or is one time far off?",
+            column=cols["time"],
+            expected="unix seconds or ISO 8601 dates",
+        )
     day = np.floor((t - t0) / DAY_S).astype(np.int64)
     return Activity(
         posts=table["posts"].to_numpy(np.int64),

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from learncomm import __version__
-from learncomm.sim.check.facts import FACTS, FAST_SCENARIOS, OPEN, Fact, LogCheck, Sample, check_log
+from learncomm.sim.check.facts import FACTS, FAST_SCENARIOS, LONG, OPEN, Fact, LogCheck, Sample, check_log
 from learncomm.sim.check.figures import Figures, figures
 from learncomm.sim.check.log import Activity
 from learncomm.sim.runs.compare import interval
@@ -112,7 +112,7 @@ def plan(
     skipped: list[str] = []
     for f in facts:
         if scenarios:
-            if f.scenarios != OPEN:
+            if f.scenarios not in (OPEN, LONG):  # facts of open communities apply to the user's scenarios
                 skipped.append(f"{f.id}: checked on {', '.join(f.scenarios)} only (not with --scenario)")
                 continue
             names = list(scenarios)

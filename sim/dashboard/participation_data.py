@@ -18,13 +18,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from learncomm.sim.check import figures as check_figures
+from learncomm.sim.runs.inequality import gini as gini_of
 from learncomm.sim.schema.vocab import GROUPS
 
 # activity_level labels (docs issue 11 spec): 0 posts, the top 1% by posts, everyone else who posted.
 LEVELS: tuple[str, ...] = ("lurker", "contributor", "superuser")
 # The fate of a learner's first public question (`first_question_answered`: true, false, null).
 FIRST_ANSWER: tuple[str, ...] = ("answered", "unanswered", "never asked")
+ASKED: tuple[str, ...] = FIRST_ANSWER[:2]  # the survival split by the first question's fate starts at that question
 
 # What each panel reads; a run made before these columns existed gets a note instead of the panel.
 LORENZ_COLUMNS: tuple[str, ...] = ("posts", "activity_level", "confidence_group")
@@ -61,7 +62,7 @@ def lorenz(posts: np.ndarray, points: int = 200, keep: tuple[float, ...] = ()) -
         return Lorenz(np.empty(0), np.empty(0), n, int(total), float("nan"))
     xs = np.arange(n + 1) / n
     ys = np.concatenate([[0.0], np.cumsum(p) / total])
-    gini = check_figures.gini(p)  # the model check's Gini (check.json and this page agree)
+    gini = gini_of(p)  # the one Gini of sim/runs/inequality.py: check.json and this page agree
     grid = np.union1d(np.linspace(0.0, 1.0, points + 1), np.clip(np.asarray(keep, dtype=float), 0.0, 1.0))
     if grid.size >= xs.size:
         return Lorenz(xs, ys, n, int(total), gini)
@@ -158,14 +159,18 @@ def first_answer(learners: pd.DataFrame) -> pd.Series:
 
 
 def survival_by(learners: pd.DataFrame, by: str) -> dict[str, Survival]:
-    """Kaplan-Meier curves of tenure per confidence group and for all ('confidence'), or per first-question
-    fate ('first_answer'); a split with no member is left out."""
+    """Kaplan-Meier curves of tenure per confidence group and for all ('confidence'); or, for the members who
+    asked, of the days after their first question by its fate ('first_answer': answered / unanswered). Time runs
+    from the question, so the curves do not favour those who stayed long enough to ask. A split with no member
+    is left out."""
     t = learners["tenure"].to_numpy(dtype=float)
     e = left_mask(learners)
     if by == "confidence":
         keys, labels = learners["confidence_group"].astype(str).to_numpy(), (*GROUPS, "all")
     elif by == "first_answer":
-        keys, labels = first_answer(learners).to_numpy(), FIRST_ANSWER
+        keys, labels = first_answer(learners).to_numpy(), ASKED
+        asked_on = learners["first_question_day"].to_numpy(dtype=float) - learners["joined_day"].to_numpy(dtype=float)
+        t = np.where(keys == "never asked", t, t - asked_on)  # days a member after the first question
     else:
         raise ValueError(f"unknown split {by!r}")
     out: dict[str, Survival] = {}

@@ -178,7 +178,8 @@ def survival_figure(learners: pd.DataFrame) -> go.Figure:
         fig.add_trace(trace, row=1, col=1)
     for a, km in pdata.survival_by(learners, "first_answer").items():
         fig.add_trace(_survival_trace(km, f"first question {a}", ANSWER_COLOURS[a], None, True), row=1, col=2)
-    fig.update_xaxes(title_text="days as a member (tenure)", rangemode="tozero")
+    fig.update_xaxes(title_text="days as a member (tenure)", rangemode="tozero", row=1, col=1)
+    fig.update_xaxes(title_text="days after the first question", rangemode="tozero", row=1, col=2)
     fig.update_yaxes(title_text="share still members", tickformat=".0%", range=[0, 1.03], row=1, col=1)
     return base_layout(fig, 430, legend={"orientation": "v", "x": 1.02, "y": 1})
 
@@ -284,9 +285,9 @@ LORENZ_HOW = (
 SURVIVAL_HOW = (
     "Kaplan-Meier curves: of the members who joined, the share still members after a given number of days as "
     "a member (tenure). Members who stayed to the end count until then (censored), so late arrivals do not look "
-    "like leavers. A steep early drop means most leavers leave early. Right: by whether the member's first "
-    "public question got a response; 'never asked' includes those who left before asking anything, so compare "
-    "'answered' with 'unanswered'."
+    "like leavers. A steep early drop means most leavers leave early. Right: members who asked, from their "
+    "first public question on, by whether it got a response (time starts at the question, so staying long "
+    "enough to ask favours neither curve)."
 )
 FLOW_HOW = (
     "top: members active at the end of each day (left axis) and public posts per day (right axis); bottom: "

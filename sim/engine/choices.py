@@ -86,7 +86,7 @@ def take_part(day: Day, plan: Plan) -> None:
     """Meetup attendees, and the active learners who find the time and the drive while the novelty lasts:
     `P = access * m^gamma * enthusiasm`."""
     state = day.state
-    chance = state.access * drive(state, day.p) * enthusiasm(state, day.p, day.world.leaving, day.number)
+    chance = state.access * drive(state, day.p) * enthusiasm(state, day.p, day.world.fades, day.number)
     plan.present = plan.meet | (state.active & (day.draws.participation < chance))
 
 

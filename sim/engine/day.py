@@ -41,7 +41,7 @@ class DayResult:
     gain: np.ndarray  # (N,) knowledge gained today, answers given to peers included
     exposed: np.ndarray  # (N,) bool
     answered: np.ndarray  # (N,) bool
-    dropped: np.ndarray  # (N,) bool: left today (burnt out or drifted away)
+    left: np.ndarray  # (N,) bool: left today (burnt out or drifted away)
     meetups: dict[int, int]  # community -> attendees
     posts: np.ndarray  # (N,) int32 public posts today
     arrived: np.ndarray  # (N,) bool: joins before the next day (its first day is tomorrow)
@@ -164,7 +164,7 @@ def record(
         gain=gain,
         exposed=full_exposed,
         answered=answered,
-        dropped=members.left,
+        left=members.left,
         meetups=meetups.attendance,
         posts=members.posts,
         arrived=members.arrived,

@@ -114,7 +114,7 @@ def day_metrics(state: LearnerState, day: DayResult | None = None) -> dict[str, 
     if day is None:
         row["leavers"] = row["posts"] = row["posters"] = 0.0
     else:
-        row["leavers"] = float(day.dropped.sum())
+        row["leavers"] = float(day.left.sum())
         row["posts"] = float(day.posts.sum())
         row["posters"] = float((day.posts > 0).sum())
     n_active = max(int(active.sum()), 1)

@@ -35,12 +35,12 @@ def willing_to_respond(state: LearnerState, p: Params, rows: np.ndarray) -> np.n
     return np.minimum(1.0, p.respond_rate * propensity(state, p, rows))
 
 
-def enthusiasm(state: LearnerState, p: Params, voluntary: np.ndarray, day: int) -> np.ndarray:
+def enthusiasm(state: LearnerState, p: Params, fades: np.ndarray, day: int) -> np.ndarray:
     """(N,) the novelty of a voluntary community wearing off: `floor + (1 - floor) * exp(-tenure / fade_days)`
-    multiplies the chance of taking part; 1 where taking part is compulsory (`voluntary` 0), on day `day` (0-based)."""
+    multiplies the chance of taking part where `fades`; 1 elsewhere (a compulsory class), on day `day` (0-based)."""
     tenure = np.maximum(day - state.joined_day, 0)
     fade = p.fade_floor + (1.0 - p.fade_floor) * np.exp(-tenure / p.fade_days)
-    return 1.0 - np.minimum(voluntary, 1.0) * (1.0 - fade)
+    return np.where(fades, fade, 1.0)
 
 
 def forum_responder(

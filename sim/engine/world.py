@@ -39,6 +39,7 @@ class World:
     networks: list[Csr]
     choice_cdf: np.ndarray  # (N, C) cumulative chance of working in community c on a day
     leaving: np.ndarray  # (N,) each learner's leaving-hazard factor: the least of its communities' settings
+    fades: np.ndarray  # (N,) bool: the novelty wears off in every community of the learner (none is compulsory)
 
     @property
     def n_communities(self) -> int:
@@ -124,4 +125,5 @@ def build_world(scenario: Scenario, state: LearnerState, rng: np.random.Generato
         networks=networks,
         choice_cdf=cdf,
         leaving=np.where(state.membership, np.array([scenario.leaving_of(c) for c in comms]), np.inf).min(axis=1),
+        fades=np.asarray(np.where(state.membership, [scenario.fades_of(c) for c in comms], True).all(axis=1)),
     )

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from learncomm.sim.runs.inequality import activity_levels, top_share
 from learncomm.sim.schema.vocab import COUNTS, GROUPS, LEARNER_OUTCOMES, STAGES, TUTORING_ROLES
 
 if TYPE_CHECKING:
@@ -61,17 +62,6 @@ def learners_table(model: CommunityModel) -> pa.Table:
     return table.add_column(table.schema.get_field_index("posts") + 1, "activity_level", pa.array(level))
 
 
-def activity_levels(posts: np.ndarray) -> np.ndarray:
-    """90-9-1 levels (Nielsen 2006) from posts: `lurker` (none), `superuser` (the top 1% of members by posts, at
-    least one when anyone posted, ties by row order), `contributor` (the other posters)."""
-    level = np.where(posts > 0, "contributor", "lurker").astype(object)
-    n_super = min(max(1, int(round(0.01 * posts.size))), int((posts > 0).sum()))
-    if n_super:
-        top = np.lexsort((np.arange(posts.size), -posts))[:n_super]
-        level[top] = "superuser"
-    return level.astype(str)
-
-
 def summarise(learners: pd.DataFrame, timeseries: pd.DataFrame) -> dict[str, Any]:
     """Means per confidence group (and per tutoring role when there is tutoring) plus community outcomes."""
     out: dict[str, Any] = {"groups": {}, "community": {}}
@@ -99,14 +89,13 @@ def summarise(learners: pd.DataFrame, timeseries: pd.DataFrame) -> dict[str, Any
 
 def participation(learners: pd.DataFrame) -> dict[str, float]:
     """How unequal posting is and how members leave: the figures docs/model.md holds against real communities."""
-    posts = np.sort(learners["posts"].to_numpy())[::-1]
-    n, total = posts.size, max(int(posts.sum()), 1)
+    posts = learners["posts"].to_numpy()
     left = learners["leaving_day"] >= 0
     asked = learners["first_question_answered"].dropna().astype(bool)
     levels = learners["activity_level"].value_counts(normalize=True)
     return {
-        "posts_top1_share": float(posts[: max(1, round(0.01 * n))].sum() / total),
-        "posts_top10_share": float(posts[: max(1, round(0.1 * n))].sum() / total),
+        "posts_top1_share": top_share(posts, 0.01),
+        "posts_top10_share": top_share(posts, 0.10),
         **{f"{lvl}_share": float(levels.get(lvl, 0.0)) for lvl in ("lurker", "contributor", "superuser")},
         "first_question_answered": float(asked.mean()) if len(asked) else float("nan"),
         "leavers_within_30_days": float((learners.loc[left, "tenure"] <= 30).mean()) if left.any() else float("nan"),

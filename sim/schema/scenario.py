@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator, model_validator
 
 from learncomm.sim.schema.base import NonNegative, Positive, Strict, Unit
+from learncomm.sim.schema.params import Params
 from learncomm.sim.schema.roles import LLM, Roles
 from learncomm.sim.schema.vocab import GROUPS, Group
 
@@ -108,6 +109,7 @@ class Setting(Strict):
     expert_knowledge: Unit = 0.95
     expert_resource_rate: Unit = 0.002
     leaving: NonNegative = 1.0  # multiplies the leaving hazard: 0 where taking part is compulsory (a classroom)
+    fades: bool = True  # the novelty of taking part wears off (params.fade_days); not in a compulsory class
     arrivals: Arrivals = Arrivals(founders=0.1)  # an open community: a launch wave, then a trickle
 
 
@@ -123,6 +125,7 @@ CLASSROOM = Setting(
     expert_knowledge=1.0,
     expert_resource_rate=0.0,
     leaving=0.0,
+    fades=False,
     arrivals=Arrivals(),
 )
 COMMUNITY = Setting(
@@ -170,6 +173,7 @@ class Community(Strict):
     members: Annotated[int, Field(ge=1)] | None = None
     arrivals: Arrivals | None = None
     leaving: NonNegative | None = None  # the setting's leaving factor, changed for this community (a committed band)
+    fades: bool | None = None  # the setting's `fades`, changed for this community
     setting: Literal["classroom", "community"] | None = None
     topics: Annotated[list[str], Field(min_length=1)] | None = None
     include: dict[str, Unit] = {}
@@ -183,67 +187,6 @@ class Tutoring(Strict):
     active: bool = True
     tutor_share: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.5
     sessions_per_week: Annotated[int, Field(ge=0, le=7)] = 3
-
-
-class Params(Strict):
-    """Mechanism constants of the learners' day (docs/model.md gives each one's reason)."""
-
-    participation_gamma: Positive = 1.0
-    alpha_ask: Unit = 0.25
-    alpha_observe: Unit = 0.06
-    alpha_meet: Unit = 0.2
-    alpha_tutor: Unit = 0.105
-    zpd_peak: Annotated[float, Field(gt=0.0, le=1.0)] = 0.2
-    study_rate: Unit = 0.025
-    protege_rate: Unit = 0.012
-    tutor_rate: Unit = 0.018
-    pull_resources: NonNegative = 1.0
-    anxiety_weight: Unit = 0.5
-    difficulty_weight: Unit = 0.5
-    prerequisite_mastery: Annotated[float, Field(gt=0.0, le=1.0)] = 0.4
-    prerequisite_floor: Unit = 0.3
-    risk_base: Annotated[float, Field(ge=-1.0, le=2.0)] = 0.1
-    risk_gap_weight: NonNegative = 1.0
-    newcomer_risk: NonNegative = 0.1
-    ask_temperature: Positive = 0.08
-    explain_margin: NonNegative = 0.05
-    explain_propensity: Unit = 0.5
-    confidence_success: Unit = 0.006
-    confidence_exposure: Unit = 0.25
-    exposure_gap: Unit = 0.02
-    peer_judgement: Unit = 0.1
-    low_confidence_amplifier: NonNegative = 1.0
-    encouragement: Unit = 0.0015
-    expectation_rate: Unit = 0.1
-    motivation_progress: Unit = 0.01
-    progress_scale: Positive = 0.01
-    motivation_interest: Unit = 0.006
-    motivation_exposure: Unit = 0.015
-    motivation_success: Unit = 0.004
-    motivation_fatigue: Unit = 0.002
-    motivation_recovery: Unit = 0.01
-    dropout_threshold: Unit = 0.3
-    dropout_patience: Annotated[int, Field(ge=1)] = 14
-    newcomer_patience: Annotated[float, Field(gt=0.0, le=1.0)] = 0.5
-    forgetting: Unit = 0.001
-    activity_spread: Annotated[float, Field(ge=0.0, le=4.0)] = 1.6
-    post_rate: Unit = 0.15
-    respond_rate: Unit = 0.3
-    stage_post: tuple[NonNegative, NonNegative, NonNegative] = (0.7, 1.0, 1.2)
-    reply_reinforcement: NonNegative = 0.2
-    ignored_cost: NonNegative = 0.3
-    ignored_motivation: Unit = 0.02
-    newcomer_sensitivity: NonNegative = 1.0
-    reinforcement_cap: Annotated[float, Field(ge=0.0, le=5.0)] = 1.5
-    reinforcement_decay: Unit = 0.03
-    fade_days: Positive = 40.0
-    fade_floor: Unit = 0.1
-    leave_rate: Unit = 0.15
-    leave_tenure: Positive = 60.0
-    leave_bonds: Positive = 30.0
-    regular_after_days: Annotated[int, Field(ge=1)] = 15
-    core_after_explains: Annotated[int, Field(ge=1)] = 15
-    stage_explain: tuple[NonNegative, NonNegative, NonNegative] = (0.5, 1.0, 1.5)
 
 
 class Network(Strict):
@@ -402,6 +345,10 @@ class Scenario(Strict):
     def arrivals_of(self, community: Community) -> Arrivals:
         """A community's own arrivals, else the scenario-wide ones, else its setting's."""
         return community.arrivals or self.arrivals or self.setting_of(community).arrivals
+
+    def fades_of(self, community: Community) -> bool:
+        """Whether taking part in a community loses its novelty: its own `fades`, else its setting's."""
+        return self.setting_of(community).fades if community.fades is None else community.fades
 
     def leaving_of(self, community: Community) -> float:
         """A community's factor on the leaving hazard: its own, else its setting's."""
