@@ -80,6 +80,11 @@ def test_user_time_layout_iso_dates_and_a_member_list(tmp_path: Path) -> None:
     assert f.never_post == 0.5 and f.members == 4
 
 
+def test_trailing_commas_in_the_header_are_placeholders(tmp_path: Path) -> None:
+    a = read_log(write(tmp_path, "src,dst,time,,\n1,2,5,,\n2,1,86405,,\n"))
+    assert a.columns == {"sender": "src", "recipient": "dst", "time": "time"} and a.n == 2
+
+
 def test_iso_datetimes_with_zones(tmp_path: Path) -> None:
     p = write(tmp_path, "sender,recipient,time\nx,y,2024-01-01T12:00:00Z\ny,x,2024-01-02T00:00:00+00:00\n")
     a = read_log(p)
@@ -96,6 +101,8 @@ BAD = {
     "bad iso": ("user,time\na,2024-01-01\nb,2024-13-45\n", 3, "time", "'2024-13-45'"),
     "one user": ("user,time\na,1\na,2\n", None, None, "only 1 member"),
     "missing id": ("src,dst,time\n1,2,5\n,2,6\n", 3, "src", "missing value"),
+    "twice": ("src,src,time\n1,2,5\n", 1, "src", "appears twice"),
+    "case clash": ("src,dst,Time,time\n1,2,5,6\n", 1, "time", "appears twice"),
     "infinite time": ("src,dst,time\n1,2,5\n2,1,inf\n", 3, "time", "'inf'"),
     "milliseconds": (
         "src,dst,time\n1,2,1082040961000\n2,1,1082040962000\n2,1,1092040962000\n",

@@ -127,6 +127,34 @@ def test_arrivals_follow_the_founders_share_and_the_wave() -> None:
     assert due.sum() == (s.joined_day == 1).sum() and s.active[due].all() and s.joined[due].all()
 
 
+@pytest.mark.parametrize("days", [2, 5, 30])
+def test_a_slow_wave_is_truncated_to_the_run_and_makes_no_founders(days: int) -> None:
+    scn = make_scenario(learners=500, days=days, arrivals={"founders": 0.0, "wave_days": 10000.0, "trickle": 0.0})
+    s = make_model(scn, agents=False).state
+    assert (s.joined_day >= 1).all() and (s.joined_day <= days - 1).all()
+    if days > 2:
+        assert len(np.unique(s.joined_day)) > 1  # spread over the run, not piled on one day
+
+
+def test_who_fades_follows_each_communitys_fades_and_a_compulsory_class_wins() -> None:
+    text = """
+name: t
+days: 10
+seed: 1
+communities:
+  - {name: class, members: 20, setting: classroom}
+  - {name: forum, members: 30, include: {class: 0.5}}
+  - {name: club, members: 10, fades: false}
+"""
+    model = CommunityModel(parse_scenario(text), seed=1, agents=False)
+    m, fades = model.state.membership, model.world.fades
+    in_class, in_club = m[:, 0], m[:, 2]
+    only_forum = m[:, 1] & ~in_class & ~in_club
+    assert not fades[in_class].any() and not fades[in_club].any()
+    assert only_forum.any() and fades[only_forum].all()
+    assert (in_class & m[:, 1]).any()  # the shared members do not fade: the class is compulsory
+
+
 def test_arrivals_draw_from_their_own_stream() -> None:
     """Scheduling arrivals leaves every trait of the population as it was."""
     a = make_model(make_scenario(learners=50), seed=3, agents=False).state
@@ -214,8 +242,13 @@ def test_a_welcome_reinforces_newcomers_posting_like_part_of_a_reply() -> None:
     assert welcomed.all()
     expected = 0.5 * model.params.reply_reinforcement
     assert np.allclose(model.levers.reply, expected)
-    taken = model.levers.take_reply()
-    assert taken is not None and np.allclose(taken, expected) and model.levers.take_reply() is None
+    before = model.state.reinforcement.copy()
+    model.step()  # the day takes the welcome in (reinforce), besides what the day's own posts taught
+    silent = model.last_day is not None and (model.last_day.posts == 0)
+    quiet = silent & ~model.last_day.present  # no post, no turn: only the welcome moved their reinforcement
+    assert quiet.any()
+    assert np.allclose(model.state.reinforcement[quiet] - before[quiet], expected)
+    assert model.levers.take_reply() is None  # taken once
 
 
 def test_an_ideators_resources_last_its_duration_then_go() -> None:
@@ -226,6 +259,8 @@ def test_an_ideators_resources_last_its_duration_then_go() -> None:
     model.roles.step()  # the ideator decides before the first day (day 0 is on its cadence)
     lifted = model.world.resources - before
     assert lifted.max() == pytest.approx(0.2 * (1 - before.max())) and (lifted > 0).sum() == 1
-    for _ in range(5):
+    for _ in range(4):
         model.step()
+    assert np.allclose(model.world.resources - before, lifted)  # still there on its last day
+    model.step()
     assert np.allclose(model.world.resources, before)  # no experts: back exactly where it was

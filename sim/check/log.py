@@ -102,8 +102,28 @@ def _header(path: Path) -> tuple[int, str, list[str]]:
         if line.strip():
             sep = "," if "," in line else r"\s+"
             names = [c.strip().strip('"').strip().lower() for c in (line.split(",") if sep == "," else line.split())]
-            return i, sep, names
+            return i, sep, _unique(path, i, names)
     raise LogError(path, "the file is empty", expected=EXPECTED)
+
+
+def _unique(path: Path, line: int, names: list[str]) -> list[str]:
+    """The header's names, each once: a name a layout could use may not appear twice (which column would it be?);
+    empty or other repeated names (a spreadsheet's trailing commas) become placeholders `_1`, `_2`, ..."""
+    known = set(SENDER + RECIPIENT + USER + TIME)
+    out: list[str] = []
+    for j, name in enumerate(names, start=1):
+        if name in out or not name:
+            if name in known:
+                raise LogError(
+                    path,
+                    f"the column {name!r} appears twice in the header",
+                    line=line,
+                    column=name,
+                    expected="each column named once",
+                )
+            name = f"_{j}"
+        out.append(name)
+    return out
 
 
 def _pick(names: list[str], aliases: tuple[str, ...]) -> str | None:
@@ -267,9 +287,10 @@ def _activity(
     t0 = float(t.min())
     horizon = (float(t.max()) - t0) / DAY_S
     if horizon > MAX_DAYS:
+        span = f"{horizon:,.0f}" if horizon < 1e12 else f"{horizon:.3g}"
         raise LogError(
             path,
-            f"the events span {horizon:,.0f} days, above the limit of {MAX_DAYS:,} (20 years): are the times in "
+            f"the events span {span} days, above the limit of {MAX_DAYS:,} (20 years): are the times in "
             "milliseconds or nanoseconds, or is one time far off?",
             column=cols["time"],
             expected="unix seconds or ISO 8601 dates",

@@ -18,11 +18,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from learncomm.sim.runs.inequality import LEVELS
 from learncomm.sim.runs.inequality import gini as gini_of
 from learncomm.sim.schema.vocab import GROUPS
 
-# activity_level labels (docs issue 11 spec): 0 posts, the top 1% by posts, everyone else who posted.
-LEVELS: tuple[str, ...] = ("lurker", "contributor", "superuser")
 # The fate of a learner's first public question (`first_question_answered`: true, false, null).
 FIRST_ANSWER: tuple[str, ...] = ("answered", "unanswered", "never asked")
 ASKED: tuple[str, ...] = FIRST_ANSWER[:2]  # the survival split by the first question's fate starts at that question

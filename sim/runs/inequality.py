@@ -1,5 +1,7 @@
 """How unequal posting is: Gini, top shares and the 90-9-1 levels, one definition for run summaries,
-the model check (sim/check/figures.py) and the dashboards."""
+the model check (sim/check/figures.py) and the dashboards. (The day's `posts_gini` column uses the same
+Gini in an O(N) form over integer counts, sim/engine/metrics.gini_of_counts; tests/test_metrics.py checks
+they agree.)"""
 
 from __future__ import annotations
 
