@@ -58,6 +58,14 @@ BAD = {
         "base: community\nfixed: {params.alpha_ask: 3}\nparameters:\n  learners: {values: [10]}\n",
         ["bad-fixed.yaml:2", "fixed", "less than or equal to 1"],
     ),
+    "swept-seed": (  # issue 12 item 4: the swept seed was ignored, then the summary crashed (two seed columns)
+        "base: community\nparameters:\n  days: {values: [5]}\n  seed: {values: [1, 2]}\n",
+        ["swept-seed.yaml:4", "parameters.seed", "cannot be swept", "replicates"],
+    ),
+    "fixed-seed": (
+        "base: community\nfixed: {seed: 3}\nparameters:\n  days: {values: [5]}\n",
+        ["fixed-seed.yaml:2", "fixed.seed", "cannot be swept or fixed"],
+    ),
     "sampled-without-samples": (
         "base: community\ndesign: latin_hypercube\nparameters:\n  network.rewiring: {low: 0, high: 1}\n",
         ["sampled-without-samples.yaml", "samples"],

@@ -176,6 +176,14 @@ def check_sweep(spec: SweepFile, source: str, root: yaml.Node | None) -> None:
             why = schema_path_error(path)
             if why:
                 bad((group, path), f"not a scenario field: {why} (docs/scenarios.md lists the fields)")
+    for group in ("parameters", "fixed"):
+        if "seed" in getattr(spec, group):
+            bad(
+                (group, "seed"),
+                "the seed cannot be swept or fixed: each run's seed comes from the sweep file's top-level "
+                "`seed` and `replicates` (docs/sweeps.md); for more seeds raise `replicates`, for other seeds "
+                "change the top-level `seed`",
+            )
     both = sorted(set(spec.parameters) & set(spec.fixed))
     for path in both:
         bad(("fixed", path), "is also a swept parameter; keep it in one place")
