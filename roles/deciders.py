@@ -25,6 +25,7 @@ from pydantic import SecretStr
 from learncomm.roles.base import MAX_OPTIONS, Candidate, Choice, RoleSpec
 from learncomm.roles.record import Intervention
 from learncomm.roles.snapshot import Snapshot
+from learncomm.sim.schema.loading import ScenarioError
 from learncomm.sim.schema.roles import LLM
 
 # A context manager factory wrapped around every chat model call: a sweep passes one that holds a slot
@@ -138,11 +139,24 @@ def _counting_cache(path: str) -> Any:
 
     db = Path(path)
     db.parent.mkdir(parents=True, exist_ok=True)
+    not_sqlite = f"{db}: the LLM cache (llm.cache) is not an SQLite database; give another path or remove the file"
+    try:
+        with open(db, "rb") as fh:
+            head = fh.read(16)
+    except FileNotFoundError:
+        head = b""
+    except OSError as exc:
+        raise ScenarioError(f"{db}: cannot open the LLM cache (llm.cache): {exc}") from None
+    if head and head != b"SQLite format 3\x00":  # an empty or new file becomes a database
+        raise ScenarioError(not_sqlite)
     # Creating the cache creates its table; two sweep workers doing that at once race ("table
     # full_llm_cache already exists"). An exclusive lock on a file beside it makes creation one at a time.
     with open(db.with_name(db.name + ".lock"), "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        return CountingCache(database_path=path)
+        try:
+            return CountingCache(database_path=path)
+        except Exception as exc:  # noqa: BLE001 - SQLAlchemy's DatabaseError for a damaged database
+            raise ScenarioError(f"{not_sqlite} ({type(exc).__name__})") from None
 
 
 class ChatDecider:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from learncomm.sim.cli.app import app, fail, out
 
@@ -44,8 +45,11 @@ def dashboard(
     index.html."""
     from learncomm.sim.dashboard import DashboardError, write_dashboard  # plotly: loaded only to write pages
 
+    def warn(message: str) -> None:
+        out.print(f"[yellow]warning:[/] {escape(message)}", highlight=False)
+
     try:
-        page = write_dashboard(path, embed=embed, force=force)
+        page = write_dashboard(path, embed=embed, force=force, warn=warn)
     except DashboardError as exc:
         fail(str(exc))
         return

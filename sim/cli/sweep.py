@@ -205,14 +205,47 @@ def query(
     def lit(p: Path) -> str:
         return "'" + str(p).replace("'", "''") + "'"
 
-    con.execute(f"create view runs as select * from read_parquet({lit(sweep_dir / 'summary.parquet')})")
-    for name in ("timeseries", "learners", "interventions"):
-        if next((sweep_dir / "runs").glob(f"point=*/seed=*/{name}.parquet"), None) is not None:
-            glob = sweep_dir / "runs" / "*" / "*" / f"{name}.parquet"
+    from learncomm.sim.sweeps.store import corrupt_runs, file_intact
+
+    if not file_intact(sweep_dir / "summary.parquet"):
+        fail(
+            f"{sweep_dir / 'summary.parquet'}: damaged (no readable Parquet footer); run the same learncomm sweep "
+            "command again to rebuild it"
+        )
+    bad = corrupt_runs(sweep_dir)
+    for d in bad[:5]:
+        out.print(
+            f"[yellow]warning:[/] {escape(str(d))}: damaged or incomplete run folder, left out of the run tables",
+            highlight=False,
+        )
+    if len(bad) > 5:
+        out.print(f"[yellow]warning:[/] … and {len(bad) - 5} more damaged run folders left out", highlight=False)
+    if bad:
+        out.print("  (run the same learncomm sweep command again to redo them)", highlight=False)
+    skip = set(bad)
+    try:
+        con.execute(f"create view runs as select * from read_parquet({lit(sweep_dir / 'summary.parquet')})")
+        for name in ("timeseries", "learners", "interventions"):
+            if not skip:  # the usual case: one glob, however many runs
+                if next((sweep_dir / "runs").glob(f"point=*/seed=*/{name}.parquet"), None) is None:
+                    continue
+                source = lit(sweep_dir / "runs" / "*" / "*" / f"{name}.parquet")
+            else:
+                files = [
+                    f
+                    for f in sorted((sweep_dir / "runs").glob(f"point=*/seed=*/{name}.parquet"))
+                    if f.parent not in skip
+                ]
+                if not files:
+                    continue
+                source = "[" + ", ".join(lit(f) for f in files) + "]"
             con.execute(
-                f"create view {name} as select * from read_parquet({lit(glob)}, hive_partitioning=true, "
+                f"create view {name} as select * from read_parquet({source}, hive_partitioning=true, "
                 f"hive_types={{'point': BIGINT, 'seed': BIGINT}}, union_by_name=true)"
             )
+    except duckdb.Error as exc:
+        fail(f"{sweep_dir}: cannot read the sweep's files: {exc}")
+        return
     try:
         cur = con.execute(sql)
         if cur.description is None:  # a statement with no result

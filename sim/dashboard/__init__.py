@@ -7,6 +7,7 @@ folder. The `learncomm run`, `compare` and `sweep` commands call them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from learncomm.sim.dashboard.common import DashboardError
@@ -19,7 +20,9 @@ from learncomm.sim.dashboard.sweep_page import build_sweep
 __all__ = ["DashboardError", "write_dashboard", "write_index", "build_all"]
 
 
-def write_dashboard(path: Path, embed: bool = False, force: bool = False) -> Path:
+def write_dashboard(
+    path: Path, embed: bool = False, force: bool = False, warn: Callable[[str], None] | None = None
+) -> Path:
     """Build the dashboard of a run, comparison or sweep folder (or of every folder under a results root, plus its
     index).
 
@@ -29,7 +32,7 @@ def write_dashboard(path: Path, embed: bool = False, force: bool = False) -> Pat
     path = Path(path)
     kind = detect(path)
     if kind == "root":
-        build_all(path, embed=embed, force=force)
+        build_all(path, embed=embed, force=force, warn=warn)
         return write_index(path)
     return _build(path, kind, embed)
 
@@ -44,9 +47,12 @@ def _build(path: Path, kind: Kind, embed: bool = False) -> Path:
     raise DashboardError(f"{path}: not a run, comparison or sweep folder")
 
 
-def build_all(root: Path, embed: bool = False, force: bool = False) -> list[Path]:
+def build_all(
+    root: Path, embed: bool = False, force: bool = False, warn: Callable[[str], None] | None = None
+) -> list[Path]:
     """Dashboards for every run, comparison and sweep under `root`; with force=False, only where missing or older than
-    the data."""
+    the data. A folder whose page cannot be built (a damaged file) is skipped and passed to `warn`, so one bad folder
+    never stops the others or the index."""
     built = []
     for folder, kind in children(Path(root)):
         page = folder / "dashboard.html"
@@ -56,7 +62,12 @@ def build_all(root: Path, embed: bool = False, force: bool = False) -> list[Path
             and page.stat().st_mtime >= max(f.stat().st_mtime for f in folder.iterdir() if f.is_file())
         ):
             continue
-        built.append(_build(folder, kind, embed))
+        try:
+            built.append(_build(folder, kind, embed))
+        except Exception as exc:  # noqa: BLE001 - damaged files raise many types; skip the folder, keep going
+            if warn is not None:
+                why = str(exc) if isinstance(exc, DashboardError) else f"{type(exc).__name__}: {exc}"
+                warn(f"{folder}: skipped, its dashboard cannot be built: {why}")
     return built
 
 

@@ -72,11 +72,22 @@ def detect(path: Path) -> Kind:
 
 def read_json(path: Path) -> dict[str, Any]:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise DashboardError(f"{path}: missing") from None
     except (OSError, ValueError) as exc:
-        raise DashboardError(f"{path}: cannot read it as JSON ({exc})") from None
+        raise DashboardError(f"{path}: cannot read it as JSON, damaged or truncated? ({exc})") from None
+    if not isinstance(data, dict):
+        raise DashboardError(f"{path}: expected a JSON object, got {type(data).__name__}; is the file damaged?")
+    return data
+
+
+def seed_of(manifest: dict[str, Any]) -> int | None:
+    """A manifest's seed as an int (a missing one is 0, as before), None when it is not a whole number ≥ 0."""
+    seed = manifest.get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        return None
+    return seed
 
 
 def read_parquet(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
@@ -120,7 +131,13 @@ def replicates(run: Run) -> list[tuple[int, pd.DataFrame]]:
     Runs of one scenario with different seeds are replicates: their spread is the band on the run page.
     """
     want = run.manifest.get("scenario_hash")
-    found: dict[int, pd.DataFrame] = {int(run.manifest.get("seed", 0)): run.timeseries}
+    own = seed_of(run.manifest)
+    if own is None:
+        raise DashboardError(
+            f"{run.path / 'manifest.json'}: seed: expected a whole number ≥ 0, got {run.manifest.get('seed')!r}; "
+            "is the file damaged?"
+        )
+    found: dict[int, pd.DataFrame] = {own: run.timeseries}
     if not want:
         return list(found.items())
     for sib in sorted(run.path.parent.iterdir()):
@@ -130,10 +147,10 @@ def replicates(run: Run) -> list[tuple[int, pd.DataFrame]]:
             m = json.loads((sib / "manifest.json").read_text(encoding="utf-8"))
         except (OSError, ValueError):
             continue
-        seed = m.get("seed")
-        if m.get("scenario_hash") == want and seed is not None and int(seed) not in found:
+        seed = seed_of(m) if isinstance(m, dict) else None
+        if m.get("scenario_hash") == want and seed is not None and seed not in found:
             try:
-                found[int(seed)] = pd.read_parquet(sib / "timeseries.parquet")
+                found[seed] = pd.read_parquet(sib / "timeseries.parquet")
             except Exception:  # a damaged sibling is skipped, not fatal
                 continue
     return sorted(found.items())

@@ -18,10 +18,16 @@ from learncomm.sim.dashboard.folders import children
 
 
 def _json(path: Path) -> dict[str, Any]:
+    """A folder's JSON file, or {} when it is missing or damaged (the row then shows dashes)."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def _mtime(path: Path) -> str:
@@ -43,9 +49,9 @@ def _link(root: Path, folder: Path) -> str:
 
 def run_row(root: Path, folder: Path) -> tuple[str, list[str]]:
     m = _json(folder / "manifest.json")
-    g = _json(folder / "summary.json").get("groups", {})
-    c = _json(folder / "summary.json").get("community", {})
-    created = m.get("created") or _mtime(folder / "manifest.json")
+    g = _dict(_json(folder / "summary.json").get("groups"))
+    c = _dict(_json(folder / "summary.json").get("community"))
+    created = str(m.get("created") or _mtime(folder / "manifest.json"))
     cells = [
         _link(root, folder),
         esc(m.get("scenario_name")),
@@ -53,24 +59,24 @@ def run_row(root: Path, folder: Path) -> tuple[str, list[str]]:
         esc(fmt(m.get("learners"))),
         esc(m.get("days")),
         esc(created),
-        esc(fmt(g.get("low", {}).get("knowledge_gain"))),
-        esc(fmt(g.get("high", {}).get("knowledge_gain"))),
+        esc(fmt(_dict(g.get("low")).get("knowledge_gain"))),
+        esc(fmt(_dict(g.get("high")).get("knowledge_gain"))),
         esc(fmt(c.get("equity_gap"))),
-        esc(", ".join(m.get("decider") or []) or "–"),
+        esc(", ".join(map(str, m.get("decider") or [])) or "–"),
     ]
     return created, cells
 
 
 def comparison_row(root: Path, folder: Path) -> tuple[str, list[str]]:
     m = _json(folder / "manifest.json")
-    req = m.get("request") or {}
+    req = _dict(m.get("request"))
     seeds = m.get("seeds") or []
-    created = m.get("created") or _mtime(folder / "comparison.parquet")
+    created = str(m.get("created") or _mtime(folder / "comparison.parquet"))
     cells = [
         _link(root, folder),
         esc(m.get("a")),
         esc(m.get("b")),
-        esc(len(seeds)),
+        esc(len(seeds) if isinstance(seeds, list) else "–"),
         esc(fmt(req.get("learners")) if req.get("learners") else "scenario's"),
         esc(req.get("days") or "scenario's"),
         esc(created),
@@ -83,13 +89,14 @@ def sweep_row(root: Path, folder: Path) -> tuple[str, list[str]]:
     design = r.get("design")
     kind = design.get("kind") if isinstance(design, dict) else design
     base = r["base"] if isinstance(r.get("base"), dict) else {}
-    scen = base.get("scenario") or {}
+    scen = _dict(base.get("scenario"))
     params = r.get("parameters") or []
     names = (
         list(params) if isinstance(params, dict) else [p.get("path") if isinstance(p, dict) else str(p) for p in params]
     )
-    created = r.get("created") or _mtime(folder / "summary.parquet") or _mtime(folder / "sweep.json")
-    points = len(r.get("points") or [])
+    created = str(r.get("created") or _mtime(folder / "summary.parquet") or _mtime(folder / "sweep.json"))
+    pts = r.get("points")
+    points = len(pts) if isinstance(pts, list) else "–"
     cells = [
         _link(root, folder),
         esc(scen.get("name") or base.get("source")),
@@ -131,11 +138,15 @@ TABLES = {
 
 
 def build_index(root: Path) -> Path:
-    """Write ROOT/index.html and return its path."""
+    """Write ROOT/index.html and return its path. A folder with damaged files still gets its row (dashes for what
+    cannot be read), so one bad manifest never stops the index."""
     found: dict[str, list[tuple[str, list[str]]]] = {k: [] for k in TABLES}
     for folder, kind in children(root):
         if kind in TABLES:
-            found[kind].append(TABLES[kind][2](root, folder))
+            try:
+                found[kind].append(TABLES[kind][2](root, folder))
+            except Exception:  # noqa: BLE001 - an unexpected shape in a damaged file: a row with the link only
+                found[kind].append(("", [_link(root, folder)] + ["–"] * (len(TABLES[kind][1]) - 1)))
     parts = []
     for table, (title, header, _) in TABLES.items():
         rows = sorted(found[table], key=lambda r: r[0], reverse=True)

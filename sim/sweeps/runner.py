@@ -104,7 +104,12 @@ def _differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
 def prepare_folder(plan: SweepPlan, out: Path, force: bool = False) -> dict[str, Any]:
     """Create or reuse the sweep folder; refuse one that holds a different design (unless `force`)."""
     record = plan.record()
-    old = read_sweep_json(out)
+    try:
+        old = read_sweep_json(out)
+    except SweepStoreError:
+        if not force:
+            raise
+        old = {}  # damaged: --force starts over
     if old is not None and old.get("design_hash") != record["design_hash"]:
         if not force:
             changed = ", ".join(_differences(old, record))

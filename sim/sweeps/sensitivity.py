@@ -20,7 +20,7 @@ from SALib.analyze import morris, sobol
 from learncomm import __version__
 from learncomm.sim.schema.loading import ScenarioError
 from learncomm.sim.schema.sweep import ALL_OUTCOMES
-from learncomm.sim.sweeps.store import read_sweep_json, write_json_atomic
+from learncomm.sim.sweeps.store import SweepStoreError, read_sweep_json, write_json_atomic
 
 SOBOL_KEYS = ("S1", "S1_conf", "ST", "ST_conf")
 MORRIS_KEYS = ("mu_star", "mu_star_conf", "sigma", "mu")
@@ -59,7 +59,10 @@ def analyse(out: str | Path, outcomes: list[str] | None = None) -> dict[str, Any
     """Sobol (S1, ST with confidence intervals) or Morris (mu*, sigma) indices per outcome; also saved as
     sensitivity.json."""
     out = Path(out)
-    record = read_sweep_json(out)
+    try:
+        record = read_sweep_json(out)
+    except SweepStoreError as exc:
+        raise ScenarioError(str(exc)) from None
     if record is None:
         raise ScenarioError(f"{out}: not a sweep folder (no sweep.json)")
     kind = record["design"]["kind"]

@@ -7,6 +7,9 @@
 
 A run folder appears by an atomic rename, so it is either complete or absent;
 anything half-written sits in a `.tmp/` folder, which is removed on resume.
+Completeness is checked by content, not names: every Parquet file must have a
+readable footer and every JSON file must parse, so a file truncated or damaged
+afterwards (a full disk, a bad copy) makes the run `incomplete`, and it is redone.
 """
 
 from __future__ import annotations
@@ -51,17 +54,34 @@ def run_dir(out: Path, point: int, seed: int, width: int) -> Path:
     return out / "runs" / f"point={point:0{width}d}" / f"seed={seed}"
 
 
+def file_intact(path: Path) -> bool:
+    """Whether a run file is readable as what its name says: a Parquet footer (a truncated file has none),
+    a JSON document. Cheap: the Parquet data pages are not read."""
+    try:
+        if path.suffix == ".parquet":
+            pq.read_metadata(path)
+        elif path.suffix == ".json":
+            json.loads(path.read_text(encoding="utf-8"))
+    except Exception:  # noqa: BLE001 - pyarrow raises several types for a damaged file
+        return False
+    return True
+
+
 def run_state(path: Path) -> str:
-    """`ok`, `failed` (retried on resume), `incomplete` (redone) or `missing`."""
+    """`ok`, `failed` (retried on resume), `incomplete` (redone: files missing or damaged) or `missing`."""
     try:
         names = set(os.listdir(path))
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return "missing"
-    if all(f in names for f in RUN_FILES):
-        return "ok"
-    if all(f in names for f in FAILED_FILES):
-        return "failed"
+    for state, files in (("ok", RUN_FILES), ("failed", FAILED_FILES)):
+        if all(f in names for f in files):
+            return state if all(file_intact(path / f) for f in files) else "incomplete"
     return "incomplete"
+
+
+def corrupt_runs(out: Path) -> list[Path]:
+    """Run folders of a sweep whose files are missing or damaged (what `query` leaves out)."""
+    return [d for d in sorted((out / "runs").glob("point=*/seed=*")) if run_state(d) == "incomplete"]
 
 
 def clean_leftovers(out: Path) -> int:
@@ -82,10 +102,20 @@ def write_json_atomic(data: Any, path: Path) -> None:
 
 
 def read_sweep_json(out: Path) -> dict[str, Any] | None:
+    """The folder's sweep.json, None when there is none; a damaged one is a SweepStoreError."""
     path = out / "sweep.json"
     if not path.is_file():
         return None
-    return json.loads(path.read_text(encoding="utf-8"))
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise SweepStoreError(
+            f"{path}: damaged, cannot read it as JSON ({exc}); use --force to delete the folder's runs and start "
+            "over, or choose another --out"
+        ) from None
+    if not isinstance(data, dict):
+        raise SweepStoreError(f"{path}: damaged, expected a JSON object; use --force to start over")
+    return data
 
 
 def row_schema(column_types: dict[str, pa.DataType]) -> pa.Schema:
