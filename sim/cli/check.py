@@ -138,7 +138,7 @@ def check(
     try:
         activity = read_log(log, members) if log is not None else None
     except LogError as exc:
-        fail(escape(str(exc)))
+        fail(str(exc))
         return
     if activity is not None:
         used = ", ".join(f"{k}: {v}" for k, v in activity.columns.items())
@@ -168,7 +168,7 @@ def check(
         target = out_dir or default_check_dir(results)
         path = write_report(report, target)
     except (ScenarioError, ResultsError, OSError) as exc:
-        fail(escape(str(exc)))
+        fail(str(exc))
         return
     print_facts(report)
     if report.log is not None:
