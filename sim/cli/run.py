@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated
 
@@ -9,6 +10,7 @@ import typer
 from rich.markup import escape
 
 from learncomm.roles.setup import DeciderFactory, uses_local
+from learncomm.roles.trust import Trust
 from learncomm.sim.cli.app import DaysOpt, LearnersOpt, SeedOpt, SetOpt, app, err, fail, out, prepare
 from learncomm.sim.cli.dashboard import write_after
 from learncomm.sim.cli.progress import count_progress, day_progress
@@ -43,6 +45,25 @@ def run(
             "--base-url", help="OpenAI-compatible endpoint for the openai decider (key from llm.api_key_env)."
         ),
     ] = None,
+    api_key_env: Annotated[
+        str | None,
+        typer.Option(
+            "--api-key-env",
+            help="Send the API key in this environment variable (instead of the scenario's llm.api_key_env); "
+            "your say that it may be sent (docs/roles.md, trust).",
+        ),
+    ] = None,
+    allow_endpoint: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-endpoint",
+            help="Allow the scenario's llm.base_url URL to receive the API key (repeatable; docs/roles.md, trust).",
+        ),
+    ] = None,
+    llm_cache: Annotated[
+        Path | None,
+        typer.Option("--llm-cache", help="LLM cache file (default: the scenario's, which must be under --results)."),
+    ] = None,
     no_dashboard: Annotated[
         bool, typer.Option("--no-dashboard", help="Do not write the run's dashboard.html.")
     ] = False,
@@ -58,7 +79,18 @@ def run(
             raise ScenarioError(f"--decider {decider}: expected policy, openai or local")
         # --decider local --base-url URL: use a server already running (`learncomm llm serve`) instead of starting one
         local_url = base_url if base_url and uses_local(sc, decider) else None
-        factory = DeciderFactory(override=decider, model=model, base_url=base_url, local_url=local_url)
+        if api_key_env is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", api_key_env):
+            raise ScenarioError(f"--api-key-env {api_key_env}: expected an environment variable name")
+        trust = Trust.from_user(allow_endpoint or (), api_key_env=api_key_env, base_url=base_url)
+        factory = DeciderFactory(
+            override=decider,
+            model=model,
+            base_url=base_url,
+            local_url=local_url,
+            trust=trust,
+            cache_root=results,
+            cache=str(llm_cache) if llm_cache is not None else None,
+        )
         with day_progress(out, f"{escape(sc.name)} (seed {used_seed})", sc.days) as advance:
             result = run_scenario(sc, seed=used_seed, out=target, on_day=advance, source=scenario, deciders=factory)
     except (ScenarioError, ResultsError) as exc:
