@@ -27,6 +27,7 @@ DEFAULT_ENDPOINT = "https://api.openai.com/v1"
 FILE_ENV = "LEARNCOMM_TRUST_FILE"
 ENDPOINTS_ENV = "LEARNCOMM_TRUSTED_ENDPOINTS"
 KEY_ENVS_ENV = "LEARNCOMM_TRUSTED_KEY_ENVS"
+_SENT: set[str] = set()  # the keys this process sent
 NO_KEY = "not-needed"  # what an endpoint that needs no key is sent (the client library insists on one)
 
 
@@ -120,6 +121,7 @@ class Trust:
         var_ok = var == DEFAULT_KEY_ENV or var in self.key_envs
         url_ok = url == normal_url(DEFAULT_ENDPOINT) or url in self.endpoints
         if var_ok and url_ok:
+            _SENT.add(value)  # redacted from recorded errors whatever the variable's name
             return value
         missing = []
         if not var_ok:
@@ -161,7 +163,8 @@ def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
 
 
 def known_secrets() -> list[str]:
-    """The values of the key variables in this environment (the default, the allowed ones, *_API_KEY, *_TOKEN)."""
+    """The keys sent, and the values of the key variables in this environment (the default, the allowed ones,
+    *_API_KEY, *_TOKEN, *_SECRET)."""
     names = {DEFAULT_KEY_ENV, *_words(os.environ.get(KEY_ENVS_ENV))}
     names |= {n for n in os.environ if n.endswith(("_API_KEY", "_TOKEN", "_SECRET", "_SECRET_ACCESS_KEY"))}
-    return [os.environ[n] for n in names if os.environ.get(n)]
+    return [*_SENT, *(os.environ[n] for n in names if os.environ.get(n))]

@@ -123,6 +123,7 @@ def test_query_unsafe_sql_lifts_the_sandbox(sweep_dir: Path, tmp_path: Path) -> 
 # ----- item 2: a scenario file alone cannot send a key -----
 
 SECRET = "sk-test-SECRETvalue0123456789abcdefXYZ"
+PLAIN = "opensesame.42"  # a key that looks like no key: redacted because it is the key sent
 
 
 class _Server:
@@ -140,7 +141,8 @@ class _Server:
                 self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 auth = self.headers.get("Authorization", "")
                 seen.append(auth)
-                body = json.dumps({"error": {"message": f"Incorrect API key provided: {auth}", "type": "auth"}})
+                key = auth.removeprefix("Bearer ")
+                body = json.dumps({"error": {"message": f"Incorrect API key provided: {key}", "type": "auth"}})
                 self.send_response(401)
                 self.send_header("Content-Type", "application/json")
                 self.end_headers()
@@ -259,6 +261,19 @@ def test_the_user_config_allows_the_key(
     res = run(str(scenario_file(tmp_path, server.url)), "--out", str(tmp_path / "r"))
     assert res.exit_code == 0, res.output
     assert set(server.auth) == {f"Bearer {SECRET}"}
+
+
+def test_a_key_that_looks_like_no_key_is_redacted_too(
+    tmp_path: Path, server: _Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LEARNCOMM_TEST_PLAIN", PLAIN)
+    out = tmp_path / "r"
+    path = scenario_file(tmp_path, server.url, key_env="LEARNCOMM_TEST_PLAIN")
+    res = run(str(path), "--out", str(out), "--allow-endpoint", server.url, "--api-key-env", "LEARNCOMM_TEST_PLAIN")
+    assert res.exit_code == 0, res.output
+    assert set(server.auth) == {f"Bearer {PLAIN}"}
+    why = reasons(out)
+    assert why and all(PLAIN not in r for r in why), why[:2]
 
 
 def test_allowing_the_endpoint_alone_does_not_allow_another_variable(tmp_path: Path, server: _Server) -> None:
