@@ -321,3 +321,15 @@ def test_redact() -> None:
         assert s not in out, (s, out)
     assert "/work/results/sweeps/s1/runs/point=1" in out and "Incorrect API key provided" in out
     assert redact(out) == out
+
+
+def test_a_sweep_file_cannot_place_its_cache_anywhere(tmp_path: Path) -> None:
+    path = tmp_path / "sweep.yaml"
+    elsewhere = tmp_path / "elsewhere" / "cache.sqlite"
+    body = "base: community\nfixed: {days: 2, learners: 20}\nparameters:\n  params.alpha_ask: {values: [0.2, 0.3]}\n"
+    path.write_text(body + f"llm_cache: {elsewhere}\n")
+    res = CliRunner().invoke(app, ["sweep", str(path), "--dry-run", "--out", str(tmp_path / "s")])
+    assert res.exit_code == 2 and "llm_cache" in res.output and "Traceback" not in res.output
+    path.write_text(body + "llm_cache: s/cache.sqlite\n")
+    res = CliRunner().invoke(app, ["sweep", str(path), "--dry-run", "--out", str(tmp_path / "s")])
+    assert res.exit_code == 0, res.output

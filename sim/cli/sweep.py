@@ -125,6 +125,14 @@ def sweep(
         fail(str(exc))
         return
     target = out_dir or Path("results") / "sweeps" / plan.name
+    if plan.spec.llm_cache:  # a shared sweep file may not write its cache anywhere (docs/roles.md, trust)
+        cache = (plan.source.parent / plan.spec.llm_cache).resolve()
+        if not any(cache.is_relative_to(root.resolve()) for root in (target, Path("results"))):
+            fail(
+                f"{sweep_file}: llm_cache {plan.spec.llm_cache} is {cache}, outside the sweep folder {target} and "
+                "results/; a sweep file may only place its LLM cache there: move it, or drop llm_cache "
+                "(default: <sweep folder>/llm-cache.sqlite)"
+            )
     n_points, n_runs = len(plan.design.points), len(plan.runs())
     out.print(
         f"{plan.name}: {plan.spec.design} design, {n_points} points x {plan.spec.replicates} replicates = "
