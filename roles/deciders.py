@@ -12,7 +12,6 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
-import os
 import time
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
@@ -25,6 +24,7 @@ from pydantic import SecretStr
 from learncomm.roles.base import MAX_OPTIONS, Candidate, Choice, RoleSpec
 from learncomm.roles.record import Intervention
 from learncomm.roles.snapshot import Snapshot
+from learncomm.roles.trust import NO_KEY, Trust, known_secrets, redact
 from learncomm.sim.schema.loading import ScenarioError
 from learncomm.sim.schema.roles import LLM
 
@@ -171,9 +171,11 @@ class ChatDecider:
         name: str = "openai",
         chat: Any = None,
         call_slot: CallSlot = nullcontext,
+        trust: Trust | None = None,
     ) -> None:
         """`chat` replaces ChatOpenAI (tests drive parsing and fallbacks with LangChain fake chat models);
-        `call_slot` wraps each call (a sweep's limit on concurrent calls)."""
+        `call_slot` wraps each call (a sweep's limit on concurrent calls); `trust` is what the user allowed
+        (roles/trust.py; default: their trust file and environment). The local decider is sent no key."""
         try:
             import openai
             from langchain_core.rate_limiters import InMemoryRateLimiter
@@ -184,17 +186,22 @@ class ChatDecider:
         self.cfg = cfg
         self.call_slot = call_slot
         self.model_name = cfg.model
-        key = os.environ.get(cfg.api_key_env) or (
-            "not-needed" if (base_url or cfg.base_url or chat is not None) else None
-        )
-        if key is None:
-            raise DeciderError(f"set the API key in the environment variable {cfg.api_key_env} (llm.api_key_env)")
+        endpoint = base_url or cfg.base_url
+        key = NO_KEY
+        if name != "local" and chat is None:
+            trust = trust or Trust.from_user()
+            # the key only where the user allowed it (TrustError otherwise); an endpoint with no key set gets none
+            allowed = trust.key_for(cfg.api_key_env, endpoint)
+            if allowed is None and not endpoint:
+                var = trust.key_env(cfg.api_key_env)
+                raise DeciderError(f"set the API key in the environment variable {var} (llm.api_key_env)")
+            key = allowed or NO_KEY
         self.cache = _counting_cache(cfg.cache) if cfg.cache else None
         limiter = InMemoryRateLimiter(requests_per_second=cfg.requests_per_second) if cfg.requests_per_second else None
         if chat is None:
             chat = ChatOpenAI(
                 model=cfg.model,
-                base_url=base_url or cfg.base_url,
+                base_url=endpoint,
                 api_key=SecretStr(key),
                 timeout=cfg.timeout_s,
                 max_retries=0,
@@ -238,6 +245,6 @@ class ChatDecider:
             cache_hit=bool(self.cache is not None and self.cache.last_hit),
         )
         if parsed is None:  # tokens were spent: keep the accounting, let the graph fall back
-            reason = f"output did not fit the schema: {str(out.get('parsing_error'))[:200]}"
+            reason = f"output did not fit the schema: {redact(str(out.get('parsing_error')), known_secrets())[:200]}"
             return replace(spent, fallback=True, reason=reason)
         return replace(spent, choice=parsed.choice, text=parsed.message)

@@ -20,6 +20,7 @@ from learncomm.roles.base import MAX_OPTIONS, Candidate, clean_text
 from learncomm.roles.deciders import Answer
 from learncomm.roles.record import Intervention
 from learncomm.roles.snapshot import Snapshot, observe
+from learncomm.roles.trust import known_secrets, redact
 
 if TYPE_CHECKING:
     from langgraph.graph.state import CompiledStateGraph
@@ -66,7 +67,7 @@ def _decide(state: RoleState, runtime: Runtime[RoleContext]) -> RoleState:
             model=d.model_name,
             latency_s=time.perf_counter() - started,
             fallback=True,
-            reason=f"{type(exc).__name__}: {str(exc)[:300]}",
+            reason=redact(f"{type(exc).__name__}: {exc}", known_secrets())[:300],
         )
     return {"answer": answer}
 
@@ -94,7 +95,8 @@ def _validate(state: RoleState, runtime: Runtime[RoleContext]) -> RoleState:
 
 def _fallback(state: RoleState, reason: str) -> RoleState:
     first = state["candidates"][0]
-    return {"choice": 0, "decision": first.decision, "text": first.text, "fallback": True, "reason": reason[:500]}
+    reason = redact(reason, known_secrets())[:500]  # a server may echo a key in its error text
+    return {"choice": 0, "decision": first.decision, "text": first.text, "fallback": True, "reason": reason}
 
 
 def _act(state: RoleState, runtime: Runtime[RoleContext]) -> RoleState:

@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from learncomm.roles.trust import Trust, TrustError
 from learncomm.sim.schema.loading import ScenarioError
+from learncomm.sim.schema.roles import LLM
 
 if TYPE_CHECKING:
     from learncomm.roles.agent import RoleAgent
@@ -18,6 +21,9 @@ if TYPE_CHECKING:
     from learncomm.sim.schema.scenario import Scenario
 
 
+DEFAULT_CACHE: str = LLM.model_fields["cache"].default  # "results/.llm-cache.sqlite"
+
+
 @dataclass
 class DeciderFactory:
     """Builds one decider per kind and shares it between roles.
@@ -25,7 +31,10 @@ class DeciderFactory:
     `override` replaces every role's decider (the CLI's --decider); `local_url` is the
     base URL of a running local model server; `replay` holds recorded interventions
     (rows of interventions.parquet); `call_slot` wraps every chat model call (a sweep
-    passes its limit on concurrent calls, sim/sweeps/llm_limit.py).
+    passes its limit on concurrent calls, sim/sweeps/llm_limit.py). `trust` is what the user
+    allowed to receive a key (roles/trust.py; default: their trust file and environment, plus
+    `base_url`, which the user gave). `cache_root`: a scenario's `llm.cache` must lie under it
+    (the CLI passes the results folder) unless `cache` (the command line's --llm-cache) replaces it.
     """
 
     override: str | None = None
@@ -34,6 +43,9 @@ class DeciderFactory:
     local_url: str | None = None
     replay: Sequence[Mapping[str, Any]] | None = None
     call_slot: CallSlot = nullcontext
+    trust: Trust | None = None
+    cache_root: Path | None = None
+    cache: str | None = None
     built: dict[str, Decider] = field(default_factory=dict)
 
     def kind_for(self, role_decider: str | None, default: str) -> str:
@@ -55,6 +67,7 @@ class DeciderFactory:
             return PolicyDecider()
         if kind == "replay":
             return ReplayDecider([Intervention.from_row(r) for r in self.replay or []])
+        cfg = cfg.model_copy(update={"cache": self.cache_path(cfg.cache)})
         if kind == "local":
             if self.local_url is None:
                 raise ScenarioError(
@@ -63,7 +76,24 @@ class DeciderFactory:
                 )
             local = cfg.model_copy(update={"model": self.model or "gemma-3-270m"})
             return ChatDecider(local, base_url=self.local_url, name="local", call_slot=self.call_slot)
-        return ChatDecider(cfg, base_url=self.base_url, call_slot=self.call_slot)
+        trust = self.trust or Trust.from_user(base_url=self.base_url)
+        return ChatDecider(cfg, base_url=self.base_url, call_slot=self.call_slot, trust=trust)
+
+    def cache_path(self, scenario_cache: str | None) -> str | None:
+        """The LLM cache file: the command line's, else the scenario's if it lies under `cache_root`."""
+        if self.cache is not None:
+            return self.cache
+        if scenario_cache is None or self.cache_root is None:
+            return scenario_cache
+        if scenario_cache == DEFAULT_CACHE:  # the schema's default: the same file name in this results folder
+            return str(self.cache_root / Path(DEFAULT_CACHE).name)
+        root = self.cache_root.resolve()
+        if not Path(scenario_cache).resolve().is_relative_to(root):
+            raise TrustError(
+                f"llm.cache {scenario_cache}: a scenario file may only place its LLM cache under the results folder "
+                f"{self.cache_root}; to use this file pass --llm-cache {scenario_cache} (or --results)"
+            )
+        return scenario_cache
 
 
 @dataclass

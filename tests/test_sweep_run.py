@@ -217,7 +217,12 @@ def test_failed_runs_are_recorded_counted_and_retried(tmp_path: Path, monkeypatc
     assert "LEARNCOMM_TEST_SWEEP_KEY" in json.loads((failed / "error.json").read_text())["error"]
     # resumed with the key set (and a local address that refuses connections): the failed runs are retried and now
     # finish, the role falling back to its policy; every call went through the sweep's limit and shared cache
-    env = {"LEARNCOMM_TEST_SWEEP_KEY": "test", "OPENAI_BASE_URL": "http://127.0.0.1:9/v1"}
+    # (the key variable is the sweep file's, so the user allows it: roles/trust.py)
+    env = {
+        "LEARNCOMM_TEST_SWEEP_KEY": "test",
+        "LEARNCOMM_TRUSTED_KEY_ENVS": "LEARNCOMM_TEST_SWEEP_KEY",
+        "OPENAI_BASE_URL": "http://127.0.0.1:9/v1",
+    }
     res2 = cli("sweep", str(path), "--no-dashboard", "--out", str(out), "--workers", "2", cwd=tmp_path, env=env)
     assert res2.returncode == 0, res2.stderr + res2.stdout
     assert "2 already complete, 2 ran now, 0 failed" in res2.stdout

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 import yaml
 from rich.console import Console
+from rich.markup import escape
 
 from learncomm import __version__
 from learncomm.sim.schema.loading import ScenarioError, load_scenario, with_changes
@@ -34,8 +35,9 @@ SetOpt = Annotated[
 
 
 def fail(message: str, code: int = 2) -> None:
-    """A user mistake: a clear message on stderr, no traceback, non-zero exit."""
-    err.print(f"[bold red]error:[/] {message}", highlight=False, markup=True, soft_wrap=True)
+    """A user mistake: a clear message on stderr, no traceback, non-zero exit. The message is taken literally (paths,
+    SQL, model text and `[local-llm]` are never rich markup)."""
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, markup=True, soft_wrap=True)
     raise typer.Exit(code)
 
 

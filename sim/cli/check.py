@@ -58,10 +58,10 @@ def print_facts(report: CheckReport) -> None:
         d = 1 if f.unit in ("ratio", "week") else 2
         interval = "" if r.ci_low != r.ci_low else f" [{num(r.ci_low, d)}, {num(r.ci_high, d)}]"
         row = [
-            f.id,
+            escape(f.id),
             escape(r.scenario + (f" vs {f.baseline}" if f.baseline and wide else "")),
             f"{num(r.mean, d)}{interval}",
-            f.target,
+            escape(f.target),
             "[green]pass[/]" if r.passed else "[bold red]FAIL[/]",
         ]
         if log is not None:
@@ -71,14 +71,14 @@ def print_facts(report: CheckReport) -> None:
             else:
                 row.append("–")
         if wide:
-            row.append(f.source)
+            row.append(escape(f.source))
         t.add_row(*row)
     out.print(t)
     if not wide:
         for f in dict.fromkeys(r.fact for r in report.results):
             out.print(f"[bold]{f.id}[/]: {escape(f.source)}", highlight=False)
     for s in report.skipped:
-        out.print(f"[dim]skipped {s}[/]", highlight=False)
+        out.print(f"[dim]skipped {escape(str(s))}[/]", highlight=False)
 
 
 def print_figures(report: CheckReport) -> None:
@@ -138,7 +138,7 @@ def check(
     try:
         activity = read_log(log, members) if log is not None else None
     except LogError as exc:
-        fail(escape(str(exc)))
+        fail(str(exc))
         return
     if activity is not None:
         used = ", ".join(f"{k}: {v}" for k, v in activity.columns.items())
@@ -168,7 +168,7 @@ def check(
         target = out_dir or default_check_dir(results)
         path = write_report(report, target)
     except (ScenarioError, ResultsError, OSError) as exc:
-        fail(escape(str(exc)))
+        fail(str(exc))
         return
     print_facts(report)
     if report.log is not None:

@@ -53,7 +53,7 @@ def dashboard(
     except DashboardError as exc:
         fail(str(exc))
         return
-    out.print(f"Dashboard: [bold]{page}[/]", highlight=False)
+    out.print(f"Dashboard: [bold]{escape(str(page))}[/]", highlight=False)
     if open_page:
         open_in_browser(page)
 
@@ -68,6 +68,6 @@ def write_after(folder: Path, index: bool) -> None:
         if index:
             write_index(folder.parent)
     except Exception as exc:  # the results are written; a dashboard problem must not hide them
-        out.print(f"[yellow]warning:[/] the dashboard could not be written: {exc}", highlight=False)
+        out.print(f"[yellow]warning:[/] the dashboard could not be written: {escape(str(exc))}", highlight=False)
         return
-    out.print(f"Dashboard: [bold]{page}[/]  (open it in a browser; works offline)", highlight=False)
+    out.print(f"Dashboard: [bold]{escape(str(page))}[/]  (open it in a browser; works offline)", highlight=False)

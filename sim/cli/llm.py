@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from learncomm.roles.local_server import LocalModelError, LocalServer
 from learncomm.sim.cli.app import app, fail, out
@@ -40,8 +41,10 @@ def serve(
     except LocalModelError as exc:
         fail(str(exc))
         return
-    out.print(f"local model serving at [bold]{url}[/] (Ctrl-C or SIGTERM to stop)")
-    out.print(f"use it with: learncomm run community-roles --decider local --base-url {url}", highlight=False)
+    out.print(f"local model serving at [bold]{escape(url)}[/] (Ctrl-C or SIGTERM to stop)")
+    out.print(
+        f"use it with: learncomm run community-roles --decider local --base-url {url}", highlight=False, markup=False
+    )
 
     def stop(signum: int, frame: object) -> None:
         raise _Stop(signal.Signals(signum).name)
@@ -57,7 +60,7 @@ def serve(
             code=1,
         )
     except _Stop as why:
-        out.print(f"{why}: stopping the local model server")
+        out.print(f"{escape(str(why))}: stopping the local model server")
     finally:
         server.stop()
 

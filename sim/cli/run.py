@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from learncomm.roles.setup import DeciderFactory, uses_local
+from learncomm.roles.trust import Trust
 from learncomm.sim.cli.app import DaysOpt, LearnersOpt, SeedOpt, SetOpt, app, err, fail, out, prepare
 from learncomm.sim.cli.dashboard import write_after
 from learncomm.sim.cli.progress import count_progress, day_progress
@@ -42,6 +45,25 @@ def run(
             "--base-url", help="OpenAI-compatible endpoint for the openai decider (key from llm.api_key_env)."
         ),
     ] = None,
+    api_key_env: Annotated[
+        str | None,
+        typer.Option(
+            "--api-key-env",
+            help="Send the API key in this environment variable (instead of the scenario's llm.api_key_env); "
+            "your say that it may be sent (docs/roles.md, trust).",
+        ),
+    ] = None,
+    allow_endpoint: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-endpoint",
+            help="Allow the scenario's llm.base_url URL to receive the API key (repeatable; docs/roles.md, trust).",
+        ),
+    ] = None,
+    llm_cache: Annotated[
+        Path | None,
+        typer.Option("--llm-cache", help="LLM cache file (default: the scenario's, which must be under --results)."),
+    ] = None,
     no_dashboard: Annotated[
         bool, typer.Option("--no-dashboard", help="Do not write the run's dashboard.html.")
     ] = False,
@@ -57,8 +79,19 @@ def run(
             raise ScenarioError(f"--decider {decider}: expected policy, openai or local")
         # --decider local --base-url URL: use a server already running (`learncomm llm serve`) instead of starting one
         local_url = base_url if base_url and uses_local(sc, decider) else None
-        factory = DeciderFactory(override=decider, model=model, base_url=base_url, local_url=local_url)
-        with day_progress(out, f"{sc.name} (seed {used_seed})", sc.days) as advance:
+        if api_key_env is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", api_key_env):
+            raise ScenarioError(f"--api-key-env {api_key_env}: expected an environment variable name")
+        trust = Trust.from_user(allow_endpoint or (), api_key_env=api_key_env, base_url=base_url)
+        factory = DeciderFactory(
+            override=decider,
+            model=model,
+            base_url=base_url,
+            local_url=local_url,
+            trust=trust,
+            cache_root=results,
+            cache=str(llm_cache) if llm_cache is not None else None,
+        )
+        with day_progress(out, f"{escape(sc.name)} (seed {used_seed})", sc.days) as advance:
             result = run_scenario(sc, seed=used_seed, out=target, on_day=advance, source=scenario, deciders=factory)
     except (ScenarioError, ResultsError) as exc:
         fail(str(exc))
@@ -66,12 +99,13 @@ def run(
     print_summary(
         out,
         result.summary,
-        title=f"{sc.name}: outcomes per confidence group after {result.summary['community']['days']} days "
+        title=f"{escape(sc.name)}: outcomes per confidence group after {result.summary['community']['days']} days "
         f"(seed {used_seed})",
     )
     print_roles(out, result.summary.get("roles", {}))
     out.print(
-        f"Results: [bold]{target}[/]  ({result.manifest['learners']} learners, {result.manifest['wall_time_s']:.2f} s)"
+        f"Results: [bold]{escape(str(target))}[/]  "
+        f"({result.manifest['learners']} learners, {result.manifest['wall_time_s']:.2f} s)"
     )
     if not no_dashboard:
         write_after(target, index=out_dir is None)
@@ -93,7 +127,8 @@ def replay(
     if not same:
         fail(f"the replay differs from the recording: {detail}", code=1)
     out.print(
-        f"[green]✓[/] replay of {run_dir} reproduces its timeseries, learners and interventions exactly ({detail})"
+        f"[green]✓[/] replay of {escape(str(run_dir))} reproduces its timeseries, learners and interventions "
+        f"exactly ({escape(detail)})"
     )
 
 
@@ -105,12 +140,12 @@ def validate(scenario: Annotated[list[str], typer.Argument(help="One or more sce
         try:
             sc = load_scenario(spec)
         except ScenarioError as exc:
-            err.print(f"[red]✗[/] {exc}", highlight=False)
+            err.print(f"[red]✗[/] {escape(str(exc))}", highlight=False)
             bad += 1
             continue
         n = sc.learners if sc.learners is not None else f"~{sum(c.members or 0 for c in sc.communities)}"
         out.print(
-            f"[green]✓[/] {spec}: {sc.name}, {n} learners, {len(sc.topic_list)} topics, "
+            f"[green]✓[/] {escape(spec)}: {escape(sc.name)}, {n} learners, {len(sc.topic_list)} topics, "
             f"{len(sc.resolved_communities())} communities, {sc.days} days",
             highlight=False,
         )
@@ -149,7 +184,7 @@ def compare(
     try:
         sa, sb = prepare(a, days, learners, sets), prepare(b, days, learners, sets)
         seed_list = list(range(first_seed, first_seed + seeds))
-        with count_progress(out, f"{sa.name} vs {sb.name}", 2 * seeds) as advance:
+        with count_progress(out, f"{escape(sa.name)} vs {escape(sb.name)}", 2 * seeds) as advance:
             result = run_compare(sa, sb, seed_list, on_run=advance)
         target = out_dir or stamped_dir(results, f"compare-{sa.name}-vs-{sb.name}")
         save_comparison(result, target, {"a": a, "b": b, "days": days, "learners": learners, "sets": sets or []})
@@ -157,7 +192,7 @@ def compare(
         fail(str(exc))
         return
     print_comparison(out, result, group)
-    out.print(f"Comparison table: [bold]{target}/comparison.parquet[/]")
+    out.print(f"Comparison table: [bold]{escape(str(target))}/comparison.parquet[/]")
     if not no_dashboard:
         write_after(Path(target), index=out_dir is None)
 
@@ -166,4 +201,4 @@ def compare(
 def scenarios() -> None:
     """List the shipped scenarios and the question each answers."""
     for name, path in sorted(shipped_scenarios().items()):
-        out.print(f"[bold]{name}[/]: {scenario_question(path)}", highlight=False)
+        out.print(f"[bold]{escape(name)}[/]: {escape(scenario_question(path))}", highlight=False)

@@ -10,6 +10,7 @@ import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 
 from learncomm.sim.cli.app import app, out
 from learncomm.sim.cli.app import fail as cli_fail
@@ -26,8 +27,8 @@ SHOWN_POINTS = 20
 
 
 def fail(message: str, code: int = 2) -> None:
-    """sim/cli/app.py's fail, with the message taken literally (paths, SQL and `[dask]` are not rich markup)."""
-    cli_fail(escape(message), code)
+    """sim/cli/app.py's fail (which takes the message literally: paths, SQL and `[dask]` are not rich markup)."""
+    cli_fail(message, code)
 
 
 def _fmt(v: Any) -> str:
@@ -69,18 +70,18 @@ def _print_points(summary: Path, parameters: list[str], outcomes: list[str]) -> 
     ]
     widths = [max(len(h), *(len(r[i]) for r in shown)) for i, h in enumerate(heads)]
     if sum(widths) + 3 * len(widths) + 1 > out.width:  # too wide for the terminal: one line per point
-        out.print(t.title)
+        out.print(t.title, markup=False)
         for r in shown:
             values = ", ".join(f"{h}={v}" for h, v in zip(heads[1 : len(parameters) + 1], r[1:], strict=False))
             results = ", ".join(
                 f"{h}={v}" for h, v in zip(heads[len(parameters) + 1 :], r[len(parameters) + 1 :], strict=True)
             )
-            out.print(f"  point {r[0]}: {values} → {results}", highlight=False, soft_wrap=True)
+            out.print(f"  point {r[0]}: {values} → {results}", highlight=False, soft_wrap=True, markup=False)
     else:
         for h, w in zip(heads, widths, strict=True):
-            t.add_column(h, justify="right", min_width=w)
+            t.add_column(Text(h), justify="right", min_width=w)
         for r in shown:
-            t.add_row(*r)
+            t.add_row(*(Text(v) for v in r))
         out.print(t)
     if len(table) > SHOWN_POINTS:
         out.print(
@@ -124,12 +125,21 @@ def sweep(
         fail(str(exc))
         return
     target = out_dir or Path("results") / "sweeps" / plan.name
+    if plan.spec.llm_cache:  # a shared sweep file may not write its cache anywhere (docs/roles.md, trust)
+        cache = (plan.source.parent / plan.spec.llm_cache).resolve()
+        if not any(cache.is_relative_to(root.resolve()) for root in (target, Path("results"))):
+            fail(
+                f"{sweep_file}: llm_cache {plan.spec.llm_cache} is {cache}, outside the sweep folder {target} and "
+                "results/; a sweep file may only place its LLM cache there: move it, or drop llm_cache "
+                "(default: <sweep folder>/llm-cache.sqlite)"
+            )
     n_points, n_runs = len(plan.design.points), len(plan.runs())
     out.print(
         f"{plan.name}: {plan.spec.design} design, {n_points} points x {plan.spec.replicates} replicates = "
         f"{n_runs} runs of "
         f"{plan.base.name} ({', '.join(plan.parameters)}) → {target}",
         highlight=False,
+        markup=False,
     )
     if dry_run:
         return
@@ -150,7 +160,7 @@ def sweep(
         if skipped:
             out.print(f"resuming: {skipped} complete runs kept, {todo} to run", highlight=False)
         if todo:
-            state["task"] = progress.add_task(f"{plan.name}: runs", total=todo, failed=0)
+            state["task"] = progress.add_task(f"{escape(plan.name)}: runs", total=todo, failed=0)
 
     def on_done(res: dict[str, Any]) -> None:
         state["failed"] = state.get("failed", 0) + (res["status"] != "ok")
@@ -171,7 +181,7 @@ def sweep(
         _print_points(report.summary, plan.parameters, plan.outcomes)
     out.print(
         f"{report.total} runs: {report.skipped} already complete, {report.done} ran now, {len(report.failed)} failed "
-        f"({report.wall_s:.1f} s). Summary: [bold]{report.summary}[/]",
+        f"({report.wall_s:.1f} s). Summary: [bold]{escape(str(report.summary))}[/]",
         highlight=False,
     )
     if not no_dashboard and report.done + report.skipped > 0:
@@ -179,7 +189,7 @@ def sweep(
     if report.failed:
         first = failures(report.out, limit=3)
         for path, error in first:
-            out.print(f"  [red]failed[/] {path}: {error}", highlight=False)
+            out.print(f"  [red]failed[/] {escape(str(path))}: {escape(str(error))}", highlight=False)
         fail(
             f"{len(report.failed)} runs failed; each has an error.json in its run folder (status = 'failed' in "
             "summary.parquet). "
@@ -188,19 +198,54 @@ def sweep(
         )
 
 
+def sandbox(con: Any, folder: Path) -> None:
+    """Lock a DuckDB connection to reading files under `folder`: no other files or URLs, no extensions loaded or
+    installed, and the settings cannot be changed back (lock_configuration)."""
+    allowed = str(folder.resolve()).replace("'", "''").rstrip("/") + "/"
+    con.execute(f"set allowed_directories = ['{allowed}']")
+    for setting in (
+        "set autoload_known_extensions = false",
+        "set autoinstall_known_extensions = false",
+        "set allow_community_extensions = false",
+        "set enable_external_access = false",
+        "set lock_configuration = true",
+    ):
+        con.execute(setting)
+
+
 @app.command()
 def query(
     sweep_dir: Annotated[Path, typer.Argument(help="A sweep folder.")],
     sql: Annotated[str, typer.Argument(help="SQL over the views runs, timeseries, learners, interventions.")],
     max_rows: Annotated[int, typer.Option("--max-rows", min=1, help="Rows to print at most.")] = 100,
+    unsafe_sql: Annotated[
+        bool,
+        typer.Option(
+            "--unsafe-sql",
+            help="Lift the sandbox: let the SQL read and write any file, attach databases and load extensions.",
+        ),
+    ] = False,
 ) -> None:
     """Query a sweep with DuckDB SQL: `runs` (summary.parquet) and the run tables, hive-partitioned by point and
-    seed."""
+    seed. Read-only over the sweep folder unless --unsafe-sql (docs/sweeps.md)."""
     import duckdb
 
     if not (sweep_dir / "summary.parquet").is_file():
         fail(f"{sweep_dir}: not a sweep folder with results (no summary.parquet); run learncomm sweep first")
     con = duckdb.connect()
+    if not unsafe_sql:
+        try:
+            statements = con.extract_statements(sql)
+        except duckdb.Error as exc:
+            fail(f"SQL: {exc}")
+            return
+        for st in statements:
+            if st.type not in (duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN):
+                fail(
+                    f"SQL: only queries (SELECT, EXPLAIN) are allowed, not {st.type.name}; query reads the sweep "
+                    "folder only (--unsafe-sql lifts this, see docs/sweeps.md)"
+                )
+                return
 
     def lit(p: Path) -> str:
         return "'" + str(p).replace("'", "''") + "'"
@@ -222,19 +267,18 @@ def query(
         out.print(f"[yellow]warning:[/] … and {len(bad) - 5} more damaged run folders left out", highlight=False)
     if bad:
         out.print("  (run the same learncomm sweep command again to redo them)", highlight=False)
-    skip = set(bad)
+    skip = {d.resolve() for d in bad}
+    root = sweep_dir.resolve()  # the sandbox allows this folder by its absolute path
     try:
-        con.execute(f"create view runs as select * from read_parquet({lit(sweep_dir / 'summary.parquet')})")
+        con.execute(f"create view runs as select * from read_parquet({lit(root / 'summary.parquet')})")
         for name in ("timeseries", "learners", "interventions"):
             if not skip:  # the usual case: one glob, however many runs
-                if next((sweep_dir / "runs").glob(f"point=*/seed=*/{name}.parquet"), None) is None:
+                if next((root / "runs").glob(f"point=*/seed=*/{name}.parquet"), None) is None:
                     continue
-                source = lit(sweep_dir / "runs" / "*" / "*" / f"{name}.parquet")
+                source = lit(root / "runs" / "*" / "*" / f"{name}.parquet")
             else:
                 files = [
-                    f
-                    for f in sorted((sweep_dir / "runs").glob(f"point=*/seed=*/{name}.parquet"))
-                    if f.parent not in skip
+                    f for f in sorted((root / "runs").glob(f"point=*/seed=*/{name}.parquet")) if f.parent not in skip
                 ]
                 if not files:
                     continue
@@ -246,6 +290,8 @@ def query(
     except duckdb.Error as exc:
         fail(f"{sweep_dir}: cannot read the sweep's files: {exc}")
         return
+    if not unsafe_sql:
+        sandbox(con, sweep_dir)
     try:
         cur = con.execute(sql)
         if cur.description is None:  # a statement with no result
@@ -256,10 +302,10 @@ def query(
         fail(f"SQL: {exc}")
         return
     t = Table()
-    for c in columns:
-        t.add_column(c, justify="right", overflow="fold")
+    for c in columns:  # Text: column names and values are data, never rich markup
+        t.add_column(Text(c), justify="right", overflow="fold")
     for r in rows[:max_rows]:
-        t.add_row(*(_fmt(v) for v in r))
+        t.add_row(*(Text(_fmt(v)) for v in r))
     out.print(t)
     if len(rows) > max_rows:
         out.print(f"(first {max_rows} rows shown; --max-rows to change)")
@@ -287,13 +333,13 @@ def sensitivity(
     rank = "ST" if sobol else "mu_star"
     for name, per in res["outcomes"].items():
         t = Table(
-            title=f"{name}: {res['method']} indices ({res['points']} points, {res['runs']} runs; replicates "
+            title=f"{escape(name)}: {res['method']} indices ({res['points']} points, {res['runs']} runs; replicates "
             "averaged per point)"
         )
         t.add_column("parameter")
         for h in heads:
             t.add_column(h, justify="right")
         for param, v in sorted(per.items(), key=lambda kv: -(kv[1][rank] if kv[1][rank] is not None else -math.inf)):
-            t.add_row(param, *(_fmt(float("nan") if v[k] is None else v[k]) for k in keys))
+            t.add_row(Text(param), *(_fmt(float("nan") if v[k] is None else v[k]) for k in keys))
         out.print(t)
-    out.print(f"Saved: [bold]{sweep_dir / 'sensitivity.json'}[/]")
+    out.print(f"Saved: [bold]{escape(str(sweep_dir / 'sensitivity.json'))}[/]")

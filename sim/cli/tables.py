@@ -6,7 +6,9 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from learncomm.sim.schema.vocab import LEARNER_OUTCOMES, MECHANISMS, ROLE_ACCOUNTING
 
@@ -75,9 +77,12 @@ def print_comparison(console: Console, result: Comparison, groups: list[str] | N
         sub = t[t["group"] == g]
         if sub.empty:
             continue
-        table = Table(title=f"{g}: {result.b} − {result.a} over {len(result.seeds)} paired seeds", title_justify="left")
+        table = Table(
+            title=f"{escape(str(g))}: {escape(result.b)} − {escape(result.a)} over {len(result.seeds)} paired seeds",
+            title_justify="left",
+        )
         for col in ("outcome", result.a, result.b, "B − A", "95% CI", "Cohen's d"):
-            table.add_column(col, justify="left" if col == "outcome" else "right")
+            table.add_column(Text(col), justify="left" if col == "outcome" else "right")  # scenario names: not markup
         for _, r in sub.iterrows():
             label = LEARNER_OUTCOMES.get(r["outcome"]) or MECHANISMS.get(r["outcome"], r["outcome"])
             style = "dim" if r["kind"] == "mechanism" else None
@@ -94,7 +99,7 @@ def print_comparison(console: Console, result: Comparison, groups: list[str] | N
     comm = t[t["group"] == "community"]
     for _, r in comm.iterrows():
         console.print(
-            f"{r['outcome']}: {result.a} {_fmt(r['mean_a'])}, {result.b} {_fmt(r['mean_b'])}, B − A "
+            f"{r['outcome']}: {escape(result.a)} {_fmt(r['mean_a'])}, {escape(result.b)} {_fmt(r['mean_b'])}, B − A "
             f"{_fmt(r['diff'])} [{_fmt(r['ci_low'])}, {_fmt(r['ci_high'])}], paired d_z {_fmt(r['d'], 2)}",
             highlight=False,
         )
