@@ -49,6 +49,9 @@ def dashboard(
     except DashboardError as exc:
         fail(str(exc))
         return
+    except OSError as exc:  # a read-only folder, a full disk: a clear error, no traceback
+        fail(f"{exc.filename or path}: the dashboard cannot be written ({exc.strerror or exc})")
+        return
     out.print(f"Dashboard: [bold]{page}[/]", highlight=False)
     if open_page:
         open_in_browser(page)
