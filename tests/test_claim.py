@@ -81,14 +81,17 @@ def test_stamped_dir_claims_unique_names(tmp_path: Path) -> None:
 def test_two_runs_into_one_folder_one_wins(tmp_path: Path) -> None:
     """The concurrency test of issue 12: both start at once; exactly one writes the folder, the other fails
     cleanly and at once (long before the winner's simulation ends)."""
-    args = [*LEARNCOMM, "run", "classroom", "--learners", "3000", "--days", "200", "--out", "same", "--no-dashboard"]
+    args = [*LEARNCOMM, "run", "classroom", "--learners", "20000", "--days", "400", "--out", "same", "--no-dashboard"]
     procs = [subprocess.Popen(args, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)]
-    time.sleep(0.3)  # the second starts while the first is simulating
+    deadline = time.monotonic() + 30
+    while not (tmp_path / "same").exists() and time.monotonic() < deadline:  # the first has claimed the folder
+        time.sleep(0.05)
     started = time.perf_counter()
     procs.append(subprocess.Popen(args, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
     loser_out, loser_err = procs[1].communicate(timeout=120)
     loser_s = time.perf_counter() - started
-    winner_out, winner_err = procs[0].communicate(timeout=300)
+    assert procs[0].poll() is None, "the loser must fail while the winner is still simulating, not after"
+    winner_out, winner_err = procs[0].communicate(timeout=600)
     assert procs[0].returncode == 0, winner_err
     assert procs[1].returncode == 2, loser_out + loser_err
     assert "already exists" in loser_err and "Traceback" not in loser_err

@@ -79,18 +79,18 @@ def run_scenario(
     out: Path | None = None,
     on_day: Callable[[int], None] | None = None,
     source: str | None = None,
-    overwrite: bool = False,
     deciders: DeciderFactory | None = None,
     claimed: bool = False,
 ) -> RunResult:
     """Run a scenario and, when `out` is given, write its run folder atomically.
 
-    `out` is claimed before the simulation starts (an existing or unwritable folder fails at once);
+    `out` is claimed before the simulation starts (an existing or unwritable folder fails at once, and is never
+    replaced);
     `claimed`: the caller claimed it already (`claim_dir`, `stamped_dir(claim=True)`)."""
     started = time.perf_counter()
     deciders = deciders or DeciderFactory()
     with ExitStack() as stack:
-        tmp = None if out is None else stack.enter_context(atomic_dir(out, overwrite=overwrite, claimed=claimed))
+        tmp = None if out is None else stack.enter_context(atomic_dir(out, claimed=claimed))
         result = _run(scenario, seed, on_day, source, deciders, started)
         if tmp is not None:
             _write(result, tmp)

@@ -79,9 +79,8 @@ def stamped_dir(root: Path, prefix: str, claim: bool = False) -> Path:
     base = Path(root) / f"{prefix}-{stamp}"
     path, i = base, 1
     while True:
-        if not path.exists():
-            if not claim or _claim(path):
-                return path
+        if not path.exists() and (not claim or _claim(path)):
+            return path
         path, i = Path(f"{base}-{i}"), i + 1
 
 
