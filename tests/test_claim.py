@@ -155,6 +155,12 @@ def test_read_only_folder_is_a_clean_error(tmp_path: Path) -> None:
         ro.chmod(0o755)
 
 
+def test_dashboard_unwritable_is_a_clean_error(tmp_path: Path) -> None:
+    assert learncomm("run", "pottery", "--days", "3", "--out", "r", "--no-dashboard", cwd=tmp_path).returncode == 0
+    (tmp_path / "r" / "dashboard.html").mkdir()  # stands in for a read-only folder (root writes into those)
+    clean_error(learncomm("dashboard", "r", cwd=tmp_path), "r/dashboard.html: the dashboard cannot be written")
+
+
 def test_sweep_out_unwritable_is_a_clean_error(tmp_path: Path) -> None:
     (tmp_path / "afile").write_text("x")
     sweep = str(ROOT / "scenarios" / "sweep-confidence-mix-size.yaml")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import webbrowser
 from pathlib import Path
 from typing import Annotated
@@ -50,7 +51,8 @@ def dashboard(
         fail(str(exc))
         return
     except OSError as exc:  # a read-only folder, a full disk: a clear error, no traceback
-        fail(f"{exc.filename or path}: the dashboard cannot be written ({exc.strerror or exc})")
+        name = re.sub(r"\.([^/\\]+)\.part-[0-9a-f-]+$", r"\1", str(exc.filename or path))  # not the temp name
+        fail(f"{name}: the dashboard cannot be written ({exc.strerror or exc})")
         return
     out.print(f"Dashboard: [bold]{page}[/]", highlight=False)
     if open_page:
