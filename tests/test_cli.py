@@ -116,7 +116,8 @@ def test_run_default_folder_carries_seed(tmp_path: Path) -> None:
 
 
 def test_killed_run_leaves_no_half_written_folder(tmp_path: Path) -> None:
-    """A real process killed mid-run: the target folder must not exist, and no temp folder may look like a run."""
+    """A real process killed mid-run: the target folder holds only its in-progress claim (no manifest, no table),
+    and no temp folder may look like a run."""
     proc = subprocess.Popen(
         [*LEARNCOMM, "run", "classroom", "--learners", "20000", "--days", "400", "--out", "run"],  # nobody leaves
         cwd=tmp_path,
@@ -127,7 +128,7 @@ def test_killed_run_leaves_no_half_written_folder(tmp_path: Path) -> None:
     assert proc.poll() is None, "the run finished before it could be killed; make it longer"
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
-    assert not (tmp_path / "run").exists()
+    assert {p.name for p in (tmp_path / "run").iterdir()} == {".in-progress"}  # claimed at the start, never filled
     assert not any((p / "manifest.json").exists() for p in tmp_path.iterdir() if p.name != "run")
 
 

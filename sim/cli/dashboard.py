@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import webbrowser
 from pathlib import Path
 from typing import Annotated
@@ -52,6 +53,10 @@ def dashboard(
         page = write_dashboard(path, embed=embed, force=force, warn=warn)
     except DashboardError as exc:
         fail(str(exc))
+        return
+    except OSError as exc:  # a read-only folder, a full disk: a clear error, no traceback
+        name = re.sub(r"\.([^/\\]+)\.part-[0-9a-f-]+$", r"\1", str(exc.filename or path))  # not the temp name
+        fail(f"{name}: the dashboard cannot be written ({exc.strerror or exc})")
         return
     out.print(f"Dashboard: [bold]{escape(str(page))}[/]", highlight=False)
     if open_page:

@@ -15,7 +15,7 @@ from learncomm.sim.cli.app import DaysOpt, LearnersOpt, SeedOpt, SetOpt, app, er
 from learncomm.sim.cli.dashboard import write_after
 from learncomm.sim.cli.progress import count_progress, day_progress
 from learncomm.sim.cli.tables import print_comparison, print_roles, print_summary
-from learncomm.sim.runs.store import ResultsError, stamped_dir
+from learncomm.sim.runs.store import ResultsError, claim_dir, release_dir, stamped_dir
 from learncomm.sim.schema.loading import ScenarioError, load_scenario, scenario_question, shipped_scenarios
 
 # The commands import the engine (numpy, pandas, mesa, pyarrow) when they run, so `learncomm --help` stays fast.
@@ -71,12 +71,14 @@ def run(
     """Run a scenario, write its run folder, and print outcomes per confidence group."""
     from learncomm.sim.runs.run import default_run_dir, run_scenario  # the engine: loaded when a run starts
 
+    claimed: Path | None = None
     try:
         sc = prepare(scenario, days, learners, sets)
         used_seed = sc.seed if seed is None else seed
-        target = out_dir or default_run_dir(results, sc, used_seed)
         if decider not in (None, "policy", "openai", "local"):
             raise ScenarioError(f"--decider {decider}: expected policy, openai or local")
+        # the folder is claimed before the run: a taken or unwritable --out fails now, not after the simulation
+        target = claimed = claim_dir(out_dir) if out_dir else default_run_dir(results, sc, used_seed, claim=True)
         # --decider local --base-url URL: use a server already running (`learncomm llm serve`) instead of starting one
         local_url = base_url if base_url and uses_local(sc, decider) else None
         if api_key_env is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", api_key_env):
@@ -92,10 +94,18 @@ def run(
             cache=str(llm_cache) if llm_cache is not None else None,
         )
         with day_progress(out, f"{escape(sc.name)} (seed {used_seed})", sc.days) as advance:
-            result = run_scenario(sc, seed=used_seed, out=target, on_day=advance, source=scenario, deciders=factory)
+            result = run_scenario(
+                sc, seed=used_seed, out=target, on_day=advance, source=scenario, deciders=factory, claimed=True
+            )
     except (ScenarioError, ResultsError) as exc:
+        if claimed is not None:
+            release_dir(claimed)
         fail(str(exc))
         return
+    except BaseException:
+        if claimed is not None:
+            release_dir(claimed)
+        raise
     print_summary(
         out,
         result.summary,
@@ -181,16 +191,27 @@ def compare(
     from learncomm.sim.runs.compare import compare as run_compare  # the engine: loaded when runs start
     from learncomm.sim.runs.compare import save_comparison
 
+    claimed: Path | None = None
     try:
         sa, sb = prepare(a, days, learners, sets), prepare(b, days, learners, sets)
         seed_list = list(range(first_seed, first_seed + seeds))
+        # claimed before the runs: a taken or unwritable --out fails now, not after them
+        target = claimed = (
+            claim_dir(out_dir) if out_dir else stamped_dir(results, f"compare-{sa.name}-vs-{sb.name}", claim=True)
+        )
         with count_progress(out, f"{escape(sa.name)} vs {escape(sb.name)}", 2 * seeds) as advance:
             result = run_compare(sa, sb, seed_list, on_run=advance)
-        target = out_dir or stamped_dir(results, f"compare-{sa.name}-vs-{sb.name}")
-        save_comparison(result, target, {"a": a, "b": b, "days": days, "learners": learners, "sets": sets or []})
+        request = {"a": a, "b": b, "days": days, "learners": learners, "sets": sets or []}
+        save_comparison(result, target, request, claimed=True)
     except (ScenarioError, ResultsError) as exc:
+        if claimed is not None:
+            release_dir(claimed)
         fail(str(exc))
         return
+    except BaseException:
+        if claimed is not None:
+            release_dir(claimed)
+        raise
     print_comparison(out, result, group)
     out.print(f"Comparison table: [bold]{escape(str(target))}/comparison.parquet[/]")
     if not no_dashboard:

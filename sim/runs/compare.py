@@ -153,9 +153,10 @@ def tabulate(per_seed: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def save_comparison(result: Comparison, target: Path, request: dict[str, Any]) -> None:
-    """A comparison folder: comparison.parquet and a manifest with the request that made it (for its dashboard)."""
-    with atomic_dir(target) as tmp:
+def save_comparison(result: Comparison, target: Path, request: dict[str, Any], claimed: bool = False) -> None:
+    """A comparison folder: comparison.parquet and a manifest with the request that made it (for its dashboard).
+    `claimed`: the caller claimed `target` before running the comparison (`claim_dir`)."""
+    with atomic_dir(target, claimed=claimed) as tmp:
         write_table(pa.Table.from_pandas(result.table, preserve_index=False), tmp / "comparison.parquet")
         created = datetime.now(UTC).isoformat(timespec="seconds")
         write_json(

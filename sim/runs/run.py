@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -42,6 +42,7 @@ class RunResult:
     summary: dict[str, Any]
     interventions: pd.DataFrame | None = None
     path: Path | None = None
+    tables: tuple[pa.Table, pa.Table] | None = field(default=None, repr=False)  # learners, interventions as Arrow
 
 
 def simulate(
@@ -78,12 +79,33 @@ def run_scenario(
     out: Path | None = None,
     on_day: Callable[[int], None] | None = None,
     source: str | None = None,
-    overwrite: bool = False,
     deciders: DeciderFactory | None = None,
+    claimed: bool = False,
 ) -> RunResult:
-    """Run a scenario and, when `out` is given, write its run folder atomically."""
+    """Run a scenario and, when `out` is given, write its run folder atomically.
+
+    `out` is claimed before the simulation starts (an existing or unwritable folder fails at once, and is never
+    replaced);
+    `claimed`: the caller claimed it already (`claim_dir`, `stamped_dir(claim=True)`)."""
     started = time.perf_counter()
     deciders = deciders or DeciderFactory()
+    with ExitStack() as stack:
+        tmp = None if out is None else stack.enter_context(atomic_dir(out, claimed=claimed))
+        result = _run(scenario, seed, on_day, source, deciders, started)
+        if tmp is not None:
+            _write(result, tmp)
+    result.path = None if out is None else Path(out)
+    return result
+
+
+def _run(
+    scenario: Scenario,
+    seed: int | None,
+    on_day: Callable[[int], None] | None,
+    source: str | None,
+    deciders: DeciderFactory,
+    started: float,
+) -> RunResult:
     model, ts = simulate(scenario, seed, on_day, agents=False, deciders=deciders)
     learners = learners_table(model)
     learners_df = learners.to_pandas()
@@ -114,20 +136,24 @@ def run_scenario(
     result = RunResult(
         manifest=manifest, timeseries=ts, learners=learners_df, summary=summary, interventions=interventions.to_pandas()
     )
-    if out is not None:
-        with atomic_dir(out, overwrite=overwrite) as tmp:
-            write_table(pa.Table.from_pandas(ts, preserve_index=False), tmp / "timeseries.parquet")
-            write_table(learners, tmp / "learners.parquet")
-            write_table(interventions, tmp / "interventions.parquet")
-            write_json(summary, tmp / "summary.json")
-            write_json(manifest, tmp / "manifest.json")
-        result.path = Path(out)
+    result.tables = (learners, interventions)
     return result
 
 
-def default_run_dir(root: Path, scenario: Scenario, seed: int) -> Path:
-    """results/<scenario>-seed<seed>-<UTC timestamp>: one folder per run, carrying its seed."""
-    return stamped_dir(root, f"{scenario.name}-seed{seed}")
+def _write(result: RunResult, tmp: Path) -> None:
+    assert result.tables is not None
+    learners, interventions = result.tables
+    write_table(pa.Table.from_pandas(result.timeseries, preserve_index=False), tmp / "timeseries.parquet")
+    write_table(learners, tmp / "learners.parquet")
+    write_table(interventions, tmp / "interventions.parquet")
+    write_json(result.summary, tmp / "summary.json")
+    write_json(result.manifest, tmp / "manifest.json")
+
+
+def default_run_dir(root: Path, scenario: Scenario, seed: int, claim: bool = False) -> Path:
+    """results/<scenario>-seed<seed>-<UTC timestamp>: one folder per run, carrying its seed (`claim`: created
+    at once, with -1, -2, ... when another run took the name in the same second)."""
+    return stamped_dir(root, f"{scenario.name}-seed{seed}", claim=claim)
 
 
 def role_accounting(rows: list[dict[str, Any]], prices: Prices) -> dict[str, dict[str, float]]:

@@ -1,8 +1,10 @@
 """The results store: a run is a folder of a manifest and Parquet tables, written atomically.
 
-Everything goes to a hidden temporary folder beside the target, which is
-renamed into place only when complete, so a crash never leaves a half run
-that looks whole.
+The target folder is claimed (created, holding only an `.in-progress` marker)
+before the work starts, so a second writer fails at once; everything is
+written to a hidden temporary folder beside it, which replaces the empty
+claimed folder in one rename only when complete, so a crash never leaves a
+half run that looks whole.
 """
 
 from __future__ import annotations
@@ -64,48 +66,138 @@ def git_revision() -> str | None:
     return out.stdout.strip() or None
 
 
-def stamped_dir(root: Path, prefix: str) -> Path:
-    """results/<prefix>-<UTC timestamp>, with -1, -2, ... when that folder exists: one folder per run."""
+IN_PROGRESS = ".in-progress"  # in a claimed folder while its run is being written; readers need manifest.json
+RESERVED = ".tmp"  # the staging folder beside every target
+
+
+def stamped_dir(root: Path, prefix: str, claim: bool = False) -> Path:
+    """results/<prefix>-<UTC timestamp>, with -1, -2, ... when that folder exists: one folder per run.
+
+    With `claim`, the folder is also created (see `claim_dir`), retrying the next suffix when another process
+    took the name first, so two runs started in the same second never share a folder."""
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     base = Path(root) / f"{prefix}-{stamp}"
     path, i = base, 1
-    while path.exists():
+    while True:
+        if not path.exists() and (not claim or _claim(path)):
+            return path
         path, i = Path(f"{base}-{i}"), i + 1
-    return path
+
+
+def _unwritable(target: Path, exc: OSError) -> ResultsError:
+    return ResultsError(f"{target}: cannot be written ({exc.strerror or exc}); choose another --out")
+
+
+def _claim(target: Path) -> bool:
+    """Create `target` (os.mkdir: exclusive) with its in-progress marker; False if it exists already."""
+    if target.name == RESERVED:
+        raise ResultsError(f"{target}: the name {RESERVED} is reserved for folders being written; choose another --out")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.mkdir(target)
+    except FileExistsError:
+        if target.parent.is_dir():
+            return False
+        raise ResultsError(f"{target}: {_file_above(target)} is a file, not a folder; choose another --out") from None
+    except NotADirectoryError:
+        raise ResultsError(f"{target}: {_file_above(target)} is a file, not a folder; choose another --out") from None
+    except OSError as exc:
+        raise _unwritable(target, exc) from None
+    try:
+        (target / IN_PROGRESS).write_text(
+            f"pid {os.getpid()} started {datetime.now(UTC).isoformat(timespec='seconds')}\n", encoding="utf-8"
+        )
+    except OSError as exc:
+        shutil.rmtree(target, ignore_errors=True)
+        raise _unwritable(target, exc) from None
+    return True
+
+
+def _file_above(target: Path) -> Path:
+    for p in [target, *target.parents]:
+        if p.exists() and not p.is_dir():
+            return p
+    return target.parent
+
+
+def claim_dir(target: Path) -> Path:
+    """Claim `target` before any work: create it at once (exclusive), so a second writer fails now, not at the end.
+
+    The folder holds only an `.in-progress` marker until `atomic_dir` moves the finished run into it."""
+    target = Path(target)
+    if not _claim(target):
+        note = ""
+        if (target / IN_PROGRESS).is_file():
+            marker = (target / IN_PROGRESS).read_text(encoding="utf-8", errors="replace").strip()
+            note = f" (another run is writing it, or was killed: {marker}; remove the folder if no run is)"
+        raise ResultsError(f"{target}: already exists{note}; choose another --out or remove it")
+    return target
+
+
+def release_dir(target: Path) -> None:
+    """Give up a claim: remove `target` if it still holds nothing but its in-progress marker."""
+    target = Path(target)
+    with contextlib.suppress(OSError):
+        if {p.name for p in target.iterdir()} <= {IN_PROGRESS}:
+            (target / IN_PROGRESS).unlink(missing_ok=True)
+            target.rmdir()
 
 
 @contextmanager
-def atomic_dir(target: Path, overwrite: bool = False) -> Iterator[Path]:
-    """Yield a temporary folder that becomes `target` only if the block finishes without error."""
+def atomic_dir(target: Path, overwrite: bool = False, claimed: bool = False) -> Iterator[Path]:
+    """Yield a temporary folder that becomes `target` only if the block finishes without error.
+
+    Without `overwrite`, `target` is claimed on entry (`claim_dir`; `claimed`: the caller did already), so put the
+    work inside the block: a second writer fails before it starts. At the end the claimed folder, empty but for its
+    marker, is replaced by the finished one in one rename, which fails if anything else appeared in it: a folder
+    is never replaced at the end. With `overwrite` (a sweep's own run folders, under the sweep's lock), an
+    existing folder is replaced."""
     target = Path(target)
-    if target.exists() and not overwrite:
-        raise ResultsError(f"{target}: already exists; choose another --out or remove it")
+    if not overwrite and not claimed:
+        claim_dir(target)
     # The temporary folder sits one level deeper (results/.tmp/...) so globs such as
     # results/*/learners.parquet never see a run that is still being written.
-    staging = target.parent / ".tmp"
+    staging = target.parent / RESERVED
     tmp = staging / f"{target.name}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-    for attempt in range(10):  # another writer may remove the empty staging folder between our two mkdirs
-        try:
-            staging.mkdir(parents=True, exist_ok=True)
-            tmp.mkdir()
-            break
-        except FileNotFoundError:
-            if attempt == 9:
-                raise
+    done = keep = False
     try:
+        for attempt in range(10):  # another writer may remove the empty staging folder between our two mkdirs
+            try:
+                staging.mkdir(parents=True, exist_ok=True)
+                tmp.mkdir()
+                break
+            except FileNotFoundError:
+                if attempt == 9:
+                    raise
+            except OSError as exc:
+                raise _unwritable(target, exc) from None
         yield tmp
         _fsync_dir(tmp)
-        if target.exists():
+        if overwrite and target.exists():
             old = staging / f"{target.name}.old-{uuid.uuid4().hex[:8]}"
             target.rename(old)
             tmp.rename(target)
             shutil.rmtree(old, ignore_errors=True)
-        else:
+        elif overwrite:
             tmp.rename(target)
+        else:
+            (target / IN_PROGRESS).unlink(missing_ok=True)
+            try:
+                os.rename(tmp, target)  # replaces the claimed folder only while it is empty (POSIX rename)
+            except OSError as exc:
+                keep = True
+                raise ResultsError(
+                    f"{target}: something else wrote into the folder while this run was writing it; "
+                    f"this run's results are kept in {tmp}"
+                ) from exc
+        done = True
         _fsync_dir(target.parent)
     finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
+        if not done:
+            if tmp.exists() and not keep:
+                shutil.rmtree(tmp, ignore_errors=True)
+            if not overwrite:
+                release_dir(target)
         with contextlib.suppress(OSError):
             staging.rmdir()  # only when empty: another run may be writing
 

@@ -79,7 +79,11 @@ def local_executor(workers: int | None = None) -> cf.ProcessPoolExecutor:
         os.environ[var] = "1"  # inherited by the pool's processes
     ctx = multiprocessing.get_context("forkserver")
     ctx.set_forkserver_preload(["learncomm.sim.sweeps.worker", "learncomm.sim.runs.run"])
-    return cf.ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1, mp_context=ctx, initializer=init_worker)
+    # the workers watch this process and end when it does, even by SIGKILL (sim/sweeps/worker.py); then the
+    # forkserver and the resource tracker, which only wait for their last client, end too
+    return cf.ProcessPoolExecutor(
+        max_workers=workers or os.cpu_count() or 1, mp_context=ctx, initializer=init_worker, initargs=(os.getpid(),)
+    )
 
 
 def executor_slots(executor: cf.Executor) -> int:
@@ -157,8 +161,11 @@ def run_sweep(
 ) -> SweepReport:
     """Run every (point, seed) of the plan whose folder is not complete; rebuild summary.parquet at the end."""
     out = Path(out).resolve()
-    out.mkdir(parents=True, exist_ok=True)
-    lock = lock_sweep_folder(out)
+    try:  # before any run: an unwritable --out fails now, cleanly
+        out.mkdir(parents=True, exist_ok=True)
+        lock = lock_sweep_folder(out)
+    except OSError as exc:
+        raise SweepStoreError(f"{out}: cannot be written ({exc.strerror or exc}); choose another --out") from None
     started = time.perf_counter()
     try:
         record = prepare_folder(plan, out, force)

@@ -7,6 +7,8 @@ disk, and the parent only learns the status and the timings.
 from __future__ import annotations
 
 import json
+import os
+import threading
 import time
 import traceback
 from dataclasses import dataclass
@@ -37,9 +39,47 @@ class RunTask:
     limit: LLMLimit | None = None
 
 
-def init_worker() -> None:
-    """Import the engine once per worker process, not once per run."""
+def init_worker(parent: int | None = None) -> None:
+    """Import the engine once per worker process, not once per run; with `parent` (the sweep process's pid),
+    watch it and end this worker when it is gone, however it ended (SIGKILL included)."""
     import learncomm.sim.runs.run  # noqa: F401
+
+    if parent is not None:
+        threading.Thread(target=_watch_parent, args=(parent,), name="learncomm-parent-watch", daemon=True).start()
+
+
+PARENT_CHECK_S = 0.5
+
+
+def _start_time(pid: int) -> str | None:
+    """The process's start time (Linux: /proc/PID/stat field 22), None when it is gone or a zombie; elsewhere
+    "alive" while a signal 0 reaches it."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+    except FileNotFoundError:
+        if not Path("/proc/self/stat").exists():  # no /proc (macOS): is the pid still there?
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return None
+            except PermissionError:
+                pass
+            return "alive"
+        return None
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[1].split()
+    return None if fields[0] in ("Z", "X") else fields[19]
+
+
+def _watch_parent(parent: int) -> None:
+    """A sweep worker's parent is the forkserver, not the sweep, so the kernel's parent-death signal cannot
+    tell it that the sweep died: poll the sweep's pid (and start time, so a reused pid does not count)."""
+    started = _start_time(parent)
+    while True:
+        time.sleep(PARENT_CHECK_S)
+        if started is None or _start_time(parent) != started:
+            os._exit(1)  # the sweep is gone: stop writing run folders (a resume redoes this run)
 
 
 def _row(
