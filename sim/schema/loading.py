@@ -111,7 +111,7 @@ MAX_YAML_NODES = 1_000_000
 for billions of values)."""
 
 
-class _StrictLoader(yaml.SafeLoader):
+class _StrictLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
     """The safe loader, refusing a key given twice in one mapping (YAML says keys are unique; PyYAML keeps the last)."""
 
     def construct_mapping(self, node: yaml.Node, deep: bool = False) -> dict[Any, Any]:
