@@ -134,7 +134,7 @@ class _StrictLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ign
                         key_node.start_mark,
                     )
                 first[key] = line
-        return super().construct_mapping(node, deep=deep)  # type: ignore[arg-type]
+        return super().construct_mapping(node, deep=deep)
 
 
 def _expanded_size(root: yaml.Node, source: str) -> None:
