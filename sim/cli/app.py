@@ -24,7 +24,10 @@ app = typer.Typer(
 out = Console()
 err = Console(stderr=True)
 
-SeedOpt = Annotated[int | None, typer.Option("--seed", help="Random seed (default: the scenario's seed).")]
+SeedOpt = Annotated[
+    int | None,
+    typer.Option("--seed", min=0, max=2**63 - 1, help="Random seed, 0 or more (default: the scenario's seed)."),
+]
 DaysOpt = Annotated[int | None, typer.Option("--days", help="Number of days to simulate (default: the scenario's).")]
 LearnersOpt = Annotated[
     int | None, typer.Option("--learners", help="Number of learners (several communities are scaled in proportion).")

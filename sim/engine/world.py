@@ -60,18 +60,32 @@ def prerequisite_matrix(topics: list[Topic]) -> np.ndarray:
 
 
 def curriculum_order(topics: list[Topic], mask: np.ndarray) -> np.ndarray:
-    """A teacher's sequence: prerequisites first (by depth), then easier before harder."""
-    names = [t.name for t in topics]
+    """A teacher's sequence: prerequisites first (by depth), then easier before harder.
+
+    A topic's depth is one more than its deepest prerequisite's (0 without any); computed with an explicit
+    stack, so a chain of thousands of topics needs no recursion. The scenario has no prerequisite cycles."""
+    position = {t.name: i for i, t in enumerate(topics)}
     depth: dict[str, int] = {}
-
-    def d(name: str, seen: tuple[str, ...] = ()) -> int:
-        if name not in depth:
-            reqs = [r for r in topics[names.index(name)].requires if r not in seen]
-            depth[name] = 1 + max((d(r, seen + (name,)) for r in reqs), default=-1)
-        return depth[name]
-
+    expanded: set[str] = set()  # topics whose prerequisites were put on the stack
+    for start in topics:
+        stack = [start.name]
+        while stack:
+            name = stack[-1]
+            if name in depth:
+                stack.pop()
+                continue
+            pending = [r for r in topics[position[name]].requires if r not in depth]
+            if pending:
+                if name in expanded:  # its prerequisites came back to it: only a cycle does that
+                    raise ValueError(f"prerequisites form a cycle through {name!r}")
+                expanded.add(name)
+                stack.extend(pending)
+                continue
+            depth[name] = 1 + max((depth[r] for r in topics[position[name]].requires), default=-1)
+            stack.pop()
+    names = [t.name for t in topics]
     idx = np.flatnonzero(mask)
-    return np.array(sorted(idx, key=lambda i: (d(names[i]), topics[i].difficulty, i)), dtype=np.int64)
+    return np.array(sorted(idx, key=lambda i: (depth[names[i]], topics[i].difficulty, i)), dtype=np.int64)
 
 
 def build_world(scenario: Scenario, state: LearnerState, rng: np.random.Generator) -> World:

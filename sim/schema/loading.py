@@ -104,15 +104,104 @@ def format_validation(err: ValidationError, source: str, root: yaml.Node | None)
     return "\n".join(dict.fromkeys(lines))
 
 
+MAX_FILE_BYTES = 20_000_000
+"""A scenario or sweep file larger than this is refused before it is parsed."""
+MAX_YAML_NODES = 1_000_000
+"""The most values a YAML document may hold with every alias expanded (a small file of nested aliases can stand
+for billions of values)."""
+
+
+class _StrictLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """The safe loader, refusing a key given twice in one mapping (YAML says keys are unique; PyYAML keeps the last)."""
+
+    def construct_mapping(self, node: yaml.Node, deep: bool = False) -> dict[Any, Any]:
+        if isinstance(node, yaml.MappingNode):
+            first: dict[Any, int] = {}
+            for key_node, _ in node.value:
+                if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = self.construct_object(key_node)
+                line = key_node.start_mark.line + 1
+                try:
+                    seen = first.get(key)
+                except TypeError:  # an unhashable key: PyYAML reports it itself
+                    continue
+                if seen is not None:
+                    raise yaml.constructor.ConstructorError(
+                        None,
+                        None,
+                        f"the key {str(key)[:80]!r} is given twice in one mapping (lines {seen} and {line}); keep one",
+                        key_node.start_mark,
+                    )
+                first[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
+def _expanded_size(root: yaml.Node, source: str) -> None:
+    """Refuse a node tree whose alias expansion exceeds MAX_YAML_NODES, or that contains itself; linear in the
+    distinct nodes (a shared node's size is counted once and reused), without recursion."""
+    size: dict[int, int] = {}
+    on_path: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        children: list[yaml.Node] = []
+        if isinstance(node, yaml.SequenceNode):
+            children = list(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            children = [n for pair in node.value for n in pair]
+        if done:
+            on_path.discard(key)
+            size[key] = 1 + sum(size[id(c)] for c in children)
+            if size[key] > MAX_YAML_NODES:
+                line = node.start_mark.line + 1
+                raise ScenarioError(
+                    f"{source}:{line}: the document holds more than {MAX_YAML_NODES:,} values once its aliases "
+                    "(*name) are expanded; refused (use fewer or less nested aliases)"
+                )
+            continue
+        if key in size:
+            continue
+        on_path.add(key)
+        stack.append((node, True))
+        for c in children:
+            if id(c) in on_path:
+                raise ScenarioError(
+                    f"{source}:{c.start_mark.line + 1}: an alias (*name) refers to a value that contains it; a "
+                    "value cannot contain itself"
+                )
+            if id(c) not in size:
+                stack.append((c, False))
+
+
 def read_yaml(text: str, source: str) -> tuple[yaml.Node | None, Any]:
-    """The YAML node tree (for line numbers in later errors) and the data; a syntax error names its line."""
+    """The YAML node tree (for line numbers in later errors) and the data; a syntax error names its line.
+
+    Refused with a clear error: a file over MAX_FILE_BYTES, a key given twice in one mapping, nesting too deep
+    for the parser, and aliases that expand to more than MAX_YAML_NODES values (checked before anything is
+    expanded)."""
+    if len(text) > MAX_FILE_BYTES:
+        raise ScenarioError(f"{source}: the file has {len(text):,} characters, more than {MAX_FILE_BYTES:,}")
     try:
-        return yaml.compose(text, Loader=yaml.SafeLoader), yaml.safe_load(text)
+        loader = _StrictLoader(text)
+        try:
+            root = loader.get_single_node()
+            if root is not None:
+                _expanded_size(root, source)
+                data = loader.construct_document(root)
+            else:
+                data = None
+        finally:
+            loader.dispose()
+        return root, data
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{source}:{mark.line + 1}" if mark else source
         problem = getattr(exc, "problem", None) or str(exc)
         raise ScenarioError(f"{where}: not valid YAML: {problem}") from None
+    except RecursionError:
+        raise ScenarioError(f"{source}: the YAML is nested too deeply to read") from None
 
 
 def parse_scenario(text: str, source: str = "<scenario>", overrides: dict[str, Any] | None = None) -> Scenario:

@@ -8,6 +8,7 @@ defaults are in docs/model.md.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -16,6 +17,19 @@ from learncomm.sim.schema.base import NonNegative, Positive, Strict, Unit
 from learncomm.sim.schema.params import Params
 from learncomm.sim.schema.roles import LLM, Roles
 from learncomm.sim.schema.vocab import GROUPS, Group
+
+MAX_LEARNERS = 10_000_000
+"""The most learners a scenario may have: `learners`, each community's members, and their total."""
+MAX_EXPERTS = 10_000
+"""The most experts in one community or one setting."""
+MAX_TOTAL_EXPERTS = 100_000
+"""The most experts over all communities."""
+MAX_TOPICS = 1_000
+"""The most topics a list may hold (a count, `topics: N`, allows at most 200)."""
+MAX_COMMUNITIES = 1_000
+"""The most communities a scenario may list (and so the most entries of a community's include)."""
+MAX_REQUIRES = 100
+"""The most prerequisites one topic may name."""
 
 Name = Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[^\x00-\x1f,]+$")]
 # A scenario name becomes part of a folder name: letters, digits and - _ . only, no path separators.
@@ -83,7 +97,7 @@ class Population(Strict):
 class Topic(Strict):
     name: Name
     difficulty: Annotated[float, Field(gt=0.0, le=1.0)] = 0.5
-    requires: list[str] = []
+    requires: Annotated[list[str], Field(max_length=MAX_REQUIRES)] = []
 
 
 class Arrivals(Strict):
@@ -105,7 +119,7 @@ class Setting(Strict):
     curriculum: bool
     days_per_topic: Annotated[int, Field(ge=1)] = 30
     resources: Unit
-    experts: Annotated[int, Field(ge=0)]
+    experts: Annotated[int, Field(ge=0, le=MAX_EXPERTS)]
     expert_knowledge: Unit = 0.95
     expert_resource_rate: Unit = 0.002
     leaving: NonNegative = 1.0  # multiplies the leaving hazard: 0 where taking part is compulsory (a classroom)
@@ -170,14 +184,14 @@ class Meetups(Strict):
 
 class Community(Strict):
     name: Name
-    members: Annotated[int, Field(ge=1)] | None = None
+    members: Annotated[int, Field(ge=1, le=MAX_LEARNERS)] | None = None
     arrivals: Arrivals | None = None
     leaving: NonNegative | None = None  # the setting's leaving factor, changed for this community (a committed band)
     fades: bool | None = None  # the setting's `fades`, changed for this community
     setting: Literal["classroom", "community"] | None = None
-    topics: Annotated[list[str], Field(min_length=1)] | None = None
-    include: dict[str, Unit] = {}
-    experts: Annotated[int, Field(ge=0)] | None = None
+    topics: Annotated[list[str], Field(min_length=1, max_length=MAX_TOPICS)] | None = None
+    include: Annotated[dict[str, Unit], Field(max_length=MAX_COMMUNITIES)] = {}
+    experts: Annotated[int, Field(ge=0, le=MAX_EXPERTS)] | None = None
     meetups: Meetups | None = None
 
 
@@ -197,28 +211,38 @@ class Network(Strict):
 
 
 def _prerequisite_cycle(topics: list[Topic]) -> list[str] | None:
-    """A cycle of prerequisites (a requires b requires a), if there is one."""
+    """A cycle of prerequisites (a requires b requires a), if there is one; a depth-first walk with its own stack
+    (a chain of thousands of topics needs no recursion)."""
     reqs = {t.name: t.requires for t in topics}
-    state: dict[str, int] = {}
-
-    def visit(name: str, path: list[str]) -> list[str] | None:
-        state[name] = 1
-        for r in reqs[name]:
-            if state.get(r) == 1:
-                return path[path.index(r) :] + [name, r] if r in path else [name, r]
-            if r not in state:
-                found = visit(r, path + [name])
-                if found:
-                    return found
-        state[name] = 2
-        return None
-
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
     for t in topics:
-        if t.name not in state:
-            found = visit(t.name, [])
-            if found:
-                return found
+        if t.name in state:
+            continue
+        path: list[str] = [t.name]
+        where: dict[str, int] = {t.name: 0}  # position of each name on the path
+        todo = [iter(reqs[t.name])]
+        state[t.name] = 1
+        while todo:
+            r = next(todo[-1], None)
+            if r is None:
+                todo.pop()
+                done = path.pop()
+                del where[done]
+                state[done] = 2
+            elif state.get(r) == 1:
+                return path[where[r] :] + [r]
+            elif r not in state:
+                state[r] = 1
+                where[r] = len(path)
+                path.append(r)
+                todo.append(iter(reqs[r]))
     return None
+
+
+def _listed(names: list[str], limit: int = 10) -> str:
+    """Names for an error message: the first few, then how many more."""
+    shown = ", ".join(names[:limit])
+    return shown + (f", ... ({len(names) - limit} more)" if len(names) > limit else "")
 
 
 class Scenario(Strict):
@@ -228,12 +252,15 @@ class Scenario(Strict):
     description: str = ""
     setting: Literal["classroom", "community"] = "community"
     days: Annotated[int, Field(ge=1, le=100_000)] = 180
-    seed: Annotated[int, Field(ge=0)] = 0
-    learners: Annotated[int, Field(ge=2, le=10_000_000)] | None = None
-    topics: Annotated[list[Topic] | Annotated[int, Field(strict=True, ge=1, le=200)], Field(validate_default=True)] = 6
+    seed: Annotated[int, Field(ge=0, le=2**63 - 1)] = 0
+    learners: Annotated[int, Field(ge=2, le=MAX_LEARNERS)] | None = None
+    topics: Annotated[
+        Annotated[list[Topic], Field(max_length=MAX_TOPICS)] | Annotated[int, Field(strict=True, ge=1, le=200)],
+        Field(validate_default=True),
+    ] = 6
     confidence_groups: dict[Group, ConfidenceGroup] = Field(default_factory=_default_groups)
     population: Population = Population()
-    communities: list[Community] = []
+    communities: Annotated[list[Community], Field(max_length=MAX_COMMUNITIES)] = []
     meetups: Meetups | None = None
     arrivals: Arrivals | None = None
     tutoring: Tutoring | None = None
@@ -261,13 +288,16 @@ class Scenario(Strict):
         if not v:
             raise ValueError("at least one topic is needed")
         names = [t.name for t in v]
-        dupes = sorted({n for n in names if names.count(n) > 1})
-        if dupes:
-            raise ValueError(f"topic names must be unique, repeated: {dupes}")
+        known = set(names)
+        if len(known) < len(names):
+            dupes = sorted(n for n, k in Counter(names).items() if k > 1)
+            raise ValueError(f"topic names must be unique, repeated: {_listed(dupes)}")
         for t in v:
-            unknown = [r for r in t.requires if r not in names]
+            unknown = [r for r in t.requires if r not in known]
             if unknown:
-                raise ValueError(f"topic {t.name!r} requires unknown topics {unknown}; known: {names}")
+                raise ValueError(
+                    f"topic {t.name!r} requires unknown topics {_listed(unknown)}; known: {_listed(names)}"
+                )
             if t.name in t.requires:
                 raise ValueError(f"topic {t.name!r} cannot require itself")
         cycle = _prerequisite_cycle(v)
@@ -301,7 +331,8 @@ class Scenario(Strict):
                 "tutoring pairs learners within one community; it cannot be combined with several communities yet"
             )
         topic_names = [t.name for t in self.topics]  # type: ignore[union-attr]
-        seen: list[str] = []
+        known_topics = set(topic_names)
+        seen: dict[str, int] = {}  # name -> members, of the communities listed so far
         for i, c in enumerate(self.communities):
             if c.members is None:
                 raise ValueError(
@@ -313,18 +344,30 @@ class Scenario(Strict):
                 if other not in seen:
                     raise ValueError(
                         f"communities[{i}] ({c.name}): include names {other!r}, which is not a community "
-                        f"listed before it; listed before: {seen}"
+                        f"listed before it; listed before: {_listed(list(seen))}"
                     )
-                shared = round(share * (self.communities[seen.index(other)].members or 0))
+                shared = round(share * seen[other])
                 if shared > c.members:
                     raise ValueError(
                         f"communities[{i}] ({c.name}): include takes {shared} members of {other!r}, more than "
                         f"members: {c.members}"
                     )
             for t in c.topics or []:
-                if t not in topic_names:
-                    raise ValueError(f"communities[{i}] ({c.name}): unknown topic {t!r}; known: {topic_names}")
-            seen.append(c.name)
+                if t not in known_topics:
+                    raise ValueError(f"communities[{i}] ({c.name}): unknown topic {t!r}; known: {_listed(topic_names)}")
+            seen[c.name] = c.members
+        total = sum(seen.values())
+        if total > MAX_LEARNERS:
+            raise ValueError(f"the communities have {total:,} members in all, more than {MAX_LEARNERS:,}")
+        return self
+
+    @model_validator(mode="after")
+    def _experts(self) -> Scenario:
+        total = sum(
+            c.experts if c.experts is not None else self.setting_of(c).experts for c in self.resolved_communities()
+        )
+        if total > MAX_TOTAL_EXPERTS:
+            raise ValueError(f"the communities have {total:,} experts in all, more than {MAX_TOTAL_EXPERTS:,}")
         return self
 
     @property

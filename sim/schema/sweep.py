@@ -33,13 +33,17 @@ DEFAULT_OUTCOMES: tuple[str, ...] = (
     "equity_gap",
 )
 MAX_RUNS = 1_000_000
+MAX_VALUES = 10_000
+"""The most values (and labels) one swept parameter may list."""
+MAX_PARAMETERS = 1_000
+"""The most swept parameters, fixed fields and outcomes a sweep file may name (each)."""
 
 
 class Parameter(Strict):
     """One swept field: a list of values, or a range {low, high} that the design samples."""
 
-    values: Annotated[list[Any], Field(min_length=1)] | None = None
-    labels: list[str] | None = None
+    values: Annotated[list[Any], Field(min_length=1, max_length=MAX_VALUES)] | None = None
+    labels: Annotated[list[str], Field(max_length=MAX_VALUES)] | None = None
     low: float | None = None
     high: float | None = None
     integer: bool = False
@@ -82,15 +86,15 @@ class SweepFile(Strict):
     name: Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")] | None = None
     description: str = ""
     base: Annotated[str, Field(min_length=1)]
-    fixed: dict[str, Any] = {}
+    fixed: Annotated[dict[str, Any], Field(max_length=MAX_PARAMETERS)] = {}
     design: DesignName = "grid"
     samples: Annotated[int, Field(ge=1, le=MAX_RUNS)] | None = None
     second_order: bool = False
     morris_levels: Annotated[int, Field(ge=2, le=100)] = 4
     replicates: Annotated[int, Field(ge=1, le=100_000)] = 1
-    seed: Annotated[int, Field(ge=0)] = 0
-    parameters: Annotated[dict[str, Parameter], Field(min_length=1)]
-    outcomes: Annotated[list[str], Field(min_length=1)] | None = None
+    seed: Annotated[int, Field(ge=0, le=2**63 - 1)] = 0
+    parameters: Annotated[dict[str, Parameter], Field(min_length=1, max_length=MAX_PARAMETERS)]
+    outcomes: Annotated[list[str], Field(min_length=1, max_length=MAX_PARAMETERS)] | None = None
     llm_concurrency: Annotated[int, Field(ge=1, le=10_000)] = 2
     llm_cache: str | None = None
 
@@ -227,9 +231,9 @@ def check_sweep(spec: SweepFile, source: str, root: yaml.Node | None) -> None:
                 f"sobol needs a power of 2 (Sobol' sequences are balanced only then), got {spec.samples}; try "
                 f"{2 ** round(math.log2(spec.samples))}",
             )
-    unknown = [o for o in spec.outcomes or [] if o not in ALL_OUTCOMES]
-    for o in unknown:
-        i = (spec.outcomes or []).index(o)
+    for i, o in enumerate(spec.outcomes or []):
+        if o in ALL_OUTCOMES:
+            continue
         bad(("outcomes", i), f"unknown outcome {o!r}; valid: {', '.join(ALL_OUTCOMES)}")
     if problems:
         raise ScenarioError("\n".join(problems))
