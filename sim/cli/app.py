@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from learncomm import __version__
-from learncomm.sim.schema.loading import ScenarioError, load_scenario, with_changes
+from learncomm.sim.schema.loading import ScenarioError, load_scenario, read_yaml, with_changes
 from learncomm.sim.schema.scenario import Scenario
 
 app = typer.Typer(
@@ -50,8 +50,8 @@ def parse_sets(items: list[str] | None) -> dict[str, Any]:
         if "=" not in item:
             raise ScenarioError(f"--set {item}: expected FIELD=VALUE, for example --set params.alpha_ask=0.3")
         key, value = item.split("=", 1)
-        try:
-            overrides[key.strip()] = yaml.safe_load(value)
+        try:  # the scenario files' reader: its alias, size and duplicate-key limits hold for --set too
+            overrides[key.strip()] = read_yaml(value, f"--set {key.strip()}")[1]
         except yaml.YAMLError:
             raise ScenarioError(f"--set {item}: the value is not valid YAML") from None
     return overrides
