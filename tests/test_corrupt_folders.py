@@ -157,3 +157,25 @@ def test_llm_cache_that_is_not_sqlite_is_a_clean_error(tmp_path: Path, content: 
     with pytest.raises(ScenarioError, match="not an SQLite database"):
         _counting_cache(str(cache))
     assert _counting_cache(str(tmp_path / "new.sqlite")) is not None  # a new file is fine
+
+
+def test_force_never_empties_a_folder_that_is_not_a_sweep(tmp_path: Path) -> None:
+    """--force starts a sweep folder over; a folder of the user's is left as it was, with a clean error."""
+    path = tmp_path / "s.yaml"
+    path.write_text(SWEEP)
+    mine = tmp_path / "documents"
+    (mine / "sub").mkdir(parents=True)
+    (mine / "a.txt").write_text("precious")
+    (mine / "sub" / "b.txt").write_text("p2")
+    res = CliRunner().invoke(app, ["sweep", str(path), "--out", str(mine), "--force"])
+    clean(res, 2)
+    assert "not a sweep folder" in res.output
+    assert (mine / "a.txt").read_text() == "precious" and (mine / "sub" / "b.txt").read_text() == "p2"
+    assert sorted(p.name for p in mine.iterdir()) == ["a.txt", "sub"]
+
+
+@pytest.mark.parametrize("sql", ["", ";", "   ", " ; ; "])
+def test_an_empty_query_is_a_clean_error(sweep: tuple[Path, Path], sql: str) -> None:
+    res = CliRunner().invoke(app, ["query", str(sweep[1]), sql])
+    clean(res, 2)
+    assert "empty" in res.output

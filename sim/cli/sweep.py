@@ -232,6 +232,8 @@ def query(
 
     if not (sweep_dir / "summary.parquet").is_file():
         fail(f"{sweep_dir}: not a sweep folder with results (no summary.parquet); run learncomm sweep first")
+    if not sql.strip().strip(";").strip():
+        fail('SQL: the query is empty; for example: learncomm query DIR "select * from runs limit 5"')
     con = duckdb.connect()
     if not unsafe_sql:
         try:

@@ -121,10 +121,12 @@ def prepare_folder(plan: SweepPlan, out: Path, force: bool = False) -> dict[str,
                 f"{out}: holds a different sweep (changed: {changed}); its runs would not match. "
                 "Use --force to delete them and start over, or choose another --out"
             )
-    elif old is None and out.is_dir() and any(p.name != ".sweep.lock" for p in out.iterdir()) and not force:
+    elif old is None and out.is_dir() and any(p.name != ".sweep.lock" for p in out.iterdir()):
+        # not a sweep folder: --force never empties it (it may hold anything of the user's)
         (out / ".sweep.lock").unlink(missing_ok=True)  # leave the user's folder as it was
         raise SweepStoreError(
-            f"{out}: exists and is not a sweep folder (no sweep.json); choose another --out, or --force to empty it"
+            f"{out}: exists and is not a sweep folder (no sweep.json); choose another --out (--force only starts "
+            "a sweep folder over)"
         )
     if force and (old is None or old.get("design_hash") != record["design_hash"]):
         for p in out.iterdir() if out.is_dir() else []:
