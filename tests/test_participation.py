@@ -75,13 +75,13 @@ def test_a_response_reinforces_posting_and_silence_discourages_most_the_newcomer
     p = Params(reinforcement_decay=0.0)
     asked = np.array([True, True, True, True])
     responded = np.array([True, False, False, False])
-    cost = reinforce(s, p, np.arange(4), Posts(asked, responded, np.zeros(4, bool), np.array([0])))
+    cost = reinforce(s, p, np.arange(4), Posts(asked, responded, np.zeros(4, bool), np.array([1, 0, 0, 0], np.int32)))
     rho = s.reinforcement
     assert rho[0] == pytest.approx(2 * p.reply_reinforcement)  # answered, and thanked for an answer it gave
     assert rho[1] < 0 and rho[2] < rho[1] and rho[3] < rho[1]  # ignored: newcomer and unconfident lose more
     assert cost[0] == 0 and cost[2] > cost[1] > 0 and cost[3] > cost[1]
     for _ in range(200):  # bounded
-        reinforce(s, p, np.arange(4), Posts(asked, responded, np.zeros(4, bool), np.array([0])))
+        reinforce(s, p, np.arange(4), Posts(asked, responded, np.zeros(4, bool), np.array([1, 0, 0, 0], np.int32)))
     assert rho.max() == p.reinforcement_cap and rho.min() == -p.reinforcement_cap
 
 
@@ -170,14 +170,16 @@ def test_arrivals_draw_from_their_own_stream() -> None:
 def test_the_post_record_counts_first_and_last_posts_and_the_first_question() -> None:
     s = make_state(3)
     idx = np.array([0, 1])
-    posts = Posts(np.array([True, False]), np.array([False, False]), np.array([False, True]), np.array([2, 2]))
+    posts = Posts(
+        np.array([True, False]), np.array([False, False]), np.array([False, True]), np.array([0, 0, 2], np.int32)
+    )
     today = record_posts(s, idx, posts, day=4, present=np.array([True, True, False]))
     assert today.tolist() == [1, 1, 2] and s.posts.tolist() == [1, 1, 2]
     assert s.first_post_day.tolist() == [4, 4, 4] and s.first_question_day.tolist() == [4, -1, -1]
     assert s.first_question_answered.tolist() == [0, -1, -1] and s.unanswered.tolist() == [1, 0, 0]
     # learner 2 was not present but answered two questions (read later): an active day
     assert s.last_active_day.tolist() == [4, 4, 4] and s.bonds.tolist() == [0, 0, 2]
-    posts = Posts(np.array([True, False]), np.array([True, False]), np.array([False, False]), np.array([], int))
+    posts = Posts(np.array([True, False]), np.array([True, False]), np.array([False, False]), np.zeros(3, np.int32))
     record_posts(s, idx, posts, day=9, present=np.array([True, False, False]))
     assert s.first_question_answered[0] == 0 and s.last_post_day.tolist() == [9, 4, 4]  # the first question stays
 

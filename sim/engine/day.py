@@ -44,7 +44,6 @@ class DayResult:
     left: np.ndarray  # (N,) bool: left today (burnt out or drifted away)
     meetups: dict[int, int]  # community -> attendees
     posts: np.ndarray  # (N,) int32 public posts today
-    arrived: np.ndarray  # (N,) bool: joins before the next day (its first day is tomorrow)
     number: int  # the timeseries day number of this day (1 = the first)
 
 
@@ -62,12 +61,9 @@ def run_day(day: Day) -> DayResult:
     gains = learn(day, turns, meetups.level, audience)  # 5. learn
     gain = take_in(day, plan, turns, gains, meetups)
     posts = feel(day, turns, gains, gain)  # 6. confidence, 7. motivation, reinforcement
-    dropped = age(day, turns, gains)  # 8. counters, forgetting, 9. leaving, 10. stages
-    members = Membership(
-        left=dropped,
-        posts=record_posts(day.state, turns.idx, posts, day.number + 1, plan.present),
-        arrived=arrive(day.state, day.number + 1),  # 11. tomorrow's newcomers join
-    )
+    dropped = age(day, turns, posts)  # 8. counters, forgetting, 9. leaving, 10. stages
+    members = Membership(left=dropped, posts=record_posts(day.state, turns.idx, posts, day.number + 1, plan.present))
+    arrive(day.state, day.number + 1)  # 11. tomorrow's newcomers join
     return record(plan, turns, gains, gain, meetups, members, day.number + 1)
 
 
@@ -111,7 +107,7 @@ def feel(day: Day, turns: Turns, gains: Gains, gain: np.ndarray) -> Posts:
         asked=(turns.mode == Mode.ASK) & public,
         responded=gains.responded,
         explained=(turns.mode == Mode.EXPLAIN) & public,
-        responders=gains.responders,
+        answers=np.bincount(gains.responders, minlength=state.n).astype(np.int32),  # once for the whole day
     )
     ignored = reinforce(state, p, idx, posts, levers.take_reply())
     state.bonds[idx] += ex.success | gains.responded
@@ -122,13 +118,13 @@ def feel(day: Day, turns: Turns, gains: Gains, gain: np.ndarray) -> Posts:
     return posts
 
 
-def age(day: Day, turns: Turns, gains: Gains) -> np.ndarray:
+def age(day: Day, turns: Turns, posts: Posts) -> np.ndarray:
     """Count the day, forget what was not practised, drop out, move towards the core. Returns who dropped out."""
     state, p = day.state, day.p
     counts = state.counts
     counts[turns.idx, Count.DAYS_PRESENT] += 1
     counts[turns.idx, Count.STUDY + turns.mode.astype(np.int64)] += 1  # idx has no repeats
-    counts[:, Count.ANSWERS] += np.bincount(gains.responders, minlength=state.n).astype(counts.dtype)
+    counts[:, Count.ANSWERS] += posts.answers
     forget(state, p, turns.idx, turns.topic)
     dropped = drop_out(state, p, day.number + 1, day.levers.patience())  # the timeseries' day number (1 = first)
     dropped |= leave(state, p, day.world.leaving, day.draws.leave, day.number + 1)
@@ -138,11 +134,10 @@ def age(day: Day, turns: Turns, gains: Gains) -> np.ndarray:
 
 @dataclass
 class Membership:
-    """Who left and who arrived today, and everyone's posts: (N,) arrays."""
+    """Who left today, and everyone's posts: (N,) arrays."""
 
     left: np.ndarray  # bool
     posts: np.ndarray  # int32
-    arrived: np.ndarray  # bool
 
 
 def record(
@@ -167,6 +162,5 @@ def record(
         left=members.left,
         meetups=meetups.attendance,
         posts=members.posts,
-        arrived=members.arrived,
         number=number,
     )

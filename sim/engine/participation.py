@@ -35,9 +35,11 @@ def willing_to_respond(state: LearnerState, p: Params, rows: np.ndarray) -> np.n
     return np.minimum(1.0, p.respond_rate * propensity(state, p, rows))
 
 
-def enthusiasm(state: LearnerState, p: Params, fades: np.ndarray, day: int) -> np.ndarray:
+def enthusiasm(state: LearnerState, p: Params, fades: np.ndarray, day: int) -> np.ndarray | float:
     """(N,) the novelty of a voluntary community wearing off: `floor + (1 - floor) * exp(-tenure / fade_days)`
     multiplies the chance of taking part where `fades`; 1 elsewhere (a compulsory class), on day `day` (0-based)."""
+    if not fades.any():  # nobody fades (a class): skip the pass over every learner
+        return 1.0
     tenure = np.maximum(day - state.joined_day, 0)
     fade = p.fade_floor + (1.0 - p.fade_floor) * np.exp(-tenure / p.fade_days)
     return np.where(fades, fade, 1.0)
@@ -74,7 +76,7 @@ class Posts:
     asked: np.ndarray  # (P,) bool: a public question, aligned with the present learners
     responded: np.ndarray  # (P,) bool: the question got a response (a peer, an expert, an AI source)
     explained: np.ndarray  # (P,) bool: a public explanation
-    responders: np.ndarray  # learners who answered a peer's question (repeats: one per answer)
+    answers: np.ndarray  # (N,) int32: answers each learner gave to peers' public questions today
 
 
 def sensitivity(state: LearnerState, p: Params, rows: np.ndarray) -> np.ndarray:
@@ -98,8 +100,7 @@ def reinforce(
     rho = state.reinforcement
     rho *= 1.0 - p.reinforcement_decay  # what responses taught fades (half-life ln 2 / decay days)
     rho[idx] += p.reply_reinforcement * rewarded - p.ignored_cost * hurt
-    thanked = np.bincount(posts.responders, minlength=state.n) > 0
-    rho[thanked] += p.reply_reinforcement
+    rho[posts.answers > 0] += p.reply_reinforcement
     if replies is not None:
         rho += replies
     np.clip(rho, -p.reinforcement_cap, p.reinforcement_cap, out=rho)
@@ -112,8 +113,7 @@ def record_posts(state: LearnerState, idx: np.ndarray, posts: Posts, day: int, p
 
     A member who answers a question need not take part in the day's learning (it reads the forum
     later, asynchronously), but its answer counts as a day it was active."""
-    n = state.n
-    today = np.bincount(posts.responders, minlength=n).astype(np.int32)
+    today = posts.answers.copy()
     today[idx] += (posts.asked | posts.explained).astype(np.int32)
     posted = today > 0
     state.posts += today
@@ -123,7 +123,7 @@ def record_posts(state: LearnerState, idx: np.ndarray, posts: Posts, day: int, p
     state.first_question_day[idx[first_q]] = day
     state.first_question_answered[idx[first_q]] = posts.responded[first_q]
     state.unanswered[idx] += (posts.asked & ~posts.responded).astype(np.int32)
-    state.bonds += np.bincount(posts.responders, minlength=n).astype(np.int32)
+    state.bonds += posts.answers
     state.last_active_day[present | posted] = day  # answering a question read later is a visit too
     return today
 
@@ -135,6 +135,8 @@ def leave(state: LearnerState, p: Params, factor: np.ndarray, u: np.ndarray, day
     `factor` is the setting's (0 where taking part is compulsory), `u` the day's uniforms, `day` the timeseries
     day number. Returns who left today.
     """
+    if not factor.any():  # nobody can drift away (a class): skip the pass over every learner
+        return np.zeros(state.n, dtype=bool)
     tenure = np.maximum(day - 1 - state.joined_day, 0)  # days already behind the learner when today began
     h = p.leave_rate * factor * (1.0 - state.motivation) / (1.0 + tenure / p.leave_tenure + state.bonds / p.leave_bonds)
     left = state.active & (u < h)
