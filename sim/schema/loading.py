@@ -137,42 +137,47 @@ class _StrictLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ign
         return super().construct_mapping(node, deep=deep)
 
 
-def _expanded_size(root: yaml.Node, source: str) -> None:
-    """Refuse a node tree whose alias expansion exceeds MAX_YAML_NODES, or that contains itself; linear in the
-    distinct nodes (a shared node's size is counted once and reused), without recursion."""
-    size: dict[int, int] = {}
-    on_path: set[int] = set()
-    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
-    while stack:
-        node, done = stack.pop()
-        key = id(node)
-        children: list[yaml.Node] = []
-        if isinstance(node, yaml.SequenceNode):
-            children = list(node.value)
-        elif isinstance(node, yaml.MappingNode):
-            children = [n for pair in node.value for n in pair]
-        if done:
-            on_path.discard(key)
-            size[key] = 1 + sum(size[id(c)] for c in children)
-            if size[key] > MAX_YAML_NODES:
-                line = node.start_mark.line + 1
+def _expanded_size(text: str, source: str) -> None:
+    """Refuse a document whose alias expansion exceeds MAX_YAML_NODES, or that contains itself.
+
+    Counted on the parser's event stream, before any node is built: composing first would hold the whole node
+    tree in memory (a 20 MB flow list of ten million values needs gigabytes) before it could be refused. Linear in
+    the events, stops at the limit, no recursion: an anchored value's expanded size is kept for its aliases."""
+    loader = _StrictLoader(text)
+    sizes: dict[str, int | None] = {}  # anchor -> expanded size of its value; None while the value is still open
+    open_: list[tuple[str | None, int]] = []  # open sequences and mappings: (anchor, count at their start)
+    count = 0  # values so far, every alias expanded
+    try:
+        while (event := loader.get_event()) is not None:
+            if isinstance(event, yaml.CollectionEndEvent):
+                anchor, at = open_.pop()
+                if anchor is not None:
+                    sizes[anchor] = count - at
+                continue
+            if isinstance(event, yaml.AliasEvent):
+                size = sizes.get(event.anchor, 1)  # an unknown anchor: the composer reports it
+                if size is None:
+                    raise ScenarioError(
+                        f"{source}:{event.start_mark.line + 1}: an alias (*name) refers to a value that contains it; "
+                        "a value cannot contain itself"
+                    )
+                count += size
+            elif isinstance(event, yaml.CollectionStartEvent):
+                if event.anchor is not None:
+                    sizes[event.anchor] = None
+                open_.append((event.anchor, count))
+                count += 1
+            elif isinstance(event, yaml.ScalarEvent):
+                if event.anchor is not None:
+                    sizes[event.anchor] = 1
+                count += 1
+            if count > MAX_YAML_NODES:
                 raise ScenarioError(
-                    f"{source}:{line}: the document holds more than {MAX_YAML_NODES:,} values once its aliases "
-                    "(*name) are expanded; refused (use fewer or less nested aliases)"
+                    f"{source}:{event.start_mark.line + 1}: the document holds more than {MAX_YAML_NODES:,} values "
+                    "once its aliases (*name) are expanded; refused (use fewer or less nested aliases)"
                 )
-            continue
-        if key in size:
-            continue
-        on_path.add(key)
-        stack.append((node, True))
-        for c in children:
-            if id(c) in on_path:
-                raise ScenarioError(
-                    f"{source}:{c.start_mark.line + 1}: an alias (*name) refers to a value that contains it; a "
-                    "value cannot contain itself"
-                )
-            if id(c) not in size:
-                stack.append((c, False))
+    finally:
+        loader.dispose()
 
 
 def read_yaml(text: str, source: str) -> tuple[yaml.Node | None, Any]:
@@ -184,14 +189,11 @@ def read_yaml(text: str, source: str) -> tuple[yaml.Node | None, Any]:
     if len(text) > MAX_FILE_BYTES:
         raise ScenarioError(f"{source}: the file has {len(text):,} characters, more than {MAX_FILE_BYTES:,}")
     try:
+        _expanded_size(text, source)
         loader = _StrictLoader(text)
         try:
             root = loader.get_single_node()
-            if root is not None:
-                _expanded_size(root, source)
-                data = loader.construct_document(root)
-            else:
-                data = None
+            data = loader.construct_document(root) if root is not None else None
         finally:
             loader.dispose()
         return root, data
@@ -235,14 +237,26 @@ def set_dotted(data: dict[str, Any], path: str, value: Any) -> None:
     node[keys[-1]] = value
 
 
+def read_file(path: Path) -> str:
+    """A scenario or sweep file's text; a file over MAX_FILE_BYTES is refused after reading only that much (a
+    file of gigabytes would otherwise exhaust memory before its size is checked)."""
+    try:
+        with path.open("rb") as f:
+            raw = f.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise ScenarioError(f"{path}: cannot read the file: {exc}") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise ScenarioError(f"{path}: the file has more than {MAX_FILE_BYTES:,} bytes; refused")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(f"{path}: cannot read the file: not UTF-8 text ({exc})") from None
+
+
 def load_scenario(spec: str | Path, overrides: dict[str, Any] | None = None) -> Scenario:
     """A scenario from a file path or a shipped scenario's name."""
     path = resolve_path(spec)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError(f"{path}: cannot read the file: {exc}") from None
-    return parse_scenario(text, str(path), overrides)
+    return parse_scenario(read_file(path), str(path), overrides)
 
 
 def with_changes(scenario: Scenario, source: str = "<command line>", **changes: Any) -> Scenario:

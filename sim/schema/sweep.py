@@ -16,7 +16,7 @@ import yaml
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from learncomm.sim.schema.base import Strict
-from learncomm.sim.schema.loading import ScenarioError, format_validation, line_of, read_yaml
+from learncomm.sim.schema.loading import ScenarioError, format_validation, line_of, read_file, read_yaml
 from learncomm.sim.schema.scenario import Scenario
 from learncomm.sim.schema.vocab import LEARNER_OUTCOMES, SCOPES
 
@@ -143,11 +143,7 @@ def schema_path_error(path: str) -> str | None:
 def read_sweep_file(path: Path) -> tuple[SweepFile, yaml.Node | None]:
     """Parse and validate a sweep file; its YAML node tree is kept to put lines on later errors."""
     source = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError(f"{source}: cannot read the file: {exc}") from None
-    root, data = read_yaml(text, source)
+    root, data = read_yaml(read_file(path), source)
     if not isinstance(data, dict):
         raise ScenarioError(
             f"{source}: expected a mapping of fields (base: ..., parameters: ...), got "

@@ -1,0 +1,66 @@
+"""What tests/test_fuzz.py (and the runs behind it) found, each as the exact input that failed: a MemoryError or a
+traceback before, a clean `file:line: problem` error (exit 2) within bounded time and memory now."""
+
+from __future__ import annotations
+
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from learncomm.sim.schema.loading import MAX_FILE_BYTES, MAX_YAML_NODES, ScenarioError, parse_scenario
+
+MEMORY = 2 * 1024**3
+
+
+def limited() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY, MEMORY))
+
+
+def learncomm(*args: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """The command in a real process under a 2 GiB address-space limit."""
+    return subprocess.run(
+        [sys.executable, "-m", "learncomm", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        preexec_fn=limited,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+
+
+def test_ten_million_values_in_a_flow_list_are_refused_before_they_are_built(tmp_path: Path) -> None:
+    """A 19.8 MB file (under the 20 MB limit) of one flow list: the whole node tree was composed before the value
+    count was checked, 20 s of CPU into a MemoryError under 2 GiB. Now the parser's events are counted first."""
+    text = "name: x\nlearners: 10\nnetwork: [" + "0," * 9_900_000 + "0]\n"
+    assert len(text) < MAX_FILE_BYTES
+    (tmp_path / "big.yaml").write_text(text)
+    start = time.process_time()
+    with pytest.raises(ScenarioError) as exc:
+        parse_scenario(text, "big.yaml")
+    assert time.process_time() - start < 5
+    assert f"big.yaml:3: the document holds more than {MAX_YAML_NODES:,} values" in str(exc.value)
+    res = learncomm("validate", "big.yaml", cwd=tmp_path)
+    assert res.returncode == 2, res.stderr
+    assert "Traceback" not in res.stderr and "MemoryError" not in res.stderr
+    assert "big.yaml:3: the document holds more than 1,000,000 values" in res.stderr.replace("\n", "")
+
+
+def test_a_file_of_gigabytes_is_refused_without_reading_it_whole(tmp_path: Path) -> None:
+    """A 3 GB scenario file (or a sweep's base) was read whole before its size was checked: MemoryError."""
+    huge = tmp_path / "huge.yaml"
+    with huge.open("wb") as f:
+        f.truncate(3 * 1024**3)  # sparse: no disk space used
+    sweep = tmp_path / "sw.yaml"
+    sweep.write_text("base: huge.yaml\nparameters:\n  days: {values: [5, 6]}\n")
+    for args in (("validate", "huge.yaml"), ("run", "huge.yaml", "--days", "3"), ("sweep", "sw.yaml", "--dry-run")):
+        res = learncomm(*args, cwd=tmp_path)
+        assert res.returncode == 2, (args, res.stderr)
+        assert "Traceback" not in res.stderr and "MemoryError" not in res.stderr
+        assert f"huge.yaml: the file has more than {MAX_FILE_BYTES:,} bytes" in res.stderr.replace("\n", "")
+    assert not (tmp_path / "results").exists()
