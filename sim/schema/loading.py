@@ -149,16 +149,17 @@ def _expanded_size(text: str, source: str) -> None:
     count = 0  # values so far, every alias expanded
     try:
         while (event := loader.get_event()) is not None:
+            line = event.start_mark.line + 1 if event.start_mark is not None else "?"
             if isinstance(event, yaml.CollectionEndEvent):
                 anchor, at = open_.pop()
                 if anchor is not None:
                     sizes[anchor] = count - at
                 continue
             if isinstance(event, yaml.AliasEvent):
-                size = sizes.get(event.anchor, 1)  # an unknown anchor: the composer reports it
+                size = sizes.get(event.anchor or "", 1)  # an unknown anchor: the composer reports it
                 if size is None:
                     raise ScenarioError(
-                        f"{source}:{event.start_mark.line + 1}: an alias (*name) refers to a value that contains it; "
+                        f"{source}:{line}: an alias (*name) refers to a value that contains it; "
                         "a value cannot contain itself"
                     )
                 count += size
@@ -173,7 +174,7 @@ def _expanded_size(text: str, source: str) -> None:
                 count += 1
             if count > MAX_YAML_NODES:
                 raise ScenarioError(
-                    f"{source}:{event.start_mark.line + 1}: the document holds more than {MAX_YAML_NODES:,} values "
+                    f"{source}:{line}: the document holds more than {MAX_YAML_NODES:,} values "
                     "once its aliases (*name) are expanded; refused (use fewer or less nested aliases)"
                 )
     finally:
