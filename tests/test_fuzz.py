@@ -19,9 +19,11 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -152,8 +154,6 @@ def check_clean(result: Any, name: str, seconds: float, what: str, text: str) ->
     """Exit 0, or exit 2 with a message naming the file; never an exception; within SECONDS."""
     shown = text if len(text) < 3_000 else text[:3_000] + f"... ({len(text):,} characters)"
     if result.exception is not None and not isinstance(result.exception, SystemExit):
-        import traceback
-
         tb = "".join(traceback.format_exception(result.exception))
         raise AssertionError(f"{what} {name} raised:\n{tb}\n--- file:\n{shown}")
     assert result.exit_code in (0, 2), f"{what} {name}: exit {result.exit_code}\n{result.output}\n--- file:\n{shown}"
@@ -192,6 +192,25 @@ def test_fuzzed_files_validate_cleanly_in_process(data: st.DataObject) -> None:
         except ScenarioError as exc:
             assert name in str(exc), f"run: the error does not name {name}: {exc}"
         assert time.process_time() - start < SECONDS
+
+
+def test_the_check_catches_a_traceback_and_passes_the_shipped_files(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fuzzer's check is not a stub: every shipped file passes it unmutated (exit 0), and a command that
+    raises fails it."""
+    runner = CliRunner()
+    for name in FILES:
+        args = ["sweep", name, "--dry-run", "--out", "unused"] if name.startswith("sweep-") else ["validate", name]
+        result = runner.invoke(app, [args[0], str(SCENARIOS / name), *args[2:]])
+        check_clean(result, name, 0.0, args[0], "")
+        assert result.exit_code == 0, result.output
+
+    def broken(*_: Any, **__: Any) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr("learncomm.sim.cli.run.load_scenario", broken)
+    result = runner.invoke(app, ["validate", str(SCENARIOS / "community.yaml")])
+    with pytest.raises(AssertionError, match="RuntimeError: a bug"):
+        check_clean(result, "community.yaml", 0.0, "validate", "")
 
 
 def limited() -> None:
