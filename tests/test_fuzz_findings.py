@@ -1,5 +1,5 @@
 """What tests/test_fuzz.py (and the runs behind it) found, each as the exact input that failed: a MemoryError or a
-traceback before, a clean `file:line: problem` error (exit 2) within bounded time and memory now."""
+traceback or a hang before, a clean `file:line: problem` error (exit 2) within bounded time and memory now."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from learncomm.sim.schema.loading import MAX_FILE_BYTES, MAX_YAML_NODES, ScenarioError, parse_scenario
+from learncomm.sim.schema.loading import MAX_FILE_BYTES, MAX_YAML_NODES, ScenarioError, parse_scenario, read_file
 
 MEMORY = 2 * 1024**3
 
@@ -64,3 +64,25 @@ def test_a_file_of_gigabytes_is_refused_without_reading_it_whole(tmp_path: Path)
         assert "Traceback" not in res.stderr and "MemoryError" not in res.stderr
         assert f"huge.yaml: the file has more than {MAX_FILE_BYTES:,} bytes" in res.stderr.replace("\n", "")
     assert not (tmp_path / "results").exists()
+
+
+def test_a_read_that_would_wait_is_refused(tmp_path: Path) -> None:
+    """`validate /proc/kmsg`, or a sweep file whose `base:` names it, blocked forever: it passes is_file() and its
+    read waits for kernel messages. The file is now opened non-blocking; a FIFO with an idle writer stands in for
+    it here (read_file is called directly, as load_scenario calls it after is_file())."""
+    fifo = tmp_path / "wait.yaml"
+    os.mkfifo(fifo)
+    writer = os.open(fifo, os.O_RDWR)  # a writer that never writes: a blocking read would wait forever
+    try:
+        start = time.perf_counter()
+        with pytest.raises(ScenarioError) as exc:
+            read_file(fifo)
+        assert time.perf_counter() - start < 5
+    finally:
+        os.close(writer)
+    assert f"{fifo}: cannot read the file: reading it would wait" in str(exc.value)
+    kmsg = Path("/proc/kmsg")
+    if kmsg.is_file() and os.access(kmsg, os.R_OK):  # where the real thing is readable (as root, unmasked)
+        (tmp_path / "sw.yaml").write_text("base: /proc/kmsg\nparameters:\n  days: {values: [5, 6]}\n")
+        res = learncomm("sweep", "sw.yaml", "--dry-run", cwd=tmp_path, timeout=60)
+        assert res.returncode == 2 and "reading it would wait" in res.stderr.replace("\n", "")

@@ -6,6 +6,7 @@ user can fix a file without reading a traceback.
 
 from __future__ import annotations
 
+import os
 import re
 from importlib import resources
 from pathlib import Path
@@ -240,12 +241,15 @@ def set_dotted(data: dict[str, Any], path: str, value: Any) -> None:
 
 def read_file(path: Path) -> str:
     """A scenario or sweep file's text; a file over MAX_FILE_BYTES is refused after reading only that much (a
-    file of gigabytes would otherwise exhaust memory before its size is checked)."""
-    try:
-        with path.open("rb") as f:
+    file of gigabytes would otherwise exhaust memory before its size is checked), and a read that would wait is
+    refused (a sweep file's `base` may name any path)."""
+    try:  # non-blocking: a path such as /proc/kmsg, which passes is_file(), would otherwise block the read forever
+        with os.fdopen(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as f:
             raw = f.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         raise ScenarioError(f"{path}: cannot read the file: {exc}") from None
+    if raw is None:  # nothing to read yet: a device or kernel log, not a file
+        raise ScenarioError(f"{path}: cannot read the file: reading it would wait (it is not a plain file)")
     if len(raw) > MAX_FILE_BYTES:
         raise ScenarioError(f"{path}: the file has more than {MAX_FILE_BYTES:,} bytes; refused")
     try:
