@@ -53,6 +53,10 @@ space (mostly reserved, 0.2 GB resident), so 3 GiB leaves about 1 GB for what a 
 MARKUP = ["[/x]", "[bold]", "[/]", "[link=http://x]", "<script>alert(1)</script>", "{{", "}}", "%s", "%(x)s", "{0}"]
 ODD = ["\x00", "\t", "\r", "\u202e", "é", "😀", "\ufeff", "\\", '"', "'", "&a", "*a", ": ", "- ", "#", "!!python/x"]
 BIG = 10**15
+FIELDS = [  # optional fields the shipped files leave out, so that "add" reaches them too
+    *("llm", "llm_cache", "cache", "base_url", "labels", "fixed", "samples", "levels", "log", "integer", "outcomes"),
+    *("communities", "include", "requires", "experts", "members", "roles", "population", "confidence_groups", "access"),
+]
 
 
 def nested(depth: int, leaf: Any) -> Any:
@@ -128,7 +132,8 @@ def mutate(doc: Any, data: st.DataObject) -> Any:
         new = insert(str(key), data.draw(st.sampled_from(MARKUP + ODD + ["_", "s", "."])), data)
         parent[new] = parent.pop(key)
     elif kind == "add" and isinstance(parent, dict):
-        parent[data.draw(st.sampled_from(["extra", "[/x]", "<b>", "%s", "x" * 1000]), label="new key")] = node
+        new_key = data.draw(st.sampled_from(FIELDS + ["extra", "[/x]", "<b>", "%s", "x" * 1000]), label="new key")
+        parent[new_key] = node if data.draw(st.booleans()) else data.draw(other_values, label="value")
     elif kind == "add" and isinstance(parent, list):
         parent.extend([node] * data.draw(st.sampled_from([1, 10, 1_000])))
     elif kind == "alias":  # the same object twice: written as &id001 ... *id001

@@ -86,3 +86,17 @@ def test_a_read_that_would_wait_is_refused(tmp_path: Path) -> None:
         (tmp_path / "sw.yaml").write_text("base: /proc/kmsg\nparameters:\n  days: {values: [5, 6]}\n")
         res = learncomm("sweep", "sw.yaml", "--dry-run", cwd=tmp_path, timeout=60)
         assert res.returncode == 2 and "reading it would wait" in res.stderr.replace("\n", "")
+
+
+def test_an_llm_cache_path_with_a_nul_is_refused_where_it_is_written(tmp_path: Path) -> None:
+    """`llm_cache: "a\\0b"` in a sweep file passed validation, then `sweep --dry-run` crashed resolving the path
+    (ValueError: embedded null byte); a scenario's `llm.cache` likewise reached the decider. Both are file:line
+    errors now."""
+    (tmp_path / "nul.yaml").write_text('base: community\nllm_cache: "a\\0b"\nparameters:\n  days: {values: [5, 6]}\n')
+    res = learncomm("sweep", "nul.yaml", "--dry-run", cwd=tmp_path, timeout=60)
+    assert res.returncode == 2, res.stderr
+    assert "Traceback" not in res.stderr
+    assert "nul.yaml:2: llm_cache: a file path cannot hold control characters" in res.stderr.replace("\n", "")
+    with pytest.raises(ScenarioError) as exc:
+        parse_scenario('name: x\nlearners: 5\nllm:\n  cache: "a\\0b"\n', "s.yaml")
+    assert "s.yaml:4: llm.cache: a file path cannot hold control characters" in str(exc.value)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import types
 from typing import Annotated, Any, Union, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 
 def _admits_bool(tp: Any) -> bool:
@@ -53,3 +53,13 @@ Unit = Annotated[float, Field(ge=0.0, le=1.0)]
 Positive = Annotated[float, Field(gt=0.0)]
 NonNegative = Annotated[float, Field(ge=0.0)]
 Days = Annotated[int, Field(ge=1, le=365)]
+
+
+def _no_control(value: str) -> str:
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise ValueError("a file path cannot hold control characters (NUL, newline, tab, ...)")
+    return value
+
+
+PathText = Annotated[str, Field(max_length=500), AfterValidator(_no_control)]
+"""A file path a file names (an LLM cache): a NUL in it made every later use of the path raise ValueError."""

@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from learncomm.sim.schema.base import Days, NonNegative, Strict, Unit
+from learncomm.sim.schema.base import Days, NonNegative, PathText, Strict, Unit
 
 DeciderName = Literal["policy", "openai", "local"]
 
@@ -143,5 +143,5 @@ class LLM(Strict):
     temperature: Annotated[float, Field(ge=0.0, le=2.0)] = 0.0
     max_tokens: Annotated[int, Field(ge=16, le=8192)] = 256
     requests_per_second: Annotated[float, Field(gt=0.0)] | None = None
-    cache: Annotated[str, Field(max_length=500)] | None = "results/.llm-cache.sqlite"
+    cache: PathText | None = "results/.llm-cache.sqlite"
     prices: Prices = Prices()

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 import yaml
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
-from learncomm.sim.schema.base import Strict
+from learncomm.sim.schema.base import PathText, Strict
 from learncomm.sim.schema.loading import ScenarioError, format_validation, line_of, read_file, read_yaml
 from learncomm.sim.schema.scenario import Scenario
 from learncomm.sim.schema.vocab import LEARNER_OUTCOMES, SCOPES
@@ -96,7 +96,7 @@ class SweepFile(Strict):
     parameters: Annotated[dict[str, Parameter], Field(min_length=1, max_length=MAX_PARAMETERS)]
     outcomes: Annotated[list[str], Field(min_length=1, max_length=MAX_PARAMETERS)] | None = None
     llm_concurrency: Annotated[int, Field(ge=1, le=10_000)] = 2
-    llm_cache: str | None = None
+    llm_cache: PathText | None = None
 
     @property
     def selected_outcomes(self) -> list[str]:
