@@ -191,11 +191,7 @@ class ChatDecider:
         if name != "local" and chat is None:
             trust = trust or Trust.from_user()
             # the key only where the user allowed it (TrustError otherwise); an endpoint with no key set gets none
-            allowed = trust.key_for(cfg.api_key_env, endpoint)
-            if allowed is None and not endpoint:
-                var = trust.key_env(cfg.api_key_env)
-                raise DeciderError(f"set the API key in the environment variable {var} (llm.api_key_env)")
-            key = allowed or NO_KEY
+            key = trust.key_to_send(cfg.api_key_env, endpoint)
         self.cache = _counting_cache(cfg.cache) if cfg.cache else None
         limiter = InMemoryRateLimiter(requests_per_second=cfg.requests_per_second) if cfg.requests_per_second else None
         if chat is None:

@@ -5,6 +5,8 @@ sim/cli/__init__.py imports them all."""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -13,6 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from learncomm import __version__
+from learncomm.roles.trust import Trust
 from learncomm.sim.schema.loading import ScenarioError, load_scenario, read_yaml, with_changes
 from learncomm.sim.schema.scenario import Scenario
 
@@ -35,6 +38,36 @@ LearnersOpt = Annotated[
 SetOpt = Annotated[
     list[str] | None, typer.Option("--set", help="Override a scenario field: --set params.alpha_ask=0.3 (repeatable).")
 ]
+
+# The trust options (docs/roles.md): the user's say that a scenario's key may be sent, and where the LLM cache goes.
+ApiKeyEnvOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--api-key-env",
+        help="Send the API key in this environment variable (instead of the scenario's llm.api_key_env); "
+        "your say that it may be sent (docs/roles.md, trust).",
+    ),
+]
+AllowEndpointOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--allow-endpoint",
+        help="Allow the scenario's llm.base_url URL to receive the API key (repeatable; docs/roles.md, trust).",
+    ),
+]
+LlmCacheOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--llm-cache", help="LLM cache file, anywhere (default: the scenario's, which must be under --results)."
+    ),
+]
+
+
+def user_trust(api_key_env: str | None, allow_endpoint: list[str] | None, base_url: str | None = None) -> Trust:
+    """What the user allowed on the command line, with their trust file and environment (roles/trust.py)."""
+    if api_key_env is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", api_key_env):
+        raise ScenarioError(f"--api-key-env {api_key_env}: expected an environment variable name")
+    return Trust.from_user(allow_endpoint or (), api_key_env=api_key_env, base_url=base_url)
 
 
 def fail(message: str, code: int = 2) -> None:

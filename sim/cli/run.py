@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.markup import escape
 
-from learncomm.roles.setup import DeciderFactory, uses_local
-from learncomm.roles.trust import Trust
-from learncomm.sim.cli.app import DaysOpt, LearnersOpt, SeedOpt, SetOpt, app, err, fail, out, prepare
+from learncomm.roles.setup import DeciderFactory, check_deciders, uses_local
+from learncomm.sim.cli.app import (
+    AllowEndpointOpt,
+    ApiKeyEnvOpt,
+    DaysOpt,
+    LearnersOpt,
+    LlmCacheOpt,
+    SeedOpt,
+    SetOpt,
+    app,
+    err,
+    fail,
+    out,
+    prepare,
+    user_trust,
+)
 from learncomm.sim.cli.dashboard import write_after
 from learncomm.sim.cli.progress import count_progress, day_progress
 from learncomm.sim.cli.tables import print_comparison, print_roles, print_summary
@@ -45,25 +57,9 @@ def run(
             "--base-url", help="OpenAI-compatible endpoint for the openai decider (key from llm.api_key_env)."
         ),
     ] = None,
-    api_key_env: Annotated[
-        str | None,
-        typer.Option(
-            "--api-key-env",
-            help="Send the API key in this environment variable (instead of the scenario's llm.api_key_env); "
-            "your say that it may be sent (docs/roles.md, trust).",
-        ),
-    ] = None,
-    allow_endpoint: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--allow-endpoint",
-            help="Allow the scenario's llm.base_url URL to receive the API key (repeatable; docs/roles.md, trust).",
-        ),
-    ] = None,
-    llm_cache: Annotated[
-        Path | None,
-        typer.Option("--llm-cache", help="LLM cache file (default: the scenario's, which must be under --results)."),
-    ] = None,
+    api_key_env: ApiKeyEnvOpt = None,
+    allow_endpoint: AllowEndpointOpt = None,
+    llm_cache: LlmCacheOpt = None,
     no_dashboard: Annotated[
         bool, typer.Option("--no-dashboard", help="Do not write the run's dashboard.html.")
     ] = False,
@@ -81,9 +77,7 @@ def run(
         target = claimed = claim_dir(out_dir) if out_dir else default_run_dir(results, sc, used_seed, claim=True)
         # --decider local --base-url URL: use a server already running (`learncomm llm serve`) instead of starting one
         local_url = base_url if base_url and uses_local(sc, decider) else None
-        if api_key_env is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", api_key_env):
-            raise ScenarioError(f"--api-key-env {api_key_env}: expected an environment variable name")
-        trust = Trust.from_user(allow_endpoint or (), api_key_env=api_key_env, base_url=base_url)
+        trust = user_trust(api_key_env, allow_endpoint, base_url)
         factory = DeciderFactory(
             override=decider,
             model=model,
@@ -183,6 +177,9 @@ def compare(
     results: Annotated[Path, typer.Option("--results", help="Where comparison folders go by default.")] = Path(
         "results"
     ),
+    api_key_env: ApiKeyEnvOpt = None,
+    allow_endpoint: AllowEndpointOpt = None,
+    llm_cache: LlmCacheOpt = None,
     no_dashboard: Annotated[
         bool, typer.Option("--no-dashboard", help="Do not write the comparison's dashboard.html.")
     ] = False,
@@ -195,12 +192,18 @@ def compare(
     try:
         sa, sb = prepare(a, days, learners, sets), prepare(b, days, learners, sets)
         seed_list = list(range(first_seed, first_seed + seeds))
+        factory = DeciderFactory(
+            trust=user_trust(api_key_env, allow_endpoint),
+            cache_root=results,
+            cache=str(llm_cache) if llm_cache is not None else None,
+        )
+        check_deciders([sa, sb], factory, where=f"{a} / {b}")  # a refused key: one error now, nothing written
         # claimed before the runs: a taken or unwritable --out fails now, not after them
         target = claimed = (
             claim_dir(out_dir) if out_dir else stamped_dir(results, f"compare-{sa.name}-vs-{sb.name}", claim=True)
         )
         with count_progress(out, f"{escape(sa.name)} vs {escape(sb.name)}", 2 * seeds) as advance:
-            result = run_compare(sa, sb, seed_list, on_run=advance)
+            result = run_compare(sa, sb, seed_list, on_run=advance, deciders=factory.fresh)
         request = {"a": a, "b": b, "days": days, "learners": learners, "sets": sets or []}
         save_comparison(result, target, request, claimed=True)
     except (ScenarioError, ResultsError) as exc:

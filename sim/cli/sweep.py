@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,7 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from learncomm.sim.cli.app import app, out
+from learncomm.sim.cli.app import AllowEndpointOpt, ApiKeyEnvOpt, app, out, user_trust
 from learncomm.sim.cli.app import fail as cli_fail
 from learncomm.sim.cli.dashboard import write_after
 from learncomm.sim.runs.store import ResultsError
@@ -111,21 +112,35 @@ def sweep(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Check the file and every point, print the design size, run nothing.")
     ] = False,
+    api_key_env: ApiKeyEnvOpt = None,
+    allow_endpoint: AllowEndpointOpt = None,
+    llm_cache: Annotated[
+        Path | None,
+        typer.Option(
+            "--llm-cache",
+            help="The sweep's shared LLM cache file, anywhere (default: llm_cache or <sweep folder>/llm-cache.sqlite).",
+        ),
+    ] = None,
     no_dashboard: Annotated[
         bool, typer.Option("--no-dashboard", help="Do not write the sweep's dashboard.html.")
     ] = False,
 ) -> None:
     """Run a sweep: every point of the design with every replicate seed, resumably (same command again to resume)."""
-    from learncomm.sim.sweeps.runner import failures, run_sweep
+    from learncomm.sim.sweeps.runner import check_keys, failures, run_sweep
     from learncomm.sim.sweeps.store import SweepStoreError
 
     try:
         plan = load_sweep(sweep_file)
+        cache = llm_cache.resolve() if llm_cache is not None else None
+        plan = replace(plan, trust=user_trust(api_key_env, allow_endpoint), llm_cache=cache)
+        check_keys(plan)  # before anything is written, also for --dry-run
     except ScenarioError as exc:
         fail(str(exc))
         return
     target = out_dir or Path("results") / "sweeps" / plan.name
-    if plan.spec.llm_cache:  # a shared sweep file may not write its cache anywhere (docs/roles.md, trust)
+    if (
+        plan.spec.llm_cache and llm_cache is None
+    ):  # a shared sweep file may not write its cache anywhere (docs/roles.md, trust)
         cache = (plan.source.parent / plan.spec.llm_cache).resolve()
         if not any(cache.is_relative_to(root.resolve()) for root in (target, Path("results"))):
             fail(
@@ -169,7 +184,13 @@ def sweep(
     try:
         with progress:
             report = run_sweep(
-                plan, target, executor=executor, workers=workers, force=force, on_start=on_start, on_done=on_done
+                plan,
+                target,
+                executor=executor,
+                workers=workers,
+                force=force,
+                on_start=on_start,
+                on_done=on_done,
             )
     except (ScenarioError, ResultsError, SweepStoreError) as exc:
         fail(str(exc))

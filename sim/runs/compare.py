@@ -29,6 +29,7 @@ import pyarrow as pa
 from scipy import stats
 
 from learncomm import __version__
+from learncomm.roles.setup import DeciderFactory
 from learncomm.sim.runs.run import run_scenario
 from learncomm.sim.runs.store import atomic_dir, versions, write_json, write_table
 from learncomm.sim.schema.scenario import Scenario
@@ -75,13 +76,20 @@ def run_mechanisms(ts: pd.DataFrame, group: str) -> dict[str, float]:
     return {m: float(body[f"{m}_{group}"].mean()) for m in MECHANISMS}
 
 
-def compare(a: Scenario, b: Scenario, seeds: list[int], on_run: Callable[[], None] | None = None) -> Comparison:
-    """Run A and B on every seed and tabulate paired differences."""
+def compare(
+    a: Scenario,
+    b: Scenario,
+    seeds: list[int],
+    on_run: Callable[[], None] | None = None,
+    deciders: Callable[[], DeciderFactory] | None = None,
+) -> Comparison:
+    """Run A and B on every seed and tabulate paired differences; `deciders` makes each run's DeciderFactory
+    (the command line's trust and LLM cache; default: the user's trust file and environment)."""
     rows: list[dict[str, object]] = []
     for seed in seeds:
         res = []
         for sc in (a, b):
-            res.append(run_scenario(sc, seed=seed))
+            res.append(run_scenario(sc, seed=seed, deciders=deciders() if deciders else None))
             if on_run is not None:
                 on_run()
         la, lb = res[0].learners, res[1].learners

@@ -20,6 +20,7 @@ import yaml
 from pydantic import ValidationError
 
 from learncomm import __version__
+from learncomm.roles.trust import Trust
 from learncomm.sim.runs.store import canonical_hash
 from learncomm.sim.schema.loading import (
     ScenarioError,
@@ -44,6 +45,9 @@ class SweepPlan:
     base_data: dict[str, Any]  # the base file's YAML data with `fixed` applied, before validation
     base: Scenario
     design: Design
+    # the user's say on the command line (not the sweep file's): who may receive a key, and the LLM cache file
+    trust: Trust | None = None
+    llm_cache: Path | None = None
 
     @property
     def name(self) -> str:

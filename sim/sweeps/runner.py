@@ -17,12 +17,14 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from learncomm.roles.local_server import LocalModelError, LocalServer
+from learncomm.roles.setup import DeciderFactory, check_deciders
+from learncomm.roles.trust import Trust
 from learncomm.sim.schema.loading import ScenarioError
 from learncomm.sim.schema.scenario import Scenario
 from learncomm.sim.sweeps.llm_limit import LLMLimit
@@ -139,6 +141,20 @@ def prepare_folder(plan: SweepPlan, out: Path, force: bool = False) -> dict[str,
     return record
 
 
+def check_keys(plan: SweepPlan) -> None:
+    """Before anything is written: every point's openai decider may send its key where it goes, and has one
+    (roles/setup.py, check_deciders; TrustError or MissingKeyError, both ScenarioErrors, otherwise)."""
+    if _uses_llm(plan)[0]:
+        check_deciders(_llm_scenarios(plan), DeciderFactory(trust=plan.trust), where=str(plan.source))
+
+
+def _llm_scenarios(plan: SweepPlan) -> Iterator[Scenario]:
+    """The scenarios whose LLM settings differ: every point's when roles or llm are swept, else the base."""
+    if any(p.split(".")[0] in ("roles", "llm") for p in plan.parameters):
+        return (plan.scenario(i) for i in range(len(plan.design.points)))
+    return iter([plan.base])
+
+
 def _uses_llm(plan: SweepPlan) -> tuple[bool, bool]:
     """(some run decides with an LLM, some run uses the local model), over every point when roles are swept."""
 
@@ -161,8 +177,15 @@ def run_sweep(
     on_start: Callable[[int, int], None] | None = None,
     on_done: Callable[[dict[str, Any]], None] | None = None,
 ) -> SweepReport:
-    """Run every (point, seed) of the plan whose folder is not complete; rebuild summary.parquet at the end."""
+    """Run every (point, seed) of the plan whose folder is not complete; rebuild summary.parquet at the end.
+
+    `plan.trust` is what the user allowed (default: their trust file and environment); it is checked against every
+    point's LLM settings before anything is written, and passed to the workers. `plan.llm_cache` replaces the
+    sweep's shared LLM cache (the command line's --llm-cache)."""
     out = Path(out).resolve()
+    if plan.trust is None:
+        plan = replace(plan, trust=Trust.from_user())
+    check_keys(plan)  # a refused or missing key: one clean error now, not one failed run per point
     try:  # before any run: an unwritable --out fails now, cleanly
         out.mkdir(parents=True, exist_ok=True)
         lock = lock_sweep_folder(out)
@@ -209,9 +232,10 @@ def _tasks(
     uses_llm, uses_local = _uses_llm(plan)
     limit, local_url, cache = None, None, None
     if uses_llm:
-        cache = str(
-            plan.source.parent / plan.spec.llm_cache if plan.spec.llm_cache else out / "llm-cache.sqlite"
-        )  # relative to the sweep file
+        if plan.llm_cache is not None:
+            cache = str(plan.llm_cache)
+        else:  # relative to the sweep file
+            cache = str(plan.source.parent / plan.spec.llm_cache if plan.spec.llm_cache else out / "llm-cache.sqlite")
         if getattr(executor, "_client", None) is not None:
             limit = LLMLimit("dask", f"learncomm-llm-{design_hash[:16]}", plan.spec.llm_concurrency)
         else:
@@ -238,6 +262,7 @@ def _tasks(
             source=f"{source} point={point} replicate={rep}",
             local_url=local_url,
             limit=limit,
+            trust=plan.trust,
         )
 
 

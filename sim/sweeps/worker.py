@@ -17,6 +17,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from learncomm.roles.trust import Trust
 from learncomm.sim.runs.store import atomic_dir, write_json
 from learncomm.sim.schema.scenario import Scenario
 from learncomm.sim.sweeps.llm_limit import LLMLimit, call_slot
@@ -37,6 +38,7 @@ class RunTask:
     source: str
     local_url: str | None = None
     limit: LLMLimit | None = None
+    trust: Trust | None = None  # what the user allowed on the sweep's command line (roles/trust.py)
 
 
 def init_worker(parent: int | None = None) -> None:
@@ -137,7 +139,7 @@ def run_one(task: RunTask) -> dict[str, Any]:
                 seed=task.seed,
                 out=tmp / "run",
                 source=task.source,
-                deciders=DeciderFactory(local_url=task.local_url, call_slot=call_slot(task.limit)),
+                deciders=DeciderFactory(local_url=task.local_url, call_slot=call_slot(task.limit), trust=task.trust),
             )
             result["run_s"], result["run_cpu_s"] = time.perf_counter() - t0, time.process_time() - c0
             for f in (tmp / "run").iterdir():  # run_scenario's own files, written its way, moved up
