@@ -121,3 +121,12 @@ def test_compare_keeps_a_scenarios_cache_under_results(tmp_path: Path, server: _
         app, ["compare", str(path), "community", "--seeds", "2", "--days", "2", "--out", str(tmp_path / "c")]
     )
     assert res.exit_code == 2 and "--llm-cache" in res.output and not (tmp_path / "elsewhere").exists()
+
+
+def test_run_with_no_key_and_no_endpoint_is_a_clean_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """It was a DeciderError traceback from the decider's constructor."""
+    scenario = tmp_path / "openai.yaml"
+    scenario.write_text("name: o\nlearners: 20\ndays: 2\nroles:\n  ideator: {cadence: 1}\nllm: {decider: openai}\n")
+    res = CliRunner().invoke(app, ["run", str(scenario), "--out", str(tmp_path / "r"), "--no-dashboard"])
+    assert res.exit_code == 2, res.output
+    assert "OPENAI_API_KEY" in res.output and "Traceback" not in res.output and not (tmp_path / "r").exists()
