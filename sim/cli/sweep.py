@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
@@ -222,8 +223,10 @@ def sweep(
 def sandbox(con: Any, folder: Path) -> None:
     """Lock a DuckDB connection to reading files under `folder`: no other files or URLs, no extensions loaded or
     installed, and the settings cannot be changed back (lock_configuration)."""
-    allowed = str(folder.resolve()).replace("'", "''").rstrip("/") + "/"
-    con.execute(f"set allowed_directories = ['{allowed}']")
+    root = str(folder.resolve()).rstrip("/") + "/"
+    # the views name the folder as an escaped glob pattern (glob_escape), which the check compares as text
+    allowed = ", ".join("'" + d.replace("'", "''") + "'" for d in dict.fromkeys((root, glob_escape(root))))
+    con.execute(f"set allowed_directories = [{allowed}]")
     for setting in (
         "set autoload_known_extensions = false",
         "set autoinstall_known_extensions = false",
@@ -232,6 +235,13 @@ def sandbox(con: Any, folder: Path) -> None:
         "set lock_configuration = true",
     ):
         con.execute(setting)
+
+
+def glob_escape(path: str) -> str:
+    """`path` as a DuckDB glob pattern that matches only itself: DuckDB reads every file name as a glob (a list of
+    files too), so a folder named `a[1]` matched nothing and one named `b*` matched its neighbours as well. Each of
+    `[ ] * ?` becomes a one-character class ([[], []], [*], [?]), which DuckDB's glob supports."""
+    return re.sub(r"([\[\]*?])", r"[\1]", path)
 
 
 @app.command()
@@ -270,8 +280,9 @@ def query(
                 )
                 return
 
-    def lit(p: Path) -> str:
-        return "'" + str(p).replace("'", "''") + "'"
+    def lit(p: Path | str) -> str:
+        """A path as a DuckDB string literal of a glob pattern matching only that path."""
+        return "'" + glob_escape(str(p)).replace("'", "''") + "'"
 
     from learncomm.sim.sweeps.store import corrupt_runs, file_intact
 
@@ -298,7 +309,7 @@ def query(
             if not skip:  # the usual case: one glob, however many runs
                 if next((root / "runs").glob(f"point=*/seed=*/{name}.parquet"), None) is None:
                     continue
-                source = lit(root / "runs" / "*" / "*" / f"{name}.parquet")
+                source = lit(root / "runs") + f" || '/*/*/{name}.parquet'"  # the folder literal, then the glob
             else:
                 files = [
                     f for f in sorted((root / "runs").glob(f"point=*/seed=*/{name}.parquet")) if f.parent not in skip
