@@ -91,7 +91,7 @@ def parse_sets(items: list[str] | None) -> dict[str, Any]:
 
 
 def prepare(spec: str, days: int | None, learners: int | None, sets: list[str] | None) -> Scenario:
-    scenario = load_scenario(spec, parse_sets(sets))
+    scenario = load_scenario(spec, parse_sets(sets), overrides_from="(command line) --set")
     if days is not None or learners is not None:
         scenario = with_changes(scenario, source=f"{spec} (command line)", days=days, learners=learners)
     return scenario

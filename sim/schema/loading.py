@@ -6,13 +6,15 @@ user can fix a file without reading a traceback.
 
 from __future__ import annotations
 
+import difflib
 import re
+from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from learncomm.sim.schema.scenario import Scenario
 
@@ -69,8 +71,46 @@ def line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
     return line
 
 
-def format_validation(err: ValidationError, source: str, root: yaml.Node | None) -> str:
-    """One line per problem: file:line: field.path: what was expected (got what)."""
+def _fields_at(loc: tuple[Any, ...]) -> list[str]:
+    """The field names the scenario schema allows in the mapping at `loc` (for "did you mean")."""
+    model: Any = Scenario
+    for key in loc:
+        if isinstance(key, int):
+            continue
+        field = getattr(model, "model_fields", {}).get(key)
+        if field is None:
+            return []
+        todo, model = [field.annotation], None
+        while todo:  # the first pydantic model inside Optional[...], list[...], dict[str, ...], unions
+            t = todo.pop(0)
+            if isinstance(t, type) and issubclass(t, BaseModel):
+                model = t
+                break
+            todo.extend(get_args(t))
+        if model is None:
+            return []
+    return list(getattr(model, "model_fields", {}))
+
+
+def _override_of(loc: tuple[Any, ...], overrides: Iterable[str]) -> str | None:
+    """The command line's --set path that put the value at `loc` there (the longest that is a prefix of it, or the
+    one that passes through it)."""
+    parts = [str(x) for x in loc]
+    found = [o for o in overrides if parts[: len(o.split("."))] == o.split(".")]
+    if not found and parts:  # --set a.b.c=1 where a.b is not a mapping: the problem is at a.b
+        found = [o for o in overrides if o.split(".")[: len(parts)] == parts]
+    return max(found, key=len) if found else None
+
+
+def format_validation(
+    err: ValidationError,
+    source: str,
+    root: yaml.Node | None,
+    overrides: Iterable[str] = (),
+    overrides_from: str = "(command line) --set",
+) -> str:
+    """One line per problem: file:line: field.path: what was expected (got what). A problem in a value set by
+    `overrides` (dotted paths) names it instead of the file: `(command line) --set params.alpha_ask: ...`."""
     lines = []
     errors = err.errors()
     for e in errors:
@@ -92,15 +132,25 @@ def format_validation(err: ValidationError, source: str, root: yaml.Node | None)
         m = re.match(r"communities\[(\d+)\]", e["msg"].removeprefix("Value error, "))
         if not loc and m:  # a whole-scenario check about one community: point at that community
             loc = ("communities", int(m.group(1)))
-        line = line_of(root, loc)
-        where = f"{source}:{line}" if line else source
+        override = _override_of(loc, overrides)
+        if override is not None:  # the value came from the command line, not from a line of the file
+            where = f"{overrides_from} {override}"
+            if path.startswith(override):
+                path = path.removeprefix(override).lstrip(".")
+        else:
+            line = line_of(root, loc)
+            where = f"{source}:{line}" if line else source
         msg = e["msg"].removeprefix("Value error, ")
         got = e.get("input")
         shown = "" if e["type"] in ("missing", "model_type") or isinstance(got, dict | list) else f" (got {got!r})"
         if e["type"] == "extra_forbidden":
-            msg = "unknown field (check the spelling; docs/scenarios.md lists the fields)"
+            known = _fields_at(loc[:-1])
+            close = difflib.get_close_matches(str(loc[-1]), known, n=3) if loc else []
+            hint = f"did you mean {' or '.join(close)}? " if close else ""
+            parent = ".".join(str(x) for x in loc[:-1]) or "a scenario"
+            msg = f"unknown field: expected a field of {parent} ({hint}docs/scenarios.md lists the fields)"
             shown = ""
-        lines.append(f"{where}: {path}: {msg}{shown}")
+        lines.append(f"{where}: {path}: {msg}{shown}" if path else f"{where}: {msg}{shown}")
     return "\n".join(dict.fromkeys(lines))
 
 
@@ -204,8 +254,11 @@ def read_yaml(text: str, source: str) -> tuple[yaml.Node | None, Any]:
         raise ScenarioError(f"{source}: the YAML is nested too deeply to read") from None
 
 
-def parse_scenario(text: str, source: str = "<scenario>", overrides: dict[str, Any] | None = None) -> Scenario:
-    """Validate YAML text; overrides are dotted paths (`params.alpha_ask`) set on top of the file."""
+def parse_scenario(
+    text: str, source: str = "<scenario>", overrides: dict[str, Any] | None = None, overrides_from: str = "(override)"
+) -> Scenario:
+    """Validate YAML text; overrides are dotted paths (`params.alpha_ask`) set on top of the file, and a problem in
+    one is reported as `<overrides_from> <path>` (the CLI: "(command line) --set"), not as a line of the file."""
     root, data = read_yaml(text, source)
     if data is None:
         raise ScenarioError(f"{source}: the file is empty; a scenario needs at least a name and learners")
@@ -214,11 +267,14 @@ def parse_scenario(text: str, source: str = "<scenario>", overrides: dict[str, A
             f"{source}: expected a mapping of fields (name: ..., learners: ...), got a {type(data).__name__}"
         )
     for path, value in (overrides or {}).items():
-        set_dotted(data, path, value)
+        try:
+            set_dotted(data, path, value)
+        except ScenarioError as exc:
+            raise ScenarioError(f"{overrides_from} {path}: {exc}".replace(f"override {path}: ", "")) from None
     try:
         return Scenario.model_validate(data)
     except ValidationError as err:
-        raise ScenarioError(format_validation(err, source, root)) from None
+        raise ScenarioError(format_validation(err, source, root, overrides or (), overrides_from)) from None
 
 
 def set_dotted(data: dict[str, Any], path: str, value: Any) -> None:
@@ -235,14 +291,16 @@ def set_dotted(data: dict[str, Any], path: str, value: Any) -> None:
     node[keys[-1]] = value
 
 
-def load_scenario(spec: str | Path, overrides: dict[str, Any] | None = None) -> Scenario:
-    """A scenario from a file path or a shipped scenario's name."""
+def load_scenario(
+    spec: str | Path, overrides: dict[str, Any] | None = None, overrides_from: str = "(override)"
+) -> Scenario:
+    """A scenario from a file path or a shipped scenario's name (overrides: see parse_scenario)."""
     path = resolve_path(spec)
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ScenarioError(f"{path}: cannot read the file: {exc}") from None
-    return parse_scenario(text, str(path), overrides)
+    return parse_scenario(text, str(path), overrides, overrides_from)
 
 
 def with_changes(scenario: Scenario, source: str = "<command line>", **changes: Any) -> Scenario:
