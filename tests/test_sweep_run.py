@@ -14,9 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-from typer.testing import CliRunner
 
-from learncomm.sim.cli import app
 from learncomm.sim.sweeps.plan import load_sweep
 from learncomm.sim.sweeps.runner import run_sweep
 from learncomm.sim.sweeps.store import RUN_FILES, run_state

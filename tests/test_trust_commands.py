@@ -9,10 +9,14 @@ import sys
 from pathlib import Path
 
 import pytest
+import test_cli_trust
+from test_cli_trust import SECRET, _Server, scenario_file
 from typer.testing import CliRunner
 
 from learncomm.sim.cli import app
-from test_cli_trust import SECRET, _Server, clean_env, scenario_file, server  # noqa: F401 - fixtures
+
+server = test_cli_trust.server  # the fake endpoint that records the keys it is sent
+clean_env = test_cli_trust.clean_env  # autouse: no trust from the machine running the tests
 
 LEARNCOMM = [sys.executable, "-m", "learncomm"]
 
@@ -35,9 +39,7 @@ def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.parametrize("dry_run", [False, True])
-def test_a_sweep_refuses_a_key_once_before_anything_is_written(
-    tmp_path: Path, server: _Server, dry_run: bool
-) -> None:
+def test_a_sweep_refuses_a_key_once_before_anything_is_written(tmp_path: Path, server: _Server, dry_run: bool) -> None:
     path = sweep_file(tmp_path, scenario_file(tmp_path, server.url))
     args = ["sweep", str(path), "--out", str(tmp_path / "s"), "--workers", "1", "--no-dashboard"]
     res = CliRunner().invoke(app, args + (["--dry-run"] if dry_run else []))
