@@ -124,7 +124,10 @@ def test_killed_run_leaves_no_half_written_folder(tmp_path: Path) -> None:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    time.sleep(4.0)
+    deadline = time.monotonic() + 60  # a loaded machine takes seconds to import the engine and claim the folder
+    while not (tmp_path / "run" / ".in-progress").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(1.0)  # into the simulation
     assert proc.poll() is None, "the run finished before it could be killed; make it longer"
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
