@@ -186,7 +186,7 @@ def compare(
         typer.Option(
             "--group",
             help="NAME=EXPR: a group of learners by a DuckDB SQL expression over learners.parquet columns, e.g. "
-            "--group patchy=\"access < 0.5\"; NAME alone: print only that group (repeatable).",
+            '--group patchy="access < 0.5"; NAME alone: print only that group (repeatable).',
         ),
     ] = None,
     outcome: Annotated[

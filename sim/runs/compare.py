@@ -245,7 +245,8 @@ def tabulate(per_seed: pd.DataFrame, per_learner: pd.DataFrame | None = None) ->
         for share in ("share_better", "share_worse", "share_unchanged"):
             vals = sub[share].dropna().to_numpy(float) if learners else np.array([])
             s_m, s_lo, s_hi = interval(vals) if len(vals) else (float("nan"),) * 3
-            row[share], row[f"{share}_low"], row[f"{share}_high"] = s_m, s_lo, s_hi
+            # a share's interval is clipped to [0, 1] (the t-interval knows nothing of bounds)
+            row[share], row[f"{share}_low"], row[f"{share}_high"] = s_m, max(s_lo, 0.0), min(s_hi, 1.0)
         q = pooled.get((str(group), str(outcome))) if learners else None
         for name in QUANTILE_COLUMNS:
             row[name] = float("nan") if q is None else float(q[name])

@@ -121,7 +121,7 @@ def check_expression(expr: str, columns: set[str] | None, where: str) -> None:
     import duckdb
 
     if not expr.strip():
-        raise GroupError(f"{where}: the expression is empty; for example --group patchy_low=\"access < 0.5\"")
+        raise GroupError(f'{where}: the expression is empty; for example --group patchy_low="access < 0.5"')
     if len(expr) > MAX_EXPRESSION:
         raise GroupError(f"{where}: the expression is {len(expr)} characters; at most {MAX_EXPRESSION}")
     try:
@@ -232,7 +232,9 @@ def shown_groups(spec: GroupSpec, available: list[str] | None) -> list[str]:
         else:
             possible = name in available
         if not possible:
-            known = [g for g in (available or (DEFAULT_GROUPS if spec.default else ["all", *custom])) if g != "community"]
+            known = [
+                g for g in (available or (DEFAULT_GROUPS if spec.default else ["all", *custom])) if g != "community"
+            ]
             hint = f"; with --by {', '.join(spec.by)} groups are named ATTR=VALUE" if spec.by else ""
             raise GroupError(
                 f"--group {name}: no such group in this comparison; groups: {', '.join(known)}{hint} "
