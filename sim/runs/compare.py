@@ -36,10 +36,10 @@ from scipy import stats
 
 from learncomm import __version__
 from learncomm.sim.runs.paired import TOLERANCE, Recorder, pair, quantiles, shares
-from learncomm.sim.runs.run import run_scenario
+from learncomm.sim.runs.run import run_observed
 from learncomm.sim.runs.store import atomic_dir, versions, write_json, write_table
-from learncomm.sim.schema.scenario import Scenario
 from learncomm.sim.runs.subgroups import ATTRIBUTES, GroupError, GroupSpec, memberships
+from learncomm.sim.schema.scenario import Scenario
 from learncomm.sim.schema.vocab import LEARNER_OUTCOMES, MECHANISMS, SCOPES
 
 
@@ -113,7 +113,7 @@ def compare(
         res, recs = [], []
         for sc in (a, b):
             rec = Recorder()
-            res.append(run_scenario(sc, seed=seed, observe=rec))
+            res.append(run_observed(sc, seed, rec))
             recs.append(rec)
             if on_run is not None:
                 on_run()

@@ -87,7 +87,6 @@ def run_scenario(
     source: str | None = None,
     deciders: DeciderFactory | None = None,
     claimed: bool = False,
-    observe: Callable[[CommunityModel], None] | None = None,
 ) -> RunResult:
     """Run a scenario and, when `out` is given, write its run folder atomically.
 
@@ -98,11 +97,17 @@ def run_scenario(
     deciders = deciders or DeciderFactory()
     with ExitStack() as stack:
         tmp = None if out is None else stack.enter_context(atomic_dir(out, claimed=claimed))
-        result = _run(scenario, seed, on_day, source, deciders, started, observe)
+        result = _run(scenario, seed, on_day, source, deciders, started)
         if tmp is not None:
             _write(result, tmp)
     result.path = None if out is None else Path(out)
     return result
+
+
+def run_observed(scenario: Scenario, seed: int, observe: Callable[[CommunityModel], None]) -> RunResult:
+    """Run a scenario with no folder, calling `observe(model)` at the start and after each day (what `compare`
+    records per learner and day for its trajectories)."""
+    return _run(scenario, seed, None, None, DeciderFactory(), time.perf_counter(), observe)
 
 
 def _run(

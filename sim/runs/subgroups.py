@@ -66,10 +66,13 @@ ATTRIBUTES: dict[str, Attribute] = {
 MAX_BY = 2  # crossings of two attributes; three would mostly give empty cells
 
 # What a group expression may contain besides learners columns and constants.
-KEYWORDS = frozenset("and or not in is null true false between like ilike case when then else end".split())
+KEYWORDS = frozenset(
+    {"and", "or", "not", "in", "is", "null", "true", "false", "between", "like", "ilike", "case", "when", "then"}
+    | {"else", "end"}
+)
 FUNCTIONS = frozenset(
-    "abs round floor ceil sqrt ln log least greatest coalesce nullif list_contains len length lower upper "
-    "starts_with ends_with contains".split()
+    {"abs", "round", "floor", "ceil", "sqrt", "ln", "log", "least", "greatest", "coalesce", "nullif"}
+    | {"list_contains", "len", "length", "lower", "upper", "starts_with", "ends_with", "contains"}
 )
 MAX_EXPRESSION = 500  # characters
 
