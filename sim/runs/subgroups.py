@@ -253,3 +253,21 @@ def short_name(group: str) -> str:
     """A `--by` group without its attribute names, for narrow tables: `access_class=x & confidence_group=low` -> `x &
     low` (the table's header names the attributes)."""
     return re.sub(r"(^|& )[a-z_]+=", r"\1", group) if "=" in group else group
+
+
+SUMMARY_BY = ("confidence_group", "access_class")  # the crossing every run summary splits outcomes by
+
+
+def split_outcomes(learners: pd.DataFrame, by: tuple[str, ...], outcomes: list[str]) -> list[dict[str, object]]:
+    """One row per crossing of the `by` attributes that has learners: their values, the group size and the mean of
+    each outcome (run summaries' `subgroups`)."""
+    labels = {attr: ATTRIBUTES[attr].label(learners) for attr in by}
+    rows: list[dict[str, object]] = []
+    for key, sub in learners.groupby([labels[a] for a in by], sort=False):
+        values = key if isinstance(key, tuple) else (key,)
+        row: dict[str, object] = dict(zip(by, (str(v) for v in values), strict=True))
+        row["learners"] = len(sub)
+        row.update({o: float(sub[o].astype(float).mean()) for o in outcomes})
+        rows.append(row)
+    order = {a: {v: i for i, v in enumerate(levels(a, labels[a]))} for a in by}
+    return sorted(rows, key=lambda r: tuple(order[a][str(r[a])] for a in by))
