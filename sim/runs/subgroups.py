@@ -74,6 +74,11 @@ FUNCTIONS = frozenset(
     {"abs", "round", "floor", "ceil", "sqrt", "ln", "log", "least", "greatest", "coalesce", "nullif"}
     | {"list_contains", "len", "length", "lower", "upper", "starts_with", "ends_with", "contains"}
 )
+# Refused even before the learners columns are known (the first run); any other keyword waits for that check.
+STATEMENT_WORDS = frozenset(
+    {"select", "from", "with", "union", "intersect", "except", "table", "values", "pragma", "copy", "attach"}
+    | {"install", "load", "set", "call", "create", "drop", "insert", "update", "delete", "cast", "exists"}
+)
 MAX_EXPRESSION = 500  # characters
 
 
@@ -145,8 +150,10 @@ def check_expression(expr: str, columns: set[str] | None, where: str) -> None:
         if name == "comment":
             raise GroupError(f"{where}: comments are not allowed")
         word = text.lower()
+        if name == "keyword" and (word in KEYWORDS or (nxt != "(" and word in (columns or ()))):
+            continue  # a column may be a keyword to DuckDB (`access`)
         if name == "keyword":
-            if word not in KEYWORDS:
+            if columns is not None or word in STATEMENT_WORDS:
                 raise GroupError(
                     f"{where}: {text!r} is not allowed in a group expression; use columns, constants, comparisons, "
                     f"and/or/not, in, between, like, is null, case and the functions {', '.join(sorted(FUNCTIONS))}"
@@ -175,7 +182,10 @@ def evaluate(expr: str, learners: pd.DataFrame, where: str) -> pd.Series:
             con.execute(f"set {setting}")
         try:
             # the table has been checked token by token: expr names only columns and whitelisted functions
-            values = con.execute(f"select coalesce(({expr})::boolean, false) as hit from learners").fetchnumpy()["hit"]
+            kind = str(con.sql(f"select ({expr}) as hit from learners").types[0])
+            if kind not in ("BOOLEAN", '"NULL"', "NULL"):
+                raise GroupError(f"{where}: the expression gives {kind} values; expected true/false per learner")
+            values = con.execute(f"select coalesce(({expr}), false) as hit from learners").fetchnumpy()["hit"]
         except duckdb.Error as exc:
             msg = str(exc).splitlines()[0]
             raise GroupError(f"{where}: the expression does not evaluate to true/false per learner: {msg}") from None
