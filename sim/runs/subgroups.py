@@ -85,15 +85,12 @@ MAX_EXPRESSION = 500  # characters
 @dataclass(frozen=True)
 class GroupSpec:
     """Which subgroups a comparison reports: `by` attributes (crossed when two) and user-defined groups.
-    Neither: the default groups (all, each confidence group, tutors and tutees when there is tutoring)."""
+    Without `by`: the default groups (all, each confidence group, tutors and tutees when there is tutoring), then
+    the user-defined ones."""
 
     by: tuple[str, ...] = ()
     custom: tuple[tuple[str, str], ...] = ()  # (name, expression)
     show: tuple[str, ...] = field(default=())  # groups to print (CLI); empty: the CLI's choice
-
-    @property
-    def default(self) -> bool:
-        return not self.by and not self.custom
 
 
 def parse_spec(by: list[str] | None, groups: list[str] | None) -> GroupSpec:
@@ -201,15 +198,14 @@ def levels(attr: str, values: pd.Series) -> list[str]:
 
 
 def memberships(learners: pd.DataFrame, spec: GroupSpec) -> dict[str, pd.Series]:
-    """Group name -> boolean mask over `learners`. Default: all, low, medium, high (and tutors, tutees with tutoring);
-    with `--by`: all, each attribute's values (`attr=value`) and, for two, every crossing (`a=x & b=y`); then the
-    user-defined groups. Groups with no learners are left out (a user-defined one is checked by the caller)."""
+    """Group name -> boolean mask over `learners`. Without `--by`: all, low, medium, high (and tutors, tutees with
+    tutoring); with `--by`: all, each attribute's values (`attr=value`) and, for two, every crossing (`a=x & b=y`);
+    then the user-defined groups. Groups with no learners are left out (a user-defined one is checked by the caller)."""
     out: dict[str, pd.Series] = {"all": pd.Series(True, index=learners.index)}
-    if spec.default:
+    if not spec.by:
         out.update({g: learners["confidence_group"] == g for g in GROUPS})
         if (learners["tutoring_role"] != "none").any():
             out.update({f"{r}s": learners["tutoring_role"] == r for r in ("tutor", "tutee")})
-        return out
     labels = {attr: ATTRIBUTES[attr].label(learners) for attr in spec.by}
     for attr in spec.by:
         for v in levels(attr, labels[attr]):
@@ -239,15 +235,14 @@ def shown_groups(spec: GroupSpec, available: list[str] | None) -> list[str]:
             possible = (
                 name == "all"
                 or name in custom
-                or (spec.default and name in DEFAULT_GROUPS)
+                or (not spec.by and name in DEFAULT_GROUPS)
                 or any(name.startswith(f"{attr}=") for attr in spec.by)
             )
         else:
             possible = name in available
         if not possible:
-            known = [
-                g for g in (available or (DEFAULT_GROUPS if spec.default else ["all", *custom])) if g != "community"
-            ]
+            known = [g for g in (available or ([*DEFAULT_GROUPS] if not spec.by else ["all"]) + custom)]
+            known = [g for g in known if g != "community"]
             hint = f"; with --by {', '.join(spec.by)} groups are named ATTR=VALUE" if spec.by else ""
             raise GroupError(
                 f"--group {name}: no such group in this comparison; groups: {', '.join(known)}{hint} "
