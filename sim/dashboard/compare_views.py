@@ -123,7 +123,8 @@ def left_behind(t: pd.DataFrame, b: str) -> go.Figure:
 
 
 def left_behind_table(t: pd.DataFrame, outcome: str = "knowledge_gain") -> str:
-    rows = _ranked(learner_rows(t)[lambda d: d["outcome"] == outcome]).iloc[::-1]
+    sub = learner_rows(t)
+    rows = _ranked(sub[sub["outcome"] == outcome]).iloc[::-1]
     header = ["group", "learners (A)", "learners (B)", "paired", "worse off", "95% CI", "better off", "unchanged"]
     header += ["B − A 10%", "median", "90%"]
     body = [

@@ -180,7 +180,7 @@ def compare(
             path.insert(0, "seed", seed)
             paths.append(path)
     per_seed = pd.DataFrame(rows)
-    per_seed.insert(per_seed.columns.get_loc("b") + 1, "diff", per_seed["b"] - per_seed["a"])
+    per_seed.insert(list(per_seed.columns).index("b") + 1, "diff", per_seed["b"] - per_seed["a"])
     per_learner = pd.concat(learner_frames, ignore_index=True)
     per_learner.insert(0, "seed", per_learner.pop("seed"))
     return Comparison(
