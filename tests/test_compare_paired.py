@@ -273,3 +273,22 @@ def test_cli_prints_group_sizes_and_who_is_left_behind_and_query_reads_it(tmp_pa
     res = learncomm("query", str(out), "select count(*) as n, sum(paired::int) as p from per_learner", cwd=tmp_path)
     assert res.returncode == 0, res.stderr
     assert "80" in res.stdout.split("┃")[-1] or " 80 " in res.stdout
+
+
+def test_a_comparison_folder_from_before_gets_a_note_not_an_error(
+    harm: tuple[Comparison, Path], tmp_path: Path
+) -> None:
+    from learncomm.sim.dashboard.compare_page import build_comparison
+
+    _, folder = harm
+    old = tmp_path / "old"
+    old.mkdir()
+    t = pd.read_parquet(folder / "comparison.parquet")
+    t[["group", "outcome", "kind", "mean_a", "mean_b", "diff", "ci_low", "ci_high", "d", "d_kind", "seeds"]].to_parquet(
+        old / "comparison.parquet"
+    )
+    html = build_comparison(old).read_text()
+    assert "was written before per-learner effects were stored" in html and 'id="fig-left-behind"' not in html
+    html = build_comparison(folder).read_text()
+    for fig in ("fig-left-behind", "fig-individual", "fig-trajectories", "fig-trajectories-motivation"):
+        assert f'id="{fig}"' in html

@@ -215,7 +215,7 @@ def test_comparison_shows_whom_it_leaves_behind_and_the_groups_over_time(browser
     assert cells.count() == 1
     # the outcome menu redraws the bars for another outcome
     p.page.locator("#fig-left-behind .updatemenu-header").click()
-    p.page.locator("#fig-left-behind .updatemenu-button", has_text="days taking part").click()
+    p.page.locator("#fig-left-behind .updatemenu-dropdown-button", has_text="days taking part").click()
     days = table[(table["outcome"] == "days_present") & (table["kind"] == "learners")]
     after = p.js("() => document.getElementById('fig-left-behind').data[0].x")
     assert sorted(after) == pytest.approx(sorted(round(x * 100, 2) for x in days["share_worse"]))

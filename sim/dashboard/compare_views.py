@@ -119,7 +119,8 @@ def left_behind(t: pd.DataFrame, b: str) -> go.Figure:
         else [],
     )
     fig.update_xaxes(title_text="share of learners (%)", range=[0, 100])
-    return base_layout(fig, 160 + 28 * n, hovermode="closest", margin={"l": 260, "r": 30, "t": 60, "b": 60})
+    # tall enough for the open outcome menu (eight entries) over the bars
+    return base_layout(fig, max(380, 160 + 28 * n), hovermode="closest", margin={"l": 260, "r": 30, "t": 60, "b": 60})
 
 
 def left_behind_table(t: pd.DataFrame, outcome: str = "knowledge_gain") -> str:
