@@ -292,3 +292,9 @@ def test_a_comparison_folder_from_before_gets_a_note_not_an_error(
     html = build_comparison(folder).read_text()
     for fig in ("fig-left-behind", "fig-individual", "fig-trajectories", "fig-trajectories-motivation"):
         assert f'id="{fig}"' in html
+
+
+def test_numbers_that_round_to_zero_print_without_a_sign() -> None:
+    from learncomm.sim.cli.tables import _fmt
+
+    assert (_fmt(-0.0001), _fmt(-0.004, 2), _fmt(-1.25, 1), _fmt(float("nan"))) == ("0.000", "0.00", "-1.2", "–")

@@ -22,7 +22,10 @@ COUNTED = ("days_present", "ask", "explain", "meet")
 
 
 def _fmt(x: float, digits: int = 3) -> str:
-    return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{digits}f}"
+    """A number with `digits` decimals; a value that rounds to zero prints as 0, never -0.000."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "–"
+    return f"{round(float(x), digits) + 0.0:.{digits}f}"
 
 
 def print_summary(console: Console, summary: dict[str, Any], title: str) -> None:
