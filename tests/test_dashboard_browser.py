@@ -191,7 +191,8 @@ def test_comparison_dashboard_renders(browser: Any, root: Path) -> None:
     p = Page(browser, root / "cmp" / "dashboard.html")
     p.check_clean(plots=8)  # forests (learners, mechanisms, community), d, left behind, individual, two over time
     p.js("() => Plotly.Fx.hover('fig-forest-learners', [{curveNumber: 1, pointNumber: 0}])")
-    assert "95% CI" in p.page.locator("#fig-forest-learners .hoverlayer .hovertext").first.text_content()
+    hover = p.page.locator("#fig-forest-learners .hoverlayer .hovertext").first.text_content()
+    assert "95% CI" in hover and "learners per seed: " in hover  # group sizes
     p.close()
 
 

@@ -59,6 +59,14 @@ def label(outcome: str) -> str:
     return LABELS.get(outcome, outcome)
 
 
+def size_note(row: pd.Series) -> str:
+    """The group's size for a hover label: learners per seed in A and B (comparisons from before had none)."""
+    a, b = row.get("learners_a"), row.get("learners_b")
+    if a is None or b is None or a != a:
+        return ""
+    return f"<br>learners per seed: {float(a):.1f} (A), {float(b):.1f} (B)"
+
+
 def forest(t: pd.DataFrame, a: str, b: str, cols: int = 2) -> go.Figure:
     """One panel per outcome (its own x scale), one row per group: B − A with its 95% interval; dashed line at no
     difference."""
@@ -85,7 +93,7 @@ def forest(t: pd.DataFrame, a: str, b: str, cols: int = 2) -> go.Figure:
                 f"<b>{esc(label(o))}</b> · {esc(GROUP_LABELS.get(g, g))}<br>B − A = {diff:.4g}  95% CI "
                 f"[{lo:.4g}, {hi:.4g}]"
                 f"<br>{esc(a)} (A): {float(x['mean_a']):.4g}<br>{esc(b)} (B): {float(x['mean_b']):.4g}"
-                f"<br>d = {float(x['d']):.2f} ({esc(x['d_kind'])}), {int(x['seeds'])} seeds"
+                f"<br>d = {float(x['d']):.2f} ({esc(x['d_kind'])}), {int(x['seeds'])} seeds" + size_note(x)
             )
             fig.add_trace(
                 go.Scatter(
