@@ -109,6 +109,7 @@ def compare(
     learner_frames: list[pd.DataFrame] = []
     paths: list[pd.DataFrame] = []
     pairing = {"paired": 0, "unpaired": 0, "only_a": 0, "only_b": 0}
+    pooled: dict[tuple[str, str], list[np.ndarray]] = {}  # paired learners' B − A per (group, outcome), all seeds
     for seed in seeds:
         res, recs = [], []
         for sc in (a, b):
@@ -135,6 +136,7 @@ def compare(
             for o in LEARNER_OUTCOMES:
                 xa, xb = la.loc[ga[g], o].to_numpy(float), lb.loc[gb[g], o].to_numpy(float)
                 diff = pf.loc[in_pair, f"{o}_diff"].to_numpy(float)
+                pooled.setdefault((g, o), []).append(diff)
                 better, worse, same = shares(diff, TOLERANCE[o])
                 rows.append(
                     {
@@ -184,7 +186,7 @@ def compare(
     per_learner = pd.concat(learner_frames, ignore_index=True)
     per_learner.insert(0, "seed", per_learner.pop("seed"))
     return Comparison(
-        table=tabulate(per_seed, per_learner),
+        table=tabulate(per_seed, {k: quantiles(np.concatenate(v)) for k, v in pooled.items()}),
         seeds=list(seeds),
         a=a.name,
         b=b.name,
@@ -212,10 +214,11 @@ def paired_learners(
     return pd.concat([front, pf.drop(columns=["learner_id", "paired"])], axis=1), where
 
 
-def tabulate(per_seed: pd.DataFrame, per_learner: pd.DataFrame | None = None) -> pd.DataFrame:
+def tabulate(per_seed: pd.DataFrame, pooled: dict[tuple[str, str], dict[str, float]] | None = None) -> pd.DataFrame:
     """One row per (group, outcome): means, B − A with its interval over seeds, d, group sizes, and, for learner
-    outcomes, the shares better/worse off/unchanged (interval over seeds) and the pooled individual differences."""
-    pooled = _pooled_quantiles(per_learner)
+    outcomes, the shares better/worse off/unchanged (interval over seeds) and, from `pooled`, the quantiles of the
+    individual differences pooled over seeds."""
+    pooled = pooled or {}
     out = []
     for (group, outcome, kind), sub in per_seed.groupby(["group", "outcome", "kind"], sort=False):
         diffs = (sub["b"] - sub["a"]).to_numpy(float)
@@ -249,25 +252,12 @@ def tabulate(per_seed: pd.DataFrame, per_learner: pd.DataFrame | None = None) ->
             row[share], row[f"{share}_low"], row[f"{share}_high"] = s_m, max(s_lo, 0.0), min(s_hi, 1.0)
         q = pooled.get((str(group), str(outcome))) if learners else None
         for name in QUANTILE_COLUMNS:
-            row[name] = float("nan") if q is None else float(q[name])
+            row[name] = float("nan") if q is None else q[name]
         out.append(row)
     return pd.DataFrame(out)
 
 
 QUANTILE_COLUMNS = tuple(quantiles(np.zeros(1)))
-
-
-def _pooled_quantiles(per_learner: pd.DataFrame | None) -> dict[tuple[str, str], pd.Series]:
-    """Quantiles of the paired learners' B − A per (group, outcome), pooled over seeds."""
-    if per_learner is None or per_learner.empty:
-        return {}
-    cols = [f"{o}_diff" for o in LEARNER_OUTCOMES]
-    long = per_learner.loc[per_learner["paired"], ["groups", *cols]].explode("groups").dropna(subset=["groups"])
-    out: dict[tuple[str, str], pd.Series] = {}
-    for group, sub in long.groupby("groups", sort=False):
-        for o in LEARNER_OUTCOMES:
-            out[(str(group), o)] = pd.Series(quantiles(sub[f"{o}_diff"].to_numpy(float)))
-    return out
 
 
 def save_comparison(result: Comparison, target: Path, request: dict[str, Any], claimed: bool = False) -> None:

@@ -86,6 +86,8 @@ class Recorder:
         n = max(len(d[0]) for d in self.days)
 
         def stack(i: int, fill: float | bool) -> np.ndarray:
+            if all(len(d[i]) == n for d in self.days):  # the usual case: nobody was added during the run
+                return np.stack([d[i] for d in self.days])
             return np.stack([np.pad(d[i], (0, n - len(d[i])), constant_values=fill) for d in self.days])
 
         k, mot = stack(0, 0.0).astype(float), stack(1, 0.0).astype(float)

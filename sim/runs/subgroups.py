@@ -267,12 +267,19 @@ def split_outcomes(learners: pd.DataFrame, by: tuple[str, ...], outcomes: list[s
     """One row per crossing of the `by` attributes that has learners: their values, the group size and the mean of
     each outcome (run summaries' `subgroups`)."""
     labels = {attr: ATTRIBUTES[attr].label(learners) for attr in by}
+    # numpy rather than groupby: this runs once per run, so thousands of times in a sweep
+    names = {a: levels(a, labels[a]) for a in by}
+    codes = [pd.Categorical(labels[a], categories=names[a]).codes for a in by]
+    dims = tuple(len(names[a]) for a in by)
+    cell = np.ravel_multi_index(codes, dims) if len(learners) else np.zeros(0, dtype=np.int64)
+    size = int(np.prod(dims))
+    counts = np.bincount(cell, minlength=size)
+    sums = {o: np.bincount(cell, weights=learners[o].to_numpy(float), minlength=size) for o in outcomes}
     rows: list[dict[str, object]] = []
-    for key, sub in learners.groupby([labels[a] for a in by], sort=False):
-        values = key if isinstance(key, tuple) else (key,)
-        row: dict[str, object] = dict(zip(by, (str(v) for v in values), strict=True))
-        row["learners"] = len(sub)
-        row.update({o: float(sub[o].astype(float).mean()) for o in outcomes})
+    for flat in np.flatnonzero(counts):
+        idx = np.unravel_index(flat, dims)
+        row: dict[str, object] = {a: names[a][int(i)] for a, i in zip(by, idx, strict=True)}
+        row["learners"] = int(counts[flat])
+        row.update({o: float(sums[o][flat] / counts[flat]) for o in outcomes})
         rows.append(row)
-    order = {a: {v: i for i, v in enumerate(levels(a, labels[a]))} for a in by}
-    return sorted(rows, key=lambda r: tuple(order[a][str(r[a])] for a in by))
+    return rows
