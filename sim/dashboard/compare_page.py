@@ -171,6 +171,15 @@ def full_table(t: pd.DataFrame, a: str, b: str) -> str:
     return table_html(header, rows)
 
 
+def groups_fact(m: dict[str, Any]) -> str:
+    """How the groups were formed: `--by` attributes and `--group` expressions (text from the command line: the page
+    escapes it)."""
+    g = m.get("groups") or {}
+    parts = [f"by {' × '.join(g.get('by') or [])}"] if g.get("by") else ["confidence groups"]
+    parts += [f"{name}: {expr}" for name, expr in (g.get("custom") or {}).items()]
+    return "; ".join(parts)
+
+
 def facts(m: dict[str, Any], path: Path) -> list[tuple[str, Any]]:
     req = m.get("request") or {}
     seeds = m.get("seeds") or []
@@ -186,6 +195,7 @@ def facts(m: dict[str, Any], path: Path) -> list[tuple[str, Any]]:
         ("learners", req.get("learners") or "each scenario's own"),
         ("days", req.get("days") or "each scenario's own"),
         ("changes (--set)", ", ".join(req.get("sets") or []) or "none"),
+        ("groups", groups_fact(m)),
         ("created", created),
         ("learncomm", m.get("learncomm")),
     ]
