@@ -216,6 +216,7 @@ def test_run_summary_splits_by_confidence_group_and_access_class(tmp_path: Path)
         (["--group", "x=read_parquet('y') is null"], ["function 'read_parquet' is not allowed"]),
         (["--group", "x=access < 0.5; drop table t"], ["';' is not allowed"]),
         (["--outcome", "happiness"], ["--outcome happiness"]),
+        (["--group", "low=access < 0.5"], ["the name low is taken"]),
     ],
 )
 def test_cli_group_errors_before_any_run(tmp_path: Path, args: list[str], needles: list[str]) -> None:

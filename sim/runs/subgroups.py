@@ -111,8 +111,8 @@ def parse_spec(by: list[str] | None, groups: list[str] | None) -> GroupSpec:
                     f"--group {item}: the name {name!r} must start with a letter and use letters, digits, _ . - "
                     "(at most 40)"
                 )
-            if name in (n for n, _ in custom) or name in ("all", "community"):
-                raise GroupError(f"--group {item}: the name {name} is taken")
+            if name in (n for n, _ in custom) or name in (*GROUPS, "all", "tutors", "tutees", "community"):
+                raise GroupError(f"--group {item}: the name {name} is taken; choose another")
             check_expression(expr, None, f"--group {name}")
             custom.append((name, expr))
         else:
