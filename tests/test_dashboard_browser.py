@@ -189,9 +189,51 @@ def test_topic_names_from_a_scenario_file_show_as_text(browser: Any, root: Path)
 
 def test_comparison_dashboard_renders(browser: Any, root: Path) -> None:
     p = Page(browser, root / "cmp" / "dashboard.html")
-    p.check_clean(plots=4)
+    p.check_clean(plots=8)  # forests (learners, mechanisms, community), d, left behind, individual, two over time
     p.js("() => Plotly.Fx.hover('fig-forest-learners', [{curveNumber: 1, pointNumber: 0}])")
-    assert "95% CI" in p.page.locator("#fig-forest-learners .hoverlayer .hovertext").first.text_content()
+    hover = p.page.locator("#fig-forest-learners .hoverlayer .hovertext").first.text_content()
+    assert "95% CI" in hover and "learners per seed: " in hover  # group sizes
+    p.close()
+
+
+def test_comparison_shows_whom_it_leaves_behind_and_the_groups_over_time(browser: Any, root: Path) -> None:
+    p = Page(browser, root / "cmp" / "dashboard.html")
+    table = pd.read_parquet(root / "cmp" / "comparison.parquet")
+    gain = table[(table["outcome"] == "knowledge_gain") & (table["kind"] == "learners")]
+    bars = p.js("() => document.getElementById('fig-left-behind').data.map(t => ({y: t.y, x: t.x, name: t.name}))")
+    worse, same, better = bars
+    assert "worse off" in worse["name"] and same["name"] == "unchanged" and "better off" in better["name"]
+    # ranked: the group with most learners worse off is drawn at the top (last on a horizontal bar axis)
+    assert worse["x"] == sorted(worse["x"]) and len(worse["y"]) == len(gain)
+    top = gain.sort_values("share_worse").iloc[-1]
+    assert worse["x"][-1] == pytest.approx(round(top["share_worse"] * 100, 2))
+    assert all("(n=" in y for y in worse["y"]) and any(y.startswith("shy (n=") for y in worse["y"])
+    for i in range(len(worse["x"])):  # each group's three shares make 100%
+        assert worse["x"][i] + same["x"][i] + better["x"][i] == pytest.approx(100, abs=0.05)
+    p.js("() => Plotly.Fx.hover('fig-left-behind', [{curveNumber: 0, pointNumber: 0}])")
+    assert "paired learners per seed" in p.page.locator("#fig-left-behind .hoverlayer .hovertext").first.text_content()
+    cells = p.page.locator("#left-behind table td", has_text="shy")
+    assert cells.count() == 1
+    # the outcome menu redraws the bars for another outcome
+    p.page.locator("#fig-left-behind .updatemenu-header").click()
+    p.page.locator("#fig-left-behind .updatemenu-dropdown-button", has_text="days taking part").click()
+    days = table[(table["outcome"] == "days_present") & (table["kind"] == "learners")]
+    after = p.js("() => document.getElementById('fig-left-behind').data[0].x")
+    assert sorted(after) == pytest.approx(sorted(round(x * 100, 2) for x in days["share_worse"]))
+    # individual differences: one box per group, quantiles from the table
+    box = p.js("() => document.getElementById('fig-individual').data[0]")
+    assert len(box["median"]) == len(gain) and box["q1"][0] <= box["median"][0] <= box["q3"][0]
+    # over time: per group an A and a B line, each with its band, over every day
+    lines = p.js(
+        "() => document.getElementById('fig-trajectories').data.filter(t => t.mode === 'lines')"
+        ".map(t => ({name: t.name, n: t.x.length, group: t.legendgroup}))"
+    )
+    tr = pd.read_parquet(root / "cmp" / "trajectories.parquet")
+    assert len(lines) == 2 * tr["group"].nunique() and {ln["group"] for ln in lines} == {"A", "B"}
+    assert all(ln["n"] == tr["day"].nunique() for ln in lines)
+    titles = p.js("() => [...document.querySelectorAll('#fig-trajectories .annotation-text')].map(a => a.textContent)")
+    assert any(t.startswith("shy (n=") for t in titles) and any(t.startswith("low confidence") for t in titles)
+    assert p.page.locator("#fig-trajectories-motivation").count() == 1
     p.close()
 
 

@@ -60,6 +60,8 @@ def _close(a: object, b: object, path: str = "") -> list[str]:
         if set(a) != set(b):
             return [f"{path}: keys {sorted(set(a) ^ set(b))} differ"]
         return [m for k in a for m in _close(a[k], b[k], f"{path}.{k}")]
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):  # summary.json subgroups: rows
+        return [m for i, (x, y) in enumerate(zip(a, b, strict=True)) for m in _close(x, y, f"{path}[{i}]")]
     if isinstance(a, float) or isinstance(b, float):
         if not (
             math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-12)

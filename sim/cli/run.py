@@ -26,9 +26,10 @@ from learncomm.sim.cli.app import (
 )
 from learncomm.sim.cli.dashboard import write_after
 from learncomm.sim.cli.progress import count_progress, day_progress
-from learncomm.sim.cli.tables import print_comparison, print_roles, print_summary
+from learncomm.sim.cli.tables import print_comparison, print_left_behind, print_roles, print_summary
 from learncomm.sim.runs.store import ResultsError, claim_dir, release_dir, stamped_dir
 from learncomm.sim.schema.loading import ScenarioError, load_scenario, scenario_question, shipped_scenarios
+from learncomm.sim.schema.vocab import LEARNER_OUTCOMES
 
 # The commands import the engine (numpy, pandas, mesa, pyarrow) when they run, so `learncomm --help` stays fast.
 
@@ -166,10 +167,25 @@ def compare(
     days: DaysOpt = None,
     learners: LearnersOpt = None,
     sets: SetOpt = None,
+    by: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--by",
+            help="Split by a learner attribute (repeatable; two are crossed): confidence_group, access_class, stage, "
+            "cohort, community, tutoring_role, activity_level.",
+        ),
+    ] = None,
     group: Annotated[
         list[str] | None,
-        typer.Option("--group", help="Groups to print (default: all, low, medium, high, tutors, tutees)."),
+        typer.Option(
+            "--group",
+            help="NAME=EXPR: a group of learners by a DuckDB SQL expression over learners.parquet columns, e.g. "
+            '--group patchy="access < 0.5"; NAME alone: print only that group (repeatable).',
+        ),
     ] = None,
+    outcome: Annotated[
+        str, typer.Option("--outcome", help="The outcome of the 'whom does it leave behind' table.")
+    ] = "knowledge_gain",
     out_dir: Annotated[
         Path | None,
         typer.Option("--out", help="Folder for comparison.parquet (default: results/compare-A-vs-B-<time>)."),
@@ -184,13 +200,19 @@ def compare(
         bool, typer.Option("--no-dashboard", help="Do not write the comparison's dashboard.html.")
     ] = False,
 ) -> None:
-    """Run A and B on the same seeds (common random numbers): per outcome, B - A with a 95% interval and Cohen's d."""
+    """Run A and B on the same seeds (common random numbers): per outcome and group, B - A with a 95% interval and
+    Cohen's d, and learner by learner the shares better off, worse off and unchanged."""
     from learncomm.sim.runs.compare import compare as run_compare  # the engine: loaded when runs start
     from learncomm.sim.runs.compare import save_comparison
+    from learncomm.sim.runs.subgroups import GroupError, parse_spec, shown_groups
 
     claimed: Path | None = None
     try:
+        spec = parse_spec(by, group)
+        if outcome not in LEARNER_OUTCOMES:
+            raise GroupError(f"--outcome {outcome}: expected one of {', '.join(LEARNER_OUTCOMES)}")
         sa, sb = prepare(a, days, learners, sets), prepare(b, days, learners, sets)
+        shown_groups(spec, None)  # a group to print that cannot exist fails before the runs
         seed_list = list(range(first_seed, first_seed + seeds))
         factory = DeciderFactory(
             trust=user_trust(api_key_env, allow_endpoint),
@@ -203,10 +225,19 @@ def compare(
             claim_dir(out_dir) if out_dir else stamped_dir(results, f"compare-{sa.name}-vs-{sb.name}", claim=True)
         )
         with count_progress(out, f"{escape(sa.name)} vs {escape(sb.name)}", 2 * seeds) as advance:
-            result = run_compare(sa, sb, seed_list, on_run=advance, deciders=factory.fresh)
-        request = {"a": a, "b": b, "days": days, "learners": learners, "sets": sets or []}
+            result = run_compare(sa, sb, seed_list, on_run=advance, deciders=factory.fresh, spec=spec)
+        show = shown_groups(spec, list(dict.fromkeys(result.table["group"])))
+        request = {
+            "a": a,
+            "b": b,
+            "days": days,
+            "learners": learners,
+            "sets": sets or [],
+            "by": by or [],
+            "group": group or [],
+        }
         save_comparison(result, target, request, claimed=True)
-    except (ScenarioError, ResultsError) as exc:
+    except (ScenarioError, ResultsError, GroupError) as exc:
         if claimed is not None:
             release_dir(claimed)
         fail(str(exc))
@@ -215,8 +246,12 @@ def compare(
         if claimed is not None:
             release_dir(claimed)
         raise
-    print_comparison(out, result, group)
-    out.print(f"Comparison table: [bold]{escape(str(target))}/comparison.parquet[/]")
+    print_comparison(out, result, show)
+    print_left_behind(out, result, outcome)
+    out.print(
+        f"Comparison tables: [bold]{escape(str(target))}[/] (comparison.parquet, per_seed.parquet, "
+        "per_learner.parquet, trajectories.parquet)"
+    )
     if not no_dashboard:
         write_after(Path(target), index=out_dir is None)
 

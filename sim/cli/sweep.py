@@ -244,65 +244,14 @@ def glob_escape(path: str) -> str:
     return re.sub(r"([\[\]*?])", r"[\1]", path)
 
 
-@app.command()
-def query(
-    sweep_dir: Annotated[Path, typer.Argument(help="A sweep folder.")],
-    sql: Annotated[str, typer.Argument(help="SQL over the views runs, timeseries, learners, interventions.")],
-    max_rows: Annotated[int, typer.Option("--max-rows", min=1, help="Rows to print at most.")] = 100,
-    unsafe_sql: Annotated[
-        bool,
-        typer.Option(
-            "--unsafe-sql",
-            help="Lift the sandbox: let the SQL read and write any file, attach databases and load extensions.",
-        ),
-    ] = False,
-) -> None:
-    """Query a sweep with DuckDB SQL: `runs` (summary.parquet) and the run tables, hive-partitioned by point and
-    seed. Read-only over the sweep folder unless --unsafe-sql (docs/sweeps.md)."""
+def _sweep_views(con: Any, sweep_dir: Path, root: Path, skip: set[Path]) -> None:
+    """A sweep's summary and run tables as views, leaving out damaged run folders (`skip`)."""
     import duckdb
-
-    if not (sweep_dir / "summary.parquet").is_file():
-        fail(f"{sweep_dir}: not a sweep folder with results (no summary.parquet); run learncomm sweep first")
-    if not sql.strip().strip(";").strip():
-        fail('SQL: the query is empty; for example: learncomm query DIR "select * from runs limit 5"')
-    con = duckdb.connect()
-    if not unsafe_sql:
-        try:
-            statements = con.extract_statements(sql)
-        except duckdb.Error as exc:
-            fail(f"SQL: {exc}")
-            return
-        for st in statements:
-            if st.type not in (duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN):
-                fail(
-                    f"SQL: only queries (SELECT, EXPLAIN) are allowed, not {st.type.name}; query reads the sweep "
-                    "folder only (--unsafe-sql lifts this, see docs/sweeps.md)"
-                )
-                return
 
     def lit(p: Path | str) -> str:
         """A path as a DuckDB string literal of a glob pattern matching only that path."""
         return "'" + glob_escape(str(p)).replace("'", "''") + "'"
 
-    from learncomm.sim.sweeps.store import corrupt_runs, file_intact
-
-    if not file_intact(sweep_dir / "summary.parquet"):
-        fail(
-            f"{sweep_dir / 'summary.parquet'}: damaged (no readable Parquet footer); run the same learncomm sweep "
-            "command again to rebuild it"
-        )
-    bad = corrupt_runs(sweep_dir)
-    for d in bad[:5]:
-        out.print(
-            f"[yellow]warning:[/] {escape(str(d))}: damaged or incomplete run folder, left out of the run tables",
-            highlight=False,
-        )
-    if len(bad) > 5:
-        out.print(f"[yellow]warning:[/] … and {len(bad) - 5} more damaged run folders left out", highlight=False)
-    if bad:
-        out.print("  (run the same learncomm sweep command again to redo them)", highlight=False)
-    skip = {d.resolve() for d in bad}
-    root = sweep_dir.resolve()  # the sandbox allows this folder by its absolute path
     try:
         con.execute(f"create view runs as select * from read_parquet({lit(root / 'summary.parquet')})")
         for name in ("timeseries", "learners", "interventions"):
@@ -324,6 +273,99 @@ def query(
     except duckdb.Error as exc:
         fail(f"{sweep_dir}: cannot read the sweep's files: {exc}")
         return
+
+
+COMPARISON_TABLES = ("comparison", "per_seed", "per_learner", "trajectories")
+
+
+def _comparison_views(con: Any, root: Path) -> None:
+    """A comparison folder's tables as views (docs/results.md, 'The comparison folder')."""
+    import duckdb
+
+    from learncomm.sim.sweeps.store import file_intact
+
+    for name in COMPARISON_TABLES:
+        f = root / f"{name}.parquet"
+        if not f.is_file():
+            continue
+        if not file_intact(f):
+            fail(f"{f}: damaged (no readable Parquet footer); run the same learncomm compare command again")
+        try:
+            literal = "'" + glob_escape(str(f)).replace("'", "''") + "'"
+            con.execute(f"create view {name} as select * from read_parquet({literal})")
+        except duckdb.Error as exc:
+            fail(f"{f}: cannot be read: {exc}")
+
+
+@app.command()
+def query(
+    sweep_dir: Annotated[Path, typer.Argument(help="A sweep folder or a comparison folder.")],
+    sql: Annotated[
+        str,
+        typer.Argument(
+            help="SQL over the views runs, timeseries, learners, interventions (a sweep) or comparison, per_seed, "
+            "per_learner, trajectories (a comparison)."
+        ),
+    ],
+    max_rows: Annotated[int, typer.Option("--max-rows", min=1, help="Rows to print at most.")] = 100,
+    unsafe_sql: Annotated[
+        bool,
+        typer.Option(
+            "--unsafe-sql",
+            help="Lift the sandbox: let the SQL read and write any file, attach databases and load extensions.",
+        ),
+    ] = False,
+) -> None:
+    """Query a sweep with DuckDB SQL: `runs` (summary.parquet) and the run tables, hive-partitioned by point and
+    seed; or a comparison folder's tables. Read-only over the folder unless --unsafe-sql (docs/sweeps.md)."""
+    import duckdb
+
+    comparison = (sweep_dir / "comparison.parquet").is_file() and not (sweep_dir / "summary.parquet").is_file()
+    if not comparison and not (sweep_dir / "summary.parquet").is_file():
+        fail(
+            f"{sweep_dir}: not a sweep folder with results (no summary.parquet) nor a comparison folder (no "
+            "comparison.parquet); run learncomm sweep or learncomm compare first"
+        )
+    if not sql.strip().strip(";").strip():
+        fail('SQL: the query is empty; for example: learncomm query DIR "select * from runs limit 5"')
+    con = duckdb.connect()
+    if not unsafe_sql:
+        try:
+            statements = con.extract_statements(sql)
+        except duckdb.Error as exc:
+            fail(f"SQL: {exc}")
+            return
+        for st in statements:
+            if st.type not in (duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN):
+                fail(
+                    f"SQL: only queries (SELECT, EXPLAIN) are allowed, not {st.type.name}; query reads the sweep "
+                    "folder only (--unsafe-sql lifts this, see docs/sweeps.md)"
+                )
+                return
+
+    from learncomm.sim.sweeps.store import corrupt_runs, file_intact
+
+    if comparison:
+        _comparison_views(con, sweep_dir.resolve())
+    elif not file_intact(sweep_dir / "summary.parquet"):
+        fail(
+            f"{sweep_dir / 'summary.parquet'}: damaged (no readable Parquet footer); run the same learncomm sweep "
+            "command again to rebuild it"
+        )
+    bad = [] if comparison else corrupt_runs(sweep_dir)
+    for d in bad[:5]:
+        out.print(
+            f"[yellow]warning:[/] {escape(str(d))}: damaged or incomplete run folder, left out of the run tables",
+            highlight=False,
+        )
+    if len(bad) > 5:
+        out.print(f"[yellow]warning:[/] … and {len(bad) - 5} more damaged run folders left out", highlight=False)
+    if bad:
+        out.print("  (run the same learncomm sweep command again to redo them)", highlight=False)
+    skip = {d.resolve() for d in bad}
+    root = sweep_dir.resolve()  # the sandbox allows this folder by its absolute path
+    if not comparison:
+        _sweep_views(con, sweep_dir, root, skip)
     if not unsafe_sql:
         sandbox(con, sweep_dir)
     try:

@@ -9,6 +9,7 @@ import pandas as pd
 import pyarrow as pa
 
 from learncomm.sim.runs.inequality import activity_levels, top_share
+from learncomm.sim.runs.subgroups import SUMMARY_BY, split_outcomes
 from learncomm.sim.schema.vocab import COUNTS, GROUPS, LEARNER_OUTCOMES, STAGES, TUTORING_ROLES
 
 if TYPE_CHECKING:
@@ -84,6 +85,8 @@ def summarise(learners: pd.DataFrame, timeseries: pd.DataFrame) -> dict[str, Any
         "days": int(timeseries["day"].iloc[-1]),
     }
     out["participation"] = participation(learners)
+    # outcomes per confidence group x access class: whom a scenario leaves behind, without joining tables
+    out["subgroups"] = {" x ".join(SUMMARY_BY): split_outcomes(learners, SUMMARY_BY, list(LEARNER_OUTCOMES))}
     return out
 
 

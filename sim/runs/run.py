@@ -51,8 +51,10 @@ def simulate(
     on_day: Callable[[int], None] | None = None,
     agents: bool = True,
     deciders: DeciderFactory | None = None,
+    observe: Callable[[CommunityModel], None] | None = None,
 ) -> tuple[CommunityModel, pd.DataFrame]:
-    """Run the model to its last day; `on_day(day)` is called after each day (progress bars).
+    """Run the model to its last day; `on_day(day)` is called after each day (progress bars), `observe(model)`
+    at the start and after each day (what `compare` records per learner and day).
 
     A local model server is started for the run when a role decides with `local`, and stopped after.
     """
@@ -64,8 +66,12 @@ def simulate(
             except LocalModelError as exc:
                 raise ScenarioError(str(exc)) from None
         model = CommunityModel(scenario, seed=seed, agents=agents, deciders=deciders)
+        if observe is not None:
+            observe(model)
         while model.running:
             model.step()
+            if observe is not None:
+                observe(model)
             if on_day is not None:
                 on_day(model.day)
     ts = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
@@ -98,6 +104,17 @@ def run_scenario(
     return result
 
 
+def run_observed(
+    scenario: Scenario,
+    seed: int,
+    observe: Callable[[CommunityModel], None],
+    deciders: DeciderFactory | None = None,
+) -> RunResult:
+    """Run a scenario with no folder, calling `observe(model)` at the start and after each day (what `compare`
+    records per learner and day for its trajectories)."""
+    return _run(scenario, seed, None, None, deciders or DeciderFactory(), time.perf_counter(), observe)
+
+
 def _run(
     scenario: Scenario,
     seed: int | None,
@@ -105,8 +122,9 @@ def _run(
     source: str | None,
     deciders: DeciderFactory,
     started: float,
+    observe: Callable[[CommunityModel], None] | None = None,
 ) -> RunResult:
-    model, ts = simulate(scenario, seed, on_day, agents=False, deciders=deciders)
+    model, ts = simulate(scenario, seed, on_day, agents=False, deciders=deciders, observe=observe)
     learners = learners_table(model)
     learners_df = learners.to_pandas()
     rows = model.interventions  # the roles' decisions, as rows of interventions.parquet (roles/record.py)
