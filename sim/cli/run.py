@@ -11,7 +11,7 @@ from rich.markup import escape
 
 from learncomm.roles.setup import DeciderFactory, uses_local
 from learncomm.roles.trust import Trust
-from learncomm.sim.cli.app import DaysOpt, LearnersOpt, SeedOpt, SetOpt, app, err, fail, out, prepare
+from learncomm.sim.cli.app import DaysOpt, LearnersOpt, SeedOpt, SetOpt, app, err, fail, out, prepare, print_warnings
 from learncomm.sim.cli.dashboard import write_after
 from learncomm.sim.cli.progress import count_progress, day_progress
 from learncomm.sim.cli.tables import print_comparison, print_roles, print_summary
@@ -113,6 +113,7 @@ def run(
         f"(seed {used_seed})",
     )
     print_roles(out, result.summary.get("roles", {}))
+    print_warnings(result.summary.get("warnings", []))
     out.print(
         f"Results: [bold]{escape(str(target))}[/]  "
         f"({result.manifest['learners']} learners, {result.manifest['wall_time_s']:.2f} s)"
