@@ -173,6 +173,14 @@ def compare(
     days: DaysOpt = None,
     learners: LearnersOpt = None,
     sets: SetOpt = None,
+    set_a: Annotated[
+        list[str] | None,
+        typer.Option("--set-a", help="Override a field of A only, after --set: --set-a params.alpha_ask=0.3."),
+    ] = None,
+    set_b: Annotated[
+        list[str] | None,
+        typer.Option("--set-b", help="Override a field of B only, after --set: --set-b roles.ideator={}."),
+    ] = None,
     group: Annotated[
         list[str] | None,
         typer.Option("--group", help="Groups to print (default: all, low, medium, high, tutors, tutees)."),
@@ -194,15 +202,28 @@ def compare(
 
     claimed: Path | None = None
     try:
-        sa, sb = prepare(a, days, learners, sets), prepare(b, days, learners, sets)
+        both, only_a, only_b = sets or [], set_a or [], set_b or []
+        sa, sb = prepare(a, days, learners, [*both, *only_a]), prepare(b, days, learners, [*both, *only_b])
         seed_list = list(range(first_seed, first_seed + seeds))
         # claimed before the runs: a taken or unwritable --out fails now, not after them
         target = claimed = (
             claim_dir(out_dir) if out_dir else stamped_dir(results, f"compare-{sa.name}-vs-{sb.name}", claim=True)
         )
+        for side, name, changes in (("A", a, [*both, *only_a]), ("B", b, [*both, *only_b])):
+            if changes:
+                out.print(f"{side}: {escape(name)} with {escape(' '.join(changes))}", highlight=False)
         with count_progress(out, f"{escape(sa.name)} vs {escape(sb.name)}", 2 * seeds) as advance:
             result = run_compare(sa, sb, seed_list, on_run=advance)
-        request = {"a": a, "b": b, "days": days, "learners": learners, "sets": sets or []}
+        # the overrides as given, for the manifest and the comparison page: --set (both), --set-a, --set-b
+        request = {
+            "a": a,
+            "b": b,
+            "days": days,
+            "learners": learners,
+            "sets": both,
+            "sets_a": only_a,
+            "sets_b": only_b,
+        }
         save_comparison(result, target, request, claimed=True)
     except (ScenarioError, ResultsError) as exc:
         if claimed is not None:

@@ -149,8 +149,8 @@ def choose_modes(day: Day, turns: Turns, audience: np.ndarray) -> None:
     Only a learner willing to post today (its lasting propensity, reinforced
     by responses; newcomers read first) asks or explains in public; the
     others read (observe) on a social turn: lurking. Ahead of the audience and
-    confident enough: explain (only where the setting has social turns at all). Otherwise a social turn (with the setting's
-    share) is a question asked in public only when confidence outweighs the
+    confident enough: explain (only where the setting has social turns at all).
+    Otherwise a social turn (with the setting's share) is a question asked in public only when confidence outweighs the
     perceived risk (power gap + knowledge gap), else the learner observes; the
     rest study alone (`fixed_modes` then seats meetup attendees and tutoring pairs).
     """

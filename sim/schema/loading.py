@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from learncomm.sim.schema.extends import Layer, resolve_extends
 from learncomm.sim.schema.scenario import Scenario
 
 
@@ -69,8 +70,29 @@ def line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
     return line
 
 
-def format_validation(err: ValidationError, source: str, root: yaml.Node | None) -> str:
-    """One line per problem: file:line: field.path: what was expected (got what)."""
+def reach(node: yaml.Node | None, loc: tuple[Any, ...]) -> int:
+    """How many keys of the error path the node tree holds (0: not even the first)."""
+    depth = 0
+    for key in loc:
+        if isinstance(node, yaml.MappingNode):
+            node = next((v for k, v in node.value if getattr(k, "value", None) == str(key)), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+            node = node.value[key]
+        else:
+            node = None
+        if node is None:
+            break
+        depth += 1
+    return depth
+
+
+def format_validation(
+    err: ValidationError, source: str, root: yaml.Node | None, layers: list[Layer] | None = None
+) -> str:
+    """One line per problem: file:line: field.path: what was expected (got what).
+
+    `layers` (a variant and its bases, `extends`): each problem is reported in the file that gave the field
+    (the one whose tree reaches deepest along its path; the variant first on a tie)."""
     lines = []
     errors = err.errors()
     for e in errors:
@@ -92,8 +114,11 @@ def format_validation(err: ValidationError, source: str, root: yaml.Node | None)
         m = re.match(r"communities\[(\d+)\]", e["msg"].removeprefix("Value error, "))
         if not loc and m:  # a whole-scenario check about one community: point at that community
             loc = ("communities", int(m.group(1)))
-        line = line_of(root, loc)
-        where = f"{source}:{line}" if line else source
+        src, node = source, root
+        if layers:
+            src, node = max(layers, key=lambda layer: reach(layer[1], loc))  # max keeps the first on a tie
+        line = line_of(node, loc)
+        where = f"{src}:{line}" if line else src
         msg = e["msg"].removeprefix("Value error, ")
         got = e.get("input")
         shown = "" if e["type"] in ("missing", "model_type") or isinstance(got, dict | list) else f" (got {got!r})"
@@ -204,8 +229,13 @@ def read_yaml(text: str, source: str) -> tuple[yaml.Node | None, Any]:
         raise ScenarioError(f"{source}: the YAML is nested too deeply to read") from None
 
 
-def parse_scenario(text: str, source: str = "<scenario>", overrides: dict[str, Any] | None = None) -> Scenario:
-    """Validate YAML text; overrides are dotted paths (`params.alpha_ask`) set on top of the file."""
+def parse_scenario(
+    text: str, source: str = "<scenario>", overrides: dict[str, Any] | None = None, path: Path | None = None
+) -> Scenario:
+    """Validate YAML text; overrides are dotted paths (`params.alpha_ask`) set on top of the file.
+
+    `extends: <base>` merges the file over its base (sim/schema/extends.py); a relative base is found beside
+    `path`, the file the text came from (the working folder for text from elsewhere)."""
     root, data = read_yaml(text, source)
     if data is None:
         raise ScenarioError(f"{source}: the file is empty; a scenario needs at least a name and learners")
@@ -213,12 +243,31 @@ def parse_scenario(text: str, source: str = "<scenario>", overrides: dict[str, A
         raise ScenarioError(
             f"{source}: expected a mapping of fields (name: ..., learners: ...), got a {type(data).__name__}"
         )
-    for path, value in (overrides or {}).items():
-        set_dotted(data, path, value)
+    layers: list[Layer] | None = None
+    if "extends" in data:
+        folder = path.parent if path is not None else Path.cwd()
+        try:
+            data, layers = resolve_extends(
+                data, source, root, folder, lambda p: read_yaml(read_file(p), str(p)), shipped_scenarios(), path
+            )
+        except ValueError as exc:
+            raise ScenarioError(str(exc)) from None
+    for dotted, value in (overrides or {}).items():
+        set_dotted(data, dotted, value)
     try:
         return Scenario.model_validate(data)
     except ValidationError as err:
-        raise ScenarioError(format_validation(err, source, root)) from None
+        raise ScenarioError(format_validation(err, source, root, layers)) from None
+
+
+def read_file(path: Path) -> str:
+    """A scenario file's text, refused before reading when it is larger than MAX_FILE_BYTES."""
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise ScenarioError(f"{path}: the file is larger than {MAX_FILE_BYTES:,} bytes")
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError(f"{path}: cannot read the file: {exc}") from None
 
 
 def set_dotted(data: dict[str, Any], path: str, value: Any) -> None:
@@ -238,11 +287,7 @@ def set_dotted(data: dict[str, Any], path: str, value: Any) -> None:
 def load_scenario(spec: str | Path, overrides: dict[str, Any] | None = None) -> Scenario:
     """A scenario from a file path or a shipped scenario's name."""
     path = resolve_path(spec)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError(f"{path}: cannot read the file: {exc}") from None
-    return parse_scenario(text, str(path), overrides)
+    return parse_scenario(read_file(path), str(path), overrides, path)
 
 
 def with_changes(scenario: Scenario, source: str = "<command line>", **changes: Any) -> Scenario:
