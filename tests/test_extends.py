@@ -125,3 +125,19 @@ def test_compare_set_a_and_set_b_change_one_side_and_are_recorded(tmp_path: Path
     assert gain["diff"] != 0  # the sides differ, so the overrides reached them
     bad = learncomm("compare", "community", "community", "--set-b", "params.nope=1", "--out", "c2", cwd=tmp_path)
     assert bad.returncode == 2 and "params.nope" in bad.stderr and not (tmp_path / "c2").exists()
+
+
+def test_shipped_variants_extend_community_and_sweeps_see_the_merged_base() -> None:
+    """community-roles.yaml gives only its roles; a sweep on it sets parameters on the merged fields."""
+    from learncomm.sim.schema.loading import shipped_scenarios
+    from learncomm.sim.sweeps.plan import load_sweep
+
+    text = shipped_scenarios()["community-roles"].read_text()
+    assert "extends: community" in text and "learners:" not in text
+    variant, base = load_scenario("community-roles"), load_scenario("community")
+    assert variant.model_dump(exclude={"name", "description", "roles"}) == base.model_dump(
+        exclude={"name", "description", "roles"}
+    )
+    plan = load_sweep("role-cadence")
+    assert "extends" not in plan.base_data and plan.base_data["learners"] == base.learners
+    assert plan.base.roles.model_dump() == variant.roles.model_dump()

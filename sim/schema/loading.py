@@ -236,6 +236,20 @@ def parse_scenario(
 
     `extends: <base>` merges the file over its base (sim/schema/extends.py); a relative base is found beside
     `path`, the file the text came from (the working folder for text from elsewhere)."""
+    data, root, layers = scenario_data(text, source, path)
+    for dotted, value in (overrides or {}).items():
+        set_dotted(data, dotted, value)
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as err:
+        raise ScenarioError(format_validation(err, source, root, layers)) from None
+
+
+def scenario_data(
+    text: str, source: str, path: Path | None = None
+) -> tuple[dict[str, Any], yaml.Node | None, list[Layer] | None]:
+    """A scenario file's fields, with its `extends` chain merged (not yet validated; a sweep sets its parameters
+    on them), its node tree, and the chain's layers for error lines (None without `extends`)."""
     root, data = read_yaml(text, source)
     if data is None:
         raise ScenarioError(f"{source}: the file is empty; a scenario needs at least a name and learners")
@@ -252,12 +266,7 @@ def parse_scenario(
             )
         except ValueError as exc:
             raise ScenarioError(str(exc)) from None
-    for dotted, value in (overrides or {}).items():
-        set_dotted(data, dotted, value)
-    try:
-        return Scenario.model_validate(data)
-    except ValidationError as err:
-        raise ScenarioError(format_validation(err, source, root, layers)) from None
+    return data, root, layers
 
 
 def read_file(path: Path) -> str:
