@@ -36,8 +36,12 @@ def test_a_role_that_starts_after_the_run_ends_never_acted() -> None:
     res = run_scenario(sc, seed=1)
     assert set(res.interventions["role"]) == {"ideator"}
     (w,) = res.summary["warnings"]
-    assert w["code"] == "role_never_acted" and "secretary" in w["message"] and "day 40" in w["message"]
-    assert "12 days" in w["message"]
+    assert w["code"] == "role_never_acted" and "secretary" in w["message"]
+    assert "ended on day 12, before its first decision was due on day 40" in w["message"]
+    sc = scenario("roles:\n  ideator: {cadence: 13}\n")  # first due on day 13 of 12
+    assert "due on day 13" in run_scenario(sc, seed=1).summary["warnings"][0]["message"]
+    sc = scenario("roles:\n  ideator: {cadence: 12}\n")  # due on the last day: acts
+    assert run_scenario(sc, seed=1).summary["warnings"] == []
 
 
 def _closed_port() -> int:

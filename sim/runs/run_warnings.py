@@ -5,8 +5,8 @@ prints it, the run dashboard lists it. A run with nothing to say has an empty li
 
 - `llm_all_fallback`: every decision asked of a chat model (openai/local) fell back to the policy;
 - `llm_most_fallback`: half of them or more did (`MOST` below), but not all;
-- `role_never_acted`: an enabled role made no decision (the run ended before its `start_day`, or it never had
-  a candidate);
+- `role_never_acted`: an enabled role made no decision (the run ended before its first decision was due, at
+  `start_day`, or `cadence` days in when it starts on day 0; or it never had a candidate);
 - `decider_without_roles`: `--decider` was given but the scenario has no enabled roles, so nothing used it.
 """
 
@@ -39,10 +39,14 @@ def run_warnings(
     for name, cfg in roles.items():
         if name in acted:
             continue
-        if cfg.start_day >= days:
-            why = f"it starts on day {cfg.start_day} (start_day) and the run has {days} days"
+        first = cfg.start_day if cfg.start_day >= 1 else cfg.cadence  # roles act after days 1..days (agent.due)
+        if first > days:
+            why = (
+                f"the run ended on day {days}, before its first decision was due on day {first} "
+                f"(start_day {cfg.start_day}, cadence {cfg.cadence})"
+            )
         else:
-            why = f"it made no decision in {days} days (cadence {cfg.cadence}, start_day {cfg.start_day})"
+            why = f"it had nothing to decide in {days} days (no candidate)"
         out.append({"code": "role_never_acted", "message": f"the {name} role never acted: {why}"})
     chat = [r for r in rows if r["decider"] in CHAT_DECIDERS]
     fell = sum(bool(r["fallback"]) for r in chat)
