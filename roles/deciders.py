@@ -2,14 +2,13 @@
 
 The chat decider uses LangChain's own pieces: ChatOpenAI's timeout,
 `with_retry` (exponential backoff with jitter on transient errors), an
-SQLite LLM cache and an in-memory rate limiter. It never falls back itself:
+SQLite LLM cache (roles/llm_cache.py) and an in-memory rate limiter. It never falls back itself:
 it raises (or answers that the output was unusable), and the role graph falls
 back to the policy and records why.
 """
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import math
@@ -17,12 +16,12 @@ import time
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any, Protocol
 
 from pydantic import SecretStr
 
 from learncomm.roles.base import MAX_OPTIONS, Candidate, Choice, RoleSpec
+from learncomm.roles.llm_cache import MAX_ENTRY_CHARS, CacheFileError, SQLiteLLMCache
 from learncomm.roles.record import Intervention
 from learncomm.roles.snapshot import Snapshot
 from learncomm.roles.trust import NO_KEY, Trust, known_secrets, redact
@@ -40,7 +39,7 @@ SYSTEM = (
 )
 
 
-MAX_CACHED_CHARS = 32_000
+MAX_CACHED_CHARS = MAX_ENTRY_CHARS
 """The largest reply (serialised, as LangChain stores it) kept in the LLM cache; a larger one is used once and asked
 again next time. A normal reply is about 1,000-2,000 characters; the text a decision keeps is at most 400."""
 MAX_TOKENS_PER_CALL = 10_000_000
@@ -143,50 +142,12 @@ def prompt_messages(
     return [("system", SYSTEM.format(role=spec.name, purpose=spec.purpose)), ("human", user)]
 
 
-def _counting_cache(path: str) -> Any:
-    from langchain_community.cache import SQLiteCache
-    from langchain_core.load import dumps
-
-    class CountingCache(SQLiteCache):
-        """LangChain's SQLite cache that remembers whether the last lookup hit, and keeps no reply larger than
-        MAX_CACHED_CHARS (the decision uses at most MAX_TEXT characters of it; a server could send megabytes)."""
-
-        last_hit = False
-        last_skipped = 0  # the size of the last reply left out of the cache, 0 when it was stored
-
-        def lookup(self, prompt: str, llm_string: str) -> Any:
-            value = super().lookup(prompt, llm_string)
-            self.last_hit = value is not None
-            self.last_skipped = 0
-            return value
-
-        def update(self, prompt: str, llm_string: str, return_val: Any) -> None:
-            size = sum(len(dumps(gen)) for gen in return_val)
-            if size > MAX_CACHED_CHARS:
-                self.last_skipped = size
-                return
-            super().update(prompt, llm_string, return_val)
-
-    db = Path(path)
-    db.parent.mkdir(parents=True, exist_ok=True)
-    not_sqlite = f"{db}: the LLM cache (llm.cache) is not an SQLite database; give another path or remove the file"
+def _counting_cache(path: str) -> SQLiteLLMCache:
+    """The SQLite LLM cache at `path` (roles/llm_cache.py); a file that is not one is a clean error."""
     try:
-        with open(db, "rb") as fh:
-            head = fh.read(16)
-    except FileNotFoundError:
-        head = b""
-    except OSError as exc:
-        raise ScenarioError(f"{db}: cannot open the LLM cache (llm.cache): {exc}") from None
-    if head and head != b"SQLite format 3\x00":  # an empty or new file becomes a database
-        raise ScenarioError(not_sqlite)
-    # Creating the cache creates its table; two sweep workers doing that at once race ("table
-    # full_llm_cache already exists"). An exclusive lock on a file beside it makes creation one at a time.
-    with open(db.with_name(db.name + ".lock"), "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            return CountingCache(database_path=path)
-        except Exception as exc:  # noqa: BLE001 - SQLAlchemy's DatabaseError for a damaged database
-            raise ScenarioError(f"{not_sqlite} ({type(exc).__name__})") from None
+        return SQLiteLLMCache(path)
+    except CacheFileError as exc:
+        raise ScenarioError(f"{exc} (llm.cache); give another path or remove the file") from None
 
 
 class ChatDecider:

@@ -283,3 +283,26 @@ def test_tutoring_sessions_stay_on_the_community_topics() -> None:
             d = model.last_day
             off += int((d.present & ~np.isin(d.topic, [2, 3])).sum())
     assert off == 0, f"{off} learner-days on topics outside the community's list"
+
+
+def test_a_setting_without_social_turns_has_no_public_explaining() -> None:
+    """social_share 0 means no public exchange: the same learners ahead who explain at share 1 never do."""
+    model = _mode_world(explain_propensity=1.0, explain_margin=0.05)
+    st = model.state
+    st.knowledge[:, 0] = 0.2
+    st.knowledge[: st.n // 2, 0] = 0.9
+    st.confidence[:] = 0.9
+    u = _draws(3, st.n)
+    assert (_modes(model, u) == Mode.EXPLAIN).any()
+    model.world.social_share[:] = 0.0
+    assert set(np.unique(_modes(model, u))) == {Mode.STUDY}
+
+
+def test_self_study_learners_never_ask_observe_or_explain() -> None:
+    """The calibration baseline is what its file says: studying alone, every day present."""
+    from learncomm.sim.runs.run import run_scenario
+    from learncomm.sim.schema.loading import load_scenario
+
+    learners = run_scenario(load_scenario("self-study"), seed=1).learners
+    assert learners["days_present"].sum() > 0 and (learners["study"] > 0).all()
+    assert (learners[["ask", "observe", "explain", "answers"]] == 0).all().all()

@@ -303,3 +303,23 @@ def test_missing_plotly_js_says_how_to_fix_it(browser: Any, root: Path, tmp_path
     p.page.locator(".warn").wait_for(timeout=5000)
     assert "learncomm dashboard" in p.page.locator(".warn").text_content()
     p.close()
+
+
+def test_run_warnings_show_as_text_first_on_the_page(browser: Any, root: Path, tmp_path: Path) -> None:
+    import json
+
+    run = tmp_path / "warned"
+    shutil.copytree(root / "evil", run)
+    summary = json.loads((run / "summary.json").read_text())
+    summary["warnings"] = [
+        {"code": "role_never_acted", "message": "the ideator role never acted: it starts on day 99"},
+        {"code": "x", "message": PWNED},
+    ]
+    (run / "summary.json").write_text(json.dumps(summary))
+    p = Page(browser, write_dashboard(run))
+    ids = p.js("() => [...document.querySelectorAll('section')].map(s => s.id)")
+    assert ids[0] == "warnings"
+    notes = p.js("() => [...document.querySelectorAll('#warnings .note')].map(n => n.textContent)")
+    assert notes == ["the ideator role never acted: it starts on day 99 (role_never_acted)", f"{PWNED} (x)"]
+    p.check_clean(plots=10)
+    p.close()

@@ -73,7 +73,7 @@ def test_a_huge_reply_is_used_cut_but_not_cached_whole(tmp_path: Path) -> None:
     assert "was not cached" in rows.loc[0, "reason"] and rows.loc[1, "reason"] == ""
     assert cache.stat().st_size < 10 * MAX_CACHED_CHARS  # not the 3 MB reply
     with sqlite3.connect(cache) as db:
-        sizes = [n for (n,) in db.execute("select length(response) from full_llm_cache")]
+        sizes = [n for (n,) in db.execute("select length(response) from llm_cache")]
     assert len(sizes) == 1 and sizes[0] <= MAX_CACHED_CHARS  # the small reply is cached, the huge one is not
     # the next run: the small reply comes from the cache, the huge one is asked again
     again = run_replies([tool_reply(1, huge)], cache=str(cache)).interventions

@@ -75,6 +75,24 @@ def test_ideator_ranks_wanted_topics_with_room_to_grow() -> None:
     assert cands[0].decision["level"] == "beginner" and "wheel" in cands[0].text
 
 
+def test_ideator_never_suggests_a_topic_whose_prerequisite_nobody_has() -> None:
+    """wheel requires glazing: while no active member has mastered glazing, wheel is no candidate (nor valid)."""
+    topics = (
+        "topics:\n  - {name: glazing, difficulty: 0.3}\n  - {name: wheel, requires: [glazing]}\n"
+        "  - {name: kiln, difficulty: 0.4}\n"
+    )
+    model = CommunityModel(scenario(topics), seed=1)
+    s, mastery = model.state, model.params.prerequisite_mastery
+    s.knowledge[:, 0] = np.minimum(s.knowledge[:, 0], mastery - 0.01)
+    ideator = IdeatorRole()
+    assert [c.decision["topic"] for c in ideator.candidates(snap(), model, Ideator())] == [0, 2]
+    assert "prerequisite" in (ideator.validate({"topic": 1, "level": "beginner"}, snap(), model) or "")
+    member = int(np.flatnonzero(s.membership[:, 0] & s.joined & s.active)[0])
+    s.knowledge[member, 0] = mastery  # one member who can show the way is enough
+    assert [c.decision["topic"] for c in ideator.candidates(snap(), model, Ideator())] == [1, 0, 2]
+    assert ideator.validate({"topic": 1, "level": "beginner"}, snap(), model) is None
+
+
 def test_secretary_picks_the_day_most_members_are_free_and_the_ideators_topic() -> None:
     model = CommunityModel(scenario(""), seed=1)
     for _ in range(3):

@@ -77,6 +77,16 @@ def fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
+def print_warnings(warnings: list[dict[str, str]]) -> None:
+    """A run's warnings (summary.json `warnings`: what was asked for and did not happen), on stderr, as text."""
+    for w in warnings:
+        err.print(
+            f"[bold yellow]warning:[/] {escape(str(w.get('message', '')))} [dim]({escape(str(w.get('code', '')))})[/]",
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
 def parse_sets(items: list[str] | None) -> dict[str, Any]:
     overrides: dict[str, Any] = {}
     for item in items or []:

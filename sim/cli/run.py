@@ -22,6 +22,7 @@ from learncomm.sim.cli.app import (
     fail,
     out,
     prepare,
+    print_warnings,
     user_trust,
 )
 from learncomm.sim.cli.dashboard import write_after
@@ -108,6 +109,7 @@ def run(
         f"(seed {used_seed})",
     )
     print_roles(out, result.summary.get("roles", {}))
+    print_warnings(result.summary.get("warnings", []))
     out.print(
         f"Results: [bold]{escape(str(target))}[/]  "
         f"({result.manifest['learners']} learners, {result.manifest['wall_time_s']:.2f} s)"
@@ -175,6 +177,14 @@ def compare(
             "cohort, community, tutoring_role, activity_level.",
         ),
     ] = None,
+    set_a: Annotated[
+        list[str] | None,
+        typer.Option("--set-a", help="Override a field of A only, after --set: --set-a params.alpha_ask=0.3."),
+    ] = None,
+    set_b: Annotated[
+        list[str] | None,
+        typer.Option("--set-b", help="Override a field of B only, after --set: --set-b roles.ideator={}."),
+    ] = None,
     group: Annotated[
         list[str] | None,
         typer.Option(
@@ -211,7 +221,8 @@ def compare(
         spec = parse_spec(by, group)
         if outcome not in LEARNER_OUTCOMES:
             raise GroupError(f"--outcome {outcome}: expected one of {', '.join(LEARNER_OUTCOMES)}")
-        sa, sb = prepare(a, days, learners, sets), prepare(b, days, learners, sets)
+        both, only_a, only_b = sets or [], set_a or [], set_b or []
+        sa, sb = prepare(a, days, learners, [*both, *only_a]), prepare(b, days, learners, [*both, *only_b])
         shown_groups(spec, None)  # a group to print that cannot exist fails before the runs
         seed_list = list(range(first_seed, first_seed + seeds))
         factory = DeciderFactory(
@@ -224,15 +235,21 @@ def compare(
         target = claimed = (
             claim_dir(out_dir) if out_dir else stamped_dir(results, f"compare-{sa.name}-vs-{sb.name}", claim=True)
         )
+        for side, name, changes in (("A", a, [*both, *only_a]), ("B", b, [*both, *only_b])):
+            if changes:
+                out.print(f"{side}: {escape(name)} with {escape(' '.join(changes))}", highlight=False)
         with count_progress(out, f"{escape(sa.name)} vs {escape(sb.name)}", 2 * seeds) as advance:
             result = run_compare(sa, sb, seed_list, on_run=advance, deciders=factory.fresh, spec=spec)
         show = shown_groups(spec, list(dict.fromkeys(result.table["group"])))
+        # the overrides as given, for the manifest and the comparison page: --set (both), --set-a, --set-b
         request = {
             "a": a,
             "b": b,
             "days": days,
             "learners": learners,
-            "sets": sets or [],
+            "sets": both,
+            "sets_a": only_a,
+            "sets_b": only_b,
             "by": by or [],
             "group": group or [],
         }

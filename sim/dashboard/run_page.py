@@ -129,7 +129,19 @@ def sections(run: Run) -> tuple[list[Section], int]:
         )
     out.append(network_section(run))
     out.extend(roles_sections(run))
+    out[:0] = warnings_sections(run.summary)  # first: what did not happen
     return out, n_rep
+
+
+def warnings_sections(summary: dict[str, Any]) -> list[Section]:
+    """summary.json's `warnings` (sim/runs/run_warnings.py) as one block of notes; none without warnings."""
+    found = summary.get("warnings")
+    items = [w for w in found if isinstance(w, dict)] if isinstance(found, list) else []
+    if not items:
+        return []
+    notes = [f"{w.get('message', '')} ({w.get('code', '')})" for w in items[:50]]
+    how = "what this run was asked to do and did not (summary.json `warnings`; docs/results.md lists the codes)."
+    return [Section("warnings", "Warnings", how, "", notes=notes)]
 
 
 def network_section(run: Run) -> Section:

@@ -149,8 +149,8 @@ def choose_modes(day: Day, turns: Turns, audience: np.ndarray) -> None:
     Only a learner willing to post today (its lasting propensity, reinforced
     by responses; newcomers read first) asks or explains in public; the
     others read (observe) on a social turn: lurking. Ahead of the audience and
-    confident enough: explain. Otherwise a social turn (with the setting's
-    share) is a question asked in public only when confidence outweighs the
+    confident enough: explain (only where the setting has social turns at all).
+    Otherwise a social turn (with the setting's share) is a question asked in public only when confidence outweighs the
     perceived risk (power gap + knowledge gap), else the learner observes; the
     rest study alone (`fixed_modes` then seats meetup attendees and tutoring pairs).
     """
@@ -161,8 +161,11 @@ def choose_modes(day: Day, turns: Turns, audience: np.ndarray) -> None:
     stage = state.stage[idx]
     poster = u.post < willing_to_post(state, p, idx)
     explain_p = p.explain_propensity * conf * np.asarray(p.stage_explain)[stage]
-    explain = poster & (lead > p.explain_margin) & (u.explain < explain_p)
-    social = ~explain & (u.social < world.per(world.social_share, comm))
+    share = world.per(world.social_share, comm)
+    # a setting with no social turns (social_share 0: self-study) has no public exchange at all, so nobody
+    # explains in public either; a share above 0 leaves every draw as it was
+    explain = poster & (share > 0) & (lead > p.explain_margin) & (u.explain < explain_p)
+    social = ~explain & (u.social < share)
     risk = (
         p.risk_base
         + world.per(world.power_gap, comm)

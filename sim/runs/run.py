@@ -18,6 +18,7 @@ from learncomm.roles.local_server import LocalModelError, LocalServer
 from learncomm.roles.setup import DeciderFactory, uses_local
 from learncomm.sim.engine.model import CommunityModel
 from learncomm.sim.runs.outcomes import learners_table, summarise
+from learncomm.sim.runs.run_warnings import run_warnings
 from learncomm.sim.runs.store import (
     INTERVENTIONS_SCHEMA,
     atomic_dir,
@@ -131,6 +132,7 @@ def _run(
     interventions = pa.Table.from_pylist(rows, schema=INTERVENTIONS_SCHEMA)
     summary = summarise(learners_df, ts)
     summary["roles"] = role_accounting(rows, scenario.llm.prices)
+    summary["warnings"] = run_warnings(scenario, rows, int(model.day), deciders.override)  # what did not happen
     resolved = scenario.model_dump(mode="json")
     manifest = {
         "learncomm": __version__,

@@ -16,6 +16,7 @@ from typing import Any, get_args
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from learncomm.sim.schema.extends import Layer, resolve_extends
 from learncomm.sim.schema.scenario import Scenario
 
 
@@ -102,15 +103,35 @@ def _override_of(loc: tuple[Any, ...], overrides: Iterable[str]) -> str | None:
     return max(found, key=len) if found else None
 
 
+def reach(node: yaml.Node | None, loc: tuple[Any, ...]) -> int:
+    """How many keys of the error path the node tree holds (0: not even the first)."""
+    depth = 0
+    for key in loc:
+        if isinstance(node, yaml.MappingNode):
+            node = next((v for k, v in node.value if getattr(k, "value", None) == str(key)), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+            node = node.value[key]
+        else:
+            node = None
+        if node is None:
+            break
+        depth += 1
+    return depth
+
+
 def format_validation(
     err: ValidationError,
     source: str,
     root: yaml.Node | None,
     overrides: Iterable[str] = (),
     overrides_from: str = "(command line) --set",
+    layers: list[Layer] | None = None,
 ) -> str:
     """One line per problem: file:line: field.path: what was expected (got what). A problem in a value set by
-    `overrides` (dotted paths) names it instead of the file: `(command line) --set params.alpha_ask: ...`."""
+    `overrides` (dotted paths) names it instead of the file: `(command line) --set params.alpha_ask: ...`.
+
+    `layers` (a variant and its bases, `extends`): each problem is reported in the file that gave the field
+    (the one whose tree reaches deepest along its path; the variant first on a tie)."""
     lines = []
     errors = err.errors()
     for e in errors:
@@ -138,8 +159,11 @@ def format_validation(
             if path.startswith(override):
                 path = path.removeprefix(override).lstrip(".")
         else:
-            line = line_of(root, loc)
-            where = f"{source}:{line}" if line else source
+            src, node = source, root
+            if layers:
+                src, node = max(layers, key=lambda layer: reach(layer[1], loc))  # max keeps the first on a tie
+            line = line_of(node, loc)
+            where = f"{src}:{line}" if line else src
         msg = e["msg"].removeprefix("Value error, ")
         got = e.get("input")
         shown = "" if e["type"] in ("missing", "model_type") or isinstance(got, dict | list) else f" (got {got!r})"
@@ -255,10 +279,34 @@ def read_yaml(text: str, source: str) -> tuple[yaml.Node | None, Any]:
 
 
 def parse_scenario(
-    text: str, source: str = "<scenario>", overrides: dict[str, Any] | None = None, overrides_from: str = "(override)"
+    text: str,
+    source: str = "<scenario>",
+    overrides: dict[str, Any] | None = None,
+    overrides_from: str = "(override)",
+    path: Path | None = None,
 ) -> Scenario:
     """Validate YAML text; overrides are dotted paths (`params.alpha_ask`) set on top of the file, and a problem in
-    one is reported as `<overrides_from> <path>` (the CLI: "(command line) --set"), not as a line of the file."""
+    one is reported as `<overrides_from> <path>` (the CLI: "(command line) --set"), not as a line of the file.
+
+    `extends: <base>` merges the file over its base (sim/schema/extends.py); a relative base is found beside
+    `path`, the file the text came from (the working folder for text from elsewhere)."""
+    data, root, layers = scenario_data(text, source, path)
+    for dotted, value in (overrides or {}).items():
+        try:
+            set_dotted(data, dotted, value)
+        except ScenarioError as exc:
+            raise ScenarioError(f"{overrides_from} {dotted}: {exc}".replace(f"override {dotted}: ", "")) from None
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as err:
+        raise ScenarioError(format_validation(err, source, root, overrides or (), overrides_from, layers)) from None
+
+
+def scenario_data(
+    text: str, source: str, path: Path | None = None
+) -> tuple[dict[str, Any], yaml.Node | None, list[Layer] | None]:
+    """A scenario file's fields, with its `extends` chain merged (not yet validated; a sweep sets its parameters
+    on them), its node tree, and the chain's layers for error lines (None without `extends`)."""
     root, data = read_yaml(text, source)
     if data is None:
         raise ScenarioError(f"{source}: the file is empty; a scenario needs at least a name and learners")
@@ -266,15 +314,26 @@ def parse_scenario(
         raise ScenarioError(
             f"{source}: expected a mapping of fields (name: ..., learners: ...), got a {type(data).__name__}"
         )
-    for path, value in (overrides or {}).items():
+    layers: list[Layer] | None = None
+    if "extends" in data:
+        folder = path.parent if path is not None else Path.cwd()
         try:
-            set_dotted(data, path, value)
-        except ScenarioError as exc:
-            raise ScenarioError(f"{overrides_from} {path}: {exc}".replace(f"override {path}: ", "")) from None
+            data, layers = resolve_extends(
+                data, source, root, folder, lambda p: read_yaml(read_file(p), str(p)), shipped_scenarios(), path
+            )
+        except ValueError as exc:
+            raise ScenarioError(str(exc)) from None
+    return data, root, layers
+
+
+def read_file(path: Path) -> str:
+    """A scenario file's text, refused before reading when it is larger than MAX_FILE_BYTES."""
     try:
-        return Scenario.model_validate(data)
-    except ValidationError as err:
-        raise ScenarioError(format_validation(err, source, root, overrides or (), overrides_from)) from None
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise ScenarioError(f"{path}: the file is larger than {MAX_FILE_BYTES:,} bytes")
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError(f"{path}: cannot read the file: {exc}") from None
 
 
 def set_dotted(data: dict[str, Any], path: str, value: Any) -> None:
@@ -296,11 +355,7 @@ def load_scenario(
 ) -> Scenario:
     """A scenario from a file path or a shipped scenario's name (overrides: see parse_scenario)."""
     path = resolve_path(spec)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError(f"{path}: cannot read the file: {exc}") from None
-    return parse_scenario(text, str(path), overrides, overrides_from)
+    return parse_scenario(read_file(path), str(path), overrides, overrides_from, path)
 
 
 def with_changes(scenario: Scenario, source: str = "<command line>", **changes: Any) -> Scenario:

@@ -26,7 +26,9 @@ from learncomm.sim.schema.loading import (
     ScenarioError,
     format_validation,
     load_scenario,
+    read_file,
     resolve_path,
+    scenario_data,
     set_dotted,
     with_changes,
 )
@@ -214,7 +216,7 @@ def load_sweep(path: str | Path) -> SweepPlan:
     source = str(path)
     base_path = _resolve_base(spec, path, root)
     load_scenario(base_path)  # the base alone, with its own file:line errors
-    base_data = yaml.safe_load(base_path.read_text(encoding="utf-8"))
+    base_data = scenario_data(read_file(base_path), str(base_path), base_path)[0]  # its `extends` merged
     has_communities = bool(base_data.get("communities"))
     try:
         base = build_scenario(base_data, spec.fixed, has_communities)
