@@ -1,0 +1,133 @@
+"""The engine's speed as a ratio to the bare NumPy day (benchmarks/bare_day.py), measured in one process.
+
+    .venv/bin/python benchmarks/engine_ratio.py                  # 100,000 x 180, open and closed, 3 repetitions
+    .venv/bin/python benchmarks/engine_ratio.py --learners 20000 --days 60 --reps 2   # a quick look
+
+For each case (a fresh interpreter each, so peak memory does not mix) the bare
+run and the engine run alternate `--reps` times; each repetition gives a ratio
+(engine steps / bare run, both wall time, set-up of the engine apart), and the
+report gives medians. Absolute times on a shared 2-core machine swing 2x from
+run to run; the ratio, taken a few seconds apart in the same process, does not.
+
+Cases: `open` is the `community` defaults as shipped (founders, a launch wave
+and a trickle, fading, leaving); `closed` has everyone from day 1, no fading and
+no leaving, so every day has the full population (the equal-population case).
+Targets (issue 16): 100,000 x 180 within 5x the bare day, peak RSS under 1 GiB.
+Writes benchmarks/results/ratio.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results" / "ratio.json"
+TARGET_RATIO = 5.0
+TARGET_PEAK_MIB = 1024.0
+CLOSED = "arrivals: {founders: 1.0}\nsettings: {community: {fades: false, leaving: 0.0}}\n"
+CASES = {"open": "", "closed": CLOSED}
+
+
+def scenario_text(learners: int, days: int, case: str) -> str:
+    return f"name: bench\nlearners: {learners}\ndays: {days}\n{CASES[case]}"
+
+
+def max_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def run_case(learners: int, days: int, case: str, reps: int) -> dict[str, Any]:
+    """Bare run and engine run alternating, in this process."""
+    sys.path.insert(0, str(HERE))
+    from bare_day import run_bare
+
+    from learncomm.sim.engine.model import CommunityModel
+    from learncomm.sim.schema.loading import parse_scenario
+
+    scenario = parse_scenario(scenario_text(learners, days, case), "<bench>")
+    bare, engine, engine_cpu, setup, ratios = [], [], [], [], []
+    for _ in range(reps):
+        t = time.perf_counter()
+        run_bare(learners, days)
+        bare.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        model = CommunityModel(scenario, agents=False)  # as `learncomm run` builds it
+        setup.append(time.perf_counter() - t)
+        t, c = time.perf_counter(), time.process_time()
+        while model.running:
+            model.step()
+        engine.append(time.perf_counter() - t)
+        engine_cpu.append(time.process_time() - c)
+        ratios.append(engine[-1] / bare[-1])
+        del model
+    return {
+        "case": case,
+        "learners": learners,
+        "days": days,
+        "reps": reps,
+        "bare_s": bare,
+        "engine_s": engine,
+        "engine_cpu_s": engine_cpu,
+        "setup_s": setup,
+        "ratios": ratios,
+        "bare_median_s": statistics.median(bare),
+        "engine_median_s": statistics.median(engine),
+        "ms_per_day": 1000.0 * statistics.median(engine) / days,
+        "ratio_median": statistics.median(ratios),
+        "peak_rss_mib": max_rss_mib(),
+    }
+
+
+def in_subprocess(**kwargs: Any) -> dict[str, Any]:
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--case-args", json.dumps(kwargs)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise SystemExit(f"case {kwargs} failed:\n{proc.stderr}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--learners", type=int, default=100_000)
+    ap.add_argument("--days", type=int, default=180)
+    ap.add_argument("--reps", type=int, default=3, help="bare/engine pairs per case (medians are reported)")
+    ap.add_argument("--cases", nargs="+", choices=sorted(CASES), default=["open", "closed"])
+    ap.add_argument("--out", type=Path, default=RESULTS)
+    ap.add_argument("--case-args", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.case_args:
+        print(json.dumps(run_case(**json.loads(args.case_args))))
+        return
+    results: dict[str, Any] = {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "load_average_before": os.getloadavg(),
+        "cases": {},
+    }
+    for case in args.cases:
+        print(f"{case}: {args.learners:,} learners x {args.days} days, {args.reps} repetitions ...", file=sys.stderr)
+        r = in_subprocess(learners=args.learners, days=args.days, case=case, reps=args.reps)
+        results["cases"][case] = r
+        print(
+            f"  bare {r['bare_median_s']:.2f} s, engine {r['engine_median_s']:.2f} s ({r['ms_per_day']:.1f} ms/day), "
+            f"ratio {r['ratio_median']:.1f}x (each: {', '.join(f'{x:.1f}' for x in r['ratios'])}; target "
+            f"<= {TARGET_RATIO:g}x), peak RSS {r['peak_rss_mib']:.0f} MiB (target < {TARGET_PEAK_MIB:g})"
+        )
+    results["load_average_after"] = os.getloadavg()
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    print(f"load average before/after: {results['load_average_before'][0]:.2f} / "
+          f"{results['load_average_after'][0]:.2f}; written to {args.out}")
+
+
+if __name__ == "__main__":
+    main()
