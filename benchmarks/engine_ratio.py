@@ -3,10 +3,10 @@
     .venv/bin/python benchmarks/engine_ratio.py                  # 100,000 x 180, open and closed, 3 repetitions
     .venv/bin/python benchmarks/engine_ratio.py --learners 20000 --days 60 --reps 2   # a quick look
 
-For each case (a fresh interpreter each, so peak memory does not mix) the bare
-run and the engine run alternate `--reps` times; each repetition gives a ratio
-(engine steps / bare run, both wall time, set-up of the engine apart), and the
-report gives medians. Absolute times on a shared 2-core machine swing 2x from
+For each case (a fresh interpreter each, so peak memory does not mix) a bare
+day and an engine day alternate, day after day, over the whole run; each of
+`--reps` repetitions gives a ratio (the engine's days / the bare days, wall
+time, set-up of both apart), and the report gives medians. Absolute times on a shared 2-core machine swing 2x from
 run to run; the ratio, taken a few seconds apart in the same process, does not.
 
 Cases: `open` is the `community` defaults as shipped (founders, a launch wave
@@ -47,9 +47,10 @@ def max_rss_mib() -> float:
 
 
 def run_case(learners: int, days: int, case: str, reps: int) -> dict[str, Any]:
-    """Bare run and engine run alternating, in this process."""
+    """Bare day and engine day alternating day by day in this process, so a change in the machine's
+    load hits both alike; each repetition starts both models afresh (set-up is timed apart)."""
     sys.path.insert(0, str(HERE))
-    from bare_day import run_bare
+    from bare_day import BareDay
 
     from learncomm.sim.engine.model import CommunityModel
     from learncomm.sim.schema.loading import parse_scenario
@@ -58,18 +59,24 @@ def run_case(learners: int, days: int, case: str, reps: int) -> dict[str, Any]:
     bare, engine, engine_cpu, setup, ratios = [], [], [], [], []
     for _ in range(reps):
         t = time.perf_counter()
-        run_bare(learners, days)
-        bare.append(time.perf_counter() - t)
-        t = time.perf_counter()
         model = CommunityModel(scenario, agents=False)  # as `learncomm run` builds it
         setup.append(time.perf_counter() - t)
-        t, c = time.perf_counter(), time.process_time()
-        while model.running:
-            model.step()
-        engine.append(time.perf_counter() - t)
-        engine_cpu.append(time.process_time() - c)
-        ratios.append(engine[-1] / bare[-1])
-        del model
+        yardstick = BareDay(learners)
+        spent, spent_cpu, spent_bare = 0.0, 0.0, 0.0
+        for _ in range(days):
+            t = time.perf_counter()
+            yardstick.step()
+            t1, c1 = time.perf_counter(), time.process_time()
+            if model.running:
+                model.step()
+            spent += time.perf_counter() - t1
+            spent_cpu += time.process_time() - c1
+            spent_bare += t1 - t
+        bare.append(spent_bare)
+        engine.append(spent)
+        engine_cpu.append(spent_cpu)
+        ratios.append(spent / spent_bare)
+        del model, yardstick
     return {
         "case": case,
         "learners": learners,
@@ -125,8 +132,10 @@ def main() -> None:
     results["load_average_after"] = os.getloadavg()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-    print(f"load average before/after: {results['load_average_before'][0]:.2f} / "
-          f"{results['load_average_after'][0]:.2f}; written to {args.out}")
+    print(
+        f"load average before/after: {results['load_average_before'][0]:.2f} / "
+        f"{results['load_average_after'][0]:.2f}; written to {args.out}"
+    )
 
 
 if __name__ == "__main__":
