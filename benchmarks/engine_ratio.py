@@ -6,7 +6,8 @@
 For each case (a fresh interpreter each, so peak memory does not mix) a bare
 day and an engine day alternate, day after day, over the whole run; each of
 `--reps` repetitions gives a ratio (the engine's days / the bare days, wall
-time, set-up of both apart), and the report gives medians. Absolute times on a shared 2-core machine swing 2x from
+time, set-up of both apart), and the report gives medians, of wall time and of process CPU time (less moved by other
+work on the machine). Absolute times on a shared 2-core machine swing 2x from
 run to run; the ratio, taken a few seconds apart in the same process, does not.
 
 Cases: `open` is the `community` defaults as shipped (founders, a launch wave
@@ -56,15 +57,15 @@ def run_case(learners: int, days: int, case: str, reps: int) -> dict[str, Any]:
     from learncomm.sim.schema.loading import parse_scenario
 
     scenario = parse_scenario(scenario_text(learners, days, case), "<bench>")
-    bare, engine, engine_cpu, setup, ratios = [], [], [], [], []
+    bare, bare_cpu, engine, engine_cpu, setup, ratios, cpu_ratios = [], [], [], [], [], [], []
     for _ in range(reps):
         t = time.perf_counter()
         model = CommunityModel(scenario, agents=False)  # as `learncomm run` builds it
         setup.append(time.perf_counter() - t)
         yardstick = BareDay(learners)
-        spent, spent_cpu, spent_bare = 0.0, 0.0, 0.0
+        spent, spent_cpu, spent_bare, spent_bare_cpu = 0.0, 0.0, 0.0, 0.0
         for _ in range(days):
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             yardstick.step()
             t1, c1 = time.perf_counter(), time.process_time()
             if model.running:
@@ -72,10 +73,13 @@ def run_case(learners: int, days: int, case: str, reps: int) -> dict[str, Any]:
             spent += time.perf_counter() - t1
             spent_cpu += time.process_time() - c1
             spent_bare += t1 - t
+            spent_bare_cpu += c1 - c
         bare.append(spent_bare)
+        bare_cpu.append(spent_bare_cpu)
         engine.append(spent)
         engine_cpu.append(spent_cpu)
         ratios.append(spent / spent_bare)
+        cpu_ratios.append(spent_cpu / spent_bare_cpu)
         del model, yardstick
     return {
         "case": case,
@@ -83,6 +87,7 @@ def run_case(learners: int, days: int, case: str, reps: int) -> dict[str, Any]:
         "days": days,
         "reps": reps,
         "bare_s": bare,
+        "bare_cpu_s": bare_cpu,
         "engine_s": engine,
         "engine_cpu_s": engine_cpu,
         "setup_s": setup,
@@ -91,6 +96,9 @@ def run_case(learners: int, days: int, case: str, reps: int) -> dict[str, Any]:
         "engine_median_s": statistics.median(engine),
         "ms_per_day": 1000.0 * statistics.median(engine) / days,
         "ratio_median": statistics.median(ratios),
+        "cpu_ratios": cpu_ratios,
+        "cpu_ratio_median": statistics.median(cpu_ratios),
+        "engine_cpu_ms_per_day": 1000.0 * statistics.median(engine_cpu) / days,
         "peak_rss_mib": max_rss_mib(),
     }
 
@@ -125,9 +133,11 @@ def main() -> None:
         r = in_subprocess(learners=args.learners, days=args.days, case=case, reps=args.reps)
         results["cases"][case] = r
         print(
-            f"  bare {r['bare_median_s']:.2f} s, engine {r['engine_median_s']:.2f} s ({r['ms_per_day']:.1f} ms/day), "
-            f"ratio {r['ratio_median']:.1f}x (each: {', '.join(f'{x:.1f}' for x in r['ratios'])}; target "
-            f"<= {TARGET_RATIO:g}x), peak RSS {r['peak_rss_mib']:.0f} MiB (target < {TARGET_PEAK_MIB:g})"
+            f"  bare {r['bare_median_s']:.2f} s, engine {r['engine_median_s']:.2f} s ({r['ms_per_day']:.1f} ms/day, "
+            f"CPU {r['engine_cpu_ms_per_day']:.1f}): ratio {r['ratio_median']:.1f}x wall "
+            f"({', '.join(f'{x:.1f}' for x in r['ratios'])}), {r['cpu_ratio_median']:.1f}x CPU "
+            f"({', '.join(f'{x:.1f}' for x in r['cpu_ratios'])}) (target <= {TARGET_RATIO:g}x); "
+            f"peak RSS {r['peak_rss_mib']:.0f} MiB (target < {TARGET_PEAK_MIB:g})"
         )
     results["load_average_after"] = os.getloadavg()
     args.out.parent.mkdir(parents=True, exist_ok=True)
