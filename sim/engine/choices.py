@@ -43,6 +43,21 @@ def choose_categorical(cdf: np.ndarray, u: np.ndarray) -> np.ndarray:
     return np.minimum((cdf < u[:, None]).sum(axis=1), cdf.shape[1] - 1)
 
 
+def pick_by_weight(weights: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Column-wise draw from unnormalised weights (T, P): the first t whose cumulative weight reaches
+    `u * total`. Topic by topic over long rows, which is several times faster than a cumulative sum
+    and a count along six-wide rows, and adds in the same order (so the same floats)."""
+    cdf = np.empty(weights.shape)
+    cdf[0] = weights[0]
+    for t in range(1, len(cdf)):
+        np.add(cdf[t - 1], weights[t], out=cdf[t])
+    target = u * cdf[-1]
+    chosen = np.zeros(target.size, dtype=np.int64)
+    for t in range(len(cdf) - 1):  # at most the last topic: weights are >= 0, so cdf only rises
+        chosen += cdf[t] < target
+    return chosen
+
+
 def meetup_topic(state: LearnerState, world: World, c: int) -> int:
     """The topic most wanted by a community's active members."""
     members = state.membership[:, c] & state.active
@@ -107,8 +122,7 @@ def choose_topics(day: Day, who: np.ndarray, comm: np.ndarray) -> np.ndarray:
     weights = (state.interest[who] + 1e-12) * (
         factor[0] if factor.shape[0] == 1 else factor[comm]
     )  # floor: see world.choice_cdf
-    cdf = np.cumsum(weights, axis=1)
-    topic = np.minimum((cdf < (day.draws.topic[who] * cdf[:, -1])[:, None]).sum(axis=1), cdf.shape[1] - 1)
+    topic = pick_by_weight(weights.T, day.draws.topic[who])
     for c, order in enumerate(world.curriculum):
         if order is not None:
             topic[comm == c] = order[(day.number // world.days_per_topic[c]) % len(order)]

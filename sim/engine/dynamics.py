@@ -65,6 +65,7 @@ def update_motivation(
     state.expectation[idx] = e + p.expectation_rate * (felt.gain - e)
     rest = state.active.copy()
     rest[idx] = False  # the learners who did not take part today
+    rest = np.flatnonzero(rest)  # one pass to find them, not one per use of a mask
     m[rest] += p.motivation_recovery * (state.baseline_motivation[rest] - m[rest])
     if boost is not None:
         m += boost * state.active
@@ -91,7 +92,10 @@ def forget(state: LearnerState, p: Params, practised_idx: np.ndarray, practised_
         return
     k = state.knowledge
     keep = k[practised_idx, practised_topic].copy()
-    k *= np.where(state.active, 1.0 - p.forgetting, 1.0)[:, None]
+    if state.active.all():
+        k *= 1.0 - p.forgetting
+    else:  # through the transposed view: long rows, not six-wide ones
+        np.multiply(k.T, np.where(state.active, 1.0 - p.forgetting, 1.0), out=k.T)
     k[practised_idx, practised_topic] = keep
 
 
