@@ -13,6 +13,7 @@ from learncomm.agents.state import LearnerState
 from learncomm.sim.engine.learning import zpd_gain
 from learncomm.sim.engine.levers import Meeting
 from learncomm.sim.engine.participation import enthusiasm, willing_to_post
+from learncomm.sim.engine.streams import TakenDraws
 from learncomm.sim.engine.today import Day, HeldMeetups, Plan, Turns
 from learncomm.sim.engine.world import World
 from learncomm.sim.schema.scenario import Params
@@ -154,7 +155,8 @@ def pair_sessions(day: Day, plan: Plan) -> None:
 def present_turns(day: Day, plan: Plan) -> Turns:
     """The present learners' arrays, gathered once for the rest of the day."""
     idx = np.flatnonzero(plan.present)
-    return Turns(idx=idx, comm=plan.comm[idx], topic=plan.topic[idx], u=day.draws.take(idx), private=plan.tutoring[idx])
+    u = TakenDraws(day.draws, idx)
+    return Turns(idx=idx, comm=plan.comm[idx], topic=plan.topic[idx], u=u, private=plan.tutoring[idx])
 
 
 def choose_modes(day: Day, turns: Turns, audience: np.ndarray) -> None:
