@@ -22,9 +22,11 @@ from learncomm.sim.schema.vocab import Mode, Stage, TutoringRole
 NONE = -1
 
 
-def drive(state: LearnerState, p: Params) -> np.ndarray:
-    """motivation ** participation_gamma (the power skipped at the default gamma of 1)."""
-    return state.motivation if p.participation_gamma == 1.0 else state.motivation**p.participation_gamma
+def drive(state: LearnerState, p: Params, rows: np.ndarray | None = None) -> np.ndarray:
+    """motivation ** participation_gamma (the power skipped at the default gamma of 1), of the learners `rows`
+    (default: all)."""
+    m = state.motivation if rows is None else state.motivation[rows]
+    return m if p.participation_gamma == 1.0 else m**p.participation_gamma
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
@@ -102,8 +104,12 @@ def take_part(day: Day, plan: Plan) -> None:
     """Meetup attendees, and the active learners who find the time and the drive while the novelty lasts:
     `P = access * m^gamma * enthusiasm`."""
     state = day.state
-    chance = state.access * drive(state, day.p) * enthusiasm(state, day.p, day.world.fades, day.number)
-    plan.present = plan.meet | (state.active & (day.draws.participation < chance))
+    rows = np.flatnonzero(state.active)  # only members take part: no pass over those who left or have not come
+    chance = (
+        state.access[rows] * drive(state, day.p, rows) * enthusiasm(state, day.p, day.world.fades, day.number, rows)
+    )
+    plan.present = plan.meet.copy()
+    plan.present[rows[day.draws.participation[rows] < chance]] = True
 
 
 def choose_places(day: Day, plan: Plan) -> None:
