@@ -77,10 +77,13 @@ def drop_out(state: LearnerState, p: Params, day: int, patience_factor: np.ndarr
     sooner; `patience_factor` (N,) stretches it, for newcomers a community manager welcomed)."""
     low = state.active & (state.motivation < p.dropout_threshold)
     state.low_streak = np.where(low, state.low_streak + 1, 0)
-    patience = np.where(state.stage == Stage.NEWCOMER, p.dropout_patience * p.newcomer_patience, p.dropout_patience)
+    rows = np.flatnonzero(low)  # only the discouraged can burn out: their patience, not everyone's
+    newcomer = state.stage[rows] == Stage.NEWCOMER
+    patience = np.where(newcomer, p.dropout_patience * p.newcomer_patience, p.dropout_patience)
     if patience_factor is not None:
-        patience = patience * patience_factor
-    dropped = low & (state.low_streak >= patience)
+        patience = patience * patience_factor[rows]
+    dropped = np.zeros(state.n, dtype=bool)
+    dropped[rows[state.low_streak[rows] >= patience]] = True
     state.active[dropped] = False
     state.leaving_day[dropped] = day
     return dropped

@@ -119,16 +119,17 @@ def record_posts(state: LearnerState, idx: np.ndarray, posts: Posts, day: int, p
     later, asynchronously), but its answer counts as a day it was active."""
     today = posts.answers.copy()
     today[idx] += (posts.asked | posts.explained).astype(np.int32)
-    posted = today > 0
-    state.posts += today
-    state.first_post_day[posted & (state.first_post_day < 0)] = day
-    state.last_post_day[posted] = day
+    posters = np.flatnonzero(today)  # a few in a hundred: update their rows, not every learner's
+    state.posts[posters] += today[posters]
+    state.first_post_day[posters[state.first_post_day[posters] < 0]] = day
+    state.last_post_day[posters] = day
     first_q = posts.asked & (state.first_question_day[idx] < 0)
     state.first_question_day[idx[first_q]] = day
     state.first_question_answered[idx[first_q]] = posts.responded[first_q]
     state.unanswered[idx] += (posts.asked & ~posts.responded).astype(np.int32)
-    state.bonds += posts.answers
-    state.last_active_day[present | posted] = day  # answering a question read later is a visit too
+    state.bonds[posters] += posts.answers[posters]  # (answers > 0 only where today > 0)
+    state.last_active_day[present] = day
+    state.last_active_day[posters] = day  # answering a question read later is a visit too
     return today
 
 
