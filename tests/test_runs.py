@@ -124,3 +124,20 @@ def test_mesa_agents_are_views_of_the_arrays() -> None:
     dc.collect(model)
     assert len(dc.get_agent_vars_dataframe()) == 90
     assert np.isclose(dc.get_agent_vars_dataframe()["k"].mean(), model.state.knowledge.mean())
+
+
+def test_communities_column_lists_each_learners_communities_in_order() -> None:
+    """learners.parquet's communities column, built from offsets (issue 16), equals the per-learner lists,
+    including a learner in no community and one in all."""
+    import pyarrow as pa
+
+    from learncomm.sim.runs.outcomes import communities_column
+
+    rng = np.random.default_rng(4)
+    membership = rng.random((300, 5)) < 0.4
+    membership[0], membership[1] = False, True
+    names = ["a", "b<i>", "c", "d", "e"]
+    built = communities_column(membership, names)
+    assert built.type == pa.list_(pa.string())
+    assert built.to_pylist() == [[names[c] for c in np.flatnonzero(row)] for row in membership]
+    assert built.to_pylist()[0] == [] and built.to_pylist()[1] == names
