@@ -7,7 +7,7 @@ import itertools
 import numpy as np
 from conftest import make_model, make_scenario, overrides, run
 
-from learncomm.sim.engine.choices import audience_knowledge, choose_modes
+from learncomm.sim.engine.choices import audience_knowledge, choose_modes, pick_by_weight
 from learncomm.sim.engine.streams import PURPOSES, Draws
 from learncomm.sim.engine.today import Day, Turns
 from learncomm.sim.schema.vocab import Mode
@@ -306,3 +306,20 @@ def test_self_study_learners_never_ask_observe_or_explain() -> None:
     learners = run_scenario(load_scenario("self-study"), seed=1).learners
     assert learners["days_present"].sum() > 0 and (learners["study"] > 0).all()
     assert (learners[["ask", "observe", "explain", "answers"]] == 0).all().all()
+
+
+def test_pick_by_weight_matches_the_cumulative_sum_draw_exactly() -> None:
+    """The topic draw topic by topic (issue 16) picks what a cumulative sum along each row picked, including
+    zero weights (topics outside a community), u at 0 and just below 1, and ties at a boundary."""
+    rng = np.random.default_rng(5)
+    w = rng.random((2000, 7))
+    w[rng.random(w.shape) < 0.3] = 0.0
+    w[:, 3] = 0.0
+    u = rng.random(2000, dtype=np.float32)
+    u[:3] = [0.0, np.float32(1.0) - np.float32(2**-24), 0.5]
+    w[2] = [1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0]  # u * total lands exactly on the first boundary
+    cdf = np.cumsum(w, axis=1)
+    before = np.minimum((cdf < (u * cdf[:, -1])[:, None]).sum(axis=1), w.shape[1] - 1)
+    after = pick_by_weight(w.T, u)
+    assert np.array_equal(before, after)
+    assert after[2] == 0 and after[0] == 0 and after[1] == np.flatnonzero(w[1])[-1]

@@ -139,3 +139,23 @@ def test_scenarios_lists_questions(tmp_path: Path) -> None:
     res = learncomm("scenarios", cwd=tmp_path)
     assert res.returncode == 0
     assert "classroom:" in res.stdout and "?" in res.stdout
+
+
+def test_day_progress_says_setting_up_then_days_then_writing() -> None:
+    """The run's bar names its stage (issue 16: at a million learners set-up and writing take a while)."""
+    import io
+
+    from rich.console import Console
+
+    from learncomm.sim.cli.progress import day_progress
+
+    def shown(days_done: list[int]) -> str:
+        buf = io.StringIO()
+        with day_progress(Console(file=buf, width=120, force_terminal=False), "run", 3) as advance:
+            for d in days_done:
+                advance(d)
+        return buf.getvalue()
+
+    assert "run: setting up" in shown([])
+    assert "run: days" in shown([1]) and "1/3" in shown([1])
+    assert "run: writing" in shown([1, 2, 3]) and "3/3" in shown([1, 2, 3])

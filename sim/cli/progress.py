@@ -24,10 +24,16 @@ def _bar(console: Console) -> Progress:
 
 @contextmanager
 def day_progress(console: Console, label: str, days: int) -> Iterator[Callable[[int], None]]:
-    """Yields `advance(day)` for a run of `days` days."""
+    """Yields `advance(day)` for a run of `days` days. The label says when the model is being set up (before
+    day 1) and when the run folder is being written (after the last day): each takes a while at a million
+    learners, and a bar standing still at 0 or at the end would look stuck."""
     with _bar(console) as bar:
-        task = bar.add_task(f"{label}: days", total=days)
-        yield lambda day: bar.update(task, completed=day)
+        task = bar.add_task(f"{label}: setting up", total=days)
+
+        def advance(day: int) -> None:
+            bar.update(task, completed=day, description=f"{label}: " + ("writing" if day >= days else "days"))
+
+        yield advance
 
 
 @contextmanager
