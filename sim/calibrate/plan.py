@@ -1,0 +1,57 @@
+"""A calibration from the user's inputs: the log read and measured, the base scenario sized, the fit space checked.
+
+Everything that can be wrong with the inputs fails here, before any simulation: a bad log (LogError), a bad base
+scenario (ScenarioError) or a bad `--fit` (FitError)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from learncomm.sim.calibrate.figures import arrival_kind, cal_figures, rescaled
+from learncomm.sim.calibrate.search import CalSetup
+from learncomm.sim.calibrate.space import fit_space, sized_base, sizing
+from learncomm.sim.check.log import Activity, read_log
+from learncomm.sim.schema.loading import load_scenario
+
+DEFAULT_BUDGET = 200
+DEFAULT_BATCH = 8
+
+
+def make_setup(
+    log: Path,
+    base: str,
+    fits: list[str] | None = None,
+    members: Path | None = None,
+    budget: int = DEFAULT_BUDGET,
+    batch: int = DEFAULT_BATCH,
+    seed: int = 1,
+) -> tuple[CalSetup, Activity]:
+    activity = read_log(log, members)
+    scenario = load_scenario(base)
+    size = sizing(activity)
+    data = sized_base(scenario, size)
+    space = fit_space(data, fits)
+    figs = cal_figures(rescaled(activity, size.scale), arrival_kind(activity))
+    info = {
+        "source": str(log),
+        "members_file": None if members is None else str(members),
+        "columns": activity.columns,
+        "members": activity.n,
+        "members_listed_not_seen": activity.members_listed,
+        "posts": int(activity.posts.sum()),
+        "days": activity.horizon,
+        "scale": size.scale,
+        "arrival": figs.arrival_kind,
+    }
+    setup = CalSetup(
+        data=figs,
+        base=data,
+        space=space,
+        seed=seed,
+        batch=batch,
+        budget=budget,
+        log_info=info,
+        base_name=scenario.name if not Path(base).is_file() else str(base),
+        n_startup=min(10, max(batch, budget // 5)),
+    )
+    return setup, activity
