@@ -52,6 +52,5 @@ def make_setup(
         budget=budget,
         log_info=info,
         base_name=scenario.name if not Path(base).is_file() else str(base),
-        n_startup=min(10, max(batch, budget // 5)),
     )
     return setup, activity

@@ -82,9 +82,7 @@ def _executor(scheduler: str | None) -> tuple[Any, Any]:
 @app.command()
 def calibrate(
     log: Annotated[Path, typer.Argument(help="The event log: sender, recipient, time or user, time (docs/check.md).")],
-    base: Annotated[
-        str, typer.Option("--base", help="The scenario to fit (a file or a shipped name).")
-    ] = "community",
+    base: Annotated[str, typer.Option("--base", help="The scenario to fit (a file or a shipped name).")] = "community",
     fit: Annotated[
         list[str] | None,
         typer.Option(
