@@ -16,19 +16,32 @@ import numpy as np
 import yaml
 
 from learncomm import __version__
-from learncomm.sim.calibrate.search import BASELINE, SAMPLER, CalSetup, read_record, read_records
+from learncomm.sim.calibrate.search import BASELINE, REPLICATES, SAMPLER, CalSetup, read_record, read_records
 from learncomm.sim.runs.store import atomic_file, versions
 from learncomm.sim.schema.loading import set_dotted
 from learncomm.sim.sweeps.store import write_json_atomic
 
-GOOD_SHARE = 0.10  # the good fits: the best 10% of finished trials ...
-GOOD_MIN = 5  # ... and at least 5
+GOOD_MIN = 5  # at least the best 5 trials are good fits
+GOOD_RULE = (
+    "trials whose distance is at most the largest distance the best fit itself reaches on {n} other seeds "
+    "(the seed-to-seed noise), and at least the best {m}"
+)
 
 
-def good_fits(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def tolerance(out: Path, best: dict[str, Any] | None) -> float | None:
+    """The largest distance of the best fit's replicates on other seeds: a trial closer to the log than that is as
+    good a fit as the best, as far as one simulation per trial can tell."""
+    if best is None:
+        return None
+    reps = [read_record(out, best["number"], r) for r in range(1, REPLICATES + 1)]
+    ds = [r["distance"] for r in reps if r is not None and r.get("distance") is not None]
+    return max([best["distance"], *ds]) if ds else None
+
+
+def good_fits(records: list[dict[str, Any]], tol: float | None) -> list[dict[str, Any]]:
     ok = sorted((r for r in records if r.get("distance") is not None), key=lambda r: (r["distance"], r["number"]))
-    n = min(len(ok), max(GOOD_MIN, math.ceil(GOOD_SHARE * len(ok))))
-    return ok[:n]
+    within = [r for r in ok if tol is not None and r["distance"] <= tol]
+    return within if len(within) >= GOOD_MIN else ok[: min(len(ok), GOOD_MIN)]
 
 
 def spread(good: list[dict[str, Any]], paths: list[str]) -> dict[str, dict[str, float]]:
@@ -54,7 +67,8 @@ def summarise(setup: CalSetup, out: Path, wall_s: float = 0.0, ran: int = 0) -> 
     base = read_record(out, BASELINE)
     ok = [r for r in records if r.get("distance") is not None]
     best = min(ok, key=lambda r: (r["distance"], r["number"])) if ok else None
-    good = good_fits(records)
+    tol = tolerance(out, best)
+    good = good_fits(records, tol)
     paths = [p.path for p in setup.space]
     running_best: list[float] = []
     for r in records:
@@ -82,7 +96,8 @@ def summarise(setup: CalSetup, out: Path, wall_s: float = 0.0, ran: int = 0) -> 
         if base is None or base.get("distance") is None
         else {"distance": base["distance"], "terms": base["terms"]},
         "good": {
-            "rule": f"the best {GOOD_SHARE:.0%} of finished trials, at least {GOOD_MIN}",
+            "rule": GOOD_RULE.format(n=REPLICATES, m=GOOD_MIN),
+            "tolerance": tol,
             "count": len(good),
             "spread": spread(good, paths),
         },

@@ -41,6 +41,7 @@ from learncomm.sim.sweeps.store import write_json_atomic
 
 STUDY = "calibration"
 BASELINE = -1  # the trial number of the uncalibrated base scenario
+REPLICATES = 4  # the best fit again on seeds seed+1..seed+4: how far the distance moves with the seed alone
 SAMPLER = "optuna.samplers.TPESampler(multivariate=True, constant_liar=True)"
 
 
@@ -101,12 +102,14 @@ def _sampler(setup: CalSetup, k: int) -> optuna.samplers.BaseSampler:
     )
 
 
-def trial_path(out: Path, number: int) -> Path:
+def trial_path(out: Path, number: int, replicate: int = 0) -> Path:
+    if replicate:
+        return out / "trials" / f"rep-{number:05d}-{replicate}.json"
     return out / "trials" / ("base.json" if number == BASELINE else f"{number:05d}.json")
 
 
-def read_record(out: Path, number: int) -> dict[str, Any] | None:
-    path = trial_path(out, number)
+def read_record(out: Path, number: int, replicate: int = 0) -> dict[str, Any] | None:
+    path = trial_path(out, number, replicate)
     if not path.is_file():
         return None
     try:
@@ -163,15 +166,24 @@ def prepare_folder(setup: CalSetup, out: Path) -> None:
     write_json_atomic({"hash": canonical_hash(ident), "identity": ident}, path)
 
 
-def _record(out: Path, setup: CalSetup, res: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+def best_record(out: Path) -> dict[str, Any] | None:
+    ok = [r for r in read_records(out) if r.get("distance") is not None]
+    return min(ok, key=lambda r: (r["distance"], r["number"])) if ok else None
+
+
+def _record(
+    out: Path, setup: CalSetup, res: dict[str, Any], params: dict[str, Any], replicate: int = 0
+) -> dict[str, Any]:
     rec: dict[str, Any] = {"number": res["number"], "params": params, "status": res["status"], "run_s": res["run_s"]}
+    if replicate:
+        rec["replicate"], rec["seed"] = replicate, setup.seed + replicate
     if res["status"] == "ok":
         figs = CalFigures.from_dict(res["figures"])
         total, terms = distance(setup.data, figs)
         rec.update(distance=total, terms=terms, figures=res["figures"])
     else:
         rec.update(distance=None, error=res.get("error"), traceback=res.get("traceback"))
-    write_json_atomic(rec, trial_path(out, res["number"]))  # durable before the study is told
+    write_json_atomic(rec, trial_path(out, res["number"], replicate))  # durable before the study is told
     return rec
 
 
@@ -252,6 +264,7 @@ def run_calibration(
             while k * setup.batch < setup.budget:
                 search.batch(k)
                 k += 1
+            search.replicates()
         report.wall_s = time.perf_counter() - started
         return report
     finally:
@@ -276,6 +289,22 @@ class _Search:
             self.report.ran += 1
             self.report.run_s += res["run_s"]
             _record(self.out, self.setup, res, {})
+
+    def replicates(self) -> None:
+        """The best fit on REPLICATES more seeds (once per best trial): the seed-to-seed noise of its distance,
+        which sets how close to the best a good fit must be (sim/calibrate/report.py)."""
+        best = best_record(self.out)
+        if best is None:
+            return
+        n, setup = best["number"], self.setup
+        sc = trial_scenario(setup.base, best["params"])
+        todo = [r for r in range(1, REPLICATES + 1) if read_record(self.out, n, r) is None]
+        tasks = [TrialTask(n * 1000 + r, sc, setup.seed + r, setup.data.arrival_kind) for r in todo]
+        for res in self.runner.run(tasks):
+            r = res["number"] % 1000
+            self.report.ran += 1
+            self.report.run_s += res["run_s"]
+            _record(self.out, setup, {**res, "number": n}, best["params"], replicate=r)
 
     def ask(self, k: int, size: int) -> list[int]:
         """Batch k's trial numbers: asked now, or read from batches/K.json when a resume finds them."""
