@@ -5,6 +5,7 @@ scenario (ScenarioError) or a bad `--fit` (FitError)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from learncomm.sim.calibrate.figures import arrival_kind, cal_figures, rescaled
@@ -17,15 +18,19 @@ DEFAULT_BUDGET = 200
 DEFAULT_BATCH = 8
 
 
+@dataclass(frozen=True)
+class Options:
+    budget: int = DEFAULT_BUDGET  # trials
+    batch: int = DEFAULT_BATCH  # trials asked together
+    seed: int = 1
+    reps: int = 1  # simulations (seeds) per trial
+
+
 def make_setup(
-    log: Path,
-    base: str,
-    fits: list[str] | None = None,
-    members: Path | None = None,
-    budget: int = DEFAULT_BUDGET,
-    batch: int = DEFAULT_BATCH,
-    seed: int = 1,
+    log: Path, base: str, fits: list[str] | None = None, members: Path | None = None, options: Options | None = None
 ) -> tuple[CalSetup, Activity]:
+    """Read and check everything; raises LogError, ScenarioError or FitError."""
+    o = options or Options()
     activity = read_log(log, members)
     scenario = load_scenario(base)
     size = sizing(activity)
@@ -47,9 +52,10 @@ def make_setup(
         data=figs,
         base=data,
         space=space,
-        seed=seed,
-        batch=batch,
-        budget=budget,
+        seed=o.seed,
+        reps=o.reps,
+        batch=o.batch,
+        budget=o.budget,
         log_info=info,
         base_name=scenario.name if not Path(base).is_file() else str(base),
     )

@@ -85,6 +85,7 @@ def summarise(setup: CalSetup, out: Path, wall_s: float = 0.0, ran: int = 0) -> 
         "search": {
             "sampler": SAMPLER,
             "budget": setup.budget,
+            "reps": setup.reps,
             "batch": setup.batch,
             "seed": setup.seed,
             "n_startup_trials": setup.n_startup,

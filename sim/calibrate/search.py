@@ -41,7 +41,7 @@ from learncomm.sim.sweeps.store import write_json_atomic
 
 STUDY = "calibration"
 BASELINE = -1  # the trial number of the uncalibrated base scenario
-REPLICATES = 4  # the best fit again on seeds seed+1..seed+4: how far the distance moves with the seed alone
+REPLICATES = 4  # the best fit again on 4 other sets of seeds: how far the distance moves with the seed alone
 SAMPLER = "optuna.samplers.TPESampler(multivariate=True, constant_liar=True)"
 
 
@@ -57,6 +57,7 @@ class CalSetup:
     base: dict[str, Any]  # the base scenario sized to the log, as data
     space: list[FitParam]
     seed: int = 1
+    reps: int = 1  # simulations per trial (seeds seed, seed+1, ...): more for small, noisy communities
     batch: int = 8
     budget: int = 200
     log_info: dict[str, Any] = field(default_factory=dict)
@@ -69,6 +70,7 @@ class CalSetup:
             "base": self.base,
             "space": [p.to_dict() for p in self.space],
             "seed": self.seed,
+            "reps": self.reps,
             "batch": self.batch,
             "n_startup": self.n_startup,
             "sampler": SAMPLER,
@@ -100,6 +102,12 @@ def _sampler(setup: CalSetup, k: int) -> optuna.samplers.BaseSampler:
     return optuna.samplers.TPESampler(
         seed=seed, multivariate=True, constant_liar=True, n_startup_trials=setup.n_startup
     )
+
+
+def seeds_of(setup: CalSetup, replicate: int) -> tuple[int, ...]:
+    """A trial's seeds (replicate 0: every trial, on common random numbers) and those of the best fit's replicates."""
+    first = setup.seed + replicate * setup.reps
+    return tuple(range(first, first + setup.reps))
 
 
 def trial_path(out: Path, number: int, replicate: int = 0) -> Path:
@@ -176,11 +184,12 @@ def _record(
 ) -> dict[str, Any]:
     rec: dict[str, Any] = {"number": res["number"], "params": params, "status": res["status"], "run_s": res["run_s"]}
     if replicate:
-        rec["replicate"], rec["seed"] = replicate, setup.seed + replicate
+        rec["replicate"] = replicate
     if res["status"] == "ok":
-        figs = CalFigures.from_dict(res["figures"])
-        total, terms = distance(setup.data, figs)
-        rec.update(distance=total, terms=terms, figures=res["figures"])
+        each = [distance(setup.data, CalFigures.from_dict(f)) for f in res["figures"]]
+        total = float(np.mean([d for d, _ in each]))
+        terms = {k: float(np.mean([t[k] for _, t in each])) for k in each[0][1]}
+        rec.update(distance=total, terms=terms, figures=res["figures"][0], distances=[d for d, _ in each])
     else:
         rec.update(distance=None, error=res.get("error"), traceback=res.get("traceback"))
     write_json_atomic(rec, trial_path(out, res["number"], replicate))  # durable before the study is told
@@ -284,9 +293,10 @@ class _Search:
         """The uncalibrated base scenario, sized to the log, once: the distance the fit is measured against."""
         if read_record(self.out, BASELINE) is not None:
             return
-        task = TrialTask(BASELINE, trial_scenario(self.setup.base, {}), self.setup.seed, self.setup.data.arrival_kind)
+        sc = trial_scenario(self.setup.base, {})
+        task = TrialTask(BASELINE, sc, seeds_of(self.setup, 0), self.setup.data.arrival_kind)
         for res in self.runner.run([task]):
-            self.report.ran += 1
+            self.report.ran += self.setup.reps
             self.report.run_s += res["run_s"]
             _record(self.out, self.setup, res, {})
 
@@ -299,10 +309,10 @@ class _Search:
         n, setup = best["number"], self.setup
         sc = trial_scenario(setup.base, best["params"])
         todo = [r for r in range(1, REPLICATES + 1) if read_record(self.out, n, r) is None]
-        tasks = [TrialTask(n * 1000 + r, sc, setup.seed + r, setup.data.arrival_kind) for r in todo]
+        tasks = [TrialTask(n * 1000 + r, sc, seeds_of(setup, r), setup.data.arrival_kind) for r in todo]
         for res in self.runner.run(tasks):
             r = res["number"] % 1000
-            self.report.ran += 1
+            self.report.ran += self.setup.reps
             self.report.run_s += res["run_s"]
             _record(self.out, setup, {**res, "number": n}, best["params"], replicate=r)
 
@@ -332,10 +342,13 @@ class _Search:
         open_ = [n for n in numbers if trials[n].state == TrialState.RUNNING]
         params = {n: dict(trials[n].params) for n in numbers}
         todo = [n for n in open_ if read_record(out, n) is None]
-        tasks = [TrialTask(n, trial_scenario(setup.base, params[n]), setup.seed, setup.data.arrival_kind) for n in todo]
+        tasks = [
+            TrialTask(n, trial_scenario(setup.base, params[n]), seeds_of(setup, 0), setup.data.arrival_kind)
+            for n in todo
+        ]
         for res in self.runner.run(tasks):
             rec = _record(out, setup, res, params[res["number"]])
-            report.ran += 1
+            report.ran += setup.reps
             report.done += 1
             report.run_s += res["run_s"]
             if rec["distance"] is not None and (report.best is None or rec["distance"] < report.best):
@@ -343,12 +356,13 @@ class _Search:
             if self.on_trial is not None:
                 self.on_trial(report)
         for n in open_:  # in trial order, so the study is the same however the simulations finished
-            rec = read_record(out, n)
-            assert rec is not None
-            if rec["distance"] is None:
+            told = read_record(out, n)
+            if told is None:
+                raise CalibrationError(f"{trial_path(out, n)}: missing after its simulation; run again to resume")
+            if told["distance"] is None:
                 self.study.tell(n, state=TrialState.FAIL)
             else:
-                self.study.tell(n, rec["distance"])
+                self.study.tell(n, told["distance"])
 
 
 def slots(executor: cf.Executor | None, workers: int) -> int:

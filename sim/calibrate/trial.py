@@ -20,19 +20,21 @@ from learncomm.sim.schema.scenario import Scenario
 class TrialTask:
     number: int  # the Optuna trial number (-1: the uncalibrated base scenario)
     scenario: Scenario
-    seed: int
+    seeds: tuple[int, ...]  # one simulation per seed; the trial's distance is the mean over them
     arrival_kind: str
 
 
 def simulate_trial(task: TrialTask) -> dict[str, Any]:
-    """Simulate; a run that raises is reported as failed, not re-raised (the search goes on)."""
+    """Simulate once per seed; a run that raises is reported as failed, not re-raised (the search goes on)."""
     from learncomm.sim.runs.run import run_scenario
 
     started = time.perf_counter()
     try:
-        run = run_scenario(task.scenario, seed=task.seed)
-        act = Activity.from_run(run.learners, run.timeseries, days=task.scenario.days)
-        figs = cal_figures(act, task.arrival_kind).to_dict()
+        figs = []
+        for seed in task.seeds:
+            run = run_scenario(task.scenario, seed=seed)
+            act = Activity.from_run(run.learners, run.timeseries, days=task.scenario.days)
+            figs.append(cal_figures(act, task.arrival_kind).to_dict())
         return {"number": task.number, "status": "ok", "figures": figs, "run_s": time.perf_counter() - started}
     except Exception as exc:  # noqa: BLE001 - a failed simulation is a failed trial
         return {

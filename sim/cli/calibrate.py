@@ -40,8 +40,8 @@ def _print_setup(setup: CalSetup, target: Path) -> None:
     scale = f" (one simulated day = {info['scale']:.3g} log days)" if info["scale"] != 1 else ""
     out.print(
         f"Simulating {escape(setup.base_name)} with {setup.base['learners']:,} learners over {setup.base['days']} "
-        f"days{scale}; fitting {len(setup.space)} parameters with {setup.budget} trials (batches of {setup.batch}, "
-        f"seed {setup.seed}) → {escape(str(target))}",
+        f"days{scale}; fitting {len(setup.space)} parameters with {setup.budget} trials of {setup.reps} simulation"
+        f"{'s' if setup.reps > 1 else ''} (batches of {setup.batch}, seed {setup.seed}) → {escape(str(target))}",
         highlight=False,
     )
 
@@ -105,6 +105,9 @@ def calibrate(
         Path | None,
         typer.Option("--out", help="Folder (default: results/calibrations/<log>-<base>). The same again resumes."),
     ] = None,
+    reps: Annotated[
+        int, typer.Option("--reps", min=1, max=100, help="Simulations per trial (seeds), averaged: for small logs.")
+    ] = 1,
     seed: Annotated[int, typer.Option("--seed", min=0, max=2**63 - 1, help="Seed of the search and the runs.")] = 1,
     members: Annotated[Path | None, typer.Option("--members", help="A member list, one id per line.")] = None,
     no_dashboard: Annotated[bool, typer.Option("--no-dashboard", help="Do not write dashboard.html.")] = False,
@@ -114,7 +117,7 @@ def calibrate(
     Exits 2 on bad input."""
     import os
 
-    from learncomm.sim.calibrate.plan import make_setup
+    from learncomm.sim.calibrate.plan import Options, make_setup
     from learncomm.sim.calibrate.report import write_outputs
     from learncomm.sim.calibrate.search import CalibrationError, run_calibration
     from learncomm.sim.calibrate.space import FitError
@@ -123,7 +126,7 @@ def calibrate(
     if workers is not None and scheduler is not None:
         fail("give --workers or --scheduler, not both")
     try:
-        setup, _ = make_setup(log, base, fit, members, budget, batch, seed)
+        setup, _ = make_setup(log, base, fit, members, Options(budget, batch, seed, reps))
     except (LogError, ScenarioError, FitError) as exc:
         fail(str(exc))
         return
