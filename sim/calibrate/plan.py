@@ -12,7 +12,7 @@ from learncomm.sim.calibrate.figures import arrival_kind, cal_figures, rescaled
 from learncomm.sim.calibrate.search import CalSetup
 from learncomm.sim.calibrate.space import fit_space, sized_base, sizing
 from learncomm.sim.check.log import Activity, read_log
-from learncomm.sim.schema.loading import load_scenario
+from learncomm.sim.schema.loading import load_scenario, resolve_path
 
 DEFAULT_BUDGET = 200
 DEFAULT_BATCH = 8
@@ -58,5 +58,6 @@ def make_setup(
         budget=o.budget,
         log_info=info,
         base_name=scenario.name if not Path(base).is_file() else str(base),
+        base_path=str(resolve_path(base)),
     )
     return setup, activity

@@ -7,6 +7,7 @@ is the same after a resume as after an uninterrupted run.
 from __future__ import annotations
 
 import math
+import re
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,7 +19,7 @@ import yaml
 from learncomm import __version__
 from learncomm.sim.calibrate.search import BASELINE, REPLICATES, SAMPLER, CalSetup, read_record, read_records
 from learncomm.sim.runs.store import atomic_file, versions
-from learncomm.sim.schema.loading import set_dotted
+from learncomm.sim.schema.loading import ScenarioError, read_yaml, set_dotted
 from learncomm.sim.sweeps.store import write_json_atomic
 
 GOOD_MIN = 5  # at least the best 5 trials are good fits
@@ -118,15 +119,33 @@ def summarise(setup: CalSetup, out: Path, wall_s: float = 0.0, ran: int = 0) -> 
     }
 
 
+def _base_data(setup: CalSetup) -> dict[str, Any]:
+    """The base file's own fields with the log's size and the arrivals written out (short, like the file); the
+    whole sized scenario when the file cannot be read again or has several communities."""
+    full: dict[str, Any] = yaml.safe_load(yaml.safe_dump(setup.base))  # a deep, plain copy
+    try:
+        raw = read_yaml(Path(setup.base_path).read_text(encoding="utf-8"), setup.base_path)[1]
+    except (OSError, UnicodeDecodeError, ScenarioError, yaml.YAMLError):
+        return full
+    if not isinstance(raw, dict) or raw.get("communities"):
+        return full
+    raw.update(learners=full["learners"], days=full["days"], arrivals=full["arrivals"])
+    return raw
+
+
 def calibrated_yaml(setup: CalSetup, summary: dict[str, Any]) -> str:
     """The base scenario sized to the log with the best fit set, under a header naming the log and the fit."""
     best = summary["best"]
-    data = yaml.safe_load(yaml.safe_dump(setup.base))  # a deep, plain copy
+    data = _base_data(setup)
     for path, value in (best or {}).get("params", {}).items():
         set_dotted(data, path, value)
     log = summary["log"]
     name = Path(str(log.get("source", "log"))).stem or "log"
-    data["name"] = f"{name}-calibrated"
+    data["name"] = (re.sub(r"[^a-z0-9._-]+", "-", name.lower()).strip("-.") or "log")[:60] + "-calibrated"
+    data["description"] = (
+        f"The {summary['base']['scenario']} scenario calibrated to {name} ({log.get('members')} members over "
+        f"{log.get('days', 0):.0f} days) by learncomm calibrate; the header above gives the fit and its spread."
+    )
     spread_ = summary["good"]["spread"]
     base_d = (summary.get("baseline") or {}).get("distance")
     lines = [

@@ -62,6 +62,7 @@ class CalSetup:
     budget: int = 200
     log_info: dict[str, Any] = field(default_factory=dict)
     base_name: str = ""
+    base_path: str = ""  # the base scenario's file (the calibrated YAML starts from its fields)
     n_startup: int = 10
 
     def identity(self) -> dict[str, Any]:
