@@ -102,6 +102,12 @@ def test_bad_fit_values_exit_2(tmp_path: Path, tiny: tuple[Path, Path, Path], fi
     assert not (tmp_path / "out").exists()
 
 
+def test_workers_and_scheduler_together_are_refused(tmp_path: Path, tiny: tuple[Path, Path, Path]) -> None:
+    base, log, _ = tiny
+    res = invoke("calibrate", str(log), "--base", str(base), "--workers", "2", "--scheduler", "tcp://x:1")
+    assert res.exit_code == 2 and "not both" in res.output
+
+
 def test_a_folder_holding_another_calibration_is_refused(tmp_path: Path, tiny: tuple[Path, Path, Path]) -> None:
     base, log, members = tiny
     setup, _ = make_setup(log, str(base), ["post_rate=0.05:0.8"], members, Options(budget=2, batch=2, seed=3))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -156,3 +158,20 @@ def test_short_names_and_integers() -> None:
         ("arrivals.founders", False, False),
         ("params.dropout_patience", True, False),
     ]
+
+
+def test_a_journal_cut_by_a_kill_is_repaired(tmp_path: Path) -> None:
+    from learncomm.sim.calibrate.search import _repair_journal
+
+    journal = tmp_path / "study.journal"
+    journal.write_bytes(b'{"op_code": 0}\n{"op_code": 1}\n{"op_co')
+    (tmp_path / "study.journal.lock").symlink_to(tmp_path / "gone")
+    _repair_journal(journal)
+    assert journal.read_bytes() == b'{"op_code": 0}\n{"op_code": 1}\n'
+    assert not list(tmp_path.glob("*.lock*"))
+    whole = journal.read_bytes()
+    _repair_journal(journal)  # a whole journal is left as it is
+    assert journal.read_bytes() == whole
+    journal.write_bytes(b"x" * 70_000)  # not one whole line: nothing to keep
+    _repair_journal(journal)
+    assert journal.read_bytes() == b""

@@ -233,6 +233,33 @@ class _Runner:
                 fut.cancel()
 
 
+def _repair_journal(path: Path) -> Path:
+    """What a SIGKILL can leave of Optuna's journal, cleaned while this process holds the folder's lock (so no
+    other writer exists): its lock file (else the resume waits out Optuna's 30 s grace period) and a last line cut
+    short (else the next append would join it and make the journal unreadable). A cut line was never read back
+    as an event, so dropping it loses nothing."""
+    for stale in path.parent.glob(path.name + ".lock*"):
+        stale.unlink(missing_ok=True)
+    size = path.stat().st_size if path.is_file() else 0
+    if not size:
+        return path
+    with open(path, "rb+") as fh:
+        fh.seek(size - 1)
+        if fh.read(1) == b"\n":
+            return path
+        end = size
+        while end > 0:  # back to the last whole line, a block at a time (the journal may be large)
+            start = max(0, end - 65_536)
+            fh.seek(start)
+            cut = fh.read(end - start).rfind(b"\n")
+            if cut >= 0:
+                fh.truncate(start + cut + 1)
+                return path
+            end = start
+        fh.truncate(0)
+    return path
+
+
 def _quiet() -> None:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     logging.getLogger("optuna").setLevel(logging.WARNING)
@@ -258,7 +285,7 @@ def run_calibration(
         raise CalibrationError(f"{out}: cannot be written ({exc.strerror or exc}); choose another --out") from None
     try:
         prepare_folder(setup, out)
-        storage = JournalStorage(JournalFileBackend(str(out / "study.journal")))
+        storage = JournalStorage(JournalFileBackend(str(_repair_journal(out / "study.journal"))))
         study = optuna.create_study(study_name=STUDY, storage=storage, direction="minimize", load_if_exists=True)
         report = SearchReport(out=out, budget=setup.budget)
         finished = [t for t in study.get_trials(deepcopy=False) if t.state == TrialState.COMPLETE]
