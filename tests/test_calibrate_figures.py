@@ -175,3 +175,13 @@ def test_a_journal_cut_by_a_kill_is_repaired(tmp_path: Path) -> None:
     journal.write_bytes(b"x" * 70_000)  # not one whole line: nothing to keep
     _repair_journal(journal)
     assert journal.read_bytes() == b""
+
+
+def test_communities_with_their_own_arrivals_refuse_only_arrival_fits() -> None:
+    band = sized_base(load_scenario("band"), sizing(EQUAL))  # one of its communities sets founders: 1.0
+    with pytest.raises(FitError, match="communities set their own arrivals"):
+        fit_space(band, None)
+    assert [p.path for p in fit_space(band, ["post_rate=0.1:0.5"])] == ["params.post_rate"]
+    open_course = sized_base(load_scenario("open-course"), sizing(EQUAL))  # several communities, no own arrivals
+    assert len(fit_space(open_course, None)) == len(DEFAULT_FIT)
+    assert open_course["arrivals"] == {"founders": 0.1, "wave_days": 21.0, "trickle": 0.2}

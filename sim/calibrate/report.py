@@ -18,6 +18,7 @@ import yaml
 
 from learncomm import __version__
 from learncomm.sim.calibrate.search import BASELINE, REPLICATES, SAMPLER, CalSetup, read_record, read_records
+from learncomm.sim.calibrate.space import OWN_ARRIVALS
 from learncomm.sim.runs.store import atomic_file, versions
 from learncomm.sim.schema.loading import ScenarioError, read_yaml, set_dotted
 from learncomm.sim.sweeps.store import write_json_atomic
@@ -123,13 +124,14 @@ def _base_data(setup: CalSetup) -> dict[str, Any]:
     """The base file's own fields with the log's size and the arrivals written out (short, like the file); the
     whole sized scenario when the file cannot be read again or has several communities."""
     full: dict[str, Any] = yaml.safe_load(yaml.safe_dump(setup.base))  # a deep, plain copy
+    full.pop(OWN_ARRIVALS, None)
     try:
         raw = read_yaml(Path(setup.base_path).read_text(encoding="utf-8"), setup.base_path)[1]
     except (OSError, UnicodeDecodeError, ScenarioError, yaml.YAMLError):
         return full
     if not isinstance(raw, dict) or raw.get("communities"):
         return full
-    raw.update(learners=full["learners"], days=full["days"], arrivals=full["arrivals"])
+    raw.update(learners=full["learners"], days=full["days"], arrivals=full.get("arrivals"))
     return raw
 
 

@@ -57,6 +57,7 @@ DEFAULT_FIT: tuple[tuple[str, float, float], ...] = (
 )
 ARRIVAL_FIELDS = tuple(Arrivals.model_fields)
 SIZED = ("learners", "days", "seed")
+OWN_ARRIVALS = "_communities_set_arrivals"  # a marker in the sized base's data, removed before validation
 
 
 def full_path(name: str) -> str:
@@ -117,6 +118,11 @@ def fit_space(base: dict[str, Any], fits: list[str] | None) -> list[FitParam]:
         if path in seen:
             raise FitError(f"--fit {path}: given twice")
         seen.add(path)
+        if path.startswith("arrivals.") and base.get(OWN_ARRIVALS):
+            raise FitError(
+                f"--fit {path}: the base scenario's communities set their own arrivals, which a scenario-level fit "
+                "cannot change; fit other parameters (--fit), or remove the communities' arrivals from the base"
+            )
         if path in SIZED:
             raise FitError(f"--fit {path}: set by the log (learners = members, days = its span), not fitted")
         value = _current(base, path)
@@ -131,7 +137,7 @@ def fit_space(base: dict[str, Any], fits: list[str] | None) -> list[FitParam]:
             raise FitError(f"--fit {path}: the field holds whole numbers; expected whole LOW:HIGH")
         for end in (low, high):
             try:
-                build_scenario(base, {path: int(end) if integer else end}, False)
+                trial_scenario(base, {path: int(end) if integer else end})
             except ScenarioError as exc:
                 raise FitError(f"--fit {path}={low:g}:{high:g}: {end:g} is not allowed: {exc}") from None
         space.append(FitParam(path, float(low), float(high), integer))
@@ -157,15 +163,13 @@ def sized_base(base: Scenario, size: Sizing) -> dict[str, Any]:
     """The base scenario sized to the log, as data the trial values are set on. Its arrivals are written out at
     the scenario level (the setting's when the file gives none), so fitting one arrival field keeps the others."""
     sc = with_changes(base, source="the base scenario sized to the log", learners=size.learners, days=size.days)
-    if any(c.arrivals is not None for c in sc.communities or []):
-        raise FitError(
-            "the base scenario's communities set their own arrivals, which a scenario-level fit cannot change; "
-            "remove them from the base or fit other parameters"
-        )
     data = sc.model_dump(mode="json")
-    data["arrivals"] = sc.arrivals_of(sc.resolved_communities()[0]).model_dump(mode="json")
+    if not any(c.arrivals is not None for c in sc.communities or []):
+        data["arrivals"] = sc.arrivals_of(sc.resolved_communities()[0]).model_dump(mode="json")
+    else:
+        data[OWN_ARRIVALS] = True  # fit_space refuses arrivals.* (they would change nothing)
     return copy.deepcopy(data)
 
 
 def trial_scenario(base: dict[str, Any], values: dict[str, float]) -> Scenario:
-    return build_scenario(base, values, False)
+    return build_scenario({k: v for k, v in base.items() if k != OWN_ARRIVALS}, values, False)
