@@ -138,7 +138,7 @@ def calibrate(
         TextColumn("[bold]calibrate"),
         BarColumn(),
         MofNCompleteColumn(),
-        TextColumn("sims  best distance {task.fields[best]}"),
+        TextColumn("trials  best distance {task.fields[best]}"),
         TimeElapsedColumn(),
         TextColumn("eta"),
         TimeRemainingColumn(),
