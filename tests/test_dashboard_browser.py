@@ -322,4 +322,26 @@ def test_run_warnings_show_as_text_first_on_the_page(browser: Any, root: Path, t
     notes = p.js("() => [...document.querySelectorAll('#warnings .note')].map(n => n.textContent)")
     assert notes == ["the ideator role never acted: it starts on day 99 (role_never_acted)", f"{PWNED} (x)"]
     p.check_clean(plots=10)
+
+
+def test_calibration_page_renders_every_figure_and_the_log_name_as_text(browser: Any, tmp_path: Path) -> None:
+    from test_calibrate import TINY, model_log
+
+    from learncomm.sim.calibrate.plan import Options, make_setup
+    from learncomm.sim.calibrate.report import write_outputs
+    from learncomm.sim.calibrate.search import run_calibration
+    from learncomm.sim.dashboard.calibration_page import build_calibration
+
+    folder = tmp_path / "<i>evil"
+    folder.mkdir()
+    base = folder / "tiny.yaml"
+    base.write_text(TINY, encoding="utf-8")
+    log, members = model_log(folder, base, {"params.post_rate": 0.3})
+    setup, _ = make_setup(log, str(base), ["post_rate=0.05:0.8"], members, Options(budget=3, batch=3))
+    run_calibration(setup, tmp_path / "cal")
+    write_outputs(setup, tmp_path / "cal")
+    p = Page(browser, build_calibration(tmp_path / "cal"))
+    p.check_clean(plots=6)
+    assert p.page.locator("i", has_text="evil").count() == 0  # the path is text, not markup
+    assert "<i>evil" in p.page.locator("header").text_content()
     p.close()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from learncomm.sim.cli import check, dashboard, llm, run, sweep  # noqa: F401  (each registers its commands)
+from learncomm.sim.cli import calibrate, check, dashboard, llm, run, sweep  # noqa: F401  (each registers its commands)
 from learncomm.sim.cli.app import app, err
 
 __all__ = ["app", "main"]
