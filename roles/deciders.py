@@ -25,6 +25,7 @@ from learncomm.roles.base import MAX_OPTIONS, Candidate, Choice, RoleSpec
 from learncomm.roles.record import Intervention
 from learncomm.roles.snapshot import Snapshot
 from learncomm.roles.trust import NO_KEY, Trust, known_secrets, redact
+from learncomm.sim.engine.streams import stream
 from learncomm.sim.schema.loading import ScenarioError
 from learncomm.sim.schema.roles import LLM
 
@@ -61,6 +62,8 @@ class Answer:
     cache_hit: bool = False
     fallback: bool = False
     reason: str = ""
+    shown_order: tuple[int, ...] = ()  # policy ranks in the order the model saw them (empty: no model asked)
+    shown_position: int = -1  # the position the model picked in that order (-1: none)
 
 
 class Decider(Protocol):
@@ -108,6 +111,8 @@ class ReplayDecider:
             prompt_hash=r.prompt_hash,
             fallback=bool(r.fallback),
             reason=r.reason,
+            shown_order=tuple(int(i) for i in r.shown_order.split()),
+            shown_position=int(r.shown_position),
         )
 
 
@@ -122,6 +127,17 @@ def prompt_messages(
         "Answer with the option's number and your message."
     )
     return [("system", SYSTEM.format(role=spec.name, purpose=spec.purpose)), ("human", user)]
+
+
+def shown_order(seed: int, spec: RoleSpec[Any, Any], snap: Snapshot, why: str, n: int) -> tuple[int, ...]:
+    """The order a model sees the candidates in: a permutation from the run's seed and the situation.
+
+    Small models favour the first option shown; the policy ranks its best first. Shuffling separates
+    "agrees with the policy" from "takes the first option". A stream of its own per decision (named by
+    role, community, day and trigger): no other draw moves, and the same situation shows the same order.
+    """
+    rng = stream(seed, f"shown-order/{spec.name}/{snap.community}/{snap.day}/{why}")
+    return tuple(int(i) for i in rng.permutation(n))
 
 
 def _counting_cache(path: str) -> Any:
@@ -172,10 +188,13 @@ class ChatDecider:
         chat: Any = None,
         call_slot: CallSlot = nullcontext,
         trust: Trust | None = None,
+        seed: int = 0,
     ) -> None:
         """`chat` replaces ChatOpenAI (tests drive parsing and fallbacks with LangChain fake chat models);
         `call_slot` wraps each call (a sweep's limit on concurrent calls); `trust` is what the user allowed
-        (roles/trust.py; default: their trust file and environment). The local decider is sent no key."""
+        (roles/trust.py; default: their trust file and environment). The local decider is sent no key.
+        `seed` (the run's) seeds the order the candidates are shown in (`shown_order`)."""
+        self.seed = seed
         try:
             import openai
             from langchain_core.rate_limiters import InMemoryRateLimiter
@@ -228,7 +247,8 @@ class ChatDecider:
     def decide(
         self, spec: RoleSpec[Any, Any], snap: Snapshot, candidates: Sequence[Candidate[Any]], why: str = "cadence"
     ) -> Answer:
-        messages = prompt_messages(spec, snap, candidates, why)
+        order = shown_order(self.seed, spec, snap, why, len(candidates))
+        messages = prompt_messages(spec, snap, [candidates[i] for i in order], why)
         digest = hashlib.sha256(json.dumps(messages).encode()).hexdigest()[:16]
         with self.call_slot():
             started = time.perf_counter()
@@ -243,8 +263,15 @@ class ChatDecider:
             input_tokens=int(usage.get("input_tokens", 0)),
             output_tokens=int(usage.get("output_tokens", 0)),
             cache_hit=bool(self.cache is not None and self.cache.last_hit),
+            shown_order=order,
         )
         if parsed is None:  # tokens were spent: keep the accounting, let the graph fall back
             reason = f"output did not fit the schema: {redact(str(out.get('parsing_error')), known_secrets())[:200]}"
             return replace(spent, fallback=True, reason=reason)
-        return replace(spent, choice=parsed.choice, text=parsed.message)
+        shown = parsed.choice  # a position in the shown order; the graph rejects one past the options
+        return replace(
+            spent,
+            choice=order[shown] if 0 <= shown < len(order) else shown,
+            text=parsed.message,
+            shown_position=shown,
+        )
