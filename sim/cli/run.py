@@ -14,7 +14,7 @@ from learncomm.roles.trust import Trust
 from learncomm.sim.cli.app import DaysOpt, LearnersOpt, SeedOpt, SetOpt, app, err, fail, out, prepare
 from learncomm.sim.cli.dashboard import write_after
 from learncomm.sim.cli.progress import count_progress, day_progress
-from learncomm.sim.cli.tables import print_comparison, print_roles, print_summary
+from learncomm.sim.cli.tables import print_comparison, print_llm_quality, print_roles, print_summary
 from learncomm.sim.runs.store import ResultsError, claim_dir, release_dir, stamped_dir
 from learncomm.sim.schema.loading import ScenarioError, load_scenario, scenario_question, shipped_scenarios
 
@@ -113,6 +113,7 @@ def run(
         f"(seed {used_seed})",
     )
     print_roles(out, result.summary.get("roles", {}))
+    print_llm_quality(out, result.summary.get("llm_quality", {}))
     out.print(
         f"Results: [bold]{escape(str(target))}[/]  "
         f"({result.manifest['learners']} learners, {result.manifest['wall_time_s']:.2f} s)"

@@ -113,6 +113,10 @@ def _run(
     interventions = pa.Table.from_pylist(rows, schema=INTERVENTIONS_SCHEMA)
     summary = summarise(learners_df, ts)
     summary["roles"] = role_accounting(rows, scenario.llm.prices)
+    if any(r["shown_order"] for r in rows):  # a language model decided: judge what it decided (roles/quality.py)
+        from learncomm.roles.quality import run_quality
+
+        summary["llm_quality"] = run_quality(rows, model.world.topic_names, scenario.llm.language)
     resolved = scenario.model_dump(mode="json")
     manifest = {
         "learncomm": __version__,
