@@ -107,16 +107,20 @@ def ask(decider: Decider, s: Situation) -> Answer:
         return Answer(model=decider.model_name, latency_s=time.perf_counter() - started, fallback=True, reason=reason)
 
 
-def item(s: Situation, a: Answer, language: str) -> tuple[dict[str, Any], TextCheck | None]:
+def item(s: Situation, a: Answer, language: str, decider_name: str) -> tuple[dict[str, Any], TextCheck | None]:
     valid = not a.fallback and a.choice is not None and 0 <= a.choice < len(s.candidates)
     names = {t.index: t.name for t in s.snapshot.topics}
-    check = check_text(a.text, mentions(s.candidates[a.choice].decision, names), language) if valid else None
-    # a decider that does not shuffle (the policy, a fake) showed the options in the policy's order
-    order = a.shown_order or tuple(range(len(s.candidates)))
-    position = a.shown_position if a.shown_order else (a.choice if a.choice is not None else -1)
+    check = None
+    if valid and a.choice is not None:
+        check = check_text(a.text, mentions(s.candidates[a.choice].decision, names), language)
+    # a decider that does not shuffle (the policy) showed the options in the policy's order; one that failed
+    # before answering showed nothing we know of
+    order = a.shown_order or (tuple(range(len(s.candidates))) if valid else ())
+    position = a.shown_position if a.shown_order else (a.choice if valid and a.choice is not None else -1)
     row = {
         "id": s.id,
         "role": s.role,
+        "decider": decider_name,
         "kind": s.kind,
         "options": len(s.candidates),
         "shown_order": " ".join(str(i) for i in order),
@@ -193,7 +197,7 @@ def evaluate(
     rows: list[dict[str, Any]] = []
     checks: list[TextCheck | None] = []
     for s in situations:
-        row, check = item(s, ask(decider, s), language)
+        row, check = item(s, ask(decider, s), language, decider.name)
         rows.append(row)
         checks.append(check)
         if on_item is not None:

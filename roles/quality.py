@@ -34,6 +34,14 @@ REFUSAL = re.compile(
     r"(?:answer|help|see|access|provide|do|assist|decide)|as an ai\b|as a language model|try again later)",
     re.IGNORECASE,
 )
+MODEL_DECIDERS = ("openai", "local")
+
+
+def model_asked(row: Mapping[str, Any]) -> bool:
+    """A language model was asked for this decision: it was shown options, or it failed before it could be."""
+    return bool(row.get("shown_order")) or row.get("decider") in MODEL_DECIDERS
+
+
 _SENTENCE = re.compile(r"[.!?]+(?:\s+|$)")
 
 
@@ -49,11 +57,11 @@ class TextCheck:
     in_language: bool | None
 
 
-def mentions(decision: Mapping[str, Any], topic_names: Sequence[str]) -> list[str]:
-    """What a message about this decision should name: its topic, its weekday."""
+def mentions(decision: Mapping[str, Any], topic_names: Mapping[int, str]) -> list[str]:
+    """What a message about this decision should name: its topic (by index), its weekday."""
     out = []
     topic = decision.get("topic")
-    if isinstance(topic, int) and 0 <= topic < len(topic_names):
+    if isinstance(topic, int) and topic in topic_names:
         out.append(topic_names[topic])
     day = decision.get("day")
     if isinstance(day, int) and not isinstance(day, bool):
@@ -121,8 +129,9 @@ def position_stats(orders: Sequence[Sequence[int]], positions: Sequence[int]) ->
 
 def judge(rows: Sequence[Mapping[str, Any]], checks: Sequence[TextCheck | None]) -> dict[str, Any]:
     """One role's figures over its decisions: rows carry fallback, choice, shown_order, shown_position;
-    `checks[i]` is the text check of row i (None for a fallback)."""
-    asked = [r for r in rows if r.get("shown_order")]
+    `checks[i]` is the text check of row i (None for a fallback). Rows where no model was asked (the
+    policy's) count in `decisions` only."""
+    asked = [r for r in rows if model_asked(r)]
     used = [(r, c) for r, c in zip(rows, checks, strict=True) if r.get("shown_order") and not r["fallback"]]
     orders = [[int(i) for i in str(r["shown_order"]).split()] for r, _ in used]
     done = [c for _, c in used if c is not None]
@@ -166,16 +175,17 @@ def noise(figures: Mapping[str, Any], role: str) -> list[str]:
 
 def run_quality(rows: Sequence[Mapping[str, Any]], topic_names: Sequence[str], language: str) -> dict[str, Any]:
     """summary.json's `llm_quality`: per role with model decisions, its figures and warnings."""
+    names = dict(enumerate(topic_names))
     by_role: dict[str, list[Mapping[str, Any]]] = {}
     for r in rows:
-        if r.get("shown_order"):
+        if model_asked(r):
             by_role.setdefault(str(r["role"]), []).append(r)
     out: dict[str, Any] = {}
     for role, mine in by_role.items():
         checks = [
             None
             if r["fallback"]
-            else check_text(str(r["text"]), mentions(json.loads(str(r["decision"])), topic_names), language)
+            else check_text(str(r["text"]), mentions(json.loads(str(r["decision"])), names), language)
             for r in mine
         ]
         figures = judge(mine, checks)

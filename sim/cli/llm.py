@@ -20,7 +20,7 @@ from learncomm.roles.evaluate import Thresholds
 from learncomm.roles.local_server import LocalModelError, LocalServer
 from learncomm.roles.trust import TrustError
 from learncomm.sim.cli.app import app, fail, out
-from learncomm.sim.cli.llm_eval import print_eval, run_eval, write_eval
+from learncomm.sim.cli.llm_eval import Asking, print_eval, run_eval, write_eval
 from learncomm.sim.schema.loading import ScenarioError
 
 llm_app = typer.Typer(
@@ -97,6 +97,9 @@ def eval_(
         int | None, typer.Option("--per-role", min=1, help="Only the first N situations of each role.")
     ] = None,
     seed: Annotated[int, typer.Option("--seed", min=0, help="Seeds the order options are shown in.")] = 0,
+    timeout: Annotated[
+        float, typer.Option("--timeout", min=1.0, max=600.0, help="Seconds per model call (llm.timeout_s).")
+    ] = 60.0,
     language: Annotated[str, typer.Option("--language", help="Language the messages should be in (ISO 639-1).")] = "en",
     out_dir: Annotated[Path | None, typer.Option("--out", help="Folder for eval.json and dashboard.html.")] = None,
     results: Annotated[Path, typer.Option("--results", help="Where the default folder goes.")] = Path("results"),
@@ -131,9 +134,8 @@ def eval_(
         situations = load_situations(roles=wanted, per_role=per_role)
         label = re.sub(r"[^A-Za-z0-9_.-]+", "-", model or decider)[:60]
         claimed = claim_dir(out_dir) if out_dir else stamped_dir(results, f"llm-eval-{label}", claim=True)
-        report = run_eval(
-            decider, model, base_url, api_key_env, seed, language, limits, situations, (price_input, price_output)
-        )
+        asking = Asking(decider, model, base_url, api_key_env, seed, timeout, (price_input, price_output))
+        report = run_eval(asking, language, limits, situations)
         write_eval(report, claimed)
     except (EvalError, ResultsError, ScenarioError, TrustError, DeciderError, LocalModelError) as exc:
         if claimed is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,17 +14,20 @@ from learncomm.sim.cli.app import out
 from learncomm.sim.cli.progress import count_progress
 
 
-def run_eval(
-    kind: str,
-    model: str | None,
-    base_url: str | None,
-    api_key_env: str | None,
-    seed: int,
-    language: str,
-    limits: Thresholds,
-    situations: list[Situation],
-    prices: tuple[float, float],
-) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Asking:
+    """Which decider the evaluation asks, and how (the command's options)."""
+
+    decider: str  # local or openai
+    model: str | None
+    base_url: str | None
+    api_key_env: str | None
+    seed: int  # seeds the order options are shown in
+    timeout: float
+    prices: tuple[float, float]  # USD per million input and output tokens
+
+
+def run_eval(asking: Asking, language: str, limits: Thresholds, situations: list[Situation]) -> dict[str, Any]:
     """The report; with --decider local and no --base-url, the bundled model's server runs for the evaluation."""
     from learncomm.roles.deciders import ChatDecider
     from learncomm.roles.evaluate import evaluate
@@ -31,21 +35,23 @@ def run_eval(
     from learncomm.roles.trust import Trust
     from learncomm.sim.schema.roles import LLM, Prices
 
-    cfg = LLM(cache=None, max_retries=1)
+    a = asking
+    cfg = LLM(cache=None, max_retries=1, timeout_s=a.timeout)
     with ExitStack() as stack:
-        if kind == "local":
-            url = base_url or stack.enter_context(LocalServer())
-            local = cfg.model_copy(update={"model": model or "gemma-3-270m"})
-            decider = ChatDecider(local, base_url=url, name="local", seed=seed)
+        if a.decider == "local":
+            url = a.base_url or stack.enter_context(LocalServer())
+            local = cfg.model_copy(update={"model": a.model or "gemma-3-270m"})
+            decider = ChatDecider(local, base_url=url, name="local", seed=a.seed)
         else:
-            if model:
-                cfg = cfg.model_copy(update={"model": model})
-            trust = Trust.from_user((), api_key_env=api_key_env, base_url=base_url)
-            decider = ChatDecider(cfg, base_url=base_url, trust=trust, seed=seed)
+            if a.model:
+                cfg = cfg.model_copy(update={"model": a.model})
+            trust = Trust.from_user((), api_key_env=a.api_key_env, base_url=a.base_url)
+            decider = ChatDecider(cfg, base_url=a.base_url, trust=trust, seed=a.seed)
+        prices = Prices(input=a.prices[0], output=a.prices[1])
         with count_progress(out, "llm eval", len(situations), unit="situations") as advance:
-            report = evaluate(decider, situations, language, Prices(input=prices[0], output=prices[1]), limits, advance)
-    report["base_url"] = base_url
-    report["seed"] = seed
+            report = evaluate(decider, situations, language, prices, limits, advance)
+    report["base_url"] = a.base_url
+    report["seed"] = a.seed
     return report
 
 

@@ -113,9 +113,9 @@ def _run(
     interventions = pa.Table.from_pylist(rows, schema=INTERVENTIONS_SCHEMA)
     summary = summarise(learners_df, ts)
     summary["roles"] = role_accounting(rows, scenario.llm.prices)
-    if any(r["shown_order"] for r in rows):  # a language model decided: judge what it decided (roles/quality.py)
-        from learncomm.roles.quality import run_quality
+    from learncomm.roles.quality import model_asked, run_quality
 
+    if any(model_asked(r) for r in rows):  # a language model decided: judge what it decided (roles/quality.py)
         summary["llm_quality"] = run_quality(rows, model.world.topic_names, scenario.llm.language)
     resolved = scenario.model_dump(mode="json")
     manifest = {
