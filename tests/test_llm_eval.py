@@ -203,3 +203,37 @@ def test_eval_command_bad_options_are_clean_errors(args: list[str], message: str
     r = CliRunner().invoke(app, ["llm", "eval", *args, "--out", str(tmp_path / "ev")])
     assert r.exit_code == 2 and message in r.output and "Traceback" not in r.output
     assert not (tmp_path / "ev").exists()
+
+
+# ---------------------------------------------------------------- runs say what the model decided
+
+
+def test_a_run_with_a_model_says_what_it_decided(tmp_path: Path) -> None:
+    from rich.console import Console
+
+    from learncomm.roles.setup import DeciderFactory
+    from learncomm.sim.cli.tables import print_llm_quality
+    from learncomm.sim.dashboard.run_page import build_run
+    from learncomm.sim.runs.run import run_scenario
+    from learncomm.sim.schema.loading import parse_scenario
+
+    factory = DeciderFactory(override="openai")
+    factory.built["openai"] = fake_decider(0, "I'm sorry, I can't help with [insert topic here].")
+    sc = parse_scenario(
+        "name: q\nlearners: 80\ndays: 15\nseed: 2\nllm: {cache: null}\nroles:\n  ideator: {cadence: 2}\n"
+    )
+    res = run_scenario(sc, out=tmp_path / "run", deciders=factory)
+    rows = res.interventions
+    q = res.summary["llm_quality"]["ideator"]
+    assert q["asked"] == len(rows) == 7 and q["valid"] == 7
+    assert q["position"]["by_position"][0] == 7 and q["text"]["refusal"] == 1.0 and q["text"]["placeholder"] == 1.0
+    assert q["agrees_with_policy"] == pytest.approx((rows["choice"] == 0).mean(), abs=1e-4)
+    assert any("position 0 every time" in w for w in q["warnings"]) and any("refusals" in w for w in q["warnings"])
+    console = Console(record=True, width=200)
+    print_llm_quality(console, res.summary["llm_quality"])
+    printed = console.export_text()
+    assert "What the language model decided" in printed and "were refusals" in printed
+    html = build_run(tmp_path / "run").read_text()
+    assert "What the language model decided" in html and "position 0 every time" in html
+    policy = run_scenario(sc, deciders=DeciderFactory(override="policy"))
+    assert "llm_quality" not in policy.summary  # nothing to judge when no model was asked
