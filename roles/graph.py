@@ -130,6 +130,8 @@ def _record(state: RoleState, runtime: Runtime[RoleContext]) -> RoleState:
             fallback=state["fallback"],
             reason=state["reason"],
             trigger=state["trigger"],
+            shown_order=" ".join(str(i) for i in answer.shown_order),
+            shown_position=answer.shown_position,
         )
     )
     return {}

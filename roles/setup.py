@@ -79,9 +79,9 @@ class DeciderFactory:
                     "run through `learncomm run` or learncomm.sim.runs.run.run_scenario, which start it"
                 )
             local = cfg.model_copy(update={"model": self.model or "gemma-3-270m"})
-            return ChatDecider(local, base_url=self.local_url, name="local", call_slot=self.call_slot)
+            return ChatDecider(local, base_url=self.local_url, name="local", call_slot=self.call_slot, seed=model.seed)
         trust = self.trust or Trust.from_user(base_url=self.base_url)
-        return ChatDecider(cfg, base_url=self.base_url, call_slot=self.call_slot, trust=trust)
+        return ChatDecider(cfg, base_url=self.base_url, call_slot=self.call_slot, trust=trust, seed=model.seed)
 
     def cache_path(self, scenario_cache: str | None) -> str | None:
         """The LLM cache file: the command line's, else the scenario's if it lies under `cache_root`."""

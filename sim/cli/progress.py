@@ -37,8 +37,8 @@ def day_progress(console: Console, label: str, days: int) -> Iterator[Callable[[
 
 
 @contextmanager
-def count_progress(console: Console, label: str, total: int) -> Iterator[Callable[[], None]]:
-    """Yields `advance()` for `total` units of work (runs)."""
+def count_progress(console: Console, label: str, total: int, unit: str = "runs") -> Iterator[Callable[[], None]]:
+    """Yields `advance()` for `total` units of work (runs, situations)."""
     with _bar(console) as bar:
-        task = bar.add_task(f"{label}: runs", total=total)
+        task = bar.add_task(f"{label}: {unit}", total=total)
         yield lambda: bar.advance(task)

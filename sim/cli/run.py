@@ -27,7 +27,7 @@ from learncomm.sim.cli.app import (
 )
 from learncomm.sim.cli.dashboard import write_after
 from learncomm.sim.cli.progress import count_progress, day_progress
-from learncomm.sim.cli.tables import print_comparison, print_left_behind, print_roles, print_summary
+from learncomm.sim.cli.tables import print_comparison, print_left_behind, print_llm_quality, print_roles, print_summary
 from learncomm.sim.runs.store import ResultsError, claim_dir, release_dir, stamped_dir
 from learncomm.sim.schema.loading import ScenarioError, load_scenario, scenario_question, shipped_scenarios
 from learncomm.sim.schema.vocab import LEARNER_OUTCOMES
@@ -109,6 +109,7 @@ def run(
         f"(seed {used_seed})",
     )
     print_roles(out, result.summary.get("roles", {}))
+    print_llm_quality(out, result.summary.get("llm_quality", {}))
     print_warnings(result.summary.get("warnings", []))
     out.print(
         f"Results: [bold]{escape(str(target))}[/]  "

@@ -84,6 +84,33 @@ def _size(r: Any) -> str:
     return f" (n = {na})" if na == nb else f" (n = {na} in A, {nb} in B)"  # per seed
 
 
+def print_llm_quality(console: Console, quality: dict[str, dict[str, Any]]) -> None:
+    """What the language model decided, per role, and a warning where it looks like noise."""
+    if not quality:
+        return
+    table = Table(title="What the language model decided", title_justify="left")
+    for col in (
+        "role",
+        "model answers",
+        "valid",
+        "agrees with policy",
+        "by chance",
+        "top position",
+        "refusals",
+        "placeholders",
+        "names its choice",
+    ):
+        table.add_column(col, justify="left" if col == "role" else "right")
+    pct = lambda v: "-" if v is None else f"{v:.0%}"  # noqa: E731
+    for name, q in quality.items():
+        table.add_row(
+            name, str(q["asked"]), pct(q["valid_share"]), pct(q["agrees_with_policy"]), pct(q["agreement_by_chance"]),
+            pct(q["position"]["top_share"]), pct(q["text"]["refusal"]), pct(q["text"]["placeholder"]),
+            pct(q["text"]["names_choice"]),
+        )  # fmt: skip
+    console.print(table)  # its warnings are among the run's (summary.json `warnings`), printed after it
+
+
 def print_comparison(console: Console, result: Comparison, groups: list[str] | None = None) -> None:
     t = result.table
     wanted = groups or [g for g in t["group"].unique() if g != "community"]

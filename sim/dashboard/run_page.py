@@ -204,6 +204,22 @@ def roles_sections(run: Run) -> list[Section]:
                 figure_html(fig, "fig-llm-cost") + table,
             )
         )
+    quality = run.summary.get("llm_quality") or {}
+    if quality:
+        table, warnings = roles_view.quality_table(quality)
+        out.append(
+            Section(
+                "llm-quality",
+                "What the language model decided",
+                "per role, over the decisions a language model was asked for: valid answers; how often it took "
+                "the policy's first choice, beside what a pick blind to the options would give; the share of its "
+                "picks at the most picked shown position (options are shown in a shuffled order, so a model "
+                "choosing by content spreads its picks) with a chi-square p against a blind pick; and the checks "
+                "of its messages (docs/roles.md, 'Is the model deciding anything?').",
+                table,
+                notes=[f"warning: {w}" for w in warnings],
+            )
+        )
     return out
 
 

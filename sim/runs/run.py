@@ -133,6 +133,15 @@ def _run(
     summary = summarise(learners_df, ts)
     summary["roles"] = role_accounting(rows, scenario.llm.prices)
     summary["warnings"] = run_warnings(scenario, rows, int(model.day), deciders.override)  # what did not happen
+    from learncomm.roles.quality import model_asked, run_quality
+
+    if any(model_asked(r) for r in rows):  # a language model decided: judge what it decided (roles/quality.py)
+        summary["llm_quality"] = run_quality(rows, model.world.topic_names, scenario.llm.language)
+        summary["warnings"] += [
+            {"code": "llm_looks_like_noise", "message": w}
+            for q in summary["llm_quality"].values()
+            for w in q["warnings"]
+        ]
     resolved = scenario.model_dump(mode="json")
     manifest = {
         "learncomm": __version__,
