@@ -236,16 +236,54 @@ def write_json(data: Any, path: Path) -> None:
     path.write_text(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
 
 
+MAX_SEED = 2**63 - 1  # the scenario schema's and --seed's bound
+
+
+def read_json_object(path: Path) -> dict[str, Any]:
+    """A JSON object from a results file; a missing, truncated or hand-broken file is a ResultsError naming it."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ResultsError(f"{path}: missing; is the folder complete?") from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:  # JSONDecodeError says the line and column
+        raise ResultsError(f"{path}: damaged, cannot read it as JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise ResultsError(f"{path}: damaged, expected a JSON object, got {type(data).__name__}")
+    return data
+
+
+def read_parquet_table(path: Path) -> pa.Table:
+    """A Parquet table from a results file; a missing or damaged file is a ResultsError naming it."""
+    if not path.is_file():
+        raise ResultsError(f"{path}: missing; is the folder complete?")
+    try:
+        return pq.read_table(path)
+    except Exception as exc:  # noqa: BLE001 - pyarrow raises several types (ArrowInvalid, OSError) for a damaged file
+        raise ResultsError(f"{path}: damaged, cannot read it as Parquet ({exc})") from None
+
+
+def manifest_seed(manifest: dict[str, Any], path: Path) -> int:
+    """The manifest's seed, checked as the command line checks --seed: a whole number from 0 to 2**63-1."""
+    if "seed" not in manifest:
+        raise ResultsError(f"{path}: seed: missing")
+    seed = manifest["seed"]
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        shown = json.dumps(seed, default=str)
+        shown = shown if len(shown) <= 60 else shown[:57] + "..."
+        raise ResultsError(f"{path}: seed: expected a whole number from 0 to 2**63-1, got {shown}")
+    return seed
+
+
 def read_run(run_dir: Path) -> dict[str, Any]:
-    """The manifest and tables of a run folder (tables as pyarrow Tables)."""
+    """The manifest and tables of a run folder (tables as pyarrow Tables); any damaged file is a ResultsError."""
     run_dir = Path(run_dir)
     manifest = run_dir / "manifest.json"
     if not manifest.is_file():
         raise ResultsError(f"{run_dir}: not a learncomm run folder (no manifest.json)")
-    out: dict[str, Any] = {"manifest": json.loads(manifest.read_text(encoding="utf-8"))}
+    out: dict[str, Any] = {"manifest": read_json_object(manifest)}
     for name in TABLES:
-        out[name] = pq.read_table(run_dir / f"{name}.parquet")
+        out[name] = read_parquet_table(run_dir / f"{name}.parquet")
     summary = run_dir / "summary.json"
     if summary.is_file():
-        out["summary"] = json.loads(summary.read_text(encoding="utf-8"))
+        out["summary"] = read_json_object(summary)
     return out
