@@ -22,9 +22,10 @@ from learncomm import __version__
 from learncomm.sim.check.facts import FACTS, FAST_SCENARIOS, LONG, OPEN, Fact, LogCheck, Sample, check_log
 from learncomm.sim.check.figures import Figures, figures
 from learncomm.sim.check.log import Activity
+from learncomm.sim.runs.claim import stamped_dir
 from learncomm.sim.runs.compare import interval
 from learncomm.sim.runs.run import RunResult, run_scenario
-from learncomm.sim.runs.store import atomic_file, stamped_dir, versions, write_json
+from learncomm.sim.runs.store import atomic_file, versions, write_json
 from learncomm.sim.schema.loading import load_scenario
 from learncomm.sim.sweeps.runner import local_executor
 

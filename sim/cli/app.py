@@ -44,6 +44,11 @@ def fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
+def warn(message: str) -> None:
+    """Something the user should know that is not an error (a stale claim taken over, ...); taken literally."""
+    err.print(f"[yellow]note:[/] {escape(message)}", highlight=False, markup=True, soft_wrap=True)
+
+
 def parse_sets(items: list[str] | None) -> dict[str, Any]:
     overrides: dict[str, Any] = {}
     for item in items or []:

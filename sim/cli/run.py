@@ -11,11 +11,11 @@ from rich.markup import escape
 
 from learncomm.roles.setup import DeciderFactory, uses_local
 from learncomm.roles.trust import Trust
-from learncomm.sim.cli.app import DaysOpt, LearnersOpt, SeedOpt, SetOpt, app, err, fail, out, prepare
+from learncomm.sim.cli.app import DaysOpt, LearnersOpt, SeedOpt, SetOpt, app, err, fail, out, prepare, warn
 from learncomm.sim.cli.dashboard import write_after
 from learncomm.sim.cli.progress import count_progress, day_progress
 from learncomm.sim.cli.tables import print_comparison, print_roles, print_summary
-from learncomm.sim.runs.store import ResultsError, claim_dir, release_dir, stamped_dir
+from learncomm.sim.runs.claim import ResultsError, claim_dir, release_dir, stamped_dir
 from learncomm.sim.schema.loading import ScenarioError, load_scenario, scenario_question, shipped_scenarios
 
 # The commands import the engine (numpy, pandas, mesa, pyarrow) when they run, so `learncomm --help` stays fast.
@@ -78,7 +78,9 @@ def run(
         if decider not in (None, "policy", "openai", "local"):
             raise ScenarioError(f"--decider {decider}: expected policy, openai or local")
         # the folder is claimed before the run: a taken or unwritable --out fails now, not after the simulation
-        target = claimed = claim_dir(out_dir) if out_dir else default_run_dir(results, sc, used_seed, claim=True)
+        target = claimed = (
+            claim_dir(out_dir, on_stale=warn) if out_dir else default_run_dir(results, sc, used_seed, claim=True)
+        )
         # --decider local --base-url URL: use a server already running (`learncomm llm serve`) instead of starting one
         local_url = base_url if base_url and uses_local(sc, decider) else None
         if api_key_env is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", api_key_env):
@@ -197,7 +199,9 @@ def compare(
         seed_list = list(range(first_seed, first_seed + seeds))
         # claimed before the runs: a taken or unwritable --out fails now, not after them
         target = claimed = (
-            claim_dir(out_dir) if out_dir else stamped_dir(results, f"compare-{sa.name}-vs-{sb.name}", claim=True)
+            claim_dir(out_dir, on_stale=warn)
+            if out_dir
+            else stamped_dir(results, f"compare-{sa.name}-vs-{sb.name}", claim=True)
         )
         with count_progress(out, f"{escape(sa.name)} vs {escape(sb.name)}", 2 * seeds) as advance:
             result = run_compare(sa, sb, seed_list, on_run=advance)

@@ -17,6 +17,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from learncomm.sim.runs.claim import process_start
 from learncomm.sim.runs.store import atomic_dir, write_json
 from learncomm.sim.schema.scenario import Scenario
 from learncomm.sim.sweeps.llm_limit import LLMLimit, call_slot
@@ -51,34 +52,13 @@ def init_worker(parent: int | None = None) -> None:
 PARENT_CHECK_S = 0.5
 
 
-def _start_time(pid: int) -> str | None:
-    """The process's start time (Linux: /proc/PID/stat field 22), None when it is gone or a zombie; elsewhere
-    "alive" while a signal 0 reaches it."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
-    except FileNotFoundError:
-        if not Path("/proc/self/stat").exists():  # no /proc (macOS): is the pid still there?
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                return None
-            except PermissionError:
-                pass
-            return "alive"
-        return None
-    except OSError:
-        return None
-    fields = stat.rsplit(")", 1)[1].split()
-    return None if fields[0] in ("Z", "X") else fields[19]
-
-
 def _watch_parent(parent: int) -> None:
     """A sweep worker's parent is the forkserver, not the sweep, so the kernel's parent-death signal cannot
     tell it that the sweep died: poll the sweep's pid (and start time, so a reused pid does not count)."""
-    started = _start_time(parent)
+    started = process_start(parent)
     while True:
         time.sleep(PARENT_CHECK_S)
-        if started is None or _start_time(parent) != started:
+        if started is None or process_start(parent) != started:
             os._exit(1)  # the sweep is gone: stop writing run folders (a resume redoes this run)
 
 
