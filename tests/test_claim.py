@@ -321,3 +321,28 @@ def test_a_dead_claim_beside_other_files_is_not_taken(tmp_path: Path) -> None:
     with pytest.raises(ResultsError, match="no longer running, but the folder holds other files"):
         claim_dir(tmp_path / "r")
     assert (tmp_path / "r" / "mine.txt").read_text() == "keep"
+
+
+def test_two_checks_into_one_folder_one_wins(tmp_path: Path) -> None:
+    """`learncomm check` claims its --out as `run` does: the second check into the folder fails at once, naming the
+    first; the first writes check.json undisturbed."""
+    args = [*LEARNCOMM, "check", "--seeds", "30", "--scenario", "pottery", "--out", "c", "--no-dashboard"]
+    first = subprocess.Popen(args, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_for_claim(tmp_path / "c", first)
+        second = learncomm(*args[3:], cwd=tmp_path)
+        clean_error(second, "c: already exists", f"another run is writing it: pid {first.pid}")
+        assert first.poll() is None, "the second check must fail while the first is still running"
+        out, err = first.communicate(timeout=600)
+    finally:
+        first.kill()
+    assert first.returncode in (0, 1), err  # 1: a fact failed on this small scenario, which is not the point here
+    assert {p.name for p in (tmp_path / "c").iterdir()} == {"check.json"}
+    assert json.loads((tmp_path / "c" / "check.json").read_text())["seeds"] == list(range(1, 31))
+
+
+def test_check_out_that_exists_is_an_error_before_any_run(tmp_path: Path) -> None:
+    (tmp_path / "c").mkdir()
+    started = time.perf_counter()
+    clean_error(learncomm("check", "--seeds", "30", "--out", "c", "--no-dashboard", cwd=tmp_path), "c: already exists")
+    assert time.perf_counter() - started < 30

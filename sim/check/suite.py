@@ -25,7 +25,7 @@ from learncomm.sim.check.log import Activity
 from learncomm.sim.runs.claim import stamped_dir
 from learncomm.sim.runs.compare import interval
 from learncomm.sim.runs.run import RunResult, run_scenario
-from learncomm.sim.runs.store import atomic_file, versions, write_json
+from learncomm.sim.runs.store import atomic_dir, versions, write_json
 from learncomm.sim.schema.loading import load_scenario
 from learncomm.sim.sweeps.runner import local_executor
 
@@ -216,15 +216,15 @@ def run_check(
     return report
 
 
-def default_check_dir(root: Path) -> Path:
-    """results/check-<UTC timestamp> (with -1, -2, ... when it exists)."""
-    return stamped_dir(root, "check")
+def default_check_dir(root: Path, claim: bool = False) -> Path:
+    """results/check-<UTC timestamp> (with -1, -2, ... when it exists; `claim`: created at once, see claim_dir)."""
+    return stamped_dir(root, "check", claim=claim)
 
 
-def write_report(report: CheckReport, out: Path) -> Path:
-    """Write OUT/check.json atomically (the folder is created if needed); returns its path."""
+def write_report(report: CheckReport, out: Path, claimed: bool = False) -> Path:
+    """Write the check folder OUT (check.json) atomically, as `run` writes a run folder: OUT is claimed first
+    (`claimed`: the caller did, before the runs), so two checks into one folder never clobber each other."""
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    target = out / "check.json"
-    atomic_file(target, lambda p: write_json(report.to_dict(), p))
-    return target
+    with atomic_dir(out, claimed=claimed) as tmp:
+        write_json(report.to_dict(), tmp / "check.json")
+    return out / "check.json"
