@@ -2,7 +2,7 @@
 
 Runs go one after the other by default: a shipped scenario runs in a fraction of a second, about what a worker
 process takes to start and import the engine. `workers > 1` runs them on the sweep machinery's process pool
-(`local_executor`), which pays off for larger scenarios.
+(`own_pool`), which pays off for larger scenarios.
 """
 
 from __future__ import annotations
@@ -27,7 +27,8 @@ from learncomm.sim.runs.compare import interval
 from learncomm.sim.runs.run import RunResult, run_scenario
 from learncomm.sim.runs.store import atomic_dir, versions, write_json
 from learncomm.sim.schema.loading import load_scenario
-from learncomm.sim.sweeps.runner import local_executor
+from learncomm.sim.sweeps.runner import own_pool
+from learncomm.sim.sweeps.worker import worker_task
 
 FAST_SEEDS = 3
 DEFAULT_SEEDS = 5
@@ -143,8 +144,10 @@ def scalar_figures(figs: list[Figures]) -> dict[str, Any]:
 
 
 def run_one(name: str, seed: int) -> RunResult:
-    """One run of a scenario (a shipped name or a file) on a seed, no folder written."""
-    return run_scenario(load_scenario(name), seed=seed)
+    """One run of a scenario (a shipped name or a file) on a seed, no folder written (on a pool worker:
+    interruptible by the pool's stop, see sim/sweeps/worker.py)."""
+    with worker_task():
+        return run_scenario(load_scenario(name), seed=seed)
 
 
 def run_all(
@@ -158,7 +161,7 @@ def run_all(
             if on_run is not None:
                 on_run(name, seed)
         return runs
-    with local_executor(workers) as pool:
+    with own_pool(workers) as pool:  # interrupted: the running workers are stopped, not waited for
         futures = {pool.submit(run_one, name, seed): (name, seed) for name, seed in keys}
         for fut in cf.as_completed(futures):
             runs[futures[fut]] = fut.result()

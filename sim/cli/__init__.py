@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 
 from learncomm.sim.cli import check, dashboard, llm, run, sweep  # noqa: F401  (each registers its commands)
@@ -10,10 +11,26 @@ from learncomm.sim.cli.app import app, err
 __all__ = ["app", "main"]
 
 
+class Terminated(BaseException):
+    """SIGTERM: unwinds like Ctrl-C (claims released, staging folders removed, sweep workers stopped), but is not a
+    KeyboardInterrupt, which Typer turns into exit 130 before `main` could tell them apart."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # once: a second SIGTERM must not interrupt the clean-up
+    raise Terminated
+
+
 def main() -> None:
-    """Console entry point; Ctrl-C exits 130 without a traceback (atomic writes leave nothing half-written)."""
+    """Console entry point; Ctrl-C exits 130 and SIGTERM 143, without a traceback, after the same clean-up (atomic
+    writes leave nothing half-written)."""
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:  # a SIGTERM ignored by whoever started us stays ignored
+        signal.signal(signal.SIGTERM, _terminate)
     try:
         app()
+    except Terminated:
+        err.print("terminated (SIGTERM); nothing half-written was left behind")
+        sys.exit(143)
     except KeyboardInterrupt:
         err.print("interrupted; nothing half-written was left behind")
         sys.exit(130)
