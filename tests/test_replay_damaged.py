@@ -111,3 +111,16 @@ def test_replay_counts_days_as_run_does(recorded: Path) -> None:
     flat = " ".join(res.stdout.split())
     found = re.search(r"(\d+) days", flat)
     assert found is not None and found.group(1) == "7", flat
+
+
+def test_replay_out_is_claimed_and_released_on_a_damaged_folder(recorded: Path, tmp_path: Path) -> None:
+    """`replay --out` claims its folder as `run` does: taken already is an error; a damaged recording releases it."""
+    run = tmp_path / "run"
+    shutil.copytree(recorded, run)
+    (tmp_path / "taken").mkdir()
+    res = learncomm("replay", "run", "--out", "taken", cwd=tmp_path)
+    assert res.returncode == 2 and "taken: already exists" in res.stderr, res.stderr
+    (run / "summary.json").write_text("{")
+    res = learncomm("replay", "run", "--out", "again", cwd=tmp_path)
+    assert res.returncode == 2 and "summary.json: damaged" in res.stderr, res.stderr
+    assert not (tmp_path / "again").exists()

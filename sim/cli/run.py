@@ -131,11 +131,19 @@ def replay(
     """Re-run a recorded run with no LLM (the recorded decisions) and check the results are identical."""
     from learncomm.sim.runs.replay import replay_run  # the engine: loaded when a replay starts
 
+    claimed: Path | None = None
     try:
-        same, detail = replay_run(run_dir, out_dir)
+        claimed = claim_dir(out_dir, on_stale=warn) if out_dir else None  # as `run` claims its folder
+        same, detail = replay_run(run_dir, out_dir, claimed=claimed is not None)
     except (ScenarioError, ResultsError) as exc:
+        if claimed is not None:
+            release_dir(claimed)
         fail(str(exc))
         return
+    except BaseException:
+        if claimed is not None:
+            release_dir(claimed)
+        raise
     if not same:
         fail(f"the replay differs from the recording: {detail}", code=1)
     out.print(

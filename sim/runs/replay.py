@@ -25,11 +25,11 @@ def _same_columns(path: Path, recorded: pd.DataFrame, replayed: pd.DataFrame) ->
         )
 
 
-def replay_run(run_dir: Path, out: Path | None = None) -> tuple[bool, str]:
+def replay_run(run_dir: Path, out: Path | None = None, claimed: bool = False) -> tuple[bool, str]:
     """(identical?, what was compared or what differs). Decisions, texts and fallbacks come from the record.
 
     A damaged folder (unreadable JSON or Parquet, a bad seed, tables of the wrong shape) is a ResultsError naming
-    the file, before the simulation when it can be told then."""
+    the file, before the simulation when it can be told then. `claimed`: the caller claimed `out` already."""
     run_dir = Path(run_dir)
     rec = read_run(run_dir)
     manifest, manifest_path = rec["manifest"], run_dir / "manifest.json"
@@ -47,7 +47,7 @@ def replay_run(run_dir: Path, out: Path | None = None) -> tuple[bool, str]:
             f"{', '.join(lacking[:5])}"
         )
     rows = rec["interventions"].to_pylist()
-    res = run_scenario(scenario, seed=seed, out=out, deciders=DeciderFactory(replay=rows))
+    res = run_scenario(scenario, seed=seed, out=out, deciders=DeciderFactory(replay=rows), claimed=claimed)
     recorded_ts = rec["timeseries"].to_pandas()
     _same_columns(run_dir / "timeseries.parquet", recorded_ts, res.timeseries)
     if not res.timeseries.equals(recorded_ts):
