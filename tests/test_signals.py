@@ -3,6 +3,7 @@ finished sweep runs kept in the summary. Each test sends SIGTERM to a real `lear
 
 from __future__ import annotations
 
+import io
 import signal
 import subprocess
 import sys
@@ -21,11 +22,16 @@ BIG = ["--learners", "20000", "--days", "400"]
 
 
 def _terminate(proc: subprocess.Popen[str], timeout: float = 60) -> tuple[str, float]:
-    """SIGTERM, then wait: (stderr, seconds until it exited)."""
+    """SIGTERM, then wait: (stderr, seconds until it exited). A process still there after `timeout` gets SIGABRT,
+    so that faulthandler shows where it hangs."""
     started = time.perf_counter()
     proc.send_signal(signal.SIGTERM)
     try:
         _, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGABRT)
+        _, err = proc.communicate(timeout=30)
+        pytest.fail(f"still running {timeout} s after SIGTERM; its stacks:\n{err[-6000:]}")
     finally:
         proc.kill()
     return err, time.perf_counter() - started
@@ -38,7 +44,13 @@ def _assert_clean_exit(proc: subprocess.Popen[str], err: str) -> None:
 
 
 def _start(args: list[str], cwd: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen([*LEARNCOMM, *args], cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-X", "faulthandler", "-m", "learncomm", *args],
+        cwd=cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 @pytest.mark.parametrize(
@@ -117,3 +129,22 @@ def test_sigterm_to_a_sweep_stops_workers_and_keeps_finished_runs(tmp_path: Path
         timeout=120,
     )
     assert resumed.returncode == 0, resumed.stderr
+
+
+def test_a_swallowed_sigterm_is_raised_again_by_the_next_progress_step(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An exception raised by the SIGTERM handler while a `__del__` runs is lost; the day and run progress
+    callbacks raise it again, so the command still stops (and the handler ignores further SIGTERMs)."""
+    from rich.console import Console
+
+    from learncomm.sim.cli.app import TERMINATION, Terminated
+    from learncomm.sim.cli.progress import count_progress, day_progress
+
+    quiet = Console(file=io.StringIO())
+    with day_progress(quiet, "x", 3) as day, count_progress(quiet, "y", 3) as run:
+        day(1)
+        run()
+        monkeypatch.setitem(TERMINATION, "pending", True)
+        with pytest.raises(Terminated):
+            day(2)
+        with pytest.raises(Terminated):
+            run()

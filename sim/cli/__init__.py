@@ -6,18 +6,15 @@ import signal
 import sys
 
 from learncomm.sim.cli import check, dashboard, llm, run, sweep  # noqa: F401  (each registers its commands)
-from learncomm.sim.cli.app import app, err
+from learncomm.sim.cli.app import TERMINATION, Terminated, app, err, terminating
 
 __all__ = ["app", "main"]
 
 
-class Terminated(BaseException):
-    """SIGTERM: unwinds like Ctrl-C (claims released, staging folders removed, sweep workers stopped), but is not a
-    KeyboardInterrupt, which Typer turns into exit 130 before `main` could tell them apart."""
-
-
 def _terminate(signum: int, frame: object) -> None:
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # once: a second SIGTERM must not interrupt the clean-up
+    if terminating():  # once: a second SIGTERM must not interrupt the clean-up
+        return
+    TERMINATION["pending"] = True
     raise Terminated
 
 

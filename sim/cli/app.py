@@ -37,6 +37,25 @@ SetOpt = Annotated[
 ]
 
 
+class Terminated(BaseException):
+    """SIGTERM: unwinds like Ctrl-C (claims released, staging folders removed, sweep workers stopped), but is not a
+    KeyboardInterrupt, which Typer turns into exit 130 before `main` could tell them apart."""
+
+
+TERMINATION = {"pending": False}  # set by the SIGTERM handler (sim/cli/__init__.py)
+
+
+def terminating() -> bool:
+    return TERMINATION["pending"]
+
+
+def check_terminated() -> None:
+    """Raise Terminated again if a SIGTERM's was swallowed (an exception raised while a `__del__` or a library's
+    `except BaseException` runs is lost): the progress callbacks call this after every day or run."""
+    if terminating():
+        raise Terminated
+
+
 def fail(message: str, code: int = 2) -> None:
     """A user mistake: a clear message on stderr, no traceback, non-zero exit. The message is taken literally (paths,
     SQL, model text and `[local-llm]` are never rich markup)."""

@@ -8,6 +8,8 @@ from contextlib import contextmanager
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+from learncomm.sim.cli.app import check_terminated
+
 
 def _bar(console: Console) -> Progress:
     return Progress(
@@ -27,7 +29,12 @@ def day_progress(console: Console, label: str, days: int) -> Iterator[Callable[[
     """Yields `advance(day)` for a run of `days` days."""
     with _bar(console) as bar:
         task = bar.add_task(f"{label}: days", total=days)
-        yield lambda day: bar.update(task, completed=day)
+
+        def advance(day: int) -> None:
+            check_terminated()
+            bar.update(task, completed=day)
+
+        yield advance
 
 
 @contextmanager
@@ -35,4 +42,9 @@ def count_progress(console: Console, label: str, total: int) -> Iterator[Callabl
     """Yields `advance()` for `total` units of work (runs)."""
     with _bar(console) as bar:
         task = bar.add_task(f"{label}: runs", total=total)
-        yield lambda: bar.advance(task)
+
+        def advance() -> None:
+            check_terminated()
+            bar.advance(task)
+
+        yield advance
