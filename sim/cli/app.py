@@ -70,6 +70,25 @@ def user_trust(api_key_env: str | None, allow_endpoint: list[str] | None, base_u
     return Trust.from_user(allow_endpoint or (), api_key_env=api_key_env, base_url=base_url)
 
 
+class Terminated(BaseException):
+    """SIGTERM: unwinds like Ctrl-C (claims released, staging folders removed, sweep workers stopped), but is not a
+    KeyboardInterrupt, which Typer turns into exit 130 before `main` could tell them apart."""
+
+
+TERMINATION = {"pending": False}  # set by the SIGTERM handler (sim/cli/__init__.py)
+
+
+def terminating() -> bool:
+    return TERMINATION["pending"]
+
+
+def check_terminated() -> None:
+    """Raise Terminated again if a SIGTERM's was swallowed (an exception raised while a `__del__` or a library's
+    `except BaseException` runs is lost): the progress callbacks call this after every day or run."""
+    if terminating():
+        raise Terminated
+
+
 def fail(message: str, code: int = 2) -> None:
     """A user mistake: a clear message on stderr, no traceback, non-zero exit. The message is taken literally (paths,
     SQL, model text and `[local-llm]` are never rich markup)."""
@@ -85,6 +104,11 @@ def print_warnings(warnings: list[dict[str, str]]) -> None:
             highlight=False,
             soft_wrap=True,
         )
+
+
+def warn(message: str) -> None:
+    """Something the user should know that is not an error (a stale claim taken over, ...); taken literally."""
+    err.print(f"[yellow]note:[/] {escape(message)}", highlight=False, markup=True, soft_wrap=True)
 
 
 def parse_sets(items: list[str] | None) -> dict[str, Any]:

@@ -119,7 +119,7 @@ def eval_(
     Exit 0 when every threshold holds, 1 when one does not, 2 on bad input. Writes eval.json and a dashboard page.
     """
     from learncomm.roles.evaluate import EvalError, load_situations
-    from learncomm.sim.runs.store import ResultsError, claim_dir, release_dir, stamped_dir
+    from learncomm.sim.runs.claim import ResultsError, claim_dir, release_dir, stamped_dir
 
     if decider not in ("local", "openai"):
         fail(f"--decider {decider}: expected local or openai")

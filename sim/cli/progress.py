@@ -8,6 +8,8 @@ from contextlib import contextmanager
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+from learncomm.sim.cli.app import check_terminated
+
 
 def _bar(console: Console) -> Progress:
     return Progress(
@@ -31,6 +33,7 @@ def day_progress(console: Console, label: str, days: int) -> Iterator[Callable[[
         task = bar.add_task(f"{label}: setting up", total=days)
 
         def advance(day: int) -> None:
+            check_terminated()
             bar.update(task, completed=day, description=f"{label}: " + ("writing" if day >= days else "days"))
 
         yield advance
@@ -41,4 +44,9 @@ def count_progress(console: Console, label: str, total: int, unit: str = "runs")
     """Yields `advance()` for `total` units of work (runs, situations)."""
     with _bar(console) as bar:
         task = bar.add_task(f"{label}: {unit}", total=total)
-        yield lambda: bar.advance(task)
+
+        def advance() -> None:
+            check_terminated()
+            bar.advance(task)
+
+        yield advance

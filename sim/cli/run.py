@@ -24,11 +24,12 @@ from learncomm.sim.cli.app import (
     prepare,
     print_warnings,
     user_trust,
+    warn,
 )
 from learncomm.sim.cli.dashboard import write_after
 from learncomm.sim.cli.progress import count_progress, day_progress
 from learncomm.sim.cli.tables import print_comparison, print_left_behind, print_llm_quality, print_roles, print_summary
-from learncomm.sim.runs.store import ResultsError, claim_dir, release_dir, stamped_dir
+from learncomm.sim.runs.claim import ResultsError, claim_dir, release_dir, stamped_dir
 from learncomm.sim.schema.loading import ScenarioError, load_scenario, scenario_question, shipped_scenarios
 from learncomm.sim.schema.vocab import LEARNER_OUTCOMES
 
@@ -76,7 +77,9 @@ def run(
         if decider not in (None, "policy", "openai", "local"):
             raise ScenarioError(f"--decider {decider}: expected policy, openai or local")
         # the folder is claimed before the run: a taken or unwritable --out fails now, not after the simulation
-        target = claimed = claim_dir(out_dir) if out_dir else default_run_dir(results, sc, used_seed, claim=True)
+        target = claimed = (
+            claim_dir(out_dir, on_stale=warn) if out_dir else default_run_dir(results, sc, used_seed, claim=True)
+        )
         # --decider local --base-url URL: use a server already running (`learncomm llm serve`) instead of starting one
         local_url = base_url if base_url and uses_local(sc, decider) else None
         trust = user_trust(api_key_env, allow_endpoint, base_url)
@@ -127,11 +130,19 @@ def replay(
     """Re-run a recorded run with no LLM (the recorded decisions) and check the results are identical."""
     from learncomm.sim.runs.replay import replay_run  # the engine: loaded when a replay starts
 
+    claimed: Path | None = None
     try:
-        same, detail = replay_run(run_dir, out_dir)
+        claimed = claim_dir(out_dir, on_stale=warn) if out_dir else None  # as `run` claims its folder
+        same, detail = replay_run(run_dir, out_dir, claimed=claimed is not None)
     except (ScenarioError, ResultsError) as exc:
+        if claimed is not None:
+            release_dir(claimed)
         fail(str(exc))
         return
+    except BaseException:
+        if claimed is not None:
+            release_dir(claimed)
+        raise
     if not same:
         fail(f"the replay differs from the recording: {detail}", code=1)
     out.print(
@@ -234,7 +245,9 @@ def compare(
         check_deciders([sa, sb], factory, where=f"{a} / {b}")  # a refused key: one error now, nothing written
         # claimed before the runs: a taken or unwritable --out fails now, not after them
         target = claimed = (
-            claim_dir(out_dir) if out_dir else stamped_dir(results, f"compare-{sa.name}-vs-{sb.name}", claim=True)
+            claim_dir(out_dir, on_stale=warn)
+            if out_dir
+            else stamped_dir(results, f"compare-{sa.name}-vs-{sb.name}", claim=True)
         )
         for side, name, changes in (("A", a, [*both, *only_a]), ("B", b, [*both, *only_b])):
             if changes:

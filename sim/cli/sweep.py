@@ -14,7 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from learncomm.sim.cli.app import AllowEndpointOpt, ApiKeyEnvOpt, app, out, user_trust
+from learncomm.sim.cli.app import AllowEndpointOpt, ApiKeyEnvOpt, app, check_terminated, out, user_trust
 from learncomm.sim.cli.app import fail as cli_fail
 from learncomm.sim.cli.dashboard import write_after
 from learncomm.sim.runs.store import ResultsError
@@ -179,6 +179,7 @@ def sweep(
             state["task"] = progress.add_task(f"{escape(plan.name)}: runs", total=todo, failed=0)
 
     def on_done(res: dict[str, Any]) -> None:
+        check_terminated()
         state["failed"] = state.get("failed", 0) + (res["status"] != "ok")
         progress.update(state["task"], advance=1, failed=state["failed"])
 

@@ -17,6 +17,7 @@ from learncomm import __version__
 from learncomm.roles.local_server import LocalModelError, LocalServer
 from learncomm.roles.setup import DeciderFactory, uses_local
 from learncomm.sim.engine.model import CommunityModel
+from learncomm.sim.runs.claim import stamped_dir
 from learncomm.sim.runs.outcomes import learners_table, summarise
 from learncomm.sim.runs.run_warnings import run_warnings
 from learncomm.sim.runs.store import (
@@ -24,7 +25,6 @@ from learncomm.sim.runs.store import (
     atomic_dir,
     canonical_hash,
     git_revision,
-    stamped_dir,
     versions,
     write_json,
     write_table,

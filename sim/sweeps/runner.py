@@ -10,13 +10,15 @@ stopped, and the summary is rebuilt from the run folders at the end.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import multiprocessing
 import os
 import shutil
+import signal
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures.process import BrokenProcessPool
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -86,6 +88,23 @@ def local_executor(workers: int | None = None) -> cf.ProcessPoolExecutor:
     return cf.ProcessPoolExecutor(
         max_workers=workers or os.cpu_count() or 1, mp_context=ctx, initializer=init_worker, initargs=(os.getpid(),)
     )
+
+
+@contextmanager
+def own_pool(workers: int | None = None) -> Iterator[cf.ProcessPoolExecutor]:
+    """A `local_executor` for the block. When the block is interrupted (Ctrl-C, SIGTERM) or fails, tasks not yet
+    started are cancelled and the running workers are told to stop (SIGTERM: each cleans up its run as on Ctrl-C,
+    sim/sweeps/worker.py `_stop`) rather than finishing them; either way the workers have ended on exit."""
+    pool = local_executor(workers)
+    try:
+        yield pool
+    except BaseException:
+        for proc in list((getattr(pool, "_processes", None) or {}).values()):
+            with contextlib.suppress(OSError):
+                os.kill(proc.pid, signal.SIGTERM)
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)  # joins the workers
 
 
 def executor_slots(executor: cf.Executor) -> int:
@@ -204,17 +223,16 @@ def run_sweep(
                 todo.append((point, rep, seed))  # missing, failed (retried) or incomplete (redone)
         if on_start is not None:
             on_start(len(todo), report.skipped)
-        with ExitStack() as stack:
-            try:
+        try:
+            with ExitStack() as stack:
                 if todo:
-                    ex = executor if executor is not None else local_executor(workers)
-                    if executor is None:  # our own pool: shut it down when done
-                        stack.callback(ex.shutdown, wait=True, cancel_futures=True)
+                    # our own pool: shut down when done, its workers stopped when interrupted
+                    ex = executor if executor is not None else stack.enter_context(own_pool(workers))
                     tasks = _tasks(plan, out, todo, record["design_hash"], ex, stack)
                     _drive(ex, tasks, report, on_done, in_flight=2 * executor_slots(ex))
-            finally:
-                report.summary = summarise_folder(plan, out)
-                report.wall_s = time.perf_counter() - started
+        finally:  # after the pool has ended: every run that finished is in the summary, interrupted or not
+            report.summary = summarise_folder(plan, out)
+            report.wall_s = time.perf_counter() - started
         return report
     finally:
         os.close(lock)
