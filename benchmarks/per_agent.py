@@ -160,7 +160,8 @@ class PerAgentLearner(mesa.Agent):
         conf = self.confidence
         poster = self.draw("post") < self.willing_to_post()
         explain_p = p.explain_propensity * conf * p.stage_explain[self.stage]
-        if poster and lead > p.explain_margin and self.draw("explain") < explain_p:
+        public = model.social_share > 0  # a setting without social turns has no public exchange at all
+        if poster and public and lead > p.explain_margin and self.draw("explain") < explain_p:
             mode = EXPLAIN
         elif self.draw("social") < model.social_share:
             risk = (

@@ -78,18 +78,20 @@ def _validate(state: RoleState, runtime: Runtime[RoleContext]) -> RoleState:
         return _fallback(state, answer.reason)
     choice = answer.choice
     if not isinstance(choice, int) or not 0 <= choice < len(cands):
-        return _fallback(state, f"invalid choice {choice!r} of {len(cands)} options")
+        return _fallback(
+            state, "; ".join(filter(None, [f"invalid choice {choice!r} of {len(cands)} options", answer.reason]))
+        )
     decision = cands[choice].decision
     problem = a.spec.validate(decision, state["snapshot"], a.model)
     if problem:
-        return _fallback(state, f"invalid decision: {problem}")
+        return _fallback(state, "; ".join(filter(None, [f"invalid decision: {problem}", answer.reason])))
     text = clean_text(answer.text)
     return {
         "choice": choice,
         "decision": decision,
         "text": text or cands[choice].text,
         "fallback": False,
-        "reason": answer.reason,
+        "reason": redact(answer.reason, known_secrets())[:500],  # warnings (token counts, an uncached reply)
     }
 
 
@@ -128,6 +130,8 @@ def _record(state: RoleState, runtime: Runtime[RoleContext]) -> RoleState:
             fallback=state["fallback"],
             reason=state["reason"],
             trigger=state["trigger"],
+            shown_order=" ".join(str(i) for i in answer.shown_order),
+            shown_position=answer.shown_position,
         )
     )
     return {}

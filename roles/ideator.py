@@ -28,6 +28,18 @@ def level_of(k: float) -> Level:
     return "beginner" if k < 0.3 else "intermediate" if k < 0.6 else "advanced"
 
 
+def ready_topics(model: CommunityModel, community: int) -> np.ndarray:
+    """(T,) bool: topics whose every prerequisite some active member has mastered (`prerequisite_mastery`).
+
+    A suggestion nobody can start from helps nobody: without the prerequisites, learning a topic runs at
+    `prerequisite_floor` of its speed (docs/model.md), and there is no one in the group to ask.
+    """
+    s, w = model.state, model.world
+    act = s.membership[:, community] & s.joined & s.active
+    mastered = (s.knowledge[act] >= model.params.prerequisite_mastery).any(axis=0)  # (T,)
+    return ~((w.prereq > 0) & ~mastered[:, None]).any(axis=0)
+
+
 class IdeatorRole(RoleSpec[Ideator, Idea]):
     name = "ideator"
     purpose = "you suggest the next topic to explore together, at the right level, with resources."
@@ -38,8 +50,11 @@ class IdeatorRole(RoleSpec[Ideator, Idea]):
         self.lifted: dict[int, tuple[int, float]] = {}  # community -> (topic, resources the suggestion added)
 
     def candidates(self, snap: Snapshot, model: CommunityModel, cfg: Ideator) -> list[Candidate[Idea]]:
-        """Topics members want and do not know yet: interest x room to grow, best first."""
-        ranked = sorted(snap.topics, key=lambda t: (-t.interest * (1.0 - t.mean_knowledge), t.index))[:3]
+        """Topics members want and do not know yet and can start (prerequisites met): interest x room to grow,
+        best first. No candidate (no decision) when no topic of the community can be started."""
+        ready = ready_topics(model, snap.community)
+        open_ = [t for t in snap.topics if ready[t.index]]
+        ranked = sorted(open_, key=lambda t: (-t.interest * (1.0 - t.mean_knowledge), t.index))[:3]
         return [
             Candidate(
                 label=f"explore '{t.name}' at {level_of(t.mean_knowledge)} level "
@@ -67,7 +82,10 @@ class IdeatorRole(RoleSpec[Ideator, Idea]):
     def validate(self, decision: Idea, snap: Snapshot, model: CommunityModel) -> str | None:
         if decision.get("level") not in ("beginner", "intermediate", "advanced"):
             return f"level {decision.get('level')!r} is not beginner, intermediate or advanced"
-        return valid_topic(decision.get("topic"), snap)
+        bad = valid_topic(decision.get("topic"), snap)
+        if bad is None and not ready_topics(model, snap.community)[int(decision["topic"])]:
+            return f"topic {decision['topic']} has a prerequisite no active member has mastered"
+        return bad
 
     def act(self, model: CommunityModel, snap: Snapshot, decision: Idea, cfg: Ideator) -> None:
         c, t = snap.community, int(decision["topic"])

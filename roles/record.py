@@ -26,7 +26,7 @@ class Intervention:
     decider: String  # policy, openai, local or replay
     model: String
     prompt_hash: String  # "" unless a language model was asked
-    choice: Int32  # index of the chosen candidate
+    choice: Int32  # the chosen candidate's policy rank (0 = the policy's own first choice)
     decision: String  # the decision as JSON with sorted keys
     text: String  # the member-facing message
     input_tokens: Int64
@@ -36,11 +36,17 @@ class Intervention:
     fallback: Bool  # the policy's first candidate was used instead of the decider's answer
     reason: String  # why it fell back ("" otherwise)
     trigger: String  # "cadence", or why the role acted early
+    # What a language model was shown: the candidates' policy ranks in the (seeded, shuffled) order it saw
+    # them, space-separated ("" when no model was asked), and the position it picked (-1: none). With
+    # `choice` this tells "agreed with the policy" (choice 0 wherever it was shown) from "took whatever
+    # came first" (shown_position 0 whatever it was). Runs recorded before these columns read as ""/-1.
+    shown_order: String = ""
+    shown_position: Int32 = -1
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> Intervention:
         """A recorded row (from interventions.parquet) back as a record."""
-        return cls(**{f.name: row[f.name] for f in fields(cls)})
+        return cls(**{f.name: row.get(f.name, f.default) for f in fields(cls)})
 
     def row(self) -> dict[str, Any]:
         return asdict(self)
@@ -51,11 +57,13 @@ class Intervention:
 
 
 # A replay must reproduce these columns exactly (the others are timings, token counts and the decider's name).
-REPLAYED = ("day", "role", "community", "choice", "decision", "text")
+REPLAYED = ("day", "role", "community", "choice", "decision", "text", "shown_order", "shown_position")
+_DEFAULTS = {f.name: f.default for f in fields(Intervention)}
 
 
 def replayed(row: Mapping[Any, Any]) -> tuple[Any, ...]:
-    return tuple(row[c] for c in REPLAYED)
+    """The replayed columns of a row (a run recorded before a column existed gives its default)."""
+    return tuple(row.get(c, _DEFAULTS[c]) for c in REPLAYED)
 
 
 def arrow_columns() -> list[tuple[str, str]]:

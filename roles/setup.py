@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -48,6 +48,10 @@ class DeciderFactory:
     cache: str | None = None
     built: dict[str, Decider] = field(default_factory=dict)
 
+    def fresh(self) -> DeciderFactory:
+        """The same settings with no deciders built yet: one per run of a command that runs many."""
+        return replace(self, built={})
+
     def kind_for(self, role_decider: str | None, default: str) -> str:
         return "replay" if self.replay is not None else self.override or role_decider or default
 
@@ -75,9 +79,9 @@ class DeciderFactory:
                     "run through `learncomm run` or learncomm.sim.runs.run.run_scenario, which start it"
                 )
             local = cfg.model_copy(update={"model": self.model or "gemma-3-270m"})
-            return ChatDecider(local, base_url=self.local_url, name="local", call_slot=self.call_slot)
+            return ChatDecider(local, base_url=self.local_url, name="local", call_slot=self.call_slot, seed=model.seed)
         trust = self.trust or Trust.from_user(base_url=self.base_url)
-        return ChatDecider(cfg, base_url=self.base_url, call_slot=self.call_slot, trust=trust)
+        return ChatDecider(cfg, base_url=self.base_url, call_slot=self.call_slot, trust=trust, seed=model.seed)
 
     def cache_path(self, scenario_cache: str | None) -> str | None:
         """The LLM cache file: the command line's, else the scenario's if it lies under `cache_root`."""
@@ -94,6 +98,26 @@ class DeciderFactory:
                 f"{self.cache_root}; to use this file pass --llm-cache {scenario_cache} (or --results)"
             )
         return scenario_cache
+
+
+def check_deciders(scenarios: Iterable[Scenario], factory: DeciderFactory, where: str = "the scenario") -> None:
+    """Before any run of a command that runs many (a sweep, a comparison): every openai decider these scenarios
+    would build may send its key where it would go (TrustError), has a key or an endpoint (MissingKeyError), and
+    every LLM cache path is allowed, so a refused key is one clean error up front, not one failure per run."""
+    trust = factory.trust or Trust.from_user(base_url=factory.base_url)
+    seen: set[tuple[str, str | None, str | None]] = set()
+    for sc in scenarios:
+        kinds = {factory.kind_for(cfg.decider, sc.llm.decider) for cfg in sc.roles.active().values()}
+        if not kinds & {"openai", "local"}:
+            continue
+        endpoint = factory.base_url or sc.llm.base_url
+        todo = (sc.llm.api_key_env if "openai" in kinds else "", endpoint, sc.llm.cache)
+        if todo in seen:
+            continue
+        seen.add(todo)
+        factory.cache_path(sc.llm.cache)
+        if "openai" in kinds:
+            trust.key_to_send(sc.llm.api_key_env, endpoint, where)
 
 
 @dataclass

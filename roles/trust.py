@@ -35,6 +35,10 @@ class TrustError(ScenarioError):
     """A scenario file asked to send a key where the user did not say it may go."""
 
 
+class MissingKeyError(ScenarioError):
+    """The openai decider would call OpenAI's endpoint, but its key variable is not set."""
+
+
 def normal_url(url: str) -> str:
     """An endpoint compared as scheme://host:port/path, without a trailing slash, scheme and host lower-cased."""
     parts = urlsplit(url.strip())
@@ -134,6 +138,20 @@ class Trust:
             f"{trust_file()} (endpoints: [URL], api_key_envs: [NAME]) or in the environment variables "
             f"{ENDPOINTS_ENV} / {KEY_ENVS_ENV}. OPENAI_API_KEY to {DEFAULT_ENDPOINT} needs no say (docs/roles.md)"
         )
+
+    def key_to_send(self, api_key_env: str, endpoint: str | None, where: str = "the scenario") -> str:
+        """What the openai decider sends: the allowed key, or NO_KEY to an endpoint when the variable is not set.
+
+        Raises TrustError (the key may not go there) or MissingKeyError (no endpoint and no key): both before any
+        run starts, when a command checks its deciders up front (roles/setup.py, check_deciders)."""
+        allowed = self.key_for(api_key_env, endpoint, where)
+        if allowed is None and not endpoint:
+            var = self.key_env(api_key_env)
+            raise MissingKeyError(
+                f"{where} decides with the openai decider: set the API key in the environment variable {var} "
+                "(llm.api_key_env), or use --api-key-env NAME"
+            )
+        return allowed or NO_KEY
 
 
 # Anything that looks like a key: OpenAI-style sk-... and other vendors' prefixes, bearer/basic credentials, the value

@@ -85,6 +85,12 @@ def test_trailing_commas_in_the_header_are_placeholders(tmp_path: Path) -> None:
     assert a.columns == {"sender": "src", "recipient": "dst", "time": "time"} and a.n == 2
 
 
+def test_ids_are_raw_text_and_a_quoted_separator_is_part_of_the_id(tmp_path: Path) -> None:
+    """`NA` or `null` is a member's id, not a missing value; a quoted comma belongs to its field."""
+    a = read_log(write(tmp_path, 'src,dst,time\n"a,b",NA,5\nNA,null,86405\nnull,"a,b",90000\n'))
+    assert a.n == 3 and sorted(a.posts.tolist()) == [1, 1, 1]
+
+
 def test_iso_datetimes_with_zones(tmp_path: Path) -> None:
     p = write(tmp_path, "sender,recipient,time\nx,y,2024-01-01T12:00:00Z\ny,x,2024-01-02T00:00:00+00:00\n")
     a = read_log(p)
@@ -104,6 +110,14 @@ BAD = {
     "twice": ("src,src,time\n1,2,5\n", 1, "src", "appears twice"),
     "case clash": ("src,dst,Time,time\n1,2,5,6\n", 1, "time", "appears twice"),
     "infinite time": ("src,dst,time\n1,2,5\n2,1,inf\n", 3, "time", "'inf'"),
+    "nan time": ("src,dst,time\n1,2,5\n2,1,nan\n", 3, "time", "cannot read the time 'nan'"),
+    "empty time": ("src,dst,time\n1,2,5\n2,1,\n", 3, "time", "cannot read the time ''"),
+    "short line": ("src,dst,time\n1,2,5\n2,1\n", 3, "time", "cannot read the time ''"),
+    "extra field": ("src,dst,time\n1,2,5\n2,1,6,9\n", 3, None, "4 fields, but the header names 3"),
+    "extra field first": ("src,dst,time\n1,2,5,9\n2,1,6\n", 2, None, "4 fields, but the header names 3"),
+    "extra word": ("src dst time\n1 2 5\n\n2 1 6 extra\n", 4, None, "4 fields, but the header names 3"),
+    "trailing comma": ("user,time\na,5\nb,6,\n", 3, None, "3 fields, but the header names 2"),
+    "unquoted comma": ("user,time\na,5\nb,c,6\n", 3, None, "quote an id that holds the separator"),
     "milliseconds": (
         "src,dst,time\n1,2,1082040961000\n2,1,1082040962000\n2,1,1092040962000\n",
         None,

@@ -7,7 +7,7 @@ import itertools
 import numpy as np
 from conftest import make_model, make_scenario, overrides, run
 
-from learncomm.sim.engine.choices import audience_knowledge, choose_modes
+from learncomm.sim.engine.choices import audience_knowledge, choose_modes, pick_by_weight
 from learncomm.sim.engine.streams import PURPOSES, Draws
 from learncomm.sim.engine.today import Day, Turns
 from learncomm.sim.schema.vocab import Mode
@@ -283,3 +283,43 @@ def test_tutoring_sessions_stay_on_the_community_topics() -> None:
             d = model.last_day
             off += int((d.present & ~np.isin(d.topic, [2, 3])).sum())
     assert off == 0, f"{off} learner-days on topics outside the community's list"
+
+
+def test_a_setting_without_social_turns_has_no_public_explaining() -> None:
+    """social_share 0 means no public exchange: the same learners ahead who explain at share 1 never do."""
+    model = _mode_world(explain_propensity=1.0, explain_margin=0.05)
+    st = model.state
+    st.knowledge[:, 0] = 0.2
+    st.knowledge[: st.n // 2, 0] = 0.9
+    st.confidence[:] = 0.9
+    u = _draws(3, st.n)
+    assert (_modes(model, u) == Mode.EXPLAIN).any()
+    model.world.social_share[:] = 0.0
+    assert set(np.unique(_modes(model, u))) == {Mode.STUDY}
+
+
+def test_self_study_learners_never_ask_observe_or_explain() -> None:
+    """The calibration baseline is what its file says: studying alone, every day present."""
+    from learncomm.sim.runs.run import run_scenario
+    from learncomm.sim.schema.loading import load_scenario
+
+    learners = run_scenario(load_scenario("self-study"), seed=1).learners
+    assert learners["days_present"].sum() > 0 and (learners["study"] > 0).all()
+    assert (learners[["ask", "observe", "explain", "answers"]] == 0).all().all()
+
+
+def test_pick_by_weight_matches_the_cumulative_sum_draw_exactly() -> None:
+    """The topic draw topic by topic (issue 16) picks what a cumulative sum along each row picked, including
+    zero weights (topics outside a community), u at 0 and just below 1, and ties at a boundary."""
+    rng = np.random.default_rng(5)
+    w = rng.random((2000, 7))
+    w[rng.random(w.shape) < 0.3] = 0.0
+    w[:, 3] = 0.0
+    u = rng.random(2000, dtype=np.float32)
+    u[:3] = [0.0, np.float32(1.0) - np.float32(2**-24), 0.5]
+    w[2] = [1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0]  # u * total lands exactly on the first boundary
+    cdf = np.cumsum(w, axis=1)
+    before = np.minimum((cdf < (u * cdf[:, -1])[:, None]).sum(axis=1), w.shape[1] - 1)
+    after = pick_by_weight(w.T, u)
+    assert np.array_equal(before, after)
+    assert after[2] == 0 and after[0] == 0 and after[1] == np.flatnonzero(w[1])[-1]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -11,7 +13,16 @@ from pathlib import Path
 
 import pytest
 
-from learncomm.sim.runs.store import IN_PROGRESS, ResultsError, atomic_dir, claim_dir, release_dir, stamped_dir
+from learncomm.sim.runs.claim import (
+    IN_PROGRESS,
+    ResultsError,
+    claim_dir,
+    process_start,
+    read_marker,
+    release_dir,
+    stamped_dir,
+)
+from learncomm.sim.runs.store import atomic_dir
 
 LEARNCOMM = [sys.executable, "-m", "learncomm"]
 ROOT = Path(__file__).resolve().parents[1]
@@ -227,3 +238,111 @@ def test_sweep_children_die_with_a_killed_sweep(tmp_path: Path) -> None:
     for p in alive:  # leave no orphans behind even when the test fails
         os.kill(p, signal.SIGKILL)
     assert not alive, f"still running after the sweep was killed: {alive}"
+
+
+# ---- stale claims ---------------------------------------------------------------------------------------------
+
+
+def _marker(folder: Path, **fields: object) -> None:
+    folder.mkdir()
+    (folder / IN_PROGRESS).write_text(json.dumps(fields))
+
+
+def _wait_for_claim(path: Path, proc: subprocess.Popen[str], timeout: float = 60) -> dict[str, object]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        marker = read_marker(path / IN_PROGRESS)
+        if marker.get("pid") == proc.pid:
+            return marker
+        assert proc.poll() is None, "the run ended before it could be killed"
+        time.sleep(0.05)
+    raise AssertionError(f"{path} was never claimed")
+
+
+def test_a_killed_runs_claim_is_taken_over_and_a_live_one_never(tmp_path: Path) -> None:
+    """SIGKILL of `learncomm run` leaves its claim; while it runs nobody takes it, once it is dead the next run
+    into the folder takes it over (saying whose it was) and removes what the dead run was writing."""
+    args = [*LEARNCOMM, "run", "classroom", "--learners", "20000", "--days", "400", "--out", "big", "--no-dashboard"]
+    proc = subprocess.Popen(args, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True)
+    try:
+        marker = _wait_for_claim(tmp_path / "big", proc)
+        assert marker["host"] == socket.gethostname() and marker["started"] and marker["process_start"]
+        live = learncomm("run", "pottery", "--days", "3", "--out", "big", "--no-dashboard", cwd=tmp_path)
+        clean_error(live, "big: already exists", f"another run is writing it: pid {proc.pid} on this host")
+        assert proc.poll() is None
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)
+    assert {p.name for p in (tmp_path / "big").iterdir()} == {IN_PROGRESS}  # the claim outlives the killed run
+    assert list((tmp_path / ".tmp").glob(f"big-{proc.pid}-*"))  # and what it was writing
+    res = learncomm("run", "pottery", "--days", "3", "--out", "big", "--no-dashboard", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    flat = " ".join(res.stderr.split())
+    assert f"taking over the claim of pid {proc.pid} on this host" in flat and "no longer running" in flat, flat
+    assert (tmp_path / "big" / "manifest.json").is_file() and not (tmp_path / "big" / IN_PROGRESS).exists()
+    assert not (tmp_path / ".tmp").exists()
+
+
+def test_a_claim_from_another_host_is_never_taken(tmp_path: Path) -> None:
+    _marker(tmp_path / "r", pid=1, host="elsewhere.example", started="2026-01-01T00:00:00+00:00")
+    with pytest.raises(ResultsError, match="pid 1 on host elsewhere.example.*cannot tell from here"):
+        claim_dir(tmp_path / "r")
+    assert read_marker(tmp_path / "r" / IN_PROGRESS)["host"] == "elsewhere.example"
+
+
+def test_an_unreadable_or_old_style_claim_is_never_taken(tmp_path: Path) -> None:
+    (tmp_path / "r").mkdir()
+    (tmp_path / "r" / IN_PROGRESS).write_text("pid 12345 started 2026-01-01T00:00:00+00:00\n")  # before pid records
+    with pytest.raises(ResultsError, match="unreadable .in-progress marker.*cannot tell"):
+        claim_dir(tmp_path / "r")
+
+
+def test_a_claim_whose_pid_lives_on_is_not_taken_even_unlocked(tmp_path: Path) -> None:
+    """A marker naming a running process (here: this one, with its real start time) is live, lock or no lock."""
+    _marker(tmp_path / "r", pid=os.getpid(), host=socket.gethostname(), process_start=process_start(os.getpid()))
+    with pytest.raises(ResultsError, match=f"another run is writing it: pid {os.getpid()} on this host"):
+        claim_dir(tmp_path / "r")
+
+
+def test_a_reused_pid_does_not_keep_a_claim_alive(tmp_path: Path) -> None:
+    """The claimer's pid now belongs to another process (its start time differs): the claim is stale."""
+    _marker(tmp_path / "r", pid=os.getpid(), host=socket.gethostname(), process_start="1", started="then")
+    told: list[str] = []
+    claim_dir(tmp_path / "r", on_stale=told.append)
+    assert told and "no longer running" in told[0]
+    assert read_marker(tmp_path / "r" / IN_PROGRESS)["process_start"] == process_start(os.getpid())
+    release_dir(tmp_path / "r")
+    assert not (tmp_path / "r").exists()
+
+
+def test_a_dead_claim_beside_other_files_is_not_taken(tmp_path: Path) -> None:
+    _marker(tmp_path / "r", pid=2**22 + 12345, host=socket.gethostname(), process_start="1")
+    (tmp_path / "r" / "mine.txt").write_text("keep")
+    with pytest.raises(ResultsError, match="no longer running, but the folder holds other files"):
+        claim_dir(tmp_path / "r")
+    assert (tmp_path / "r" / "mine.txt").read_text() == "keep"
+
+
+def test_two_checks_into_one_folder_one_wins(tmp_path: Path) -> None:
+    """`learncomm check` claims its --out as `run` does: the second check into the folder fails at once, naming the
+    first; the first writes check.json undisturbed."""
+    args = [*LEARNCOMM, "check", "--seeds", "30", "--scenario", "pottery", "--out", "c", "--no-dashboard"]
+    first = subprocess.Popen(args, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_for_claim(tmp_path / "c", first)
+        second = learncomm(*args[3:], cwd=tmp_path)
+        clean_error(second, "c: already exists", f"another run is writing it: pid {first.pid}")
+        assert first.poll() is None, "the second check must fail while the first is still running"
+        out, err = first.communicate(timeout=600)
+    finally:
+        first.kill()
+    assert first.returncode in (0, 1), err  # 1: a fact failed on this small scenario, which is not the point here
+    assert {p.name for p in (tmp_path / "c").iterdir()} == {"check.json"}
+    assert json.loads((tmp_path / "c" / "check.json").read_text())["seeds"] == list(range(1, 31))
+
+
+def test_check_out_that_exists_is_an_error_before_any_run(tmp_path: Path) -> None:
+    (tmp_path / "c").mkdir()
+    started = time.perf_counter()
+    clean_error(learncomm("check", "--seeds", "30", "--out", "c", "--no-dashboard", cwd=tmp_path), "c: already exists")
+    assert time.perf_counter() - started < 30

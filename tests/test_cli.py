@@ -124,7 +124,10 @@ def test_killed_run_leaves_no_half_written_folder(tmp_path: Path) -> None:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    time.sleep(4.0)
+    deadline = time.monotonic() + 60  # a loaded machine takes seconds to import the engine and claim the folder
+    while not (tmp_path / "run" / ".in-progress").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(1.0)  # into the simulation
     assert proc.poll() is None, "the run finished before it could be killed; make it longer"
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
@@ -136,3 +139,23 @@ def test_scenarios_lists_questions(tmp_path: Path) -> None:
     res = learncomm("scenarios", cwd=tmp_path)
     assert res.returncode == 0
     assert "classroom:" in res.stdout and "?" in res.stdout
+
+
+def test_day_progress_says_setting_up_then_days_then_writing() -> None:
+    """The run's bar names its stage (issue 16: at a million learners set-up and writing take a while)."""
+    import io
+
+    from rich.console import Console
+
+    from learncomm.sim.cli.progress import day_progress
+
+    def shown(days_done: list[int]) -> str:
+        buf = io.StringIO()
+        with day_progress(Console(file=buf, width=120, force_terminal=False), "run", 3) as advance:
+            for d in days_done:
+                advance(d)
+        return buf.getvalue()
+
+    assert "run: setting up" in shown([])
+    assert "run: days" in shown([1]) and "1/3" in shown([1])
+    assert "run: writing" in shown([1, 2, 3]) and "3/3" in shown([1, 2, 3])

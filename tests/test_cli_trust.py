@@ -333,3 +333,14 @@ def test_a_sweep_file_cannot_place_its_cache_anywhere(tmp_path: Path) -> None:
     path.write_text(body + "llm_cache: s/cache.sqlite\n")
     res = CliRunner().invoke(app, ["sweep", str(path), "--dry-run", "--out", str(tmp_path / "s")])
     assert res.exit_code == 0, res.output
+
+
+def test_a_variant_of_a_scenario_cannot_send_a_key_either(tmp_path: Path, server: _Server) -> None:
+    """`extends`: the trust model holds for the merged scenario, whichever file named the endpoint."""
+    scenario_file(tmp_path, server.url)  # shared.yaml, naming the endpoint and the key variable
+    variant = tmp_path / "variant.yaml"
+    variant.write_text("extends: shared.yaml\nname: variant\ndays: 3\n")
+    res = run(str(variant), "--out", str(tmp_path / "r"))
+    assert res.exit_code == 2, res.output
+    assert "--allow-endpoint" in res.output and SECRET not in res.output and "Traceback" not in res.output
+    assert server.auth == [] and not (tmp_path / "r").exists()

@@ -104,7 +104,7 @@ def test_compare_command(tmp_path: Path) -> None:
         env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"},
     )
     assert res.returncode == 0, res.stderr
-    assert "Cohen's d" in res.stdout and "95% CI" in res.stdout and "low:" in res.stdout
+    assert "Cohen's d" in res.stdout and "95% CI" in res.stdout and "low (n = 20):" in res.stdout  # group sizes
     table = pq.read_table(tmp_path / "cmp" / "comparison.parquet").to_pandas()
     assert set(table["group"]) >= {"all", "low", "medium", "high", "community"}
     assert (table["seeds"] == 3).all()

@@ -281,7 +281,8 @@ def test_write_index_lists_an_empty_folder(tmp_path: Path) -> None:
 def test_every_shipped_scenario_gets_a_run_dashboard(tmp_path: Path, name: str) -> None:
     """Smoke: a tiny run of each shipped scenario (AI roles decided by the policy) renders a page with every section."""
     sc = with_changes(load_scenario(name), learners=30, days=8)
-    run_scenario(sc, seed=1, out=tmp_path / name, deciders=DeciderFactory(override="policy"))
+    policy = DeciderFactory(override="policy" if sc.roles.active() else None)  # no roles: no decider to name
+    run_scenario(sc, seed=1, out=tmp_path / name, deciders=policy)
     html = text(write_dashboard(tmp_path / name))
     for div in (
         "fig-over-time",
@@ -294,6 +295,11 @@ def test_every_shipped_scenario_gets_a_run_dashboard(tmp_path: Path, name: str) 
         "fig-network",
     ):
         assert f'id="{div}"' in html, div
+    # the only warnings: roles whose first decision falls after these 8 days (a cadence of 14)
+    late = {n for n, c in sc.roles.active().items() if c.cadence > 8}
+    said = json.loads((tmp_path / name / "summary.json").read_text())["warnings"]
+    assert {w["code"] for w in said} <= {"role_never_acted"} and {w["message"].split()[1] for w in said} == late
+    html = re.sub(r'<section id="warnings">.*?</section>|<a href="#warnings">Warnings</a>', "", html, flags=re.S)
     assert "could not be rebuilt" not in html and "Warning" not in html
     assert "re-run it" not in html  # every column the Participation panels read is in a fresh run
     learners = pd.read_parquet(tmp_path / name / "learners.parquet")

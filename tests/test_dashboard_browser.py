@@ -189,9 +189,51 @@ def test_topic_names_from_a_scenario_file_show_as_text(browser: Any, root: Path)
 
 def test_comparison_dashboard_renders(browser: Any, root: Path) -> None:
     p = Page(browser, root / "cmp" / "dashboard.html")
-    p.check_clean(plots=4)
+    p.check_clean(plots=8)  # forests (learners, mechanisms, community), d, left behind, individual, two over time
     p.js("() => Plotly.Fx.hover('fig-forest-learners', [{curveNumber: 1, pointNumber: 0}])")
-    assert "95% CI" in p.page.locator("#fig-forest-learners .hoverlayer .hovertext").first.text_content()
+    hover = p.page.locator("#fig-forest-learners .hoverlayer .hovertext").first.text_content()
+    assert "95% CI" in hover and "learners per seed: " in hover  # group sizes
+    p.close()
+
+
+def test_comparison_shows_whom_it_leaves_behind_and_the_groups_over_time(browser: Any, root: Path) -> None:
+    p = Page(browser, root / "cmp" / "dashboard.html")
+    table = pd.read_parquet(root / "cmp" / "comparison.parquet")
+    gain = table[(table["outcome"] == "knowledge_gain") & (table["kind"] == "learners")]
+    bars = p.js("() => document.getElementById('fig-left-behind').data.map(t => ({y: t.y, x: t.x, name: t.name}))")
+    worse, same, better = bars
+    assert "worse off" in worse["name"] and same["name"] == "unchanged" and "better off" in better["name"]
+    # ranked: the group with most learners worse off is drawn at the top (last on a horizontal bar axis)
+    assert worse["x"] == sorted(worse["x"]) and len(worse["y"]) == len(gain)
+    top = gain.sort_values("share_worse").iloc[-1]
+    assert worse["x"][-1] == pytest.approx(round(top["share_worse"] * 100, 2))
+    assert all("(n=" in y for y in worse["y"]) and any(y.startswith("shy (n=") for y in worse["y"])
+    for i in range(len(worse["x"])):  # each group's three shares make 100%
+        assert worse["x"][i] + same["x"][i] + better["x"][i] == pytest.approx(100, abs=0.05)
+    p.js("() => Plotly.Fx.hover('fig-left-behind', [{curveNumber: 0, pointNumber: 0}])")
+    assert "paired learners per seed" in p.page.locator("#fig-left-behind .hoverlayer .hovertext").first.text_content()
+    cells = p.page.locator("#left-behind table td", has_text="shy")
+    assert cells.count() == 1
+    # the outcome menu redraws the bars for another outcome
+    p.page.locator("#fig-left-behind .updatemenu-header").click()
+    p.page.locator("#fig-left-behind .updatemenu-dropdown-button", has_text="days taking part").click()
+    days = table[(table["outcome"] == "days_present") & (table["kind"] == "learners")]
+    after = p.js("() => document.getElementById('fig-left-behind').data[0].x")
+    assert sorted(after) == pytest.approx(sorted(round(x * 100, 2) for x in days["share_worse"]))
+    # individual differences: one box per group, quantiles from the table
+    box = p.js("() => document.getElementById('fig-individual').data[0]")
+    assert len(box["median"]) == len(gain) and box["q1"][0] <= box["median"][0] <= box["q3"][0]
+    # over time: per group an A and a B line, each with its band, over every day
+    lines = p.js(
+        "() => document.getElementById('fig-trajectories').data.filter(t => t.mode === 'lines')"
+        ".map(t => ({name: t.name, n: t.x.length, group: t.legendgroup}))"
+    )
+    tr = pd.read_parquet(root / "cmp" / "trajectories.parquet")
+    assert len(lines) == 2 * tr["group"].nunique() and {ln["group"] for ln in lines} == {"A", "B"}
+    assert all(ln["n"] == tr["day"].nunique() for ln in lines)
+    titles = p.js("() => [...document.querySelectorAll('#fig-trajectories .annotation-text')].map(a => a.textContent)")
+    assert any(t.startswith("shy (n=") for t in titles) and any(t.startswith("low confidence") for t in titles)
+    assert p.page.locator("#fig-trajectories-motivation").count() == 1
     p.close()
 
 
@@ -260,4 +302,46 @@ def test_missing_plotly_js_says_how_to_fix_it(browser: Any, root: Path, tmp_path
     p = Page(browser, tmp_path / "moved" / "dashboard.html", wait=False)
     p.page.locator(".warn").wait_for(timeout=5000)
     assert "learncomm dashboard" in p.page.locator(".warn").text_content()
+    p.close()
+
+
+def test_run_warnings_show_as_text_first_on_the_page(browser: Any, root: Path, tmp_path: Path) -> None:
+    import json
+
+    run = tmp_path / "warned"
+    shutil.copytree(root / "evil", run)
+    summary = json.loads((run / "summary.json").read_text())
+    summary["warnings"] = [
+        {"code": "role_never_acted", "message": "the ideator role never acted: it starts on day 99"},
+        {"code": "x", "message": PWNED},
+    ]
+    (run / "summary.json").write_text(json.dumps(summary))
+    p = Page(browser, write_dashboard(run))
+    ids = p.js("() => [...document.querySelectorAll('section')].map(s => s.id)")
+    assert ids[0] == "warnings"
+    notes = p.js("() => [...document.querySelectorAll('#warnings .note')].map(n => n.textContent)")
+    assert notes == ["the ideator role never acted: it starts on day 99 (role_never_acted)", f"{PWNED} (x)"]
+    p.check_clean(plots=10)
+
+
+def test_calibration_page_renders_every_figure_and_the_log_name_as_text(browser: Any, tmp_path: Path) -> None:
+    from test_calibrate import TINY, model_log
+
+    from learncomm.sim.calibrate.plan import Options, make_setup
+    from learncomm.sim.calibrate.report import write_outputs
+    from learncomm.sim.calibrate.search import run_calibration
+    from learncomm.sim.dashboard.calibration_page import build_calibration
+
+    folder = tmp_path / "<i>evil"
+    folder.mkdir()
+    base = folder / "tiny.yaml"
+    base.write_text(TINY, encoding="utf-8")
+    log, members = model_log(folder, base, {"params.post_rate": 0.3})
+    setup, _ = make_setup(log, str(base), ["post_rate=0.05:0.8"], members, Options(budget=3, batch=3))
+    run_calibration(setup, tmp_path / "cal")
+    write_outputs(setup, tmp_path / "cal")
+    p = Page(browser, build_calibration(tmp_path / "cal"))
+    p.check_clean(plots=6)
+    assert p.page.locator("i", has_text="evil").count() == 0  # the path is text, not markup
+    assert "<i>evil" in p.page.locator("header").text_content()
     p.close()

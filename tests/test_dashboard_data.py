@@ -214,6 +214,8 @@ def results_root(base: Path) -> Path:
         "60",
         "--days",
         "20",
+        "--group",
+        "shy=confidence_initial < 0.3",
         "--out",
         str(root / "cmp"),
         "--no-dashboard",

@@ -62,7 +62,7 @@ def test_a_file_of_gigabytes_is_refused_without_reading_it_whole(tmp_path: Path)
         res = learncomm(*args, cwd=tmp_path)
         assert res.returncode == 2, (args, res.stderr)
         assert "Traceback" not in res.stderr and "MemoryError" not in res.stderr
-        assert f"huge.yaml: the file has more than {MAX_FILE_BYTES:,} bytes" in res.stderr.replace("\n", "")
+        assert f"huge.yaml: the file is larger than {MAX_FILE_BYTES:,} bytes" in res.stderr.replace("\n", "")
     assert not (tmp_path / "results").exists()
 
 

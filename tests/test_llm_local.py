@@ -50,6 +50,15 @@ def test_decisions_come_from_the_real_model_and_are_recorded(server: LocalServer
     for r in rows.to_dict("records"):
         assert 0 <= r["choice"] < 4 and json.loads(r["decision"])
     assert res.summary["roles"]["ideator"]["llm_calls"] == 1
+    # the model's decisions are judged, consistently with what was recorded (roles/quality.py)
+    quality = res.summary["llm_quality"]
+    assert sorted(quality) == ["benchmarker", "ideator", "secretary"]
+    for role, q in quality.items():
+        mine = rows[rows["role"] == role]
+        assert q["asked"] == len(mine) == 1 and q["valid"] == int((~mine["fallback"]).sum())
+        positions = q["position"]["by_position"]
+        assert positions[int(mine["shown_position"].iloc[0])] == 1 and sum(positions) == 1
+        assert sorted(int(i) for i in mine["shown_order"].iloc[0].split()) == list(range(len(positions)))
 
 
 def test_nothing_listening_falls_back_and_completes() -> None:
@@ -57,6 +66,9 @@ def test_nothing_listening_falls_back_and_completes() -> None:
     res = run_scenario(scenario(THREE, days=8), deciders=DeciderFactory(override="local", local_url=url))
     rows = res.interventions
     assert len(rows) == 3 and rows["fallback"].all() and rows["reason"].str.contains("Connection").all()
+    quality = res.summary["llm_quality"]  # said, not passed over: every model answer was unusable
+    assert all(q["asked"] == 1 and q["valid"] == 0 and q["fallbacks"] == 1 for q in quality.values())
+    assert [w["code"] for w in res.summary["warnings"]] == ["llm_all_fallback"]
     assert res.summary["community"]["days"] == 8
 
 
@@ -154,3 +166,27 @@ def test_llm_serve_keeps_one_server_for_runs_of_all_six_roles(tmp_path) -> None:
         import urllib.request
 
         urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models", timeout=2)
+
+
+def test_llm_eval_against_the_real_model(server: LocalServer, tmp_path) -> None:
+    """`learncomm llm eval` on a small part of the benchmark: a complete report whose figures follow from
+    its items, with real tokens and latencies."""
+    from test_llm_eval import consistent
+    from typer.testing import CliRunner
+
+    from learncomm.sim.cli import app
+
+    folder = tmp_path / "ev"
+    r = CliRunner().invoke(
+        app,
+        ["llm", "eval", "--decider", "local", "--base-url", server.base_url, "--roles", "ideator,secretary",
+         "--per-role", "2", "--out", str(folder)],
+    )  # fmt: skip
+    report = json.loads((folder / "eval.json").read_text())
+    assert r.exit_code == (0 if report["passed"] else 1), r.output
+    consistent(report)
+    assert report["situations"] == 4 and sorted(report["roles"]) == ["ideator", "secretary"]
+    assert report["overall"]["input_tokens"] > 0 and report["overall"]["latency_mean_s"] > 0
+    for item in report["items"]:
+        assert item["fallback"] or (item["checks"] is not None and item["text"])
+    assert "Picks by shown position" in (folder / "dashboard.html").read_text()

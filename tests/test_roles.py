@@ -75,6 +75,24 @@ def test_ideator_ranks_wanted_topics_with_room_to_grow() -> None:
     assert cands[0].decision["level"] == "beginner" and "wheel" in cands[0].text
 
 
+def test_ideator_never_suggests_a_topic_whose_prerequisite_nobody_has() -> None:
+    """wheel requires glazing: while no active member has mastered glazing, wheel is no candidate (nor valid)."""
+    topics = (
+        "topics:\n  - {name: glazing, difficulty: 0.3}\n  - {name: wheel, requires: [glazing]}\n"
+        "  - {name: kiln, difficulty: 0.4}\n"
+    )
+    model = CommunityModel(scenario(topics), seed=1)
+    s, mastery = model.state, model.params.prerequisite_mastery
+    s.knowledge[:, 0] = np.minimum(s.knowledge[:, 0], mastery - 0.01)
+    ideator = IdeatorRole()
+    assert [c.decision["topic"] for c in ideator.candidates(snap(), model, Ideator())] == [0, 2]
+    assert "prerequisite" in (ideator.validate({"topic": 1, "level": "beginner"}, snap(), model) or "")
+    member = int(np.flatnonzero(s.membership[:, 0] & s.joined & s.active)[0])
+    s.knowledge[member, 0] = mastery  # one member who can show the way is enough
+    assert [c.decision["topic"] for c in ideator.candidates(snap(), model, Ideator())] == [1, 0, 2]
+    assert ideator.validate({"topic": 1, "level": "beginner"}, snap(), model) is None
+
+
 def test_secretary_picks_the_day_most_members_are_free_and_the_ideators_topic() -> None:
     model = CommunityModel(scenario(""), seed=1)
     for _ in range(3):
@@ -153,9 +171,40 @@ def test_a_valid_model_answer_is_used_and_recorded() -> None:
     m = run_with([tool_reply(1, "Let's try the kiln!"), tool_reply(0, "Back to basics.")])
     rows = m.interventions
     assert [r["day"] for r in rows] == [5, 10]
-    assert rows[0]["choice"] == 1 and rows[0]["text"] == "Let's try the kiln!" and not rows[0]["fallback"]
+    shown = [int(i) for i in rows[0]["shown_order"].split()]
+    assert rows[0]["shown_position"] == 1 and rows[0]["choice"] == shown[1]  # the model's pick, as a policy rank
+    assert rows[0]["text"] == "Let's try the kiln!" and not rows[0]["fallback"]
     assert rows[0]["input_tokens"] == 100 and rows[0]["output_tokens"] == 20 and rows[0]["decider"] == "openai"
     assert len(rows[0]["prompt_hash"]) == 16
+
+
+def test_candidates_are_shown_in_a_seeded_shuffled_order_and_mapped_back() -> None:
+    """A model that always takes the first option shown does not always get the policy's first choice,
+    and the record tells the two apart (shown_position 0 throughout, choice = the policy rank shown first)."""
+    replies = [tool_reply(0, "first one") for _ in range(16)]
+    rows = run_with(replies, roles="roles:\n  ideator: {cadence: 2}\n", days=24).interventions
+    orders = [tuple(int(i) for i in r["shown_order"].split()) for r in rows]
+    assert len(rows) == 12 and all(r["shown_position"] == 0 and not r["fallback"] for r in rows)
+    assert all(sorted(o) == list(range(len(o))) and len(o) >= 2 for o in orders)
+    assert [r["choice"] for r in rows] == [o[0] for o in orders]
+    assert any(o[0] != 0 for o in orders) and any(o[0] == 0 for o in orders)
+    again = run_with(
+        [tool_reply(0, "first one") for _ in range(16)], roles="roles:\n  ideator: {cadence: 2}\n", days=24
+    )
+    assert [r["shown_order"] for r in again.interventions] == [r["shown_order"] for r in rows]  # same seed, same order
+
+
+def test_the_shown_order_depends_on_the_seed_and_the_situation_only() -> None:
+    from types import SimpleNamespace
+
+    from learncomm.roles.deciders import shown_order
+
+    spec, snap = IdeatorRole(), SimpleNamespace(community=0, day=7)
+    first = shown_order(3, spec, snap, "cadence", 4)  # type: ignore[arg-type]
+    assert sorted(first) == [0, 1, 2, 3] and first == shown_order(3, spec, snap, "cadence", 4)  # type: ignore[arg-type]
+    others = {shown_order(s, spec, snap, "cadence", 4) for s in range(20)}  # type: ignore[arg-type]
+    days = {shown_order(3, spec, SimpleNamespace(community=0, day=d), "cadence", 4) for d in range(20)}  # type: ignore[arg-type]
+    assert len(others) > 5 and len(days) > 5
 
 
 @pytest.mark.parametrize(
@@ -234,6 +283,7 @@ def test_replay_reproduces_a_recorded_llm_run(tmp_path: Path) -> None:
     assert same, detail
     rec = pd.read_parquet(tmp_path / "run" / "interventions.parquet")
     assert (rec["choice"] != 0).any() and (rec["decider"] == "openai").all()
+    assert (rec["shown_order"] != "").all() and (rec["shown_position"] >= 0).all()  # a shuffled run, replayed exactly
     for f in ("timeseries", "learners", "interventions"):
         a = pd.read_parquet(tmp_path / "run" / f"{f}.parquet")
         b = pd.read_parquet(tmp_path / "again" / f"{f}.parquet")

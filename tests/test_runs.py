@@ -60,6 +60,8 @@ def _close(a: object, b: object, path: str = "") -> list[str]:
         if set(a) != set(b):
             return [f"{path}: keys {sorted(set(a) ^ set(b))} differ"]
         return [m for k in a for m in _close(a[k], b[k], f"{path}.{k}")]
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):  # summary.json subgroups: rows
+        return [m for i, (x, y) in enumerate(zip(a, b, strict=True)) for m in _close(x, y, f"{path}[{i}]")]
     if isinstance(a, float) or isinstance(b, float):
         if not (
             math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-12)
@@ -124,3 +126,45 @@ def test_mesa_agents_are_views_of_the_arrays() -> None:
     dc.collect(model)
     assert len(dc.get_agent_vars_dataframe()) == 90
     assert np.isclose(dc.get_agent_vars_dataframe()["k"].mean(), model.state.knowledge.mean())
+
+
+def test_communities_column_lists_each_learners_communities_in_order() -> None:
+    """learners.parquet's communities column, built from offsets (issue 16), equals the per-learner lists,
+    including a learner in no community and one in all."""
+    import pyarrow as pa
+
+    from learncomm.sim.runs.outcomes import communities_column
+
+    rng = np.random.default_rng(4)
+    membership = rng.random((300, 5)) < 0.4
+    membership[0], membership[1] = False, True
+    names = ["a", "b<i>", "c", "d", "e"]
+    built = communities_column(membership, names)
+    assert built.type == pa.list_(pa.string())
+    assert built.to_pylist() == [[names[c] for c in np.flatnonzero(row)] for row in membership]
+    assert built.to_pylist()[0] == [] and built.to_pylist()[1] == names
+
+
+def test_parquet_tables_dictionary_encode_only_text_and_read_back_the_same(tmp_path: Path) -> None:
+    """write_table (issue 16): text columns (and lists of text) dictionary-encoded, numbers plain; every
+    value reads back unchanged."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from learncomm.sim.runs.store import write_table
+
+    table = pa.table(
+        {
+            "group": ["low", "high", "low"],
+            "communities": pa.array([["a", "b"], [], ["a"]], pa.list_(pa.string())),
+            "knowledge": [0.1, 0.25, 0.3],
+            "posts": pa.array([0, 3, 1], pa.int32()),
+        }
+    )
+    path = tmp_path / "t.parquet"
+    write_table(table, path)
+    assert pq.read_table(path).equals(table)
+    meta = pq.ParquetFile(path).metadata.row_group(0)
+    encodings = {meta.column(i).path_in_schema: meta.column(i).encodings for i in range(meta.num_columns)}
+    assert "RLE_DICTIONARY" in encodings["group"] and "RLE_DICTIONARY" in encodings["communities.list.element"]
+    assert "RLE_DICTIONARY" not in encodings["knowledge"] and "RLE_DICTIONARY" not in encodings["posts"]

@@ -9,7 +9,7 @@ import pandas as pd
 from conftest import make_model, make_scenario, run
 
 from learncomm.sim.engine.model import CommunityModel
-from learncomm.sim.engine.streams import PURPOSES, DayStreams, Draws
+from learncomm.sim.engine.streams import PURPOSES, DayStreams, Draws, TakenDraws
 
 
 def recorded(model: CommunityModel, days: int) -> list[Draws]:
@@ -72,3 +72,23 @@ def test_draws_of_present_learners_keep_their_rows() -> None:
     taken = d.take(rows)
     assert all(np.array_equal(getattr(taken, f), getattr(d, f)[rows]) for f in PURPOSES)
     assert dataclasses.fields(taken) == dataclasses.fields(d)
+
+
+def test_taken_draws_gather_each_purpose_on_use_as_take_does() -> None:
+    """The present learners' draws (TakenDraws) equal Draws.take purpose by purpose, and a purpose never
+    read is never gathered."""
+    n = 50
+    rng = np.random.default_rng(2)
+    draws = Draws(*(rng.random(n, dtype=np.float32) for _ in PURPOSES))
+    rows = np.array([3, 7, 7, 49, 0])
+    taken, lazy = draws.take(rows), TakenDraws(draws, rows)
+    assert np.array_equal(lazy.post, taken.post)
+    assert "post" in vars(lazy) and "leave" not in vars(lazy)
+    for name in PURPOSES:
+        assert np.array_equal(getattr(lazy, name), getattr(taken, name))
+    try:
+        lazy.nonsense  # noqa: B018
+    except AttributeError:
+        pass
+    else:
+        raise AssertionError("an unknown purpose must raise AttributeError")

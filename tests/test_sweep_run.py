@@ -14,9 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-from typer.testing import CliRunner
 
-from learncomm.sim.cli import app
 from learncomm.sim.sweeps.plan import load_sweep
 from learncomm.sim.sweeps.runner import run_sweep
 from learncomm.sim.sweeps.store import RUN_FILES, run_state
@@ -181,7 +179,7 @@ def test_sigkill_then_resume_loses_and_doubles_nothing(reference: Path, sweep_fi
     pd.testing.assert_frame_equal(summary, frame(reference))
 
 
-FAILING = """# Two of four points decide with an LLM whose API key is not set: those runs fail.
+FAILING = """# Two of four points decide with an LLM whose cache is not a database: those runs fail.
 base: community
 fixed:
   days: 10
@@ -196,17 +194,27 @@ llm_concurrency: 1
 """
 
 
-def test_failed_runs_are_recorded_counted_and_retried(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("LEARNCOMM_TEST_SWEEP_KEY", raising=False)
+def test_failed_runs_are_recorded_counted_and_retried(tmp_path: Path) -> None:
     path = tmp_path / "sweep-failing.yaml"
     path.write_text(FAILING)
     out = tmp_path / "out"
-    res = CliRunner().invoke(app, ["sweep", str(path), "--no-dashboard", "--out", str(out), "--workers", "2"])
-    assert res.exit_code == 1, res.output
-    assert "2 runs failed" in res.output and "error.json" in res.output and "LEARNCOMM_TEST_SWEEP_KEY" in res.output
+    bad = tmp_path / "not-a-database.sqlite"
+    bad.write_text("not SQLite")  # found by each run's decider, in the worker: the run fails, the sweep goes on
+    # the key set and allowed (the up-front check passes), and a local address that refuses connections: the roles
+    # fall back to their policy (roles/trust.py)
+    env = {
+        "LEARNCOMM_TEST_SWEEP_KEY": "test",
+        "LEARNCOMM_TRUSTED_KEY_ENVS": "LEARNCOMM_TEST_SWEEP_KEY",
+        "OPENAI_BASE_URL": "http://127.0.0.1:9/v1",
+    }
+    args = ("sweep", str(path), "--no-dashboard", "--out", str(out), "--workers", "2")
+    res = cli(*args, "--llm-cache", str(bad), cwd=tmp_path, env=env)
+    assert res.returncode == 1, res.stderr + res.stdout
+    output = res.stderr + res.stdout
+    assert "2 runs failed" in output and "error.json" in output and "not an SQLite database" in output
     summary = pd.read_parquet(out / "summary.parquet")
     assert list(summary["status"]) == ["ok", "ok", "failed", "failed"]  # the sweep went on past the failures
-    assert summary.loc[2, "error"].startswith("DeciderError") and summary["knowledge_gain_all"].isna().tolist() == [
+    assert summary.loc[2, "error"].startswith("ScenarioError") and summary["knowledge_gain_all"].isna().tolist() == [
         False,
         False,
         True,
@@ -214,16 +222,10 @@ def test_failed_runs_are_recorded_counted_and_retried(tmp_path: Path, monkeypatc
     ]
     failed = out / "runs" / "point=00002" / f"seed={summary.loc[2, 'seed']}"
     assert run_state(failed) == "failed"
-    assert "LEARNCOMM_TEST_SWEEP_KEY" in json.loads((failed / "error.json").read_text())["error"]
-    # resumed with the key set (and a local address that refuses connections): the failed runs are retried and now
-    # finish, the role falling back to its policy; every call went through the sweep's limit and shared cache
-    # (the key variable is the sweep file's, so the user allows it: roles/trust.py)
-    env = {
-        "LEARNCOMM_TEST_SWEEP_KEY": "test",
-        "LEARNCOMM_TRUSTED_KEY_ENVS": "LEARNCOMM_TEST_SWEEP_KEY",
-        "OPENAI_BASE_URL": "http://127.0.0.1:9/v1",
-    }
-    res2 = cli("sweep", str(path), "--no-dashboard", "--out", str(out), "--workers", "2", cwd=tmp_path, env=env)
+    assert "not an SQLite database" in json.loads((failed / "error.json").read_text())["error"]
+    # resumed with the sweep's own cache: the failed runs are retried and now finish, the role falling back to its
+    # policy; every call went through the sweep's limit and shared cache
+    res2 = cli(*args, cwd=tmp_path, env=env)
     assert res2.returncode == 0, res2.stderr + res2.stdout
     assert "2 already complete, 2 ran now, 0 failed" in res2.stdout
     summary = pd.read_parquet(out / "summary.parquet")

@@ -8,8 +8,10 @@ about 8 bytes per event plus the members. Files above MAX_BYTES or with more tha
 
 from __future__ import annotations
 
+import csv
 import math
-from collections.abc import Iterator
+import warnings
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -207,16 +209,18 @@ def read_log(path: Path | str, members: Path | str | None = None) -> Activity:
     usecols = list(dict.fromkeys(cols.values()))
     sends: list[pd.DataFrame] = []
     seen: list[pd.DataFrame] = []
-    times: list[np.ndarray] = []
-    rows, numeric = 0, None
+    # every column is read (no usecols): only then does the parser check each line's field count, so a line with
+    # more fields than the header is an error, not silently cut; values stay raw text (na_filter=False), so an
+    # error shows what the line says (`nan`, ``) and an id such as `NA` is an id
     reader = pd.read_csv(
         path,
         sep=sep,
         header=0,
         skiprows=header_line - 1,
         names=names,
-        usecols=usecols,
+        index_col=False,
         dtype="string",
+        na_filter=False,
         chunksize=CHUNK_ROWS,
         engine="c",  # the C engine splits on r"\s+" too
         skip_blank_lines=True,
@@ -225,39 +229,81 @@ def read_log(path: Path | str, members: Path | str | None = None) -> Activity:
         on_bad_lines="error",
     )
     try:
-        for chunk in reader:
-            for role, col in cols.items():
-                if role != "time" and chunk[col].isna().any():
-                    row = rows + int(np.flatnonzero(chunk[col].isna().to_numpy())[0])
-                    raise LogError(
-                        path, "missing value", line=_data_line(path, header_line, row), column=col, expected="an id"
-                    )
-            t, numeric = _parse_times(chunk[cols["time"]], numeric)
-            bad = np.flatnonzero(~np.isfinite(t))  # unreadable, or inf
-            if len(bad):
-                row = rows + int(bad[0])
-                value = chunk[cols["time"]].iloc[int(bad[0])]
-                raise LogError(
-                    path,
-                    f"cannot read the time {value!r}",
-                    line=_data_line(path, header_line, row),
-                    column=cols["time"],
-                    expected="unix seconds or an ISO 8601 date/datetime (same kind on every line)",
-                )
-            rows += len(chunk)
-            if rows > MAX_ROWS:
-                raise LogError(path, f"more than {MAX_ROWS:,} events, above the limit")
-            frame = pd.DataFrame({"id": chunk[cols["sender"]].str.strip().to_numpy(), "t": t})
-            sends.append(frame.groupby("id", sort=False)["t"].agg(["count", "min", "max"]))
-            if "recipient" in cols:
-                rec = pd.DataFrame({"id": chunk[cols["recipient"]].str.strip().to_numpy(), "t": t})
-                seen.append(rec.groupby("id", sort=False)["t"].min().to_frame("seen"))
-            times.append(t)
-    except pd.errors.ParserError as exc:
+        with reader, warnings.catch_warnings():
+            # the first data line's extra fields are only a warning to pandas
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            rows, times = _read_chunks(path, reader, cols, header_line, usecols, sends, seen)
+    except (pd.errors.ParserError, pd.errors.ParserWarning) as exc:
+        long = _long_line(path, header_line, sep, len(names))
+        if long is not None:
+            line, n = long
+            raise LogError(
+                path,
+                f"{n} fields, but the header names {len(names)}",
+                line=line,
+                expected="one field per header column (quote an id that holds the separator)",
+            ) from None
         raise LogError(path, f"cannot split the lines into columns ({exc})", expected=EXPECTED) from None
     if rows == 0:
         raise LogError(path, "no events after the header", line=header_line, expected="one event per line")
     return _activity(path, cols, sends, seen, np.concatenate(times), members)
+
+
+def _long_line(path: Path, header_line: int, sep: str, n: int) -> tuple[int, int] | None:
+    """(line, fields) of the first data line with more than `n` fields, split as pandas splits it."""
+    for i, line in _open_text(path):
+        if i <= header_line or not line.strip():
+            continue
+        k = len(next(csv.reader([line]), [])) if sep == "," else len(line.split())
+        if k > n:
+            return i, k
+    return None
+
+
+def _read_chunks(
+    path: Path,
+    reader: Iterable[pd.DataFrame],
+    cols: dict[str, str],
+    header_line: int,
+    usecols: list[str],
+    sends: list[pd.DataFrame],
+    seen: list[pd.DataFrame],
+) -> tuple[int, list[np.ndarray]]:
+    """Reduce the chunks to per-member aggregates (appended to `sends`, `seen`); (rows, event times)."""
+    rows, numeric = 0, None
+    times: list[np.ndarray] = []
+    for whole in reader:
+        chunk = whole[usecols]
+        for role, col in cols.items():
+            empty = (chunk[col].isna() | (chunk[col].str.strip() == "")).to_numpy(bool)
+            if role != "time" and empty.any():
+                row = rows + int(np.flatnonzero(empty)[0])
+                raise LogError(
+                    path, "missing value", line=_data_line(path, header_line, row), column=col, expected="an id"
+                )
+        t, numeric = _parse_times(chunk[cols["time"]], numeric)
+        bad = np.flatnonzero(~np.isfinite(t))  # unreadable, or inf
+        if len(bad):
+            row = rows + int(bad[0])
+            value = chunk[cols["time"]].iloc[int(bad[0])]
+            raw = "" if pd.isna(value) else str(value)  # a line too short for the time column: empty
+            raise LogError(
+                path,
+                f"cannot read the time {raw!r}",
+                line=_data_line(path, header_line, row),
+                column=cols["time"],
+                expected="unix seconds or an ISO 8601 date/datetime (same kind on every line)",
+            )
+        rows += len(chunk)
+        if rows > MAX_ROWS:
+            raise LogError(path, f"more than {MAX_ROWS:,} events, above the limit")
+        frame = pd.DataFrame({"id": chunk[cols["sender"]].str.strip().to_numpy(), "t": t})
+        sends.append(frame.groupby("id", sort=False)["t"].agg(["count", "min", "max"]))
+        if "recipient" in cols:
+            rec = pd.DataFrame({"id": chunk[cols["recipient"]].str.strip().to_numpy(), "t": t})
+            seen.append(rec.groupby("id", sort=False)["t"].min().to_frame("seen"))
+        times.append(t)
+    return rows, times
 
 
 def _activity(

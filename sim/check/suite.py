@@ -2,7 +2,7 @@
 
 Runs go one after the other by default: a shipped scenario runs in a fraction of a second, about what a worker
 process takes to start and import the engine. `workers > 1` runs them on the sweep machinery's process pool
-(`local_executor`), which pays off for larger scenarios.
+(`own_pool`), which pays off for larger scenarios.
 """
 
 from __future__ import annotations
@@ -22,11 +22,13 @@ from learncomm import __version__
 from learncomm.sim.check.facts import FACTS, FAST_SCENARIOS, LONG, OPEN, Fact, LogCheck, Sample, check_log
 from learncomm.sim.check.figures import Figures, figures
 from learncomm.sim.check.log import Activity
+from learncomm.sim.runs.claim import stamped_dir
 from learncomm.sim.runs.compare import interval
 from learncomm.sim.runs.run import RunResult, run_scenario
-from learncomm.sim.runs.store import atomic_file, stamped_dir, versions, write_json
+from learncomm.sim.runs.store import atomic_dir, versions, write_json
 from learncomm.sim.schema.loading import load_scenario
-from learncomm.sim.sweeps.runner import local_executor
+from learncomm.sim.sweeps.runner import own_pool
+from learncomm.sim.sweeps.worker import worker_task
 
 FAST_SEEDS = 3
 DEFAULT_SEEDS = 5
@@ -142,8 +144,10 @@ def scalar_figures(figs: list[Figures]) -> dict[str, Any]:
 
 
 def run_one(name: str, seed: int) -> RunResult:
-    """One run of a scenario (a shipped name or a file) on a seed, no folder written."""
-    return run_scenario(load_scenario(name), seed=seed)
+    """One run of a scenario (a shipped name or a file) on a seed, no folder written (on a pool worker:
+    interruptible by the pool's stop, see sim/sweeps/worker.py)."""
+    with worker_task():
+        return run_scenario(load_scenario(name), seed=seed)
 
 
 def run_all(
@@ -157,7 +161,7 @@ def run_all(
             if on_run is not None:
                 on_run(name, seed)
         return runs
-    with local_executor(workers) as pool:
+    with own_pool(workers) as pool:  # interrupted: the running workers are stopped, not waited for
         futures = {pool.submit(run_one, name, seed): (name, seed) for name, seed in keys}
         for fut in cf.as_completed(futures):
             runs[futures[fut]] = fut.result()
@@ -215,15 +219,15 @@ def run_check(
     return report
 
 
-def default_check_dir(root: Path) -> Path:
-    """results/check-<UTC timestamp> (with -1, -2, ... when it exists)."""
-    return stamped_dir(root, "check")
+def default_check_dir(root: Path, claim: bool = False) -> Path:
+    """results/check-<UTC timestamp> (with -1, -2, ... when it exists; `claim`: created at once, see claim_dir)."""
+    return stamped_dir(root, "check", claim=claim)
 
 
-def write_report(report: CheckReport, out: Path) -> Path:
-    """Write OUT/check.json atomically (the folder is created if needed); returns its path."""
+def write_report(report: CheckReport, out: Path, claimed: bool = False) -> Path:
+    """Write the check folder OUT (check.json) atomically, as `run` writes a run folder: OUT is claimed first
+    (`claimed`: the caller did, before the runs), so two checks into one folder never clobber each other."""
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    target = out / "check.json"
-    atomic_file(target, lambda p: write_json(report.to_dict(), p))
-    return target
+    with atomic_dir(out, claimed=claimed) as tmp:
+        write_json(report.to_dict(), tmp / "check.json")
+    return out / "check.json"

@@ -2,18 +2,32 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 
-from learncomm.sim.cli import check, dashboard, llm, run, sweep  # noqa: F401  (each registers its commands)
-from learncomm.sim.cli.app import app, err
+from learncomm.sim.cli import calibrate, check, dashboard, llm, run, sweep  # noqa: F401  (each registers its commands)
+from learncomm.sim.cli.app import TERMINATION, Terminated, app, err, terminating
 
 __all__ = ["app", "main"]
 
 
+def _terminate(signum: int, frame: object) -> None:
+    if terminating():  # once: a second SIGTERM must not interrupt the clean-up
+        return
+    TERMINATION["pending"] = True
+    raise Terminated
+
+
 def main() -> None:
-    """Console entry point; Ctrl-C exits 130 without a traceback (atomic writes leave nothing half-written)."""
+    """Console entry point; Ctrl-C exits 130 and SIGTERM 143, without a traceback, after the same clean-up (atomic
+    writes leave nothing half-written)."""
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:  # a SIGTERM ignored by whoever started us stays ignored
+        signal.signal(signal.SIGTERM, _terminate)
     try:
         app()
+    except Terminated:
+        err.print("terminated (SIGTERM); nothing half-written was left behind")
+        sys.exit(143)
     except KeyboardInterrupt:
         err.print("interrupted; nothing half-written was left behind")
         sys.exit(130)

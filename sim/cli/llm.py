@@ -6,6 +6,7 @@ scenarios (or a sweep) starts it once and passes its URL with `--base-url`.
 
 from __future__ import annotations
 
+import re
 import signal
 import time
 from pathlib import Path
@@ -14,10 +15,17 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
+from learncomm.roles.deciders import DeciderError
+from learncomm.roles.evaluate import Thresholds
 from learncomm.roles.local_server import LocalModelError, LocalServer
+from learncomm.roles.trust import TrustError
 from learncomm.sim.cli.app import app, fail, out
+from learncomm.sim.cli.llm_eval import Asking, print_eval, run_eval, write_eval
+from learncomm.sim.schema.loading import ScenarioError
 
-llm_app = typer.Typer(no_args_is_help=True, help="The local language model: serve it for many runs.")
+llm_app = typer.Typer(
+    no_args_is_help=True, help="Language models: serve the local one for many runs; evaluate a decider."
+)
 app.add_typer(llm_app, name="llm")
 
 
@@ -67,3 +75,78 @@ def serve(
 
 class _Stop(Exception):
     """SIGINT or SIGTERM asked `serve` to stop."""
+
+
+@llm_app.command("eval")
+def eval_(
+    decider: Annotated[str, typer.Option("--decider", help="local (the bundled model) or openai.")] = "local",
+    model: Annotated[
+        str | None, typer.Option("--model", help="Model name (default: gemma-3-270m / llm.model).")
+    ] = None,
+    base_url: Annotated[
+        str | None,
+        typer.Option("--base-url", help="OpenAI-compatible endpoint (with --decider local: a running `llm serve`)."),
+    ] = None,
+    api_key_env: Annotated[
+        str | None, typer.Option("--api-key-env", help="Send the API key in this environment variable (docs/roles.md).")
+    ] = None,
+    roles: Annotated[
+        str | None, typer.Option("--roles", help="Only these roles, comma-separated (default: all six).")
+    ] = None,
+    per_role: Annotated[
+        int | None, typer.Option("--per-role", min=1, help="Only the first N situations of each role.")
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="Seeds the order options are shown in.")] = 0,
+    timeout: Annotated[
+        float, typer.Option("--timeout", min=1.0, max=600.0, help="Seconds per model call (llm.timeout_s).")
+    ] = 60.0,
+    language: Annotated[str, typer.Option("--language", help="Language the messages should be in (ISO 639-1).")] = "en",
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Folder for eval.json and dashboard.html.")] = None,
+    results: Annotated[Path, typer.Option("--results", help="Where the default folder goes.")] = Path("results"),
+    min_valid: Annotated[float, typer.Option("--min-valid", min=0, max=1)] = Thresholds.min_valid,
+    max_refusal: Annotated[float, typer.Option("--max-refusal", min=0, max=1)] = Thresholds.max_refusal,
+    max_placeholder: Annotated[float, typer.Option("--max-placeholder", min=0, max=1)] = Thresholds.max_placeholder,
+    min_names_choice: Annotated[float, typer.Option("--min-names-choice", min=0, max=1)] = Thresholds.min_names_choice,
+    min_in_language: Annotated[float, typer.Option("--min-in-language", min=0, max=1)] = Thresholds.min_in_language,
+    max_position_share: Annotated[
+        float, typer.Option("--max-position-share", min=0, max=1)
+    ] = Thresholds.max_position_share,
+    price_input: Annotated[float, typer.Option("--price-input", min=0, help="USD per million input tokens.")] = 0.0,
+    price_output: Annotated[float, typer.Option("--price-output", min=0, help="USD per million output tokens.")] = 0.0,
+) -> None:
+    """Put a language-model decider through the shipped benchmark of role situations and judge what it decides.
+
+    Exit 0 when every threshold holds, 1 when one does not, 2 on bad input. Writes eval.json and a dashboard page.
+    """
+    from learncomm.roles.evaluate import EvalError, load_situations
+    from learncomm.sim.runs.claim import ResultsError, claim_dir, release_dir, stamped_dir
+
+    if decider not in ("local", "openai"):
+        fail(f"--decider {decider}: expected local or openai")
+        return
+    if not re.fullmatch(r"[a-z]{2}", language):
+        fail(f"--language {language}: expected a two-letter ISO 639-1 code such as en, de, fr")
+        return
+    limits = Thresholds(min_valid, max_refusal, max_placeholder, min_names_choice, min_in_language, max_position_share)
+    claimed: Path | None = None
+    try:
+        wanted = [r.strip() for r in roles.split(",") if r.strip()] if roles else None
+        situations = load_situations(roles=wanted, per_role=per_role)
+        label = re.sub(r"[^A-Za-z0-9_.-]+", "-", model or decider)[:60]
+        claimed = claim_dir(out_dir) if out_dir else stamped_dir(results, f"llm-eval-{label}", claim=True)
+        asking = Asking(decider, model, base_url, api_key_env, seed, timeout, (price_input, price_output))
+        report = run_eval(asking, language, limits, situations)
+        write_eval(report, claimed)
+    except (EvalError, ResultsError, ScenarioError, TrustError, DeciderError, LocalModelError) as exc:
+        if claimed is not None:
+            release_dir(claimed)
+        fail(str(exc))
+        return
+    except BaseException:
+        if claimed is not None:
+            release_dir(claimed)
+        raise
+    print_eval(report)
+    out.print(f"Report: [bold]{escape(str(claimed))}[/] (eval.json, dashboard.html)")
+    if not report["passed"]:
+        raise typer.Exit(1)

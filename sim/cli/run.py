@@ -2,21 +2,36 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.markup import escape
 
-from learncomm.roles.setup import DeciderFactory, uses_local
-from learncomm.roles.trust import Trust
-from learncomm.sim.cli.app import DaysOpt, LearnersOpt, SeedOpt, SetOpt, app, err, fail, out, prepare
+from learncomm.roles.setup import DeciderFactory, check_deciders, uses_local
+from learncomm.sim.cli.app import (
+    AllowEndpointOpt,
+    ApiKeyEnvOpt,
+    DaysOpt,
+    LearnersOpt,
+    LlmCacheOpt,
+    SeedOpt,
+    SetOpt,
+    app,
+    err,
+    fail,
+    out,
+    prepare,
+    print_warnings,
+    user_trust,
+    warn,
+)
 from learncomm.sim.cli.dashboard import write_after
 from learncomm.sim.cli.progress import count_progress, day_progress
-from learncomm.sim.cli.tables import print_comparison, print_roles, print_summary
-from learncomm.sim.runs.store import ResultsError, claim_dir, release_dir, stamped_dir
+from learncomm.sim.cli.tables import print_comparison, print_left_behind, print_llm_quality, print_roles, print_summary
+from learncomm.sim.runs.claim import ResultsError, claim_dir, release_dir, stamped_dir
 from learncomm.sim.schema.loading import ScenarioError, load_scenario, scenario_question, shipped_scenarios
+from learncomm.sim.schema.vocab import LEARNER_OUTCOMES
 
 # The commands import the engine (numpy, pandas, mesa, pyarrow) when they run, so `learncomm --help` stays fast.
 
@@ -45,25 +60,9 @@ def run(
             "--base-url", help="OpenAI-compatible endpoint for the openai decider (key from llm.api_key_env)."
         ),
     ] = None,
-    api_key_env: Annotated[
-        str | None,
-        typer.Option(
-            "--api-key-env",
-            help="Send the API key in this environment variable (instead of the scenario's llm.api_key_env); "
-            "your say that it may be sent (docs/roles.md, trust).",
-        ),
-    ] = None,
-    allow_endpoint: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--allow-endpoint",
-            help="Allow the scenario's llm.base_url URL to receive the API key (repeatable; docs/roles.md, trust).",
-        ),
-    ] = None,
-    llm_cache: Annotated[
-        Path | None,
-        typer.Option("--llm-cache", help="LLM cache file (default: the scenario's, which must be under --results)."),
-    ] = None,
+    api_key_env: ApiKeyEnvOpt = None,
+    allow_endpoint: AllowEndpointOpt = None,
+    llm_cache: LlmCacheOpt = None,
     no_dashboard: Annotated[
         bool, typer.Option("--no-dashboard", help="Do not write the run's dashboard.html.")
     ] = False,
@@ -78,12 +77,12 @@ def run(
         if decider not in (None, "policy", "openai", "local"):
             raise ScenarioError(f"--decider {decider}: expected policy, openai or local")
         # the folder is claimed before the run: a taken or unwritable --out fails now, not after the simulation
-        target = claimed = claim_dir(out_dir) if out_dir else default_run_dir(results, sc, used_seed, claim=True)
+        target = claimed = (
+            claim_dir(out_dir, on_stale=warn) if out_dir else default_run_dir(results, sc, used_seed, claim=True)
+        )
         # --decider local --base-url URL: use a server already running (`learncomm llm serve`) instead of starting one
         local_url = base_url if base_url and uses_local(sc, decider) else None
-        if api_key_env is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", api_key_env):
-            raise ScenarioError(f"--api-key-env {api_key_env}: expected an environment variable name")
-        trust = Trust.from_user(allow_endpoint or (), api_key_env=api_key_env, base_url=base_url)
+        trust = user_trust(api_key_env, allow_endpoint, base_url)
         factory = DeciderFactory(
             override=decider,
             model=model,
@@ -113,6 +112,8 @@ def run(
         f"(seed {used_seed})",
     )
     print_roles(out, result.summary.get("roles", {}))
+    print_llm_quality(out, result.summary.get("llm_quality", {}))
+    print_warnings(result.summary.get("warnings", []))
     out.print(
         f"Results: [bold]{escape(str(target))}[/]  "
         f"({result.manifest['learners']} learners, {result.manifest['wall_time_s']:.2f} s)"
@@ -129,11 +130,19 @@ def replay(
     """Re-run a recorded run with no LLM (the recorded decisions) and check the results are identical."""
     from learncomm.sim.runs.replay import replay_run  # the engine: loaded when a replay starts
 
+    claimed: Path | None = None
     try:
-        same, detail = replay_run(run_dir, out_dir)
+        claimed = claim_dir(out_dir, on_stale=warn) if out_dir else None  # as `run` claims its folder
+        same, detail = replay_run(run_dir, out_dir, claimed=claimed is not None)
     except (ScenarioError, ResultsError) as exc:
+        if claimed is not None:
+            release_dir(claimed)
         fail(str(exc))
         return
+    except BaseException:
+        if claimed is not None:
+            release_dir(claimed)
+        raise
     if not same:
         fail(f"the replay differs from the recording: {detail}", code=1)
     out.print(
@@ -172,10 +181,33 @@ def compare(
     days: DaysOpt = None,
     learners: LearnersOpt = None,
     sets: SetOpt = None,
+    by: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--by",
+            help="Split by a learner attribute (repeatable; two are crossed): confidence_group, access_class, stage, "
+            "cohort, community, tutoring_role, activity_level.",
+        ),
+    ] = None,
+    set_a: Annotated[
+        list[str] | None,
+        typer.Option("--set-a", help="Override a field of A only, after --set: --set-a params.alpha_ask=0.3."),
+    ] = None,
+    set_b: Annotated[
+        list[str] | None,
+        typer.Option("--set-b", help="Override a field of B only, after --set: --set-b roles.ideator={}."),
+    ] = None,
     group: Annotated[
         list[str] | None,
-        typer.Option("--group", help="Groups to print (default: all, low, medium, high, tutors, tutees)."),
+        typer.Option(
+            "--group",
+            help="NAME=EXPR: a group of learners by a DuckDB SQL expression over learners.parquet columns, e.g. "
+            '--group patchy="access < 0.5"; NAME alone: print only that group (repeatable).',
+        ),
     ] = None,
+    outcome: Annotated[
+        str, typer.Option("--outcome", help="The outcome of the 'whom does it leave behind' table.")
+    ] = "knowledge_gain",
     out_dir: Annotated[
         Path | None,
         typer.Option("--out", help="Folder for comparison.parquet (default: results/compare-A-vs-B-<time>)."),
@@ -183,27 +215,60 @@ def compare(
     results: Annotated[Path, typer.Option("--results", help="Where comparison folders go by default.")] = Path(
         "results"
     ),
+    api_key_env: ApiKeyEnvOpt = None,
+    allow_endpoint: AllowEndpointOpt = None,
+    llm_cache: LlmCacheOpt = None,
     no_dashboard: Annotated[
         bool, typer.Option("--no-dashboard", help="Do not write the comparison's dashboard.html.")
     ] = False,
 ) -> None:
-    """Run A and B on the same seeds (common random numbers): per outcome, B - A with a 95% interval and Cohen's d."""
+    """Run A and B on the same seeds (common random numbers): per outcome and group, B - A with a 95% interval and
+    Cohen's d, and learner by learner the shares better off, worse off and unchanged."""
     from learncomm.sim.runs.compare import compare as run_compare  # the engine: loaded when runs start
     from learncomm.sim.runs.compare import save_comparison
+    from learncomm.sim.runs.subgroups import GroupError, parse_spec, shown_groups
 
     claimed: Path | None = None
     try:
-        sa, sb = prepare(a, days, learners, sets), prepare(b, days, learners, sets)
+        spec = parse_spec(by, group)
+        if outcome not in LEARNER_OUTCOMES:
+            raise GroupError(f"--outcome {outcome}: expected one of {', '.join(LEARNER_OUTCOMES)}")
+        both, only_a, only_b = sets or [], set_a or [], set_b or []
+        sa, sb = prepare(a, days, learners, [*both, *only_a]), prepare(b, days, learners, [*both, *only_b])
+        shown_groups(spec, None)  # a group to print that cannot exist fails before the runs
         seed_list = list(range(first_seed, first_seed + seeds))
+        factory = DeciderFactory(
+            trust=user_trust(api_key_env, allow_endpoint),
+            cache_root=results,
+            cache=str(llm_cache) if llm_cache is not None else None,
+        )
+        check_deciders([sa, sb], factory, where=f"{a} / {b}")  # a refused key: one error now, nothing written
         # claimed before the runs: a taken or unwritable --out fails now, not after them
         target = claimed = (
-            claim_dir(out_dir) if out_dir else stamped_dir(results, f"compare-{sa.name}-vs-{sb.name}", claim=True)
+            claim_dir(out_dir, on_stale=warn)
+            if out_dir
+            else stamped_dir(results, f"compare-{sa.name}-vs-{sb.name}", claim=True)
         )
+        for side, name, changes in (("A", a, [*both, *only_a]), ("B", b, [*both, *only_b])):
+            if changes:
+                out.print(f"{side}: {escape(name)} with {escape(' '.join(changes))}", highlight=False)
         with count_progress(out, f"{escape(sa.name)} vs {escape(sb.name)}", 2 * seeds) as advance:
-            result = run_compare(sa, sb, seed_list, on_run=advance)
-        request = {"a": a, "b": b, "days": days, "learners": learners, "sets": sets or []}
+            result = run_compare(sa, sb, seed_list, on_run=advance, deciders=factory.fresh, spec=spec)
+        show = shown_groups(spec, list(dict.fromkeys(result.table["group"])))
+        # the overrides as given, for the manifest and the comparison page: --set (both), --set-a, --set-b
+        request = {
+            "a": a,
+            "b": b,
+            "days": days,
+            "learners": learners,
+            "sets": both,
+            "sets_a": only_a,
+            "sets_b": only_b,
+            "by": by or [],
+            "group": group or [],
+        }
         save_comparison(result, target, request, claimed=True)
-    except (ScenarioError, ResultsError) as exc:
+    except (ScenarioError, ResultsError, GroupError) as exc:
         if claimed is not None:
             release_dir(claimed)
         fail(str(exc))
@@ -212,8 +277,12 @@ def compare(
         if claimed is not None:
             release_dir(claimed)
         raise
-    print_comparison(out, result, group)
-    out.print(f"Comparison table: [bold]{escape(str(target))}/comparison.parquet[/]")
+    print_comparison(out, result, show)
+    print_left_behind(out, result, outcome)
+    out.print(
+        f"Comparison tables: [bold]{escape(str(target))}[/] (comparison.parquet, per_seed.parquet, "
+        "per_learner.parquet, trajectories.parquet)"
+    )
     if not no_dashboard:
         write_after(Path(target), index=out_dir is None)
 

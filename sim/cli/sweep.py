@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,7 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from learncomm.sim.cli.app import app, out
+from learncomm.sim.cli.app import AllowEndpointOpt, ApiKeyEnvOpt, app, check_terminated, out, user_trust
 from learncomm.sim.cli.app import fail as cli_fail
 from learncomm.sim.cli.dashboard import write_after
 from learncomm.sim.runs.store import ResultsError
@@ -111,21 +113,35 @@ def sweep(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Check the file and every point, print the design size, run nothing.")
     ] = False,
+    api_key_env: ApiKeyEnvOpt = None,
+    allow_endpoint: AllowEndpointOpt = None,
+    llm_cache: Annotated[
+        Path | None,
+        typer.Option(
+            "--llm-cache",
+            help="The sweep's shared LLM cache file, anywhere (default: llm_cache or <sweep folder>/llm-cache.sqlite).",
+        ),
+    ] = None,
     no_dashboard: Annotated[
         bool, typer.Option("--no-dashboard", help="Do not write the sweep's dashboard.html.")
     ] = False,
 ) -> None:
     """Run a sweep: every point of the design with every replicate seed, resumably (same command again to resume)."""
-    from learncomm.sim.sweeps.runner import failures, run_sweep
+    from learncomm.sim.sweeps.runner import check_keys, failures, run_sweep
     from learncomm.sim.sweeps.store import SweepStoreError
 
     try:
         plan = load_sweep(sweep_file)
+        cache = llm_cache.resolve() if llm_cache is not None else None
+        plan = replace(plan, trust=user_trust(api_key_env, allow_endpoint), llm_cache=cache)
+        check_keys(plan)  # before anything is written, also for --dry-run
     except ScenarioError as exc:
         fail(str(exc))
         return
     target = out_dir or Path("results") / "sweeps" / plan.name
-    if plan.spec.llm_cache:  # a shared sweep file may not write its cache anywhere (docs/roles.md, trust)
+    if (
+        plan.spec.llm_cache and llm_cache is None
+    ):  # a shared sweep file may not write its cache anywhere (docs/roles.md, trust)
         cache = (plan.source.parent / plan.spec.llm_cache).resolve()
         if not any(cache.is_relative_to(root.resolve()) for root in (target, Path("results"))):
             fail(
@@ -163,13 +179,20 @@ def sweep(
             state["task"] = progress.add_task(f"{escape(plan.name)}: runs", total=todo, failed=0)
 
     def on_done(res: dict[str, Any]) -> None:
+        check_terminated()
         state["failed"] = state.get("failed", 0) + (res["status"] != "ok")
         progress.update(state["task"], advance=1, failed=state["failed"])
 
     try:
         with progress:
             report = run_sweep(
-                plan, target, executor=executor, workers=workers, force=force, on_start=on_start, on_done=on_done
+                plan,
+                target,
+                executor=executor,
+                workers=workers,
+                force=force,
+                on_start=on_start,
+                on_done=on_done,
             )
     except (ScenarioError, ResultsError, SweepStoreError) as exc:
         fail(str(exc))
@@ -201,8 +224,10 @@ def sweep(
 def sandbox(con: Any, folder: Path) -> None:
     """Lock a DuckDB connection to reading files under `folder`: no other files or URLs, no extensions loaded or
     installed, and the settings cannot be changed back (lock_configuration)."""
-    allowed = str(folder.resolve()).replace("'", "''").rstrip("/") + "/"
-    con.execute(f"set allowed_directories = ['{allowed}']")
+    root = str(folder.resolve()).rstrip("/") + "/"
+    # the views name the folder as an escaped glob pattern (glob_escape), which the check compares as text
+    allowed = ", ".join("'" + d.replace("'", "''") + "'" for d in dict.fromkeys((root, glob_escape(root))))
+    con.execute(f"set allowed_directories = [{allowed}]")
     for setting in (
         "set autoload_known_extensions = false",
         "set autoinstall_known_extensions = false",
@@ -213,10 +238,76 @@ def sandbox(con: Any, folder: Path) -> None:
         con.execute(setting)
 
 
+def glob_escape(path: str) -> str:
+    """`path` as a DuckDB glob pattern that matches only itself: DuckDB reads every file name as a glob (a list of
+    files too), so a folder named `a[1]` matched nothing and one named `b*` matched its neighbours as well. Each of
+    `[ ] * ?` becomes a one-character class ([[], []], [*], [?]), which DuckDB's glob supports."""
+    return re.sub(r"([\[\]*?])", r"[\1]", path)
+
+
+def _sweep_views(con: Any, sweep_dir: Path, root: Path, skip: set[Path]) -> None:
+    """A sweep's summary and run tables as views, leaving out damaged run folders (`skip`)."""
+    import duckdb
+
+    def lit(p: Path | str) -> str:
+        """A path as a DuckDB string literal of a glob pattern matching only that path."""
+        return "'" + glob_escape(str(p)).replace("'", "''") + "'"
+
+    try:
+        con.execute(f"create view runs as select * from read_parquet({lit(root / 'summary.parquet')})")
+        for name in ("timeseries", "learners", "interventions"):
+            if not skip:  # the usual case: one glob, however many runs
+                if next((root / "runs").glob(f"point=*/seed=*/{name}.parquet"), None) is None:
+                    continue
+                source = lit(root / "runs") + f" || '/*/*/{name}.parquet'"  # the folder literal, then the glob
+            else:
+                files = [
+                    f for f in sorted((root / "runs").glob(f"point=*/seed=*/{name}.parquet")) if f.parent not in skip
+                ]
+                if not files:
+                    continue
+                source = "[" + ", ".join(lit(f) for f in files) + "]"
+            con.execute(
+                f"create view {name} as select * from read_parquet({source}, hive_partitioning=true, "
+                f"hive_types={{'point': BIGINT, 'seed': BIGINT}}, union_by_name=true)"
+            )
+    except duckdb.Error as exc:
+        fail(f"{sweep_dir}: cannot read the sweep's files: {exc}")
+        return
+
+
+COMPARISON_TABLES = ("comparison", "per_seed", "per_learner", "trajectories")
+
+
+def _comparison_views(con: Any, root: Path) -> None:
+    """A comparison folder's tables as views (docs/results.md, 'The comparison folder')."""
+    import duckdb
+
+    from learncomm.sim.sweeps.store import file_intact
+
+    for name in COMPARISON_TABLES:
+        f = root / f"{name}.parquet"
+        if not f.is_file():
+            continue
+        if not file_intact(f):
+            fail(f"{f}: damaged (no readable Parquet footer); run the same learncomm compare command again")
+        try:
+            literal = "'" + glob_escape(str(f)).replace("'", "''") + "'"
+            con.execute(f"create view {name} as select * from read_parquet({literal})")
+        except duckdb.Error as exc:
+            fail(f"{f}: cannot be read: {exc}")
+
+
 @app.command()
 def query(
-    sweep_dir: Annotated[Path, typer.Argument(help="A sweep folder.")],
-    sql: Annotated[str, typer.Argument(help="SQL over the views runs, timeseries, learners, interventions.")],
+    sweep_dir: Annotated[Path, typer.Argument(help="A sweep folder or a comparison folder.")],
+    sql: Annotated[
+        str,
+        typer.Argument(
+            help="SQL over the views runs, timeseries, learners, interventions (a sweep) or comparison, per_seed, "
+            "per_learner, trajectories (a comparison)."
+        ),
+    ],
     max_rows: Annotated[int, typer.Option("--max-rows", min=1, help="Rows to print at most.")] = 100,
     unsafe_sql: Annotated[
         bool,
@@ -227,11 +318,15 @@ def query(
     ] = False,
 ) -> None:
     """Query a sweep with DuckDB SQL: `runs` (summary.parquet) and the run tables, hive-partitioned by point and
-    seed. Read-only over the sweep folder unless --unsafe-sql (docs/sweeps.md)."""
+    seed; or a comparison folder's tables. Read-only over the folder unless --unsafe-sql (docs/sweeps.md)."""
     import duckdb
 
-    if not (sweep_dir / "summary.parquet").is_file():
-        fail(f"{sweep_dir}: not a sweep folder with results (no summary.parquet); run learncomm sweep first")
+    comparison = (sweep_dir / "comparison.parquet").is_file() and not (sweep_dir / "summary.parquet").is_file()
+    if not comparison and not (sweep_dir / "summary.parquet").is_file():
+        fail(
+            f"{sweep_dir}: not a sweep folder with results (no summary.parquet) nor a comparison folder (no "
+            "comparison.parquet); run learncomm sweep or learncomm compare first"
+        )
     if not sql.strip().strip(";").strip():
         fail('SQL: the query is empty; for example: learncomm query DIR "select * from runs limit 5"')
     con = duckdb.connect()
@@ -249,17 +344,16 @@ def query(
                 )
                 return
 
-    def lit(p: Path) -> str:
-        return "'" + str(p).replace("'", "''") + "'"
-
     from learncomm.sim.sweeps.store import corrupt_runs, file_intact
 
-    if not file_intact(sweep_dir / "summary.parquet"):
+    if comparison:
+        _comparison_views(con, sweep_dir.resolve())
+    elif not file_intact(sweep_dir / "summary.parquet"):
         fail(
             f"{sweep_dir / 'summary.parquet'}: damaged (no readable Parquet footer); run the same learncomm sweep "
             "command again to rebuild it"
         )
-    bad = corrupt_runs(sweep_dir)
+    bad = [] if comparison else corrupt_runs(sweep_dir)
     for d in bad[:5]:
         out.print(
             f"[yellow]warning:[/] {escape(str(d))}: damaged or incomplete run folder, left out of the run tables",
@@ -271,27 +365,8 @@ def query(
         out.print("  (run the same learncomm sweep command again to redo them)", highlight=False)
     skip = {d.resolve() for d in bad}
     root = sweep_dir.resolve()  # the sandbox allows this folder by its absolute path
-    try:
-        con.execute(f"create view runs as select * from read_parquet({lit(root / 'summary.parquet')})")
-        for name in ("timeseries", "learners", "interventions"):
-            if not skip:  # the usual case: one glob, however many runs
-                if next((root / "runs").glob(f"point=*/seed=*/{name}.parquet"), None) is None:
-                    continue
-                source = lit(root / "runs" / "*" / "*" / f"{name}.parquet")
-            else:
-                files = [
-                    f for f in sorted((root / "runs").glob(f"point=*/seed=*/{name}.parquet")) if f.parent not in skip
-                ]
-                if not files:
-                    continue
-                source = "[" + ", ".join(lit(f) for f in files) + "]"
-            con.execute(
-                f"create view {name} as select * from read_parquet({source}, hive_partitioning=true, "
-                f"hive_types={{'point': BIGINT, 'seed': BIGINT}}, union_by_name=true)"
-            )
-    except duckdb.Error as exc:
-        fail(f"{sweep_dir}: cannot read the sweep's files: {exc}")
-        return
+    if not comparison:
+        _sweep_views(con, sweep_dir, root, skip)
     if not unsafe_sql:
         sandbox(con, sweep_dir)
     try:

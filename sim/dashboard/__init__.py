@@ -10,12 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from learncomm.sim.dashboard.common import DashboardError
-from learncomm.sim.dashboard.compare_page import build_comparison
+from learncomm.sim.dashboard.common import DashboardError, assets_root
 from learncomm.sim.dashboard.folders import Kind, children, detect
 from learncomm.sim.dashboard.index_page import build_index
 from learncomm.sim.dashboard.run_page import build_run
-from learncomm.sim.dashboard.sweep_page import build_sweep
 
 __all__ = ["DashboardError", "write_dashboard", "write_index", "build_all"]
 
@@ -40,9 +38,13 @@ def write_dashboard(
 def _build(path: Path, kind: Kind, embed: bool = False) -> Path:
     if kind == "run":
         return build_run(path, embed=embed)
-    if kind == "comparison":
+    if kind == "comparison":  # the other pages' modules load only when such a page is built
+        from learncomm.sim.dashboard.compare_page import build_comparison
+
         return build_comparison(path, embed=embed)
     if kind == "sweep":
+        from learncomm.sim.dashboard.sweep_page import build_sweep
+
         return build_sweep(path, embed=embed)
     raise DashboardError(f"{path}: not a run, comparison or sweep folder")
 
@@ -53,8 +55,13 @@ def build_all(
     """Dashboards for every run, comparison and sweep under `root`; with force=False, only where missing or older than
     the data. A folder whose page cannot be built (a damaged file) is skipped and passed to `warn`, so one bad folder
     never stops the others or the index."""
+    with assets_root(root):  # every page under the root shares root/plotly.min.js
+        return _build_all(Path(root), embed, force, warn)
+
+
+def _build_all(root: Path, embed: bool, force: bool, warn: Callable[[str], None] | None) -> list[Path]:
     built = []
-    for folder, kind in children(Path(root)):
+    for folder, kind in children(root):
         page = folder / "dashboard.html"
         if (
             not force

@@ -13,7 +13,9 @@ import html
 import math
 import os
 import textwrap
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -97,18 +99,35 @@ def atomic_write_text(path: Path, text: str) -> None:
     atomic_file(path, lambda p: p.write_text(text, encoding="utf-8"))
 
 
+_ASSETS_ROOT: ContextVar[Path | None] = ContextVar("assets_root", default=None)
+
+
+@contextmanager
+def assets_root(root: Path) -> Iterator[None]:
+    """Pages written inside this block under `root` (a results folder given to `learncomm dashboard`) share
+    `root/plotly.min.js`."""
+    token = _ASSETS_ROOT.set(Path(root).resolve())
+    try:
+        yield
+    finally:
+        _ASSETS_ROOT.reset(token)
+
+
 def assets_dir(folder: Path) -> Path:
-    """Where the shared plotly.min.js goes: beside the folder (for a run inside a sweep, beside the sweep),
-    or a folder up to two levels higher that has it already (results/ for results/sweeps/<name>)."""
+    """Where the shared plotly.min.js of `folder`'s page goes: inside the results root the page is written to,
+    never above it (a plotly.min.js found in /tmp or a parent folder may be anyone's script). The root is the
+    results folder being built (`assets_root`), else the folder that holds `folder` (for a run inside a sweep,
+    the one that holds the sweep)."""
     folder = Path(folder).resolve()
-    for anc in folder.parents:
-        if (anc / "sweep.json").is_file():
-            folder = anc
+    if (
+        folder.parent.name.startswith("point=")
+        and folder.parents[1].name == "runs"
+        and (folder.parents[2] / "sweep.json").is_file()
+    ):
+        folder = folder.parents[2]  # a sweep's own run: its page shares the sweep's assets
     home = folder.parent
-    for anc in [home, *home.parents][:3]:
-        if (anc / PLOTLY_JS).is_file():
-            return anc
-    return home
+    root = _ASSETS_ROOT.get()
+    return root if root is not None and home.is_relative_to(root) else home
 
 
 def ensure_plotly_js(directory: Path) -> Path:

@@ -1,7 +1,9 @@
-"""The comparison dashboard (COMPARE_DIR/dashboard.html): B − A per outcome and confidence group, as forest plots.
+"""The comparison dashboard (COMPARE_DIR/dashboard.html): B − A per outcome and group, as forest plots, and
+learner by learner: whom B leaves behind, individual differences and the groups over time (compare_views.py).
 
 Reads what `learncomm compare` stores (comparison.parquet: per group and
-outcome the mean difference over paired seeds with its 95% t-interval).
+outcome the mean difference over paired seeds with its 95% t-interval and the
+paired shares; trajectories.parquet).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from learncomm.sim.dashboard.common import (
     rounded,
     table_html,
 )
+from learncomm.sim.dashboard.compare_views import individual, learner_rows, left_behind, left_behind_table, trajectories
 from learncomm.sim.dashboard.folders import read_json, read_parquet
 from learncomm.sim.schema.vocab import SCOPES
 
@@ -56,6 +59,14 @@ def label(outcome: str) -> str:
     return LABELS.get(outcome, outcome)
 
 
+def size_note(row: pd.Series) -> str:
+    """The group's size for a hover label: learners per seed in A and B (comparisons from before had none)."""
+    a, b = row.get("learners_a"), row.get("learners_b")
+    if a is None or b is None or a != a:
+        return ""
+    return f"<br>learners per seed: {float(a):.1f} (A), {float(b):.1f} (B)"
+
+
 def forest(t: pd.DataFrame, a: str, b: str, cols: int = 2) -> go.Figure:
     """One panel per outcome (its own x scale), one row per group: B − A with its 95% interval; dashed line at no
     difference."""
@@ -82,7 +93,7 @@ def forest(t: pd.DataFrame, a: str, b: str, cols: int = 2) -> go.Figure:
                 f"<b>{esc(label(o))}</b> · {esc(GROUP_LABELS.get(g, g))}<br>B − A = {diff:.4g}  95% CI "
                 f"[{lo:.4g}, {hi:.4g}]"
                 f"<br>{esc(a)} (A): {float(x['mean_a']):.4g}<br>{esc(b)} (B): {float(x['mean_b']):.4g}"
-                f"<br>d = {float(x['d']):.2f} ({esc(x['d_kind'])}), {int(x['seeds'])} seeds"
+                f"<br>d = {float(x['d']):.2f} ({esc(x['d_kind'])}), {int(x['seeds'])} seeds" + size_note(x)
             )
             fig.add_trace(
                 go.Scatter(
@@ -139,10 +150,12 @@ def d_heatmap(t: pd.DataFrame) -> go.Figure:
 
 
 def full_table(t: pd.DataFrame, a: str, b: str) -> str:
-    header = ["group", "outcome", "kind", f"{a} (A)", f"{b} (B)", "B − A", "95% CI", "d", "d kind", "seeds"]
+    header = ["group", "learners A/B", "outcome", "kind", f"{a} (A)", f"{b} (B)", "B − A", "95% CI", "d", "d kind"]
+    header += ["seeds"]
     rows = [
         [
             r["group"],
+            f"{fmt(r.get('learners_a'), 1)} / {fmt(r.get('learners_b'), 1)}",
             label(r["outcome"]),
             r["kind"],
             fmt(r["mean_a"], 4),
@@ -156,6 +169,15 @@ def full_table(t: pd.DataFrame, a: str, b: str) -> str:
         for _, r in t.iterrows()
     ]
     return table_html(header, rows)
+
+
+def groups_fact(m: dict[str, Any]) -> str:
+    """How the groups were formed: `--by` attributes and `--group` expressions (text from the command line: the page
+    escapes it)."""
+    g = m.get("groups") or {}
+    parts = [f"by {' × '.join(g.get('by') or [])}"] if g.get("by") else ["confidence groups"]
+    parts += [f"{name}: {expr}" for name, expr in (g.get("custom") or {}).items()]
+    return "; ".join(parts)
 
 
 def facts(m: dict[str, Any], path: Path) -> list[tuple[str, Any]]:
@@ -173,9 +195,70 @@ def facts(m: dict[str, Any], path: Path) -> list[tuple[str, Any]]:
         ("learners", req.get("learners") or "each scenario's own"),
         ("days", req.get("days") or "each scenario's own"),
         ("changes (--set)", ", ".join(req.get("sets") or []) or "none"),
+        ("groups", groups_fact(m)),
         ("created", created),
         ("learncomm", m.get("learncomm")),
     ]
+
+
+def learner_sections(path: Path, t: pd.DataFrame, a: str, b: str) -> list[Section]:
+    """Whom B leaves behind, individual differences, and the groups over time (sim/dashboard/compare_views.py)."""
+    if learner_rows(t).empty:
+        note = (
+            "No learner could be paired between A and B (the scenarios draw different populations), or this folder "
+            "was written before per-learner effects were stored; rerun learncomm compare for them."
+        )
+        return [
+            Section(
+                "left-behind",
+                "Whom does it leave behind?",
+                "per-learner effects need paired learners.",
+                "",
+                notes=[note],
+            )
+        ]
+    secs = [
+        Section(
+            "left-behind",
+            "Whom does it leave behind?",
+            f"each learner in {b} (B) against the same learner in {a} (A) on the same seed. Bars: the share of the "
+            "group worse off (vermillion, with its 95% interval over seeds), unchanged (grey) and better off (blue); "
+            "the groups with most learners worse off are at the top; n is learners per seed. The menu picks the "
+            "outcome; the table below is for knowledge gain.",
+            figure_html(left_behind(t, b), "fig-left-behind") + left_behind_table(t),
+        ),
+        Section(
+            "individual",
+            "Individual differences in knowledge gain",
+            "per group, the spread of B − A over its learners and seeds: the box spans the middle half (25% to 75%), "
+            "the line inside is the median, the whiskers reach the 10% and 90% quantiles. A box left of the dashed "
+            "line: most of the group gained less in B.",
+            figure_html(individual(t), "fig-individual"),
+        ),
+    ]
+    if (path / "trajectories.parquet").is_file():
+        tr = read_parquet(path / "trajectories.parquet")
+        how = (
+            "one panel per group (the largest first, at most 12): the mean over seeds of A (dashed) and B (solid) "
+            "each day, with a 95% band over seeds; where the lines part is when the scenarios diverge."
+        )
+        secs.append(
+            Section(
+                "over-time",
+                "Over time: knowledge per group",
+                "mean knowledge of the group's joined learners; " + how,
+                figure_html(trajectories(tr, a, b, "knowledge"), "fig-trajectories"),
+            )
+        )
+        secs.append(
+            Section(
+                "over-time-motivation",
+                "Over time: motivation per group",
+                "mean motivation of the group's active learners; " + how,
+                figure_html(trajectories(tr, a, b, "motivation"), "fig-trajectories-motivation"),
+            )
+        )
+    return secs
 
 
 def build_comparison(path: Path, embed: bool = False) -> Path:
@@ -194,10 +277,11 @@ def build_comparison(path: Path, embed: bool = False) -> Path:
     secs = [
         Section(
             "learner-outcomes",
-            "Learner outcomes: B − A per confidence group",
+            "Learner outcomes: B − A per group",
             how,
             figure_html(forest(t[t["kind"] == "learners"], a, b), "fig-forest-learners"),
         ),
+        *learner_sections(path, t, a, b),
         Section(
             "effect-sizes",
             "Effect sizes (Cohen's d between learners)",

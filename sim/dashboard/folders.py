@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from learncomm.roles.trust import known_secrets, redact
 from learncomm.sim.dashboard.common import DashboardError
 
 Kind = Literal["run", "comparison", "sweep", "root"]
@@ -111,6 +112,17 @@ class Run:
     summary: dict[str, Any]
 
 
+def redacted_reasons(inter: pd.DataFrame) -> pd.DataFrame:
+    """The interventions with anything key-like in `reason` replaced by [redacted] (roles/trust.py): a run recorded
+    before reasons were redacted, or with a key this machine does not know, never puts a key in a page."""
+    if "reason" not in inter.columns or inter.empty:
+        return inter
+    secrets = known_secrets()
+    out = inter.copy()
+    out["reason"] = [redact(r, secrets) if isinstance(r, str) and r else r for r in inter["reason"]]
+    return out
+
+
 def load_run(path: Path) -> Run:
     path = Path(path)
     inter = path / "interventions.parquet"
@@ -120,7 +132,7 @@ def load_run(path: Path) -> Run:
         manifest=read_json(path / "manifest.json"),
         timeseries=read_parquet(path / "timeseries.parquet"),
         learners=read_parquet(path / "learners.parquet"),
-        interventions=read_parquet(inter) if inter.is_file() else pd.DataFrame(),
+        interventions=redacted_reasons(read_parquet(inter)) if inter.is_file() else pd.DataFrame(),
         summary=read_json(summary) if summary.is_file() else {},
     )
 

@@ -155,3 +155,18 @@ def accounting(roles: dict[str, dict[str, Any]]) -> tuple[go.Figure, str]:
         for n in names
     ]
     return base_layout(fig, 380), table_html(header, rows)
+
+
+def quality_table(quality: dict[str, dict[str, Any]]) -> tuple[str, list[str]]:
+    """summary.json's llm_quality as a table, and its warnings."""
+    pct = lambda v: "n/a" if v is None else f"{v:.0%}"  # noqa: E731
+    header = ["role", "model asked", "valid", "agrees with policy", "by chance", "most picked position", "p",
+              "refusals", "placeholders", "names its choice", "in language", "within length"]  # fmt: skip
+    rows = [
+        [role, q["asked"], pct(q["valid_share"]), pct(q["agrees_with_policy"]), pct(q["agreement_by_chance"]),
+         pct(q["position"]["top_share"]), fmt(q["position"]["p_value"]), pct(q["text"]["refusal"]),
+         pct(q["text"]["placeholder"]), pct(q["text"]["names_choice"]), pct(q["text"]["in_language"]),
+         pct(q["text"]["within_length"])]
+        for role, q in quality.items()
+    ]  # fmt: skip
+    return table_html(header, rows), [w for q in quality.values() for w in q.get("warnings", [])]

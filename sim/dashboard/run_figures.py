@@ -10,7 +10,6 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
-from scipy import stats
 
 from learncomm.sim.dashboard.common import GROUP_LABELS, base_layout, colour, esc, rounded
 from learncomm.sim.schema.vocab import GROUPS, MODES, SCOPES
@@ -36,6 +35,8 @@ class Bands:
             mean = np.nanmean(m, axis=1) if self.n > 1 else m[:, 0]
             if self.n < 2:
                 return mean, None, None
+            from scipy import stats  # about 0.5 s to import: only pages with replicates need it
+
             k = np.sum(~np.isnan(m), axis=1)
             half = stats.t.ppf(0.975, np.maximum(k - 1, 1)) * np.nanstd(m, axis=1, ddof=1) / np.sqrt(np.maximum(k, 1))
             half = np.where(k > 1, half, np.nan)

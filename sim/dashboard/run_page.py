@@ -129,7 +129,19 @@ def sections(run: Run) -> tuple[list[Section], int]:
         )
     out.append(network_section(run))
     out.extend(roles_sections(run))
+    out[:0] = warnings_sections(run.summary)  # first: what did not happen
     return out, n_rep
+
+
+def warnings_sections(summary: dict[str, Any]) -> list[Section]:
+    """summary.json's `warnings` (sim/runs/run_warnings.py) as one block of notes; none without warnings."""
+    found = summary.get("warnings")
+    items = [w for w in found if isinstance(w, dict)] if isinstance(found, list) else []
+    if not items:
+        return []
+    notes = [f"{w.get('message', '')} ({w.get('code', '')})" for w in items[:50]]
+    how = "what this run was asked to do and did not (summary.json `warnings`; docs/results.md lists the codes)."
+    return [Section("warnings", "Warnings", how, "", notes=notes)]
 
 
 def network_section(run: Run) -> Section:
@@ -190,6 +202,22 @@ def roles_sections(run: Run) -> list[Section]:
                 "fallbacks are decisions the model could not make (bad output, error) that the policy made instead; "
                 "cost uses the scenario's prices per million tokens.",
                 figure_html(fig, "fig-llm-cost") + table,
+            )
+        )
+    quality = run.summary.get("llm_quality") or {}
+    if quality:
+        table, warnings = roles_view.quality_table(quality)
+        out.append(
+            Section(
+                "llm-quality",
+                "What the language model decided",
+                "per role, over the decisions a language model was asked for: valid answers; how often it took "
+                "the policy's first choice, beside what a pick blind to the options would give; the share of its "
+                "picks at the most picked shown position (options are shown in a shuffled order, so a model "
+                "choosing by content spreads its picks) with a chi-square p against a blind pick; and the checks "
+                "of its messages (docs/roles.md, 'Is the model deciding anything?').",
+                table,
+                notes=[f"warning: {w}" for w in warnings],
             )
         )
     return out

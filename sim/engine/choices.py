@@ -13,6 +13,7 @@ from learncomm.agents.state import LearnerState
 from learncomm.sim.engine.learning import zpd_gain
 from learncomm.sim.engine.levers import Meeting
 from learncomm.sim.engine.participation import enthusiasm, willing_to_post
+from learncomm.sim.engine.streams import TakenDraws
 from learncomm.sim.engine.today import Day, HeldMeetups, Plan, Turns
 from learncomm.sim.engine.world import World
 from learncomm.sim.schema.scenario import Params
@@ -21,9 +22,11 @@ from learncomm.sim.schema.vocab import Mode, Stage, TutoringRole
 NONE = -1
 
 
-def drive(state: LearnerState, p: Params) -> np.ndarray:
-    """motivation ** participation_gamma (the power skipped at the default gamma of 1)."""
-    return state.motivation if p.participation_gamma == 1.0 else state.motivation**p.participation_gamma
+def drive(state: LearnerState, p: Params, rows: np.ndarray | None = None) -> np.ndarray:
+    """motivation ** participation_gamma (the power skipped at the default gamma of 1), of the learners `rows`
+    (default: all)."""
+    m = state.motivation if rows is None else state.motivation[rows]
+    return m if p.participation_gamma == 1.0 else m**p.participation_gamma
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
@@ -41,6 +44,21 @@ def audience_knowledge(state: LearnerState, world: World) -> np.ndarray:
 def choose_categorical(cdf: np.ndarray, u: np.ndarray) -> np.ndarray:
     """Row-wise draw from cumulative probabilities (last column must be 1)."""
     return np.minimum((cdf < u[:, None]).sum(axis=1), cdf.shape[1] - 1)
+
+
+def pick_by_weight(weights: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Column-wise draw from unnormalised weights (T, P): the first t whose cumulative weight reaches
+    `u * total`. Topic by topic over long rows, which is several times faster than a cumulative sum
+    and a count along six-wide rows, and adds in the same order (so the same floats)."""
+    cdf = np.empty(weights.shape)
+    cdf[0] = weights[0]
+    for t in range(1, len(cdf)):
+        np.add(cdf[t - 1], weights[t], out=cdf[t])
+    target = u * cdf[-1]
+    chosen = np.zeros(target.size, dtype=np.int64)
+    for t in range(len(cdf) - 1):  # at most the last topic: weights are >= 0, so cdf only rises
+        chosen += cdf[t] < target
+    return chosen
 
 
 def meetup_topic(state: LearnerState, world: World, c: int) -> int:
@@ -86,8 +104,12 @@ def take_part(day: Day, plan: Plan) -> None:
     """Meetup attendees, and the active learners who find the time and the drive while the novelty lasts:
     `P = access * m^gamma * enthusiasm`."""
     state = day.state
-    chance = state.access * drive(state, day.p) * enthusiasm(state, day.p, day.world.fades, day.number)
-    plan.present = plan.meet | (state.active & (day.draws.participation < chance))
+    rows = np.flatnonzero(state.active)  # only members take part: no pass over those who left or have not come
+    chance = (
+        state.access[rows] * drive(state, day.p, rows) * enthusiasm(state, day.p, day.world.fades, day.number, rows)
+    )
+    plan.present = plan.meet.copy()
+    plan.present[rows[day.draws.participation[rows] < chance]] = True
 
 
 def choose_places(day: Day, plan: Plan) -> None:
@@ -107,8 +129,7 @@ def choose_topics(day: Day, who: np.ndarray, comm: np.ndarray) -> np.ndarray:
     weights = (state.interest[who] + 1e-12) * (
         factor[0] if factor.shape[0] == 1 else factor[comm]
     )  # floor: see world.choice_cdf
-    cdf = np.cumsum(weights, axis=1)
-    topic = np.minimum((cdf < (day.draws.topic[who] * cdf[:, -1])[:, None]).sum(axis=1), cdf.shape[1] - 1)
+    topic = pick_by_weight(weights.T, day.draws.topic[who])
     for c, order in enumerate(world.curriculum):
         if order is not None:
             topic[comm == c] = order[(day.number // world.days_per_topic[c]) % len(order)]
@@ -140,7 +161,8 @@ def pair_sessions(day: Day, plan: Plan) -> None:
 def present_turns(day: Day, plan: Plan) -> Turns:
     """The present learners' arrays, gathered once for the rest of the day."""
     idx = np.flatnonzero(plan.present)
-    return Turns(idx=idx, comm=plan.comm[idx], topic=plan.topic[idx], u=day.draws.take(idx), private=plan.tutoring[idx])
+    u = TakenDraws(day.draws, idx)
+    return Turns(idx=idx, comm=plan.comm[idx], topic=plan.topic[idx], u=u, private=plan.tutoring[idx])
 
 
 def choose_modes(day: Day, turns: Turns, audience: np.ndarray) -> None:
@@ -149,8 +171,8 @@ def choose_modes(day: Day, turns: Turns, audience: np.ndarray) -> None:
     Only a learner willing to post today (its lasting propensity, reinforced
     by responses; newcomers read first) asks or explains in public; the
     others read (observe) on a social turn: lurking. Ahead of the audience and
-    confident enough: explain. Otherwise a social turn (with the setting's
-    share) is a question asked in public only when confidence outweighs the
+    confident enough: explain (only where the setting has social turns at all).
+    Otherwise a social turn (with the setting's share) is a question asked in public only when confidence outweighs the
     perceived risk (power gap + knowledge gap), else the learner observes; the
     rest study alone (`fixed_modes` then seats meetup attendees and tutoring pairs).
     """
@@ -161,8 +183,11 @@ def choose_modes(day: Day, turns: Turns, audience: np.ndarray) -> None:
     stage = state.stage[idx]
     poster = u.post < willing_to_post(state, p, idx)
     explain_p = p.explain_propensity * conf * np.asarray(p.stage_explain)[stage]
-    explain = poster & (lead > p.explain_margin) & (u.explain < explain_p)
-    social = ~explain & (u.social < world.per(world.social_share, comm))
+    share = world.per(world.social_share, comm)
+    # a setting with no social turns (social_share 0: self-study) has no public exchange at all, so nobody
+    # explains in public either; a share above 0 leaves every draw as it was
+    explain = poster & (share > 0) & (lead > p.explain_margin) & (u.explain < explain_p)
+    social = ~explain & (u.social < share)
     risk = (
         p.risk_base
         + world.per(world.power_gap, comm)

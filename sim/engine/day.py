@@ -111,7 +111,7 @@ def feel(day: Day, turns: Turns, gains: Gains, gain: np.ndarray) -> Posts:
     )
     ignored = reinforce(state, p, idx, posts, levers.take_reply())
     state.bonds[idx] += ex.success | gains.responded
-    fit = state.interest[idx, turns.topic] * day.world.topic_mask.sum(axis=1)[turns.comm] - 1.0
+    fit = state.interest[idx, turns.topic] * day.world.per(day.world.topic_mask.sum(axis=1), turns.comm) - 1.0
     felt = Felt(gain[idx], fit, turns.exposed, ex.success, ignored)
     update_motivation(state, p, idx, felt, levers.take_boost())
     benchmark_effect(state, levers, idx, turns.comm, turns.topic)

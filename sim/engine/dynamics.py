@@ -65,6 +65,7 @@ def update_motivation(
     state.expectation[idx] = e + p.expectation_rate * (felt.gain - e)
     rest = state.active.copy()
     rest[idx] = False  # the learners who did not take part today
+    rest = np.flatnonzero(rest)  # one pass to find them, not one per use of a mask
     m[rest] += p.motivation_recovery * (state.baseline_motivation[rest] - m[rest])
     if boost is not None:
         m += boost * state.active
@@ -76,10 +77,13 @@ def drop_out(state: LearnerState, p: Params, day: int, patience_factor: np.ndarr
     sooner; `patience_factor` (N,) stretches it, for newcomers a community manager welcomed)."""
     low = state.active & (state.motivation < p.dropout_threshold)
     state.low_streak = np.where(low, state.low_streak + 1, 0)
-    patience = np.where(state.stage == Stage.NEWCOMER, p.dropout_patience * p.newcomer_patience, p.dropout_patience)
+    rows = np.flatnonzero(low)  # only the discouraged can burn out: their patience, not everyone's
+    newcomer = state.stage[rows] == Stage.NEWCOMER
+    patience = np.where(newcomer, p.dropout_patience * p.newcomer_patience, p.dropout_patience)
     if patience_factor is not None:
-        patience = patience * patience_factor
-    dropped = low & (state.low_streak >= patience)
+        patience = patience * patience_factor[rows]
+    dropped = np.zeros(state.n, dtype=bool)
+    dropped[rows[state.low_streak[rows] >= patience]] = True
     state.active[dropped] = False
     state.leaving_day[dropped] = day
     return dropped
@@ -91,7 +95,10 @@ def forget(state: LearnerState, p: Params, practised_idx: np.ndarray, practised_
         return
     k = state.knowledge
     keep = k[practised_idx, practised_topic].copy()
-    k *= np.where(state.active, 1.0 - p.forgetting, 1.0)[:, None]
+    if state.active.all():
+        k *= 1.0 - p.forgetting
+    else:  # through the transposed view: long rows, not six-wide ones
+        np.multiply(k.T, np.where(state.active, 1.0 - p.forgetting, 1.0), out=k.T)
     k[practised_idx, practised_topic] = keep
 
 

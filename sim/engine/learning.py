@@ -56,10 +56,9 @@ def learn(day: Day, turns: Turns, meet_level: np.ndarray, audience: np.ndarray) 
     room = 1.0 - k
     power = np.where(private, 0.0, per(world.power_gap, comm))
     recept = 1.0 - p.anxiety_weight * power * (1.0 - state.confidence[idx])
-    gain = np.zeros(idx.size)
-
     study = mode == Mode.STUDY
-    gain[study] = p.study_rate * world.resources[comm[study], topic[study]] * room[study]
+    resources = world.resources[0][topic] if world.n_communities == 1 else world.resources[comm, topic]
+    gain = np.where(study, p.study_rate * resources * room, 0.0)  # over every turn: cheaper than a masked gather
     lesson = study & per(world.is_curriculum, comm)
     if lesson.any():  # one pace for all: a lesson is pitched at the class average
         off = k[lesson] - audience[comm[lesson], topic[lesson]]
@@ -83,8 +82,7 @@ def learn(day: Day, turns: Turns, meet_level: np.ndarray, audience: np.ndarray) 
         partner[q] = forum_responder(state, p, net, idx[q], u.respond[q], u.partner[q])
     if use.any():
         partner[use] = levers.match[idx[use]]  # a matched partner answers whenever it is still a member
-    peer = partner >= 0
-    peer[peer] = state.active[partner[peer]]
+    peer = (partner >= 0) & state.active[partner]  # (-1 reads the last row; `partner >= 0` masks it)
     tutee = private & (mode == Mode.ASK)
     partner[tutee] = state.tutoring_partner[idx[tutee]]
     gap = np.zeros(idx.size)
@@ -92,7 +90,7 @@ def learn(day: Day, turns: Turns, meet_level: np.ndarray, audience: np.ndarray) 
         ce = comm[expert]
         expert_gap = per(world.expert_knowledge, ce) - k[expert]
         gap[expert] = np.where(per(world.expert_scaffolds, ce), np.minimum(expert_gap, p.zpd_peak), expert_gap)
-    has = peer | tutee
+    has = np.flatnonzero(peer | tutee)
     gap[has] = state.knowledge[partner[has], topic[has]] - k[has]
     asked = np.flatnonzero(social | tutee)
     rate = np.where(tutee[asked], p.alpha_tutor, np.where(mode[asked] == Mode.ASK, p.alpha_ask, p.alpha_observe))

@@ -56,16 +56,31 @@ def gini_of_counts(x: np.ndarray) -> float:
     return 2.0 * weighted / (n * total) - (n + 1.0) / n
 
 
-def _by_group(values: np.ndarray, group: np.ndarray, mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """(sums, counts) for scopes all, low, medium, high."""
-    s = np.bincount(group, weights=values if mask is None else values * mask, minlength=3)
-    k = np.bincount(group, minlength=3) if mask is None else np.bincount(group, weights=mask.astype(float), minlength=3)
-    return np.concatenate([[s.sum()], s]), np.concatenate([[k.sum()], k])
+class _Scopes:
+    """Sums and means per scope (all, low, medium, high); each mask's counts are taken once a day (the same
+    mask weighs several outcomes)."""
 
+    def __init__(self, group: np.ndarray) -> None:
+        self.group = group
+        self._counts: dict[int, np.ndarray] = {}
+        self._masks: list[np.ndarray | None] = []  # kept alive, so no id is reused within the day
 
-def _mean(values: np.ndarray, group: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
-    s, k = _by_group(values, group, mask)
-    return np.divide(s, k, out=np.full(4, np.nan), where=k > 0)
+    def counts(self, mask: np.ndarray | None) -> np.ndarray:
+        key = id(mask)
+        if key not in self._counts:
+            g = self.group
+            k = np.bincount(g, minlength=3) if mask is None else np.bincount(g, weights=mask.astype(float), minlength=3)
+            self._counts[key] = np.concatenate([[k.sum()], k])
+            self._masks.append(mask)
+        return self._counts[key]
+
+    def sums(self, values: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+        s = np.bincount(self.group, weights=values if mask is None else values * mask, minlength=3)
+        return np.concatenate([[s.sum()], s])
+
+    def mean(self, values: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+        s, k = self.sums(values, mask), self.counts(mask)
+        return np.divide(s, k, out=np.full(4, np.nan), where=k > 0)
 
 
 def day_metrics(state: LearnerState, day: DayResult | None = None) -> dict[str, float]:
@@ -77,13 +92,14 @@ def day_metrics(state: LearnerState, day: DayResult | None = None) -> dict[str, 
     k0 = state.initial_mean_knowledge
     active = state.active
     joined = None if state.joined.all() else state.joined  # prospects a manager has not reached yet do not count
+    scopes = _Scopes(g)
     out: dict[str, np.ndarray] = {
-        "knowledge": _mean(k, g, joined),
-        "gain": _mean(k - k0, g, joined),
-        "confidence": _mean(state.confidence, g, joined),
-        "confidence_change": _mean(state.confidence - state.initial_confidence, g, joined),
-        "motivation": _mean(state.motivation, g, active),
-        "retention": _mean(active.astype(float), g, joined),
+        "knowledge": scopes.mean(k, joined),
+        "gain": scopes.mean(k - k0, joined),
+        "confidence": scopes.mean(state.confidence, joined),
+        "confidence_change": scopes.mean(state.confidence - state.initial_confidence, joined),
+        "motivation": scopes.mean(state.motivation, active),
+        "retention": scopes.mean(active.astype(float), joined),
     }
     if day is None:
         present = np.zeros(state.n, dtype=bool)
@@ -91,7 +107,7 @@ def day_metrics(state: LearnerState, day: DayResult | None = None) -> dict[str, 
         meetups: dict[int, int] = {}
     else:
         present, mode, gain, exposed, meetups = day.present, day.mode, day.gain, day.exposed, day.meetups
-    out["present"] = _mean(present.astype(float), g, active | present)
+    out["present"] = scopes.mean(present.astype(float), active | present)
     # one pass counts every (group, mode) pair; column 0 is "absent" (mode -1)
     by_mode = np.bincount(g * (len(MODES) + 1) + (mode.astype(np.int64) + 1), minlength=3 * (len(MODES) + 1)).reshape(
         3, -1
@@ -100,8 +116,8 @@ def day_metrics(state: LearnerState, day: DayResult | None = None) -> dict[str, 
     n_present = by_mode[:, 1:].sum(axis=1)
     for i, m in enumerate(MODES):
         out[f"share_{m}"] = np.divide(by_mode[:, i + 1], n_present, out=np.zeros(4), where=n_present > 0)
-    out["daily_gain"] = _mean(gain, g, present)
-    out["exposed"] = np.divide(_by_group(exposed.astype(float), g)[0], n_present, out=np.zeros(4), where=n_present > 0)
+    out["daily_gain"] = scopes.mean(gain, present)
+    out["exposed"] = np.divide(scopes.sums(exposed.astype(float)), n_present, out=np.zeros(4), where=n_present > 0)
     row = {f"{o}_{s}": float(out[o][i]) for o in PER_SCOPE for i, s in enumerate(SCOPES)}
     row["equity_gap"] = row["gain_high"] - row["gain_low"]
     row["active_learners"] = float(active.sum())
@@ -117,7 +133,8 @@ def day_metrics(state: LearnerState, day: DayResult | None = None) -> dict[str, 
         row["leavers"] = float(day.left.sum())
         row["posts"] = float(day.posts.sum())
         row["posters"] = float((day.posts > 0).sum())
-    n_active = max(int(active.sum()), 1)
+    n_active = max(int(row["active_learners"]), 1)
+    stages = np.bincount(state.stage[active], minlength=len(Stage))  # one pass for the three stages
     for stage in Stage:
-        row[f"stage_{stage.name.lower()}"] = float(((state.stage == stage) & active).sum()) / n_active
+        row[f"stage_{stage.name.lower()}"] = float(stages[stage]) / n_active
     return row

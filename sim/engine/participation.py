@@ -35,14 +35,18 @@ def willing_to_respond(state: LearnerState, p: Params, rows: np.ndarray) -> np.n
     return np.minimum(1.0, p.respond_rate * propensity(state, p, rows))
 
 
-def enthusiasm(state: LearnerState, p: Params, fades: np.ndarray, day: int) -> np.ndarray | float:
+def enthusiasm(
+    state: LearnerState, p: Params, fades: np.ndarray, day: int, rows: np.ndarray | None = None
+) -> np.ndarray | float:
     """(N,) the novelty of a voluntary community wearing off: `floor + (1 - floor) * exp(-tenure / fade_days)`
-    multiplies the chance of taking part where `fades`; 1 elsewhere (a compulsory class), on day `day` (0-based)."""
+    multiplies the chance of taking part where `fades`; 1 elsewhere (a compulsory class), on day `day` (0-based).
+    With `rows`, only those learners' values, aligned with `rows`."""
     if not fades.any():  # nobody fades (a class): skip the pass over every learner
         return 1.0
-    tenure = np.maximum(day - state.joined_day, 0)
+    joined_day = state.joined_day if rows is None else state.joined_day[rows]
+    tenure = np.maximum(day - joined_day, 0)
     fade = p.fade_floor + (1.0 - p.fade_floor) * np.exp(-tenure / p.fade_days)
-    return np.where(fades, fade, 1.0)
+    return np.where(fades if rows is None else fades[rows], fade, 1.0)
 
 
 def forum_responder(
@@ -115,16 +119,17 @@ def record_posts(state: LearnerState, idx: np.ndarray, posts: Posts, day: int, p
     later, asynchronously), but its answer counts as a day it was active."""
     today = posts.answers.copy()
     today[idx] += (posts.asked | posts.explained).astype(np.int32)
-    posted = today > 0
-    state.posts += today
-    state.first_post_day[posted & (state.first_post_day < 0)] = day
-    state.last_post_day[posted] = day
+    posters = np.flatnonzero(today)  # a few in a hundred: update their rows, not every learner's
+    state.posts[posters] += today[posters]
+    state.first_post_day[posters[state.first_post_day[posters] < 0]] = day
+    state.last_post_day[posters] = day
     first_q = posts.asked & (state.first_question_day[idx] < 0)
     state.first_question_day[idx[first_q]] = day
     state.first_question_answered[idx[first_q]] = posts.responded[first_q]
     state.unanswered[idx] += (posts.asked & ~posts.responded).astype(np.int32)
-    state.bonds += posts.answers
-    state.last_active_day[present | posted] = day  # answering a question read later is a visit too
+    state.bonds[posters] += posts.answers[posters]  # (answers > 0 only where today > 0)
+    state.last_active_day[present] = day
+    state.last_active_day[posters] = day  # answering a question read later is a visit too
     return today
 
 
@@ -135,11 +140,18 @@ def leave(state: LearnerState, p: Params, factor: np.ndarray, u: np.ndarray, day
     `factor` is the setting's (0 where taking part is compulsory), `u` the day's uniforms, `day` the timeseries
     day number. Returns who left today.
     """
+    left = np.zeros(state.n, dtype=bool)
     if not factor.any():  # nobody can drift away (a class): skip the pass over every learner
-        return np.zeros(state.n, dtype=bool)
-    tenure = np.maximum(day - 1 - state.joined_day, 0)  # days already behind the learner when today began
-    h = p.leave_rate * factor * (1.0 - state.motivation) / (1.0 + tenure / p.leave_tenure + state.bonds / p.leave_bonds)
-    left = state.active & (u < h)
+        return left
+    rows = np.flatnonzero(state.active)  # only members can leave: no pass over those who left or have not come
+    tenure = np.maximum(day - 1 - state.joined_day[rows], 0)  # days already behind the learner when today began
+    h = (
+        p.leave_rate
+        * factor[rows]
+        * (1.0 - state.motivation[rows])
+        / (1.0 + tenure / p.leave_tenure + state.bonds[rows] / p.leave_bonds)
+    )
+    left[rows[u[rows] < h]] = True
     state.active[left] = False
     state.leaving_day[left] = day
     return left

@@ -57,6 +57,38 @@ class Draws:
 PURPOSES: tuple[str, ...] = tuple(f.name for f in fields(Draws))
 
 
+class TakenDraws:
+    """The draws of the learners `rows`, each purpose gathered on its first use: the present learners'
+    turns read about half of the purposes, and a gather costs about what drawing the number did."""
+
+    participation: np.ndarray
+    community: np.ndarray
+    topic: np.ndarray
+    explain: np.ndarray
+    social: np.ndarray
+    ask: np.ndarray
+    partner: np.ndarray
+    expert: np.ndarray
+    exposure: np.ndarray
+    meetup: np.ndarray
+    source: np.ndarray
+    source_ok: np.ndarray
+    match: np.ndarray
+    post: np.ndarray
+    respond: np.ndarray
+    leave: np.ndarray
+
+    def __init__(self, draws: Draws, rows: np.ndarray) -> None:
+        self._draws, self._rows = draws, rows
+
+    def __getattr__(self, name: str) -> np.ndarray:
+        if name not in PURPOSES:
+            raise AttributeError(name)
+        value: np.ndarray = getattr(self._draws, name)[self._rows]
+        self.__dict__[name] = value  # gathered once
+        return value
+
+
 class DayStreams:
     """The generators of the day's draws: one stream per purpose for the members, and one per purpose
     for a community manager's prospects (rows after the members), so the members' numbers do not

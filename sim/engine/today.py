@@ -14,7 +14,7 @@ import numpy as np
 
 from learncomm.agents.state import LearnerState
 from learncomm.sim.engine.levers import Levers
-from learncomm.sim.engine.streams import Draws
+from learncomm.sim.engine.streams import Draws, TakenDraws
 from learncomm.sim.engine.world import World
 from learncomm.sim.schema.scenario import Params
 
@@ -63,7 +63,7 @@ class Turns:
     idx: np.ndarray  # rows of the present learners
     comm: np.ndarray
     topic: np.ndarray
-    u: Draws  # their uniforms
+    u: Draws | TakenDraws  # their uniforms
     private: np.ndarray  # bool: a tutoring session (no power gap, no audience)
     mode: np.ndarray = field(init=False)  # int8 Mode, set by choose_modes
     lead: np.ndarray = field(init=False)  # knowledge minus the audience's on the topic, set by choose_modes

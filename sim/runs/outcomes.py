@@ -9,10 +9,20 @@ import pandas as pd
 import pyarrow as pa
 
 from learncomm.sim.runs.inequality import activity_levels, top_share
+from learncomm.sim.runs.subgroups import SUMMARY_BY, split_outcomes
 from learncomm.sim.schema.vocab import COUNTS, GROUPS, LEARNER_OUTCOMES, STAGES, TUTORING_ROLES
 
 if TYPE_CHECKING:
     from learncomm.sim.engine.model import CommunityModel
+
+
+def communities_column(membership: np.ndarray, names: list[str]) -> pa.Array:
+    """Each learner's communities by name, a list<string> column built from offsets (no Python loop over
+    a million rows)."""
+    rows, cols = np.nonzero(membership)  # row-major: each learner's communities in order
+    offsets = np.zeros(membership.shape[0] + 1, dtype=np.int32)
+    np.cumsum(np.bincount(rows, minlength=membership.shape[0]), out=offsets[1:])
+    return pa.ListArray.from_arrays(pa.array(offsets), pa.array(np.asarray(names, dtype=object)[cols], pa.string()))
 
 
 def learners_table(model: CommunityModel) -> pa.Table:
@@ -25,9 +35,7 @@ def learners_table(model: CommunityModel) -> pa.Table:
         "confidence_group": np.asarray(GROUPS)[s.group],
         "access_class": np.asarray([a.name for a in model.scenario.population.access])[s.access_class],
         "access": s.access,
-        "communities": pa.array(
-            [[w.names[c] for c in np.flatnonzero(row)] for row in s.membership], type=pa.list_(pa.string())
-        ),
+        "communities": communities_column(s.membership, w.names),
         "tutoring_role": np.asarray(TUTORING_ROLES)[s.tutoring_role],
         "stage": np.asarray(STAGES)[s.stage],
         "retained": s.active.copy(),
@@ -84,6 +92,8 @@ def summarise(learners: pd.DataFrame, timeseries: pd.DataFrame) -> dict[str, Any
         "days": int(timeseries["day"].iloc[-1]),
     }
     out["participation"] = participation(learners)
+    # outcomes per confidence group x access class: whom a scenario leaves behind, without joining tables
+    out["subgroups"] = {" x ".join(SUMMARY_BY): split_outcomes(learners, SUMMARY_BY, list(LEARNER_OUTCOMES))}
     return out
 
 

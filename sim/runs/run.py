@@ -17,13 +17,14 @@ from learncomm import __version__
 from learncomm.roles.local_server import LocalModelError, LocalServer
 from learncomm.roles.setup import DeciderFactory, uses_local
 from learncomm.sim.engine.model import CommunityModel
+from learncomm.sim.runs.claim import stamped_dir
 from learncomm.sim.runs.outcomes import learners_table, summarise
+from learncomm.sim.runs.run_warnings import run_warnings
 from learncomm.sim.runs.store import (
     INTERVENTIONS_SCHEMA,
     atomic_dir,
     canonical_hash,
     git_revision,
-    stamped_dir,
     versions,
     write_json,
     write_table,
@@ -51,8 +52,10 @@ def simulate(
     on_day: Callable[[int], None] | None = None,
     agents: bool = True,
     deciders: DeciderFactory | None = None,
+    observe: Callable[[CommunityModel], None] | None = None,
 ) -> tuple[CommunityModel, pd.DataFrame]:
-    """Run the model to its last day; `on_day(day)` is called after each day (progress bars).
+    """Run the model to its last day; `on_day(day)` is called after each day (progress bars), `observe(model)`
+    at the start and after each day (what `compare` records per learner and day).
 
     A local model server is started for the run when a role decides with `local`, and stopped after.
     """
@@ -64,8 +67,12 @@ def simulate(
             except LocalModelError as exc:
                 raise ScenarioError(str(exc)) from None
         model = CommunityModel(scenario, seed=seed, agents=agents, deciders=deciders)
+        if observe is not None:
+            observe(model)
         while model.running:
             model.step()
+            if observe is not None:
+                observe(model)
             if on_day is not None:
                 on_day(model.day)
     ts = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
@@ -98,6 +105,17 @@ def run_scenario(
     return result
 
 
+def run_observed(
+    scenario: Scenario,
+    seed: int,
+    observe: Callable[[CommunityModel], None],
+    deciders: DeciderFactory | None = None,
+) -> RunResult:
+    """Run a scenario with no folder, calling `observe(model)` at the start and after each day (what `compare`
+    records per learner and day for its trajectories)."""
+    return _run(scenario, seed, None, None, deciders or DeciderFactory(), time.perf_counter(), observe)
+
+
 def _run(
     scenario: Scenario,
     seed: int | None,
@@ -105,14 +123,25 @@ def _run(
     source: str | None,
     deciders: DeciderFactory,
     started: float,
+    observe: Callable[[CommunityModel], None] | None = None,
 ) -> RunResult:
-    model, ts = simulate(scenario, seed, on_day, agents=False, deciders=deciders)
+    model, ts = simulate(scenario, seed, on_day, agents=False, deciders=deciders, observe=observe)
     learners = learners_table(model)
     learners_df = learners.to_pandas()
     rows = model.interventions  # the roles' decisions, as rows of interventions.parquet (roles/record.py)
     interventions = pa.Table.from_pylist(rows, schema=INTERVENTIONS_SCHEMA)
     summary = summarise(learners_df, ts)
     summary["roles"] = role_accounting(rows, scenario.llm.prices)
+    summary["warnings"] = run_warnings(scenario, rows, int(model.day), deciders.override)  # what did not happen
+    from learncomm.roles.quality import model_asked, run_quality
+
+    if any(model_asked(r) for r in rows):  # a language model decided: judge what it decided (roles/quality.py)
+        summary["llm_quality"] = run_quality(rows, model.world.topic_names, scenario.llm.language)
+        summary["warnings"] += [
+            {"code": "llm_looks_like_noise", "message": w}
+            for q in summary["llm_quality"].values()
+            for w in q["warnings"]
+        ]
     resolved = scenario.model_dump(mode="json")
     manifest = {
         "learncomm": __version__,

@@ -6,15 +6,18 @@ user can fix a file without reading a traceback.
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
+from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
+from learncomm.sim.schema.extends import Layer, resolve_extends
 from learncomm.sim.schema.scenario import Scenario
 
 
@@ -70,8 +73,66 @@ def line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
     return line
 
 
-def format_validation(err: ValidationError, source: str, root: yaml.Node | None) -> str:
-    """One line per problem: file:line: field.path: what was expected (got what)."""
+def _fields_at(loc: tuple[Any, ...]) -> list[str]:
+    """The field names the scenario schema allows in the mapping at `loc` (for "did you mean")."""
+    model: Any = Scenario
+    for key in loc:
+        if isinstance(key, int):
+            continue
+        field = getattr(model, "model_fields", {}).get(key)
+        if field is None:
+            return []
+        todo, model = [field.annotation], None
+        while todo:  # the first pydantic model inside Optional[...], list[...], dict[str, ...], unions
+            t = todo.pop(0)
+            if isinstance(t, type) and issubclass(t, BaseModel):
+                model = t
+                break
+            todo.extend(get_args(t))
+        if model is None:
+            return []
+    return list(getattr(model, "model_fields", {}))
+
+
+def _override_of(loc: tuple[Any, ...], overrides: Iterable[str]) -> str | None:
+    """The command line's --set path that put the value at `loc` there (the longest that is a prefix of it, or the
+    one that passes through it)."""
+    parts = [str(x) for x in loc]
+    found = [o for o in overrides if parts[: len(o.split("."))] == o.split(".")]
+    if not found and parts:  # --set a.b.c=1 where a.b is not a mapping: the problem is at a.b
+        found = [o for o in overrides if o.split(".")[: len(parts)] == parts]
+    return max(found, key=len) if found else None
+
+
+def reach(node: yaml.Node | None, loc: tuple[Any, ...]) -> int:
+    """How many keys of the error path the node tree holds (0: not even the first)."""
+    depth = 0
+    for key in loc:
+        if isinstance(node, yaml.MappingNode):
+            node = next((v for k, v in node.value if getattr(k, "value", None) == str(key)), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+            node = node.value[key]
+        else:
+            node = None
+        if node is None:
+            break
+        depth += 1
+    return depth
+
+
+def format_validation(
+    err: ValidationError,
+    source: str,
+    root: yaml.Node | None,
+    overrides: Iterable[str] = (),
+    overrides_from: str = "(command line) --set",
+    layers: list[Layer] | None = None,
+) -> str:
+    """One line per problem: file:line: field.path: what was expected (got what). A problem in a value set by
+    `overrides` (dotted paths) names it instead of the file: `(command line) --set params.alpha_ask: ...`.
+
+    `layers` (a variant and its bases, `extends`): each problem is reported in the file that gave the field
+    (the one whose tree reaches deepest along its path; the variant first on a tie)."""
     lines = []
     errors = err.errors()
     for e in errors:
@@ -93,15 +154,28 @@ def format_validation(err: ValidationError, source: str, root: yaml.Node | None)
         m = re.match(r"communities\[(\d+)\]", e["msg"].removeprefix("Value error, "))
         if not loc and m:  # a whole-scenario check about one community: point at that community
             loc = ("communities", int(m.group(1)))
-        line = line_of(root, loc)
-        where = f"{source}:{line}" if line else source
+        override = _override_of(loc, overrides)
+        if override is not None:  # the value came from the command line, not from a line of the file
+            where = f"{overrides_from} {override}"
+            if path.startswith(override):
+                path = path.removeprefix(override).lstrip(".")
+        else:
+            src, node = source, root
+            if layers:
+                src, node = max(layers, key=lambda layer: reach(layer[1], loc))  # max keeps the first on a tie
+            line = line_of(node, loc)
+            where = f"{src}:{line}" if line else src
         msg = e["msg"].removeprefix("Value error, ")
         got = e.get("input")
         shown = "" if e["type"] in ("missing", "model_type") or isinstance(got, dict | list) else f" (got {got!r})"
         if e["type"] == "extra_forbidden":
-            msg = "unknown field (check the spelling; docs/scenarios.md lists the fields)"
+            known = _fields_at(loc[:-1])
+            close = difflib.get_close_matches(str(loc[-1]), known, n=3) if loc else []
+            hint = f"did you mean {' or '.join(close)}? " if close else ""
+            parent = ".".join(str(x) for x in loc[:-1]) or "a scenario"
+            msg = f"unknown field: expected a field of {parent} ({hint}docs/scenarios.md lists the fields)"
             shown = ""
-        lines.append(f"{where}: {path}: {msg}{shown}")
+        lines.append(f"{where}: {path}: {msg}{shown}" if path else f"{where}: {msg}{shown}")
     return "\n".join(dict.fromkeys(lines))
 
 
@@ -208,8 +282,35 @@ def read_yaml(text: str, source: str) -> tuple[yaml.Node | None, Any]:
         raise ScenarioError(f"{source}: the YAML is nested too deeply to read") from None
 
 
-def parse_scenario(text: str, source: str = "<scenario>", overrides: dict[str, Any] | None = None) -> Scenario:
-    """Validate YAML text; overrides are dotted paths (`params.alpha_ask`) set on top of the file."""
+def parse_scenario(
+    text: str,
+    source: str = "<scenario>",
+    overrides: dict[str, Any] | None = None,
+    overrides_from: str = "(override)",
+    path: Path | None = None,
+) -> Scenario:
+    """Validate YAML text; overrides are dotted paths (`params.alpha_ask`) set on top of the file, and a problem in
+    one is reported as `<overrides_from> <path>` (the CLI: "(command line) --set"), not as a line of the file.
+
+    `extends: <base>` merges the file over its base (sim/schema/extends.py); a relative base is found beside
+    `path`, the file the text came from (the working folder for text from elsewhere)."""
+    data, root, layers = scenario_data(text, source, path)
+    for dotted, value in (overrides or {}).items():
+        try:
+            set_dotted(data, dotted, value)
+        except ScenarioError as exc:
+            raise ScenarioError(f"{overrides_from} {dotted}: {exc}".replace(f"override {dotted}: ", "")) from None
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as err:
+        raise ScenarioError(format_validation(err, source, root, overrides or (), overrides_from, layers)) from None
+
+
+def scenario_data(
+    text: str, source: str, path: Path | None = None
+) -> tuple[dict[str, Any], yaml.Node | None, list[Layer] | None]:
+    """A scenario file's fields, with its `extends` chain merged (not yet validated; a sweep sets its parameters
+    on them), its node tree, and the chain's layers for error lines (None without `extends`)."""
     root, data = read_yaml(text, source)
     if data is None:
         raise ScenarioError(f"{source}: the file is empty; a scenario needs at least a name and learners")
@@ -217,12 +318,35 @@ def parse_scenario(text: str, source: str = "<scenario>", overrides: dict[str, A
         raise ScenarioError(
             f"{source}: expected a mapping of fields (name: ..., learners: ...), got a {type(data).__name__}"
         )
-    for path, value in (overrides or {}).items():
-        set_dotted(data, path, value)
+    layers: list[Layer] | None = None
+    if "extends" in data:
+        folder = path.parent if path is not None else Path.cwd()
+        try:
+            data, layers = resolve_extends(
+                data, source, root, folder, lambda p: read_yaml(read_file(p), str(p)), shipped_scenarios(), path
+            )
+        except ValueError as exc:
+            raise ScenarioError(str(exc)) from None
+    return data, root, layers
+
+
+def read_file(path: Path) -> str:
+    """A scenario or sweep file's text; a file over MAX_FILE_BYTES is refused after reading only that much (a
+    file of gigabytes would otherwise exhaust memory before its size is checked), and a read that would wait is
+    refused (a sweep file's `base` and a scenario's `extends` may name any path)."""
+    try:  # non-blocking: a path such as /proc/kmsg, which passes is_file(), would otherwise block the read forever
+        with os.fdopen(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as f:
+            raw = f.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise ScenarioError(f"{path}: cannot read the file: {exc}") from None
+    if raw is None:  # nothing to read yet: a device or kernel log, not a file
+        raise ScenarioError(f"{path}: cannot read the file: reading it would wait (it is not a plain file)")
+    if len(raw) > MAX_FILE_BYTES:
+        raise ScenarioError(f"{path}: the file is larger than {MAX_FILE_BYTES:,} bytes")
     try:
-        return Scenario.model_validate(data)
-    except ValidationError as err:
-        raise ScenarioError(format_validation(err, source, root)) from None
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(f"{path}: cannot read the file: not UTF-8 text ({exc})") from None
 
 
 def set_dotted(data: dict[str, Any], path: str, value: Any) -> None:
@@ -239,29 +363,12 @@ def set_dotted(data: dict[str, Any], path: str, value: Any) -> None:
     node[keys[-1]] = value
 
 
-def read_file(path: Path) -> str:
-    """A scenario or sweep file's text; a file over MAX_FILE_BYTES is refused after reading only that much (a
-    file of gigabytes would otherwise exhaust memory before its size is checked), and a read that would wait is
-    refused (a sweep file's `base` may name any path)."""
-    try:  # non-blocking: a path such as /proc/kmsg, which passes is_file(), would otherwise block the read forever
-        with os.fdopen(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as f:
-            raw = f.read(MAX_FILE_BYTES + 1)
-    except OSError as exc:
-        raise ScenarioError(f"{path}: cannot read the file: {exc}") from None
-    if raw is None:  # nothing to read yet: a device or kernel log, not a file
-        raise ScenarioError(f"{path}: cannot read the file: reading it would wait (it is not a plain file)")
-    if len(raw) > MAX_FILE_BYTES:
-        raise ScenarioError(f"{path}: the file has more than {MAX_FILE_BYTES:,} bytes; refused")
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ScenarioError(f"{path}: cannot read the file: not UTF-8 text ({exc})") from None
-
-
-def load_scenario(spec: str | Path, overrides: dict[str, Any] | None = None) -> Scenario:
-    """A scenario from a file path or a shipped scenario's name."""
+def load_scenario(
+    spec: str | Path, overrides: dict[str, Any] | None = None, overrides_from: str = "(override)"
+) -> Scenario:
+    """A scenario from a file path or a shipped scenario's name (overrides: see parse_scenario)."""
     path = resolve_path(spec)
-    return parse_scenario(read_file(path), str(path), overrides)
+    return parse_scenario(read_file(path), str(path), overrides, overrides_from, path)
 
 
 def with_changes(scenario: Scenario, source: str = "<command line>", **changes: Any) -> Scenario:

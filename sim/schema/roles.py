@@ -145,3 +145,5 @@ class LLM(Strict):
     requests_per_second: Annotated[float, Field(gt=0.0)] | None = None
     cache: PathText | None = "results/.llm-cache.sqlite"
     prices: Prices = Prices()
+    # the language members write in (ISO 639-1): the prompt asks for it and the text checks test it
+    language: Annotated[str, Field(pattern=r"^[a-z]{2}$")] = "en"

@@ -20,14 +20,15 @@ import yaml
 from pydantic import ValidationError
 
 from learncomm import __version__
+from learncomm.roles.trust import Trust
 from learncomm.sim.runs.store import canonical_hash
 from learncomm.sim.schema.loading import (
     ScenarioError,
     format_validation,
     load_scenario,
     read_file,
-    read_yaml,
     resolve_path,
+    scenario_data,
     set_dotted,
     with_changes,
 )
@@ -46,6 +47,9 @@ class SweepPlan:
     base_data: dict[str, Any]  # the base file's YAML data with `fixed` applied, before validation
     base: Scenario
     design: Design
+    # the user's say on the command line (not the sweep file's): who may receive a key, and the LLM cache file
+    trust: Trust | None = None
+    llm_cache: Path | None = None
 
     @property
     def name(self) -> str:
@@ -212,7 +216,7 @@ def load_sweep(path: str | Path) -> SweepPlan:
     source = str(path)
     base_path = _resolve_base(spec, path, root)
     load_scenario(base_path)  # the base alone, with its own file:line errors
-    base_data = read_yaml(read_file(base_path), str(base_path))[1]
+    base_data = scenario_data(read_file(base_path), str(base_path), base_path)[0]  # its `extends` merged
     has_communities = bool(base_data.get("communities"))
     try:
         base = build_scenario(base_data, spec.fixed, has_communities)

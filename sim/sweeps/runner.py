@@ -10,19 +10,23 @@ stopped, and the summary is rebuilt from the run folders at the end.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import multiprocessing
 import os
 import shutil
+import signal
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures.process import BrokenProcessPool
-from contextlib import ExitStack
-from dataclasses import dataclass, field
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from learncomm.roles.local_server import LocalModelError, LocalServer
+from learncomm.roles.setup import DeciderFactory, check_deciders
+from learncomm.roles.trust import Trust
 from learncomm.sim.schema.loading import ScenarioError
 from learncomm.sim.schema.scenario import Scenario
 from learncomm.sim.sweeps.llm_limit import LLMLimit
@@ -86,6 +90,23 @@ def local_executor(workers: int | None = None) -> cf.ProcessPoolExecutor:
     )
 
 
+@contextmanager
+def own_pool(workers: int | None = None) -> Iterator[cf.ProcessPoolExecutor]:
+    """A `local_executor` for the block. When the block is interrupted (Ctrl-C, SIGTERM) or fails, tasks not yet
+    started are cancelled and the running workers are told to stop (SIGTERM: each cleans up its run as on Ctrl-C,
+    sim/sweeps/worker.py `_stop`) rather than finishing them; either way the workers have ended on exit."""
+    pool = local_executor(workers)
+    try:
+        yield pool
+    except BaseException:
+        for proc in list((getattr(pool, "_processes", None) or {}).values()):
+            with contextlib.suppress(OSError):
+                os.kill(proc.pid, signal.SIGTERM)
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)  # joins the workers
+
+
 def executor_slots(executor: cf.Executor) -> int:
     """How many runs the executor can work on at once."""
     client = getattr(executor, "_client", None)
@@ -139,6 +160,20 @@ def prepare_folder(plan: SweepPlan, out: Path, force: bool = False) -> dict[str,
     return record
 
 
+def check_keys(plan: SweepPlan) -> None:
+    """Before anything is written: every point's openai decider may send its key where it goes, and has one
+    (roles/setup.py, check_deciders; TrustError or MissingKeyError, both ScenarioErrors, otherwise)."""
+    if _uses_llm(plan)[0]:
+        check_deciders(_llm_scenarios(plan), DeciderFactory(trust=plan.trust), where=str(plan.source))
+
+
+def _llm_scenarios(plan: SweepPlan) -> Iterator[Scenario]:
+    """The scenarios whose LLM settings differ: every point's when roles or llm are swept, else the base."""
+    if any(p.split(".")[0] in ("roles", "llm") for p in plan.parameters):
+        return (plan.scenario(i) for i in range(len(plan.design.points)))
+    return iter([plan.base])
+
+
 def _uses_llm(plan: SweepPlan) -> tuple[bool, bool]:
     """(some run decides with an LLM, some run uses the local model), over every point when roles are swept."""
 
@@ -161,8 +196,15 @@ def run_sweep(
     on_start: Callable[[int, int], None] | None = None,
     on_done: Callable[[dict[str, Any]], None] | None = None,
 ) -> SweepReport:
-    """Run every (point, seed) of the plan whose folder is not complete; rebuild summary.parquet at the end."""
+    """Run every (point, seed) of the plan whose folder is not complete; rebuild summary.parquet at the end.
+
+    `plan.trust` is what the user allowed (default: their trust file and environment); it is checked against every
+    point's LLM settings before anything is written, and passed to the workers. `plan.llm_cache` replaces the
+    sweep's shared LLM cache (the command line's --llm-cache)."""
     out = Path(out).resolve()
+    if plan.trust is None:
+        plan = replace(plan, trust=Trust.from_user())
+    check_keys(plan)  # a refused or missing key: one clean error now, not one failed run per point
     try:  # before any run: an unwritable --out fails now, cleanly
         out.mkdir(parents=True, exist_ok=True)
         lock = lock_sweep_folder(out)
@@ -181,17 +223,16 @@ def run_sweep(
                 todo.append((point, rep, seed))  # missing, failed (retried) or incomplete (redone)
         if on_start is not None:
             on_start(len(todo), report.skipped)
-        with ExitStack() as stack:
-            try:
+        try:
+            with ExitStack() as stack:
                 if todo:
-                    ex = executor if executor is not None else local_executor(workers)
-                    if executor is None:  # our own pool: shut it down when done
-                        stack.callback(ex.shutdown, wait=True, cancel_futures=True)
+                    # our own pool: shut down when done, its workers stopped when interrupted
+                    ex = executor if executor is not None else stack.enter_context(own_pool(workers))
                     tasks = _tasks(plan, out, todo, record["design_hash"], ex, stack)
                     _drive(ex, tasks, report, on_done, in_flight=2 * executor_slots(ex))
-            finally:
-                report.summary = summarise_folder(plan, out)
-                report.wall_s = time.perf_counter() - started
+        finally:  # after the pool has ended: every run that finished is in the summary, interrupted or not
+            report.summary = summarise_folder(plan, out)
+            report.wall_s = time.perf_counter() - started
         return report
     finally:
         os.close(lock)
@@ -209,9 +250,10 @@ def _tasks(
     uses_llm, uses_local = _uses_llm(plan)
     limit, local_url, cache = None, None, None
     if uses_llm:
-        cache = str(
-            plan.source.parent / plan.spec.llm_cache if plan.spec.llm_cache else out / "llm-cache.sqlite"
-        )  # relative to the sweep file
+        if plan.llm_cache is not None:
+            cache = str(plan.llm_cache)
+        else:  # relative to the sweep file
+            cache = str(plan.source.parent / plan.spec.llm_cache if plan.spec.llm_cache else out / "llm-cache.sqlite")
         if getattr(executor, "_client", None) is not None:
             limit = LLMLimit("dask", f"learncomm-llm-{design_hash[:16]}", plan.spec.llm_concurrency)
         else:
@@ -238,6 +280,7 @@ def _tasks(
             source=f"{source} point={point} replicate={rep}",
             local_url=local_url,
             limit=limit,
+            trust=plan.trust,
         )
 
 

@@ -8,15 +8,20 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import threading
 import time
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
+from learncomm.roles.trust import Trust
+from learncomm.sim.runs.claim import process_start
 from learncomm.sim.runs.store import atomic_dir, write_json
 from learncomm.sim.schema.scenario import Scenario
 from learncomm.sim.sweeps.llm_limit import LLMLimit, call_slot
@@ -37,48 +42,57 @@ class RunTask:
     source: str
     local_url: str | None = None
     limit: LLMLimit | None = None
+    trust: Trust | None = None  # what the user allowed on the sweep's command line (roles/trust.py)
 
 
 def init_worker(parent: int | None = None) -> None:
     """Import the engine once per worker process, not once per run; with `parent` (the sweep process's pid),
-    watch it and end this worker when it is gone, however it ended (SIGKILL included)."""
+    watch it and end this worker when it is gone, however it ended (SIGKILL included). SIGINT and SIGTERM stop
+    the worker's run as Ctrl-C does (its folder is not left half-written), once: see `_stop`."""
     import learncomm.sim.runs.run  # noqa: F401
 
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, _stop)
     if parent is not None:
         threading.Thread(target=_watch_parent, args=(parent,), name="learncomm-parent-watch", daemon=True).start()
+
+
+_state = {"busy": False, "stopping": False}
+
+
+def _stop(signum: int, frame: object) -> None:
+    """Ctrl-C (to the whole process group) or the parent's SIGTERM: interrupt the run in progress, once, so its
+    clean-up is not interrupted again; an idle worker only notes it (an interrupt there would kill the pool's
+    worker loop with a traceback) and refuses any task still queued for it."""
+    first = not _state["stopping"]
+    _state["stopping"] = True
+    if first and _state["busy"]:
+        raise KeyboardInterrupt
+
+
+@contextmanager
+def worker_task() -> Iterator[None]:
+    """Around one task of a pool worker: marks it interruptible by `_stop`; refused once the worker is stopping.
+    Outside a pool worker (no `_stop` installed) it does nothing."""
+    if _state["stopping"]:
+        raise KeyboardInterrupt
+    _state["busy"] = True
+    try:
+        yield
+    finally:
+        _state["busy"] = False
 
 
 PARENT_CHECK_S = 0.5
 
 
-def _start_time(pid: int) -> str | None:
-    """The process's start time (Linux: /proc/PID/stat field 22), None when it is gone or a zombie; elsewhere
-    "alive" while a signal 0 reaches it."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
-    except FileNotFoundError:
-        if not Path("/proc/self/stat").exists():  # no /proc (macOS): is the pid still there?
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                return None
-            except PermissionError:
-                pass
-            return "alive"
-        return None
-    except OSError:
-        return None
-    fields = stat.rsplit(")", 1)[1].split()
-    return None if fields[0] in ("Z", "X") else fields[19]
-
-
 def _watch_parent(parent: int) -> None:
     """A sweep worker's parent is the forkserver, not the sweep, so the kernel's parent-death signal cannot
     tell it that the sweep died: poll the sweep's pid (and start time, so a reused pid does not count)."""
-    started = _start_time(parent)
+    started = process_start(parent)
     while True:
         time.sleep(PARENT_CHECK_S)
-        if started is None or _start_time(parent) != started:
+        if started is None or process_start(parent) != started:
             os._exit(1)  # the sweep is gone: stop writing run folders (a resume redoes this run)
 
 
@@ -117,7 +131,13 @@ def record_failure(task: RunTask, exc: BaseException, wall: float = 0.0) -> str:
 
 
 def run_one(task: RunTask) -> dict[str, Any]:
-    """Run one (point, seed) into its folder; a run that raises is recorded as failed, not re-raised."""
+    """Run one (point, seed) into its folder; a run that raises is recorded as failed, not re-raised (an interrupt
+    is not a failure: the folder is left out, and a resume runs it)."""
+    with worker_task():
+        return _run_one(task)
+
+
+def _run_one(task: RunTask) -> dict[str, Any]:
     from learncomm.roles.setup import DeciderFactory
     from learncomm.sim.runs.run import run_scenario
 
@@ -137,7 +157,7 @@ def run_one(task: RunTask) -> dict[str, Any]:
                 seed=task.seed,
                 out=tmp / "run",
                 source=task.source,
-                deciders=DeciderFactory(local_url=task.local_url, call_slot=call_slot(task.limit)),
+                deciders=DeciderFactory(local_url=task.local_url, call_slot=call_slot(task.limit), trust=task.trust),
             )
             result["run_s"], result["run_cpu_s"] = time.perf_counter() - t0, time.process_time() - c0
             for f in (tmp / "run").iterdir():  # run_scenario's own files, written its way, moved up
