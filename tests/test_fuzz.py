@@ -54,7 +54,20 @@ MARKUP = ["[/x]", "[bold]", "[/]", "[link=http://x]", "<script>alert(1)</script>
 ODD = ["\x00", "\t", "\r", "\u202e", "é", "😀", "\ufeff", "\\", '"', "'", "&a", "*a", ": ", "- ", "#", "!!python/x"]
 BIG = 10**15
 FIELDS = [  # optional fields the shipped files leave out, so that "add" reaches them too
-    *("llm", "llm_cache", "cache", "base_url", "labels", "fixed", "samples", "levels", "log", "integer", "outcomes"),
+    *(
+        "extends",
+        "llm",
+        "llm_cache",
+        "cache",
+        "base_url",
+        "labels",
+        "fixed",
+        "samples",
+        "levels",
+        "log",
+        "integer",
+        "outcomes",
+    ),
     *("communities", "include", "requires", "experts", "members", "roles", "population", "confidence_groups", "access"),
 ]
 
