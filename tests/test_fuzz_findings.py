@@ -100,3 +100,24 @@ def test_an_llm_cache_path_with_a_nul_is_refused_where_it_is_written(tmp_path: P
     with pytest.raises(ScenarioError) as exc:
         parse_scenario('name: x\nlearners: 5\nllm:\n  cache: "a\\0b"\n', "s.yaml")
     assert "s.yaml:4: llm.cache: a file path cannot hold control characters" in str(exc.value)
+
+
+def test_a_file_name_too_long_for_the_file_system_is_no_such_file(tmp_path: Path) -> None:
+    """`extends: '[[[...'` (1,000 characters) raised OSError (File name too long) from Path.is_file(); a sweep's
+    `base:` and a name on the command line likewise. Now each is "no such file", with its file and line."""
+    from learncomm.sim.schema.loading import load_scenario
+    from learncomm.sim.sweeps.plan import load_sweep
+
+    long = "[" * 1000
+    (tmp_path / "ext.yaml").write_text(f"extends: '{long}'\nname: low-access\n")
+    with pytest.raises(ScenarioError) as exc:
+        load_scenario(tmp_path / "ext.yaml")
+    assert f"ext.yaml:1: extends: {long}: no such file" in str(exc.value)
+    (tmp_path / "sw.yaml").write_text(f"base: '{long}'\nparameters:\n  days: {{values: [5, 6]}}\n")
+    with pytest.raises(ScenarioError) as exc:
+        load_sweep(tmp_path / "sw.yaml")
+    assert f"sw.yaml:1: base: {long}: no such file" in str(exc.value)
+    with pytest.raises(ScenarioError, match="no such file"):
+        load_scenario(long)
+    res = learncomm("validate", "x" * 300, cwd=tmp_path, timeout=60)
+    assert res.returncode == 2 and "Traceback" not in res.stderr and "no such file" in res.stderr

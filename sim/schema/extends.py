@@ -52,6 +52,15 @@ def extends_line(root: yaml.Node | None) -> int | None:
     return None
 
 
+def is_file(path: Path) -> bool:
+    """Path.is_file() for a path a file names: False, not an exception, for a name too long for the file system
+    (OSError ENAMETOOLONG, which Path.is_file() raises) or one holding a NUL."""
+    try:
+        return path.is_file()
+    except (OSError, ValueError):
+        return False
+
+
 def resolve_base(spec: object, source: str, root: yaml.Node | None, folder: Path, shipped: dict[str, Path]) -> Path:
     """The file `extends: spec` names, from the file `source` in `folder`; a clear error otherwise."""
     line = extends_line(root)
@@ -64,7 +73,7 @@ def resolve_base(spec: object, source: str, root: yaml.Node | None, folder: Path
     if path.is_absolute():
         raise ValueError(f"{where}: extends: {spec}: give a path relative to this file, not an absolute path")
     candidate = folder / path
-    if candidate.is_file():
+    if is_file(candidate):
         return candidate
     if path.suffix == "" and not path.parent.parts and spec in shipped:
         return shipped[spec]

@@ -17,7 +17,7 @@ from typing import Any, get_args
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from learncomm.sim.schema.extends import Layer, resolve_extends
+from learncomm.sim.schema.extends import Layer, is_file, resolve_extends
 from learncomm.sim.schema.scenario import Scenario
 
 
@@ -43,7 +43,7 @@ def scenario_question(path: Path) -> str:
 def resolve_path(spec: str | Path) -> Path:
     """A path as given, else a shipped scenario of that name."""
     path = Path(spec)
-    if path.is_file():
+    if is_file(path):
         return path
     if path.suffix == "" and not path.parent.parts:
         shipped = shipped_scenarios()

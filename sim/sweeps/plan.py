@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from learncomm import __version__
 from learncomm.roles.trust import Trust
 from learncomm.sim.runs.store import canonical_hash
+from learncomm.sim.schema.extends import is_file
 from learncomm.sim.schema.loading import (
     ScenarioError,
     format_validation,
@@ -174,7 +175,7 @@ def build_scenario(base_data: dict[str, Any], values: dict[str, Any], has_commun
 
 def _resolve_base(spec: SweepFile, path: Path, root: yaml.Node | None) -> Path:
     beside = path.parent / spec.base
-    if beside.is_file():
+    if is_file(beside):
         return beside
     try:
         return resolve_path(spec.base)
@@ -200,7 +201,7 @@ def shipped_sweeps() -> dict[str, Path]:
 def shipped_sweep(spec: str | Path) -> Path:
     """A path as given, else a shipped sweep of that name (`role-cadence` or `sweep-role-cadence`)."""
     path = Path(spec)
-    if path.is_file():
+    if is_file(path):
         return path
     shipped = shipped_sweeps()
     name = str(spec).removeprefix("sweep-")
