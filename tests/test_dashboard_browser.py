@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from test_dashboard_data import EVIL_TOPIC, PWNED, results_root
+from test_dashboard_data import EVIL_TOPIC, LABELS, PWNED, labelled_sweep, results_root
 
 from learncomm.sim.dashboard import write_dashboard
 
@@ -241,6 +241,24 @@ def test_sweep_dropdowns_switch_the_figures(browser: Any, root: Path) -> None:
     p.page.select_option("#sel-outcome", "equity_gap")
     assert p.js(state)["par"] == p.js(values, "equity_gap") and p.js(state)["label"] == "equity_gap"
     p.check_clean(plots=4)
+    p.close()
+
+
+def test_labelled_parameter_is_drawn_in_the_file_order(browser: Any, tmp_path: Path) -> None:
+    p = Page(browser, write_dashboard(labelled_sweep(tmp_path)))
+    p.check_clean(plots=3)  # a grid: no sensitivity indices
+    drawn = p.js("""() => { const e = document.getElementById('fig-effects'), L = e._fullLayout;
+        return {axis: L.xaxis._categories, ticks: [...e.querySelectorAll('.xtick text')].map(t => t.textContent),
+                mean: e.data[2].x, band: e.data[1].x}; }""")
+    # the runs, the mean line and the band share one category axis in the sweep file's order: the line never
+    # doubles back and the band does not fold over itself
+    assert drawn["axis"] == LABELS and drawn["mean"] == LABELS
+    assert drawn["band"] == LABELS + LABELS[::-1]
+    assert [t for t in drawn["ticks"] if t in LABELS] == LABELS
+    # the parallel coordinates label every category of a labelled axis (not only its two ends), low to high
+    notes = p.js("""() => document.getElementById('fig-parcoords').layout.annotations
+        .filter(a => a.x === 0).sort((a, b) => a.y - b.y).map(a => a.text)""")
+    assert notes == LABELS
     p.close()
 
 

@@ -1,7 +1,8 @@
 """Real results folders for the dashboard tests (and benchmarks/bench_dashboard.py): small runs, a comparison, a sweep.
 
-No tests here: the builders are shared by test_dashboard.py and
-test_dashboard_browser.py and cached per session, so the runs are made once.
+The builders are shared by test_dashboard.py and test_dashboard_browser.py and
+cached per session, so the runs are made once; the tests at the end check the
+numbers the pages are built from (issue 13's data-level bugs).
 The sweep is made by `learncomm sweep` and `learncomm sensitivity` when those
 commands exist; otherwise a sweep folder in the agreed format is assembled
 from real `run_scenario` runs.
@@ -173,6 +174,33 @@ def grid_sensitivity(
     return out
 
 
+LABELLED_SWEEP = """# A labelled (categorical) parameter whose file order is not alphabetical
+name: labelled
+base: community
+fixed: {days: 10, learners: 40}
+design: grid
+replicates: 2
+seed: 3
+parameters:
+  params.alpha_ask: {values: [0.2, 0.05, 0.5], labels: [mid, low, high]}
+  network.degree: {values: [4, 6]}
+outcomes: [knowledge_gain_all, knowledge_gain_low, equity_gap]
+"""
+LABELS = ["mid", "low", "high"]  # the file's order; alphabetical would be high, low, mid
+
+
+def labelled_sweep(base: Path) -> Path:
+    """`learncomm sweep` of LABELLED_SWEEP (6 points x 2 replicates of 40 learners x 10 days); built once."""
+    if "labelled" in _CACHE:
+        return _CACHE["labelled"]
+    (base / "labelled.yaml").write_text(LABELLED_SWEEP)
+    out = base / "labelled"
+    res = learncomm("sweep", "labelled.yaml", "--out", str(out), "--workers", "2", "--no-dashboard", cwd=base)
+    assert res.returncode == 0, res.stderr
+    _CACHE["labelled"] = out
+    return out
+
+
 def results_root(base: Path) -> Path:
     """results/ with three replicate runs of community-roles (one decision text replaced by a <script>), a run with an
     HTML-looking topic name, a comparison and a sweep; built once per test session."""
@@ -261,3 +289,20 @@ def noisy_summary(
             + 0.5 * scale * (out[list(params)[0]] - np.mean(params[list(params)[0]]))
         )
     return out
+
+
+# --- issue 13: the numbers behind the pages --------------------------------------------------------------------------
+
+
+def test_labelled_parameter_keeps_the_file_order_in_axes_and_means(tmp_path: Path) -> None:
+    from learncomm.sim.dashboard.sweep_data import payload, read_sweep_results
+
+    d = read_sweep_results(labelled_sweep(tmp_path))
+    assert d.params == ["params.alpha_ask", "network.degree"]  # the file's order, not sweep.json's sorted keys
+    ax = d.axes["params.alpha_ask"]
+    assert ax.labels == LABELS and not ax.numeric
+    effects = payload(d)["outcomes"]["knowledge_gain_all"]["effects"]["params.alpha_ask"]
+    by_label = d.table.groupby("params.alpha_ask")["knowledge_gain_all"].mean()
+    # the i-th mean is the mean of the runs with the i-th label of the file: the line joins the right points
+    assert effects["mean"] == [round(float(by_label[lab]), 5) for lab in LABELS]
+    assert effects["n"] == [4, 4, 4]

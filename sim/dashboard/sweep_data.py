@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import json
+
 import numpy as np
 import pandas as pd
 
@@ -53,10 +55,32 @@ class SweepData:
 
 
 def parameter_names(record: dict[str, Any], table: pd.DataFrame) -> list[str]:
-    """Parameter paths from sweep.json (a list of {path}, a list of names, or a mapping by path)."""
+    """Parameter paths from sweep.json in the sweep file's order (`parameter_order`; JSON objects are written with
+    sorted keys), else from `parameters` (a list of {path}, a list of names, or a mapping by path)."""
+    order = record.get("parameter_order")
     p = record.get("parameters") or []
-    names: list[Any] = list(p) if isinstance(p, dict) else [x.get("path") if isinstance(x, dict) else str(x) for x in p]
+    if isinstance(order, list) and order:
+        names: list[Any] = [str(x) for x in order]
+    else:
+        names = list(p) if isinstance(p, dict) else [x.get("path") if isinstance(x, dict) else str(x) for x in p]
     return [n for n in names if n in table.columns]
+
+
+def file_order(record: dict[str, Any], name: str) -> list[str]:
+    """A listed parameter's categories as the sweep file lists them: its labels, else its values as the summary's
+    column holds them (text as is, lists and mappings as JSON text, booleans as True/False). Empty for a range."""
+    spec = record.get("parameters")
+    spec = spec.get(name) if isinstance(spec, dict) else None
+    if not isinstance(spec, dict):
+        return []
+    labels, values = spec.get("labels"), spec.get("values")
+    if isinstance(labels, list):
+        return [str(x) for x in labels]
+    if not isinstance(values, list):
+        return []
+    return [
+        v if isinstance(v, str) else str(v) if isinstance(v, bool) else json.dumps(v, sort_keys=True) for v in values
+    ]
 
 
 def outcome_names(record: dict[str, Any], table: pd.DataFrame, params: list[str]) -> list[str]:
@@ -74,11 +98,16 @@ def split(outcome: str) -> tuple[str, str | None]:
     return outcome, None
 
 
-def make_axis(name: str, values: pd.Series) -> Axis:
-    """Distinct values as they are (up to MAX_LEVELS), else quantile bins labelled by their range."""
+def make_axis(name: str, values: pd.Series, order: list[str] | None = None) -> Axis:
+    """Distinct values as they are (up to MAX_LEVELS), else quantile bins labelled by their range. Categories
+    keep `order` (the sweep file's), then any others in the order the runs first show them, never alphabetical:
+    the means, bands and axes all follow the file."""
     numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
     if not numeric:
-        cats = list(dict.fromkeys(sorted(values.astype(str).unique())))
+        seen = list(pd.unique(values.astype(str)))
+        cats = [c for c in dict.fromkeys(order or []) if c in set(seen)] + [
+            c for c in seen if c not in set(order or [])
+        ]
         codes = values.astype(str).map({c: i for i, c in enumerate(cats)}).to_numpy(int)
         return Axis(name, codes, cats, cats, False)
     v = values.to_numpy(float)
@@ -179,7 +208,7 @@ def read_sweep_results(path: Path) -> SweepData:
     data.outcomes = outcome_names(record, data.table, params)
     if data.table.empty:
         raise DashboardError(f"{summary}: no successful runs to show ({data.failed} failed)")
-    data.axes = {p: make_axis(p, data.table[p]) for p in params}
+    data.axes = {p: make_axis(p, data.table[p], file_order(record, p)) for p in params}
     return data
 
 

@@ -72,9 +72,12 @@ function drawPC(c){var pc=document.getElementById('fig-parcoords');if(!pc){retur
  order.forEach(function(a,r){var t=tr[Math.min(B-1,Math.floor(r*B/order.length))];
   for(var j=0;j<k;j++){var v=dims[j].values[a[1]];t.x.push(j);t.y.push(v==null?null:(v-norm[j].lo)/norm[j].s);}
   t.x.push(null);t.y.push(null);});
- var lab=function(n,v){return n.d.ticktext?n.d.ticktext[Math.round(v)]:(+v.toPrecision(3)).toString();},ann=[];
- norm.forEach(function(n,j){ann.push({x:j,y:1.06,text:lab(n,n.hi),showarrow:false,font:{size:10}},
-   {x:j,y:-0.06,text:lab(n,n.lo),showarrow:false,font:{size:10}});});
+ var lab=function(v){return (+v.toPrecision(3)).toString();},ann=[];
+ // a numeric axis: its two ends; a labelled (categorical) one: every category at its height, in the file's order
+ norm.forEach(function(n,j){if(n.d.ticktext){n.d.tickvals.forEach(function(v,i){ann.push({x:j,y:(v-n.lo)/n.s,
+   text:n.d.ticktext[i],showarrow:false,xanchor:'right',xshift:-4,font:{size:10},bgcolor:'rgba(255,255,255,0.7)'});});return;}
+  ann.push({x:j,y:1.06,text:lab(n.hi),showarrow:false,font:{size:10}},
+   {x:j,y:-0.06,text:lab(n.lo),showarrow:false,font:{size:10}});});
  var L=pcLayout(true);
  L.xaxis={tickvals:dims.map(function(d,j){return j;}),ticktext:dims.map(function(d){return d.label;}),
    side:'top',showgrid:true,gridcolor:'#999',zeroline:false};
@@ -161,6 +164,8 @@ def effects_figure(d: SweepData, col: str, p: dict[str, Any]) -> go.Figure:
         fig.update_xaxes(
             title_text=esc(name) + ("" if len(ax.labels) == d.table[name].nunique() else " (binned)"), row=r, col=c
         )
+        if not ax.numeric:  # the sweep file's order (not the runs' or the alphabet's), for the runs, means and band
+            fig.update_xaxes(type="category", categoryorder="array", categoryarray=x_bins, row=r, col=c)
     fig.update_yaxes(title_text=esc(col), row=1, col=1)
     return base_layout(fig, 80 + 330 * rows, margin={"l": 70, "r": 30, "t": 50, "b": 70})
 
