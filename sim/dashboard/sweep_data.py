@@ -7,11 +7,10 @@ from it (no statistics in JavaScript).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import json
 
 import numpy as np
 import pandas as pd
