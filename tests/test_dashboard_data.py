@@ -306,3 +306,53 @@ def test_labelled_parameter_keeps_the_file_order_in_axes_and_means(tmp_path: Pat
     # the i-th mean is the mean of the runs with the i-th label of the file: the line joins the right points
     assert effects["mean"] == [round(float(by_label[lab]), 5) for lab in LABELS]
     assert effects["n"] == [4, 4, 4]
+
+
+def _small_run(root: Path, seed: int) -> Path:
+    sc = with_changes(load_scenario("community"), learners=40, days=10)
+    out = root / f"community-seed{seed}"
+    run_scenario(sc, seed=seed, out=out)
+    return out
+
+
+def test_a_results_folder_rebuilds_a_page_when_replicates_land_or_go(tmp_path: Path) -> None:
+    from learncomm.sim.dashboard import build_all, write_dashboard
+
+    root = tmp_path / "results"
+    first = _small_run(root, 1)
+    (root / "other").mkdir()
+    _small_run(root / "other", 9)  # a run in another folder is no replicate
+    write_dashboard(root)
+    assert "One run of this scenario" in (first / "dashboard.html").read_text()
+    assert build_all(root) == []  # nothing changed: nothing rebuilt
+    for seed in (2, 3, 4):  # more seeds land beside it; its own folder is untouched
+        _small_run(root, seed)
+    write_dashboard(root)  # no --force
+    page = (first / "dashboard.html").read_text()
+    assert "mean over 4 runs of this scenario (seeds 1, 2, 3, 4)" in page and "One run" not in page
+    assert build_all(root) == []
+    for f in (root / "community-seed4").iterdir():  # a replicate removed: no file is newer, the set of inputs differs
+        f.unlink()
+    (root / "community-seed4").rmdir()
+    rebuilt = build_all(root)
+    assert first / "dashboard.html" in rebuilt and root / "other" / "community-seed9" / "dashboard.html" not in rebuilt
+    assert "mean over 3 runs of this scenario (seeds 1, 2, 3)" in (first / "dashboard.html").read_text()
+
+
+def test_a_model_check_folder_is_built_and_listed_in_the_index(tmp_path: Path) -> None:
+    from learncomm.sim.check.facts import FACTS
+    from learncomm.sim.check.suite import run_check, write_report
+    from learncomm.sim.dashboard import write_dashboard
+    from learncomm.sim.dashboard.folders import detect
+
+    root = tmp_path / "results"
+    _small_run(root, 1)
+    report = run_check([1, 2], fast=True, facts=[f for f in FACTS if f.id == "posts_gini"])
+    write_report(report, root / "check-1")
+    assert detect(root / "check-1") == "check"
+    index = write_dashboard(root).read_text()
+    assert (root / "check-1" / "dashboard.html").is_file()  # built with the others, no `learncomm check` needed
+    section = index[index.index('<section id="checks">') :]
+    assert "Model checks (1)" in section and 'href="check-1/dashboard.html"' in section
+    passed = sum(r.passed for r in report.results)
+    assert f"{passed} of {len(report.results)} pass" in section and "1, 2" in section

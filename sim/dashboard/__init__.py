@@ -1,8 +1,9 @@
-"""Dashboards: self-contained HTML pages (Plotly, no network) for runs, comparisons, sweeps and a results folder.
+"""Dashboards: self-contained HTML pages (Plotly, no network) for runs, comparisons, sweeps, model checks and a
+results folder.
 
 `write_dashboard(path)` finds out what PATH is and writes its page;
-`write_index(root)` lists every run, comparison and sweep under a results
-folder. The `learncomm run`, `compare` and `sweep` commands call them.
+`write_index(root)` lists every run, comparison, sweep and model check under
+a results folder. The `learncomm run`, `compare` and `sweep` commands call them.
 """
 
 from __future__ import annotations
@@ -10,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from learncomm.sim.dashboard.check_page import build_check
 from learncomm.sim.dashboard.common import DashboardError
 from learncomm.sim.dashboard.compare_page import build_comparison
-from learncomm.sim.dashboard.folders import Kind, children, detect
+from learncomm.sim.dashboard.folders import Kind, Siblings, children, detect, siblings, stale
 from learncomm.sim.dashboard.index_page import build_index
 from learncomm.sim.dashboard.run_page import build_run
 from learncomm.sim.dashboard.sweep_page import build_sweep
@@ -27,7 +29,7 @@ def write_dashboard(
     index).
 
     Returns the page to open: `<folder>/dashboard.html`, or `<root>/index.html` for a results root. Under a results
-    root, pages newer than their folder's data are kept (a thousand runs stay quick); `force` rebuilds them all.
+    root, pages newer than their inputs are kept (a thousand runs stay quick); `force` rebuilds them all.
     """
     path = Path(path)
     kind = detect(path)
@@ -44,23 +46,26 @@ def _build(path: Path, kind: Kind, embed: bool = False) -> Path:
         return build_comparison(path, embed=embed)
     if kind == "sweep":
         return build_sweep(path, embed=embed)
-    raise DashboardError(f"{path}: not a run, comparison or sweep folder")
+    if kind == "check":
+        return build_check(path, embed=embed)
+    raise DashboardError(f"{path}: not a run, comparison, sweep or model check folder")
 
 
 def build_all(
     root: Path, embed: bool = False, force: bool = False, warn: Callable[[str], None] | None = None
 ) -> list[Path]:
-    """Dashboards for every run, comparison and sweep under `root`; with force=False, only where missing or older than
-    the data. A folder whose page cannot be built (a damaged file) is skipped and passed to `warn`, so one bad folder
-    never stops the others or the index."""
+    """Dashboards for every run, comparison, sweep and model check under `root`; with force=False, only where the
+    page is missing, older than any of its inputs, or built from another set of inputs (`folders.stale`: for a run,
+    its replicates beside it count, so a seed added later updates the bands and "One run"). A folder whose page
+    cannot be built (a damaged file) is skipped and passed to `warn`, so one bad folder never stops the others or
+    the index."""
     built = []
+    runs_in: dict[Path, Siblings] = {}  # each parent's run manifests, read once (a thousand runs stay quick)
     for folder, kind in children(Path(root)):
-        page = folder / "dashboard.html"
-        if (
-            not force
-            and page.is_file()
-            and page.stat().st_mtime >= max(f.stat().st_mtime for f in folder.iterdir() if f.is_file())
-        ):
+        if kind == "run" and folder.parent not in runs_in:
+            runs_in[folder.parent] = siblings(folder.parent)
+        sibs = runs_in.get(folder.parent) if kind == "run" else None
+        if not force and not stale(folder, kind, sibs):
             continue
         try:
             built.append(_build(folder, kind, embed))
@@ -72,5 +77,6 @@ def build_all(
 
 
 def write_index(results_root: Path) -> Path:
-    """Write `<results_root>/index.html`: every run, comparison and sweep there, with links and key facts."""
+    """Write `<results_root>/index.html`: every run, comparison, sweep and model check there, with links and key
+    facts."""
     return build_index(Path(results_root))

@@ -188,7 +188,7 @@ def group_legend() -> str:
     return f'<p class="legend-groups">{spans}</p>'
 
 
-def page(
+def page(  # noqa: PLR0913 - each part of the frame is a keyword; a bundle type would add nothing
     title: str,
     facts: Sequence[tuple[str, Any]],
     sections: Sequence[Section],
@@ -196,8 +196,10 @@ def page(
     embed: bool = False,
     extra_head: str = "",
     extra_body: str = "",
+    inputs: str = "",
 ) -> str:
-    """A whole page: header with the key facts, a contents line, the sections; plotly.js shared or embedded."""
+    """A whole page: header with the key facts, a contents line, the sections; plotly.js shared or embedded.
+    `inputs` (a `<meta>` from `folders.inputs_tag`) goes first in the head, where a staleness check reads it."""
     if embed:
         script = f"<script>{get_plotlyjs()}</script>"
         missing = ""
@@ -210,7 +212,7 @@ def page(
     nav = "".join(f'<a href="#{esc(s.id)}">{esc(s.title)}</a>' for s in sections)
     body = "".join(s.html() for s in sections)
     return (
-        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><meta name="viewport" '
+        f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8">{inputs}<meta name="viewport" '
         'content="width=device-width, initial-scale=1">'
         f"<title>{esc(title)}</title><style>{CSS}</style>{script}{missing}{extra_head}</head><body>"
         f'<header><h1>{esc(title)}</h1><dl class="facts">{fact_html}</dl>{group_legend()}</header><nav>{nav}</nav>'

@@ -1,4 +1,5 @@
-"""The index page (results/index.html): every run, comparison and sweep in a results folder, newest first.
+"""The index page (results/index.html): every run, comparison, sweep and model check in a results folder, newest
+first.
 
 Plain HTML (no plotly.js needed): one table per kind with links to each
 folder's dashboard and the facts that tell runs apart.
@@ -111,6 +112,23 @@ def sweep_row(root: Path, folder: Path) -> tuple[str, list[str]]:
     return created, cells
 
 
+def check_row(root: Path, folder: Path) -> tuple[str, list[str]]:
+    d = _json(folder / "check.json")
+    res = [r for r in d.get("facts") or [] if isinstance(r, dict)]
+    seeds = d.get("seeds")
+    log = _dict(d.get("log"))
+    created = str(d.get("created") or _mtime(folder / "check.json"))
+    cells = [
+        _link(root, folder),
+        esc(f"{sum(1 for r in res if r.get('passed'))} of {len(res)} pass" if res else "–"),
+        esc(", ".join(str(s) for s in seeds) if isinstance(seeds, list) else "–"),
+        esc("fast" if d.get("fast") else "full"),
+        esc(Path(str(log["source"])).name if log.get("source") else "–"),
+        esc(created),
+    ]
+    return created, cells
+
+
 TABLES = {
     "run": (
         "Runs",
@@ -134,6 +152,7 @@ TABLES = {
         ["sweep", "base scenario", "design", "parameters", "points", "replicates", "learners", "days", "created"],
         sweep_row,
     ),
+    "check": ("Model checks", ["check", "stylised facts", "seeds", "suite", "log", "created"], check_row),
 }
 
 

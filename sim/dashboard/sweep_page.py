@@ -26,6 +26,7 @@ from learncomm.sim.dashboard.common import (
     page,
     rounded,
 )
+from learncomm.sim.dashboard.folders import inputs, inputs_tag
 from learncomm.sim.dashboard.sweep_data import SweepData, payload, read_sweep_results, split
 from learncomm.sim.schema.vocab import SCOPES
 
@@ -369,6 +370,14 @@ def build_sweep(path: Path, embed: bool = False) -> Path:
     target = Path(path) / "dashboard.html"
     atomic_write_text(
         target,
-        page(f"Sweep: {d.record.get('name', Path(path).name)}", facts(d), secs, target, embed=embed, extra_body=extra),
+        page(
+            f"Sweep: {d.record.get('name', Path(path).name)}",
+            facts(d),
+            secs,
+            target,
+            embed=embed,
+            extra_body=extra,
+            inputs=inputs_tag(Path(path), inputs(Path(path), "sweep")),
+        ),
     )
     return target
