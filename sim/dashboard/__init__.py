@@ -25,7 +25,7 @@ __all__ = ["DashboardError", "write_dashboard", "write_index", "build_all"]
 def write_dashboard(
     path: Path, embed: bool = False, force: bool = False, warn: Callable[[str], None] | None = None
 ) -> Path:
-    """Build the dashboard of a run, comparison or sweep folder (or of every folder under a results root, plus its
+    """Build the dashboard of a run, comparison, sweep or model check folder (or of every folder under a results root, plus its
     index).
 
     Returns the page to open: `<folder>/dashboard.html`, or `<root>/index.html` for a results root. Under a results
