@@ -25,8 +25,8 @@ __all__ = ["DashboardError", "write_dashboard", "write_index", "build_all"]
 def write_dashboard(
     path: Path, embed: bool = False, force: bool = False, warn: Callable[[str], None] | None = None
 ) -> Path:
-    """Build the dashboard of a run, comparison, sweep or model check folder (or of every folder under a results root, plus its
-    index).
+    """Build the dashboard of a run, comparison, sweep or model check folder (or of every folder under a results
+    root, plus its index).
 
     Returns the page to open: `<folder>/dashboard.html`, or `<root>/index.html` for a results root. Under a results
     root, pages newer than their inputs are kept (a thousand runs stay quick); `force` rebuilds them all.
