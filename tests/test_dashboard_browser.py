@@ -7,6 +7,7 @@ skip, or fail when LEARNCOMM_REQUIRE_BROWSER=1 (CI).
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import Iterator
@@ -15,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from test_dashboard_data import EVIL_TOPIC, LABELS, PWNED, labelled_sweep, results_root
+from test_dashboard_data import EVIL_TOPIC, LABELS, PWNED, labelled_sweep, noisy_sobol, results_root
 
 from learncomm.sim.dashboard import write_dashboard
 
@@ -259,6 +260,26 @@ def test_labelled_parameter_is_drawn_in_the_file_order(browser: Any, tmp_path: P
     notes = p.js("""() => document.getElementById('fig-parcoords').layout.annotations
         .filter(a => a.x === 0).sort((a, b) => a.y - b.y).map(a => a.text)""")
     assert notes == LABELS
+    p.close()
+
+
+def test_sensitivity_panel_says_does_not_vary_and_too_small_a_sample(browser: Any, tmp_path: Path) -> None:
+    out = noisy_sobol(tmp_path)
+    saved = json.loads((out / "sensitivity.json").read_text())
+    p = Page(browser, write_dashboard(out))
+    p.check_clean(plots=4)
+    note = p.page.locator("#sens-note")
+    warned = saved["warnings"]["knowledge_gain_all"]  # the first outcome shown: four base samples are too few
+    assert note.is_visible() and "too small" in note.text_content()
+    assert f"samples: {warned['samples_needed']}" in note.text_content()
+    p.page.select_option("#sel-outcome", "retained")
+    assert note.is_visible() and note.text_content().startswith("retained_all: does not vary")
+    assert not p.page.locator("#sens-missing").is_visible()
+    bars = p.js("() => document.getElementById('fig-sensitivity').data.map(t => t.y)")
+    assert bars and all(v is None for y in bars for v in y)  # no 0 ± 0 bars
+    p.page.select_option("#sel-outcome", "equity_gap")
+    assert note.is_visible() == ("equity_gap" in saved["warnings"])
+    assert p.errors == []
     p.close()
 
 

@@ -51,6 +51,7 @@ class SweepData:
     sensitivity: Indices | None
     method: str | None
     axes: dict[str, Axis] = field(default_factory=dict)
+    sensitivity_notes: dict[str, str] = field(default_factory=dict)  # per outcome: does not vary, sample too small
 
 
 def parameter_names(record: dict[str, Any], table: pd.DataFrame) -> list[str]:
@@ -184,6 +185,25 @@ def read_sensitivity(path: Path, params: list[str]) -> tuple[Indices | None, str
     return out, method
 
 
+def sensitivity_notes(path: Path, table: pd.DataFrame, outcomes: list[str]) -> dict[str, str]:
+    """Per outcome, what the sensitivity panel must say beside (or instead of) its bars: sensitivity.json's warnings
+    (an outcome that does not vary, Sobol S1 above ST: too small a sample, with the size that would do), and, for
+    files written before those existed, an outcome that is the same in every run."""
+    notes: dict[str, str] = {}
+    f = path / "sensitivity.json"
+    raw = read_json(f) if f.is_file() else {}
+    warned = raw.get("warnings") if isinstance(raw.get("warnings"), dict) else {}
+    for o, w in warned.items():
+        if isinstance(w, dict) and isinstance(w.get("text"), str):
+            notes[str(o)] = w["text"]
+    for o in outcomes:
+        y = table[o].to_numpy(float)
+        y = y[np.isfinite(y)]
+        if o not in notes and len(y) and np.ptp(y) <= 1e-12 * max(1.0, float(np.max(np.abs(y)))):
+            notes[o] = f"{o}: does not vary (every run gave {y[0]:.6g}), so it has no sensitivity indices"
+    return notes
+
+
 def read_sweep_results(path: Path) -> SweepData:
     """A finished sweep's results folder (sweep.json, summary.parquet, sensitivity) as the page needs it."""
     path = Path(path)
@@ -208,6 +228,8 @@ def read_sweep_results(path: Path) -> SweepData:
     if data.table.empty:
         raise DashboardError(f"{summary}: no successful runs to show ({data.failed} failed)")
     data.axes = {p: make_axis(p, data.table[p], file_order(record, p)) for p in params}
+    if data.sensitivity is not None:
+        data.sensitivity_notes = sensitivity_notes(path, data.table, data.outcomes)
     return data
 
 
@@ -237,5 +259,6 @@ def payload(d: SweepData) -> dict[str, Any]:
         "pairs": [f"{a}|{b}" for a, b in pairs],
         "axes": {p: {"centres": ax.centres, "labels": ax.labels, "numeric": ax.numeric} for p, ax in d.axes.items()},
         "sensitivity": d.sensitivity or {},
+        "sensitivity_notes": d.sensitivity_notes,
         "method": d.method,
     }

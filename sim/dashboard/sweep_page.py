@@ -55,7 +55,9 @@ function update(){var c=col(),O=D.outcomes[c],T=D.titles[c];
    K=D.method==='morris'?[['mu_star','mu_star_conf'],['sigma',null]]:[['S1','S1_conf'],['ST','ST_conf']];
   Plotly.restyle(se,{y:K.map(function(k){return D.params.map(function(p){return get(S,p,k[0]);});}),
    'error_y.array':K.map(function(k){return D.params.map(function(p){return get(S,p,k[1]);});})},[0,1]);
-  var msg=document.getElementById('sens-missing');if(msg){msg.style.display=D.sensitivity[c]?'none':'block';}}
+  var nt=D.sensitivity_notes[c],msg=document.getElementById('sens-missing'),sn=document.getElementById('sens-note');
+  if(msg){msg.style.display=D.sensitivity[c]||nt?'none':'block';}
+  if(sn){sn.textContent=nt||'';sn.style.display=nt?'block':'none';}}
 }
 function drawPC(c){var pc=document.getElementById('fig-parcoords');if(!pc){return;}
  var O=D.outcomes[c].values,T=D.titles[c],dims=D.pc.concat([{label:T,values:O}]);
@@ -334,6 +336,7 @@ def build_sweep(path: Path, embed: bool = False) -> Path:
         )
     )
     if d.sensitivity:
+        shown = "" if col in d.sensitivity_notes else ' style="display:none"'
         how = (
             "Sobol indices: S1 is the share of the outcome's variance due to a parameter alone, ST including "
             "its interactions; whiskers are 95% intervals."
@@ -347,7 +350,11 @@ def build_sweep(path: Path, embed: bool = False) -> Path:
                 "Sensitivity indices",
                 how,
                 '<p class="note" id="sens-missing" style="display:none">No indices for this outcome in '
-                "sensitivity.json.</p>" + figure_html(sensitivity_figure(d, col), "fig-sensitivity"),
+                "sensitivity.json.</p>"
+                + f'<p class="note" id="sens-note"{shown}>'
+                + esc(d.sensitivity_notes.get(col, ""))
+                + "</p>"
+                + figure_html(sensitivity_figure(d, col), "fig-sensitivity"),
             )
         )
     else:
