@@ -201,7 +201,7 @@ def labelled_sweep(base: Path) -> Path:
     return out
 
 
-NOISY_SOBOL = """# Too small a Sobol sample on purpose: S1 comes out above ST; nobody leaves in 8 days whatever the parameters
+NOISY_SOBOL = """# Too small a Sobol sample on purpose (S1 comes out above ST); nobody leaves in 8 days
 name: tiny-sobol
 base: community
 fixed: {days: 8, learners: 40}
