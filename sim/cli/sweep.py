@@ -33,7 +33,7 @@ def fail(message: str, code: int = 2) -> None:
 
 def _fmt(v: Any) -> str:
     if isinstance(v, float):
-        return "–" if math.isnan(v) else f"{v:.4g}"
+        return "–" if math.isnan(v) else "0" if v == 0 else f"{v:.4g}"  # never "-0"
     return "NULL" if v is None else str(v)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
@@ -11,6 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from learncomm.sim.schema.vocab import LEARNER_OUTCOMES, MECHANISMS, ROLE_ACCOUNTING
+from learncomm.sim.schema.wording import number
 
 if TYPE_CHECKING:
     from learncomm.sim.runs.compare import Comparison
@@ -20,7 +20,7 @@ COUNTED = ("days_present", "ask", "explain", "meet")
 
 
 def _fmt(x: float, digits: int = 3) -> str:
-    return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{digits}f}"
+    return number(x, digits)  # '–' when missing, never '-0.000'
 
 
 def print_summary(console: Console, summary: dict[str, Any], title: str) -> None:

@@ -25,6 +25,7 @@ from plotly.offline import get_plotlyjs
 
 from learncomm.sim.runs.store import atomic_file
 from learncomm.sim.schema.vocab import GROUPS
+from learncomm.sim.schema.wording import number
 
 # Okabe-Ito colours (safe for colour-blind readers); a group has the same colour on every page.
 GROUP_COLOURS: dict[str, str] = {
@@ -35,6 +36,16 @@ GROUP_COLOURS: dict[str, str] = {
     "tutors": "#CC79A7",
     "tutees": "#56B4E9",
     "community": "#009E73",
+}
+# What learners do on a day (the participation mix), from Paul Tol's "muted" scheme (colour-blind safe, Tol 2021,
+# SRON/EPS/TN/09-002): none is near a group's colour (ask was once an orange beside the low group's vermillion),
+# and the five stay apart under simulated protan, deutan and tritan vision (tests/test_dashboard_data.py).
+MODE_COLOURS: dict[str, str] = {
+    "study": "#DDCC77",
+    "ask": "#332288",
+    "observe": "#88CCEE",
+    "explain": "#117733",
+    "meet": "#882255",
 }
 GROUP_LABELS: dict[str, str] = {"all": "all learners", **{g: f"{g} confidence" for g in GROUPS}}
 PLOTLY_JS = "plotly.min.js"
@@ -89,7 +100,7 @@ def fmt(value: Any, digits: int = 3) -> str:
         f = float(value)
     except (TypeError, ValueError):
         return str(value)
-    return "–" if not math.isfinite(f) else f"{f:,.{digits}f}"
+    return number(f, digits, thousands=True)  # '–' when not finite, never '-0.000'
 
 
 def atomic_write_text(path: Path, text: str) -> None:
