@@ -123,6 +123,34 @@ def test_run_dashboard_renders_and_decision_text_shows_as_text(browser: Any, roo
     p.close()
 
 
+def test_run_page_scales_topics_names_them_and_hides_empty_cost_panels(browser: Any, root: Path) -> None:
+    from learncomm.sim.dashboard.common import GROUP_COLOURS, MODE_COLOURS
+
+    p = Page(browser, root / "roles-seed2" / "dashboard.html")
+    shown = p.js("""() => { const t = document.getElementById('fig-topics'), h = t.data[0];
+        const z = h.z.flat().filter(v => v !== null);
+        const cost = document.getElementById('fig-llm-cost')._fullLayout;
+        const mix = document.getElementById('fig-participation').data;
+        return {zmin: h.zmin, zmax: h.zmax, lo: Math.min(...z), hi: Math.max(...z), bar: h.colorbar.title.text,
+                axes: Object.keys(cost).filter(k => /^xaxis\\d*$/.test(k)).length,
+                note: (document.querySelector('#llm-cost .note') || {}).textContent,
+                ask: mix.find(t => t.name === 'ask').line.color,
+                hover: document.getElementById('fig-interventions').data.flatMap(t => t.hovertext).join(' '),
+                cells: [...document.querySelectorAll('#interventions table td:nth-child(6)')].map(c => c.textContent)};
+    }""")
+    # the colour scale spans the data (every cell looked alike on 0-1), and the colour bar says so
+    assert shown["zmin"] <= shown["lo"] and shown["hi"] <= shown["zmax"] and shown["zmax"] - shown["zmin"] < 0.9
+    assert f"{shown['zmin']:.2f}–{shown['zmax']:.2f}" in shown["bar"]
+    # a policy run called no model: one panel (decisions), no empty token and cost panels, and a note saying why
+    assert shown["axes"] == 1 and "No language-model tokens or cost" in shown["note"]
+    # decisions name their topics, in the hover labels and the table
+    assert "topic: topic-" in shown["hover"] and '"topic": ' not in shown["hover"]
+    assert any("topic: topic-" in c for c in shown["cells"]) and not any('"topic"' in c for c in shown["cells"])
+    assert shown["ask"] == MODE_COLOURS["ask"] != GROUP_COLOURS["low"]
+    p.check_clean(plots=12)
+    p.close()
+
+
 PARTICIPATION = """() => Object.fromEntries(['fig-lorenz', 'fig-survival', 'fig-flow'].map(id => {
     const e = document.getElementById(id);
     return [id, {traces: e.data.length,
