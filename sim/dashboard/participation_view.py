@@ -156,7 +156,7 @@ def _survival_trace(km: pdata.Survival, label: str, line_colour: str, dash: str 
         line={"shape": "hv", "color": line_colour, "width": 2, "dash": dash},
         name=f"{esc(label)} (n={km.members:,}, {km.left:,} left; {median})",
         customdata=np.column_stack([km.at_risk, km.events]).tolist(),
-        text=[plural(t, "day") for t in rounded(km.time, 2)],  # "after 1 day", not "after 1 days"
+        text=[plural(round(float(t), 2), "day") for t in km.time],  # "after 1 day", not "after 1 days"
         hovertemplate=(
             f"{esc(label)}<br>after %{{text}} as a member: %{{y:.1%}} still members"
             "<br>%{customdata[0]:,} at risk, %{customdata[1]:,} left that day<extra></extra>"

@@ -192,8 +192,8 @@ def sensitivity_notes(path: Path, table: pd.DataFrame, outcomes: list[str]) -> d
     notes: dict[str, str] = {}
     f = path / "sensitivity.json"
     raw = read_json(f) if f.is_file() else {}
-    warned = raw.get("warnings") if isinstance(raw.get("warnings"), dict) else {}
-    for o, w in warned.items():
+    warned = raw.get("warnings")
+    for o, w in (warned if isinstance(warned, dict) else {}).items():
         if isinstance(w, dict) and isinstance(w.get("text"), str):
             notes[str(o)] = w["text"]
     for o in outcomes:
