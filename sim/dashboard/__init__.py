@@ -61,11 +61,12 @@ def build_all(
     the index."""
     built = []
     runs_in: dict[Path, Siblings] = {}  # each parent's run manifests, read once (a thousand runs stay quick)
+    mtimes: dict[str, float] = {}  # and each input file's time, looked up once
     for folder, kind in children(Path(root)):
         if kind == "run" and folder.parent not in runs_in:
             runs_in[folder.parent] = siblings(folder.parent)
         sibs = runs_in.get(folder.parent) if kind == "run" else None
-        if not force and not stale(folder, kind, sibs):
+        if not force and not stale(folder, kind, sibs, mtimes):
             continue
         try:
             built.append(_build(folder, kind, embed))

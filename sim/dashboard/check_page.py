@@ -22,7 +22,7 @@ from learncomm.sim.dashboard.common import (
     page,
     table_html,
 )
-from learncomm.sim.dashboard.folders import inputs, inputs_tag, read_json
+from learncomm.sim.dashboard.folders import inputs_tag, read_json
 
 FIGURE_ROWS = (
     ("members", "members", 0),
@@ -191,6 +191,6 @@ def build_check(folder: Path, embed: bool = False) -> Path:
         facts.append(("log", log.get("source")))
         facts.append(("log columns", ", ".join(f"{k}={v}" for k, v in (log.get("columns") or {}).items())))
     target = folder / "dashboard.html"
-    tag = inputs_tag(folder, inputs(folder, "check"))
+    tag = inputs_tag(folder, "check")
     atomic_write_text(target, page("Model check", facts, sections, target, embed=embed, inputs=tag))
     return target

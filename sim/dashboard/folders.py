@@ -167,7 +167,7 @@ def replicate_dirs(path: Path, manifest: dict[str, Any], sibs: Siblings | None =
     want = manifest.get("scenario_hash")
     if want:
         for sib, h, seed in siblings(path.parent) if sibs is None else sibs:
-            if sib != path and h == want and seed is not None and seed not in found:
+            if h == want and seed is not None and seed not in found:  # this run's own seed is in `found` already
                 found[seed] = sib
     return sorted(found.items())
 
@@ -193,36 +193,44 @@ PAGE = "dashboard.html"
 INPUTS_META = re.compile(rb'<meta name="learncomm-inputs" content="([0-9a-f]{16,64})">')
 
 
-def inputs(folder: Path, kind: Kind, sibs: Siblings | None = None) -> list[Path]:
-    """The files a folder's page is built from: its own files (not the page), and for a run also its replicates'
-    manifests and timeseries (the bands), so a seed added or removed beside it makes its page stale."""
+def input_names(folder: Path, kind: Kind, sibs: Siblings | None = None) -> list[str]:
+    """The files a folder's page is built from, as 'folder/file' relative to its parent: its own files (not the page),
+    and for a run also its replicates' manifests and timeseries (the bands), so a seed added or removed beside it
+    makes its page stale. Plain strings: a results folder of a thousand replicates asks for a million of them."""
     try:
-        own = [f for f in folder.iterdir() if f.is_file() and f.name != PAGE and ".part-" not in f.name]
+        with os.scandir(folder) as it:
+            own = sorted(
+                f"{folder.name}/{e.name}" for e in it if e.is_file() and e.name != PAGE and ".part-" not in e.name
+            )
     except OSError:
         return []
     if kind != "run":
-        return sorted(own)
+        return own
     try:
         manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
         reps = replicate_dirs(folder, manifest, sibs) if isinstance(manifest, dict) else []
     except (OSError, ValueError, DashboardError):
         reps = []
-    more = [r / n for _, r in reps if r != folder for n in ("manifest.json", "timeseries.parquet")]
-    return sorted(own) + more
+    more = [f"{r.name}/{n}" for _, r in reps if r is not folder for n in ("manifest.json", "timeseries.parquet")]
+    return own + more
 
 
-def inputs_tag(folder: Path, files: list[Path]) -> str:
-    """The page's record of its inputs (a hash of their names relative to the folder's parent), kept in the page's
-    head so a later `learncomm dashboard ROOT` sees when the set changed."""
-    base = folder.resolve().parent
-    names = "\n".join(sorted(os.path.relpath(f.resolve(), base) for f in files))
-    digest = hashlib.sha256(names.encode("utf-8")).hexdigest()[:32]
+def inputs_tag(folder: Path, kind: Kind, sibs: Siblings | None = None) -> str:
+    """The page's record of its inputs (a hash of their names), kept first in the page's head so a later
+    `learncomm dashboard ROOT` sees when the set changed."""
+    return _tag(input_names(folder, kind, sibs))
+
+
+def _tag(names: list[str]) -> str:
+    digest = hashlib.sha256("\n".join(sorted(names)).encode("utf-8")).hexdigest()[:32]
     return f'<meta name="learncomm-inputs" content="{digest}">'
 
 
-def stale(folder: Path, kind: Kind, sibs: Siblings | None = None) -> bool:
+def stale(folder: Path, kind: Kind, sibs: Siblings | None = None, mtimes: dict[str, float] | None = None) -> bool:
     """Whether the folder's page must be (re)built: missing, older than any of its inputs, or built from another set
-    of inputs (a replicate added or removed beside a run)."""
+    of inputs (a replicate added or removed beside a run). `mtimes` caches modification times across calls: the
+    runs of one scenario share their replicates' files, so each file is looked at once."""
+    cache: dict[str, float] = {} if mtimes is None else mtimes
     page = folder / PAGE
     try:
         built = page.stat().st_mtime
@@ -230,11 +238,16 @@ def stale(folder: Path, kind: Kind, sibs: Siblings | None = None) -> bool:
             head = fh.read(4096)
     except OSError:
         return True
-    files = inputs(folder, kind, sibs)
+    names = input_names(folder, kind, sibs)
+    parent = str(folder.parent) + os.sep
     try:
-        if any(f.stat().st_mtime > built for f in files):
-            return True
+        for n in names:
+            f = parent + n
+            if f not in cache:
+                cache[f] = os.stat(f).st_mtime
+            if cache[f] > built:
+                return True
     except OSError:  # an input vanished while we looked: rebuild
         return True
     recorded = INPUTS_META.search(head)
-    return recorded is not None and recorded.group(0).decode() != inputs_tag(folder, files)
+    return recorded is not None and recorded.group(0).decode() != _tag(names)

@@ -7,7 +7,7 @@ from typing import Any
 
 from learncomm.sim.dashboard import network_view, participation_view, roles_view, run_figures
 from learncomm.sim.dashboard.common import Section, atomic_write_text, esc, figure_html, fmt, page, table_html
-from learncomm.sim.dashboard.folders import Run, inputs, inputs_tag, load_run, replicates
+from learncomm.sim.dashboard.folders import Run, inputs_tag, load_run, replicates
 from learncomm.sim.schema.vocab import SCOPES
 
 OUTCOME_ROWS = (
@@ -206,6 +206,6 @@ def build_run(path: Path, embed: bool = False) -> Path:
     target = Path(path) / "dashboard.html"
     m = run.manifest
     title = f"Run: {m.get('scenario_name', path.name)} (seed {m.get('seed')})"
-    tag = inputs_tag(Path(path), inputs(Path(path), "run"))
+    tag = inputs_tag(Path(path), "run")
     atomic_write_text(target, page(title, facts(m, n_rep), secs, target, embed=embed, inputs=tag))
     return target

@@ -26,7 +26,7 @@ from learncomm.sim.dashboard.common import (
     page,
     rounded,
 )
-from learncomm.sim.dashboard.folders import inputs, inputs_tag
+from learncomm.sim.dashboard.folders import inputs_tag
 from learncomm.sim.dashboard.sweep_data import SweepData, payload, read_sweep_results, split
 from learncomm.sim.schema.vocab import SCOPES
 
@@ -384,7 +384,7 @@ def build_sweep(path: Path, embed: bool = False) -> Path:
             target,
             embed=embed,
             extra_body=extra,
-            inputs=inputs_tag(Path(path), inputs(Path(path), "sweep")),
+            inputs=inputs_tag(Path(path), "sweep"),
         ),
     )
     return target
