@@ -1,7 +1,7 @@
 """Recognising results folders, reading what a dashboard needs from them, and telling when a page is stale.
 
-A sweep has `sweep.json`, a model check `check.json`, a calibration `calibration.json`, an llm eval `eval.json`, a comparison
-`comparison.parquet`, a run `manifest.json` and `timeseries.parquet`;
+A sweep has `sweep.json`, a model check `check.json`, a calibration `calibration.json`, an llm eval
+`eval.json`, a comparison `comparison.parquet`, a run `manifest.json` and `timeseries.parquet`;
 anything else that holds such folders is a results root (for example
 `results/`).
 """
@@ -76,8 +76,8 @@ def detect(path: Path) -> Kind:
         )
     if next(children(path), None) is None:
         raise DashboardError(
-            f"{path}: not a run, comparison, sweep, model check, calibration or llm eval folder, and holds none (looked "
-            "for manifest.json + timeseries.parquet, comparison.parquet, sweep.json, check.json, calibration.json, "
+            f"{path}: not a run, comparison, sweep, model check, calibration or llm eval folder, and holds none "
+            "(looked for manifest.json + timeseries.parquet, comparison.parquet, sweep.json, check.json, calibration.json, "
             "eval.json)"
         )
     return "root"
