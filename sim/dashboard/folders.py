@@ -77,8 +77,8 @@ def detect(path: Path) -> Kind:
     if next(children(path), None) is None:
         raise DashboardError(
             f"{path}: not a run, comparison, sweep, model check, calibration or llm eval folder, and holds none "
-            "(looked for manifest.json + timeseries.parquet, comparison.parquet, sweep.json, check.json, calibration.json, "
-            "eval.json)"
+            "(looked for manifest.json + timeseries.parquet, comparison.parquet, sweep.json, check.json, "
+            "calibration.json, eval.json)"
         )
     return "root"
 
