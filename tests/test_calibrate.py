@@ -220,3 +220,10 @@ def test_outputs_scenario_yaml_and_dashboard(tmp_path: Path, tiny: tuple[Path, P
     )  # fmt: skip
     assert again.exit_code == 0 and "resuming: 6 finished trials kept" in again.output
     assert "(0 simulations now, 6 kept" in again.output.replace("\n", " ")
+    # `learncomm dashboard` knows a calibration folder, alone and in its results root's index
+    (out / "dashboard.html").unlink()
+    rebuilt = invoke("dashboard", str(out))
+    assert rebuilt.exit_code == 0 and (out / "dashboard.html").is_file(), rebuilt.output
+    assert invoke("dashboard", str(tmp_path)).exit_code == 0
+    index = (tmp_path / "index.html").read_text(encoding="utf-8")
+    assert "Calibrations" in index and 'href="c/dashboard.html"' in index

@@ -7,6 +7,7 @@ skip, or fail when LEARNCOMM_REQUIRE_BROWSER=1 (CI).
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import Iterator
@@ -15,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from test_dashboard_data import EVIL_TOPIC, PWNED, results_root
+from test_dashboard_data import EVIL_TOPIC, LABELS, PWNED, labelled_sweep, noisy_sobol, results_root
 
 from learncomm.sim.dashboard import write_dashboard
 
@@ -118,6 +119,34 @@ def test_run_dashboard_renders_and_decision_text_shows_as_text(browser: Any, roo
     # the network's colour button switches to final confidence (arrays instead of one colour per group)
     p.page.locator("#fig-network .updatemenu-button", has_text="final confidence").click()
     assert p.js("() => Array.isArray(document.getElementById('fig-network').data[1].marker.color)")
+    p.check_clean(plots=12)
+    p.close()
+
+
+def test_run_page_scales_topics_names_them_and_hides_empty_cost_panels(browser: Any, root: Path) -> None:
+    from learncomm.sim.dashboard.common import GROUP_COLOURS, MODE_COLOURS
+
+    p = Page(browser, root / "roles-seed2" / "dashboard.html")
+    shown = p.js("""() => { const t = document.getElementById('fig-topics'), h = t.data[0];
+        const z = h.z.flat().filter(v => v !== null);
+        const cost = document.getElementById('fig-llm-cost')._fullLayout;
+        const mix = document.getElementById('fig-participation').data;
+        return {zmin: h.zmin, zmax: h.zmax, lo: Math.min(...z), hi: Math.max(...z), bar: h.colorbar.title.text,
+                axes: Object.keys(cost).filter(k => /^xaxis\\d*$/.test(k)).length,
+                note: (document.querySelector('#llm-cost .note') || {}).textContent,
+                ask: mix.find(t => t.name === 'ask').line.color,
+                hover: document.getElementById('fig-interventions').data.flatMap(t => t.hovertext).join(' '),
+                cells: [...document.querySelectorAll('#interventions table td:nth-child(6)')].map(c => c.textContent)};
+    }""")
+    # the colour scale spans the data (every cell looked alike on 0-1), and the colour bar says so
+    assert shown["zmin"] <= shown["lo"] and shown["hi"] <= shown["zmax"] and shown["zmax"] - shown["zmin"] < 0.9
+    assert f"{shown['zmin']:.2f}–{shown['zmax']:.2f}" in shown["bar"]
+    # a policy run called no model: one panel (decisions), no empty token and cost panels, and a note saying why
+    assert shown["axes"] == 1 and "No language-model tokens or cost" in shown["note"]
+    # decisions name their topics, in the hover labels and the table
+    assert "topic: topic-" in shown["hover"] and '"topic": ' not in shown["hover"]
+    assert any("topic: topic-" in c for c in shown["cells"]) and not any('"topic"' in c for c in shown["cells"])
+    assert shown["ask"] == MODE_COLOURS["ask"] != GROUP_COLOURS["low"]
     p.check_clean(plots=12)
     p.close()
 
@@ -283,6 +312,44 @@ def test_sweep_dropdowns_switch_the_figures(browser: Any, root: Path) -> None:
     p.page.select_option("#sel-outcome", "equity_gap")
     assert p.js(state)["par"] == p.js(values, "equity_gap") and p.js(state)["label"] == "equity_gap"
     p.check_clean(plots=4)
+    p.close()
+
+
+def test_labelled_parameter_is_drawn_in_the_file_order(browser: Any, tmp_path: Path) -> None:
+    p = Page(browser, write_dashboard(labelled_sweep(tmp_path)))
+    p.check_clean(plots=3)  # a grid: no sensitivity indices
+    drawn = p.js("""() => { const e = document.getElementById('fig-effects'), L = e._fullLayout;
+        return {axis: L.xaxis._categories, ticks: [...e.querySelectorAll('.xtick text')].map(t => t.textContent),
+                mean: e.data[2].x, band: e.data[1].x}; }""")
+    # the runs, the mean line and the band share one category axis in the sweep file's order: the line never
+    # doubles back and the band does not fold over itself
+    assert drawn["axis"] == LABELS and drawn["mean"] == LABELS
+    assert drawn["band"] == LABELS + LABELS[::-1]
+    assert [t for t in drawn["ticks"] if t in LABELS] == LABELS
+    # the parallel coordinates label every category of a labelled axis (not only its two ends), low to high
+    notes = p.js("""() => document.getElementById('fig-parcoords').layout.annotations
+        .filter(a => a.x === 0).sort((a, b) => a.y - b.y).map(a => a.text)""")
+    assert notes == LABELS
+    p.close()
+
+
+def test_sensitivity_panel_says_does_not_vary_and_too_small_a_sample(browser: Any, tmp_path: Path) -> None:
+    out = noisy_sobol(tmp_path)
+    saved = json.loads((out / "sensitivity.json").read_text())
+    p = Page(browser, write_dashboard(out))
+    p.check_clean(plots=4)
+    note = p.page.locator("#sens-note")
+    warned = saved["warnings"]["knowledge_gain_all"]  # the first outcome shown: four base samples are too few
+    assert note.is_visible() and "too small" in note.text_content()
+    assert f"samples: {warned['samples_needed']}" in note.text_content()
+    p.page.select_option("#sel-outcome", "retained")
+    assert note.is_visible() and note.text_content().startswith("retained_all: does not vary")
+    assert not p.page.locator("#sens-missing").is_visible()
+    bars = p.js("() => document.getElementById('fig-sensitivity').data.map(t => t.y)")
+    assert bars and all(v is None for y in bars for v in y)  # no 0 ± 0 bars
+    p.page.select_option("#sel-outcome", "equity_gap")
+    assert note.is_visible() == ("equity_gap" in saved["warnings"])
+    assert p.errors == []
     p.close()
 
 

@@ -1,7 +1,8 @@
 """Real results folders for the dashboard tests (and benchmarks/bench_dashboard.py): small runs, a comparison, a sweep.
 
-No tests here: the builders are shared by test_dashboard.py and
-test_dashboard_browser.py and cached per session, so the runs are made once.
+The builders are shared by test_dashboard.py and test_dashboard_browser.py and
+cached per session, so the runs are made once; the tests at the end check the
+numbers the pages are built from (issue 13's data-level bugs).
 The sweep is made by `learncomm sweep` and `learncomm sensitivity` when those
 commands exist; otherwise a sweep folder in the agreed format is assembled
 from real `run_scenario` runs.
@@ -173,6 +174,62 @@ def grid_sensitivity(
     return out
 
 
+LABELLED_SWEEP = """# A labelled (categorical) parameter whose file order is not alphabetical
+name: labelled
+base: community
+fixed: {days: 10, learners: 40}
+design: grid
+replicates: 2
+seed: 3
+parameters:
+  params.alpha_ask: {values: [0.2, 0.05, 0.5], labels: [mid, low, high]}
+  network.degree: {values: [4, 6]}
+outcomes: [knowledge_gain_all, knowledge_gain_low, equity_gap]
+"""
+LABELS = ["mid", "low", "high"]  # the file's order; alphabetical would be high, low, mid
+
+
+def labelled_sweep(base: Path) -> Path:
+    """`learncomm sweep` of LABELLED_SWEEP (6 points x 2 replicates of 40 learners x 10 days); built once."""
+    if "labelled" in _CACHE:
+        return _CACHE["labelled"]
+    (base / "labelled.yaml").write_text(LABELLED_SWEEP)
+    out = base / "labelled"
+    res = learncomm("sweep", "labelled.yaml", "--out", str(out), "--workers", "2", "--no-dashboard", cwd=base)
+    assert res.returncode == 0, res.stderr
+    _CACHE["labelled"] = out
+    return out
+
+
+NOISY_SOBOL = """# Too small a Sobol sample on purpose (S1 comes out above ST); nobody leaves in 8 days
+name: tiny-sobol
+base: community
+fixed: {days: 8, learners: 40}
+design: sobol
+samples: 4
+seed: 2
+parameters:
+  params.alpha_ask: {low: 0.05, high: 0.5}
+  network.degree: {low: 4, high: 8, integer: true}
+outcomes: [knowledge_gain_all, knowledge_gain_low, retained_all, equity_gap]
+"""
+
+
+def noisy_sobol(base: Path) -> Path:
+    """`learncomm sweep` of NOISY_SOBOL (16 points of 40 learners x 8 days) and `learncomm sensitivity`; built once."""
+    if "sobol" in _CACHE:
+        return _CACHE["sobol"]
+    (base / "tiny-sobol.yaml").write_text(NOISY_SOBOL)
+    out = base / "tiny-sobol"
+    res = learncomm("sweep", "tiny-sobol.yaml", "--out", str(out), "--workers", "2", "--no-dashboard", cwd=base)
+    assert res.returncode == 0, res.stderr
+    res = learncomm("sensitivity", str(out), cwd=base)
+    assert res.returncode == 0, res.stderr
+    (out / "sensitivity.out").write_text(res.stdout)
+    _CACHE["sobol"] = out
+    return out
+
+
 def results_root(base: Path) -> Path:
     """results/ with three replicate runs of community-roles (one decision text replaced by a <script>), a run with an
     HTML-looking topic name, a comparison and a sweep; built once per test session."""
@@ -263,3 +320,176 @@ def noisy_summary(
             + 0.5 * scale * (out[list(params)[0]] - np.mean(params[list(params)[0]]))
         )
     return out
+
+
+# --- issue 13: the numbers behind the pages --------------------------------------------------------------------------
+
+
+def test_labelled_parameter_keeps_the_file_order_in_axes_and_means(tmp_path: Path) -> None:
+    from learncomm.sim.dashboard.sweep_data import payload, read_sweep_results
+
+    d = read_sweep_results(labelled_sweep(tmp_path))
+    assert d.params == ["params.alpha_ask", "network.degree"]  # the file's order, not sweep.json's sorted keys
+    ax = d.axes["params.alpha_ask"]
+    assert ax.labels == LABELS and not ax.numeric
+    effects = payload(d)["outcomes"]["knowledge_gain_all"]["effects"]["params.alpha_ask"]
+    by_label = d.table.groupby("params.alpha_ask")["knowledge_gain_all"].mean()
+    # the i-th mean is the mean of the runs with the i-th label of the file: the line joins the right points
+    assert effects["mean"] == [round(float(by_label[lab]), 5) for lab in LABELS]
+    assert effects["n"] == [4, 4, 4]
+
+
+def _small_run(root: Path, seed: int) -> Path:
+    sc = with_changes(load_scenario("community"), learners=40, days=10)
+    out = root / f"community-seed{seed}"
+    run_scenario(sc, seed=seed, out=out)
+    return out
+
+
+def test_a_results_folder_rebuilds_a_page_when_replicates_land_or_go(tmp_path: Path) -> None:
+    from learncomm.sim.dashboard import build_all, write_dashboard
+
+    root = tmp_path / "results"
+    first = _small_run(root, 1)
+    (root / "other").mkdir()
+    _small_run(root / "other", 9)  # a run in another folder is no replicate
+    write_dashboard(root)
+    assert "One run of this scenario" in (first / "dashboard.html").read_text()
+    assert build_all(root) == []  # nothing changed: nothing rebuilt
+    for seed in (2, 3, 4):  # more seeds land beside it; its own folder is untouched
+        _small_run(root, seed)
+    write_dashboard(root)  # no --force
+    page = (first / "dashboard.html").read_text()
+    assert "mean over 4 runs of this scenario (seeds 1, 2, 3, 4)" in page and "One run" not in page
+    assert build_all(root) == []
+    for f in (root / "community-seed4").iterdir():  # a replicate removed: no file is newer, the set of inputs differs
+        f.unlink()
+    (root / "community-seed4").rmdir()
+    rebuilt = build_all(root)
+    assert first / "dashboard.html" in rebuilt and root / "other" / "community-seed9" / "dashboard.html" not in rebuilt
+    assert "mean over 3 runs of this scenario (seeds 1, 2, 3)" in (first / "dashboard.html").read_text()
+
+
+def test_a_model_check_folder_is_built_and_listed_in_the_index(tmp_path: Path) -> None:
+    from learncomm.sim.check.facts import FACTS
+    from learncomm.sim.check.suite import run_check, write_report
+    from learncomm.sim.dashboard import write_dashboard
+    from learncomm.sim.dashboard.folders import detect
+
+    root = tmp_path / "results"
+    _small_run(root, 1)
+    report = run_check([1, 2], fast=True, facts=[f for f in FACTS if f.id == "posts_gini"])
+    write_report(report, root / "check-1")
+    assert detect(root / "check-1") == "check"
+    index = write_dashboard(root).read_text()
+    assert (root / "check-1" / "dashboard.html").is_file()  # built with the others, no `learncomm check` needed
+    section = index[index.index('<section id="checks">') :]
+    assert "Model checks (1)" in section and 'href="check-1/dashboard.html"' in section
+    passed = sum(r.passed for r in report.results)
+    assert f"{passed} of {len(report.results)} pass" in section and "1, 2" in section
+
+
+# Machado, Oliveira & Fernandes (2009) colour-vision-deficiency matrices at full severity, applied in linear RGB
+CVD = {
+    "normal": np.eye(3),
+    "protan": np.array(
+        [[0.152286, 1.052583, -0.204868], [0.114503, 0.786281, 0.099216], [-0.003882, -0.048116, 1.051998]]
+    ),
+    "deutan": np.array(
+        [[0.367322, 0.860646, -0.227968], [0.280085, 0.672501, 0.047413], [-0.011820, 0.042940, 0.968881]]
+    ),
+    "tritan": np.array(
+        [[1.255528, -0.076749, -0.178779], [-0.078411, 0.930809, 0.147602], [0.004733, 0.691367, 0.303900]]
+    ),
+}
+
+
+def delta_e(a: str, b: str, vision: str) -> float:
+    """CIE76 colour difference between two hex colours as seen with `vision` (sRGB -> linear -> simulated -> Lab)."""
+
+    def lab(c: str) -> np.ndarray:
+        v = np.array([int(c[i : i + 2], 16) / 255 for i in (1, 3, 5)])
+        lin = np.clip(CVD[vision] @ np.where(v <= 0.04045, v / 12.92, ((v + 0.055) / 1.055) ** 2.4), 0, 1)
+        xyz = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]]) @ lin
+        t = xyz / np.array([0.95047, 1.0, 1.08883])
+        f = np.where(t > 0.008856, np.cbrt(t), 7.787 * t + 16 / 116)
+        return np.array([116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])])
+
+    return float(np.linalg.norm(lab(a) - lab(b)))
+
+
+def test_mode_colours_are_apart_from_each_other_and_from_the_groups() -> None:
+    from learncomm.sim.dashboard.common import GROUP_COLOURS, MODE_COLOURS
+
+    for vision in CVD:
+        # "ask" was #d95f02 next to the low group's #D55E00 (1.4 apart): now far from it for every kind of vision
+        assert delta_e(MODE_COLOURS["ask"], GROUP_COLOURS["low"], vision) > 60, vision
+        for a, b in itertools.combinations(MODE_COLOURS.values(), 2):  # the stacked bands stay distinguishable
+            assert delta_e(a, b, vision) > 20, (vision, a, b)
+
+
+def test_numbers_never_show_a_negative_zero_and_counts_agree() -> None:
+    from learncomm.sim.cli.tables import _fmt
+    from learncomm.sim.dashboard.common import fmt
+    from learncomm.sim.schema.wording import number, plural
+
+    assert [number(-0.0001), number(-0.0), fmt(-0.0004), _fmt(-0.00004), fmt(-1234.5, 1)] == [
+        "0.000",
+        "0.000",
+        "0.000",
+        "0.000",
+        "-1,234.5",
+    ]
+    assert number(-0.0006) == "-0.001" and fmt(None) == "–" and _fmt(float("nan")) == "–"
+    assert [plural(1, "day"), plural(0, "day"), plural(2, "day"), plural(1.5, "day")] == [
+        "1 day",
+        "0 days",
+        "2 days",
+        "1.5 days",
+    ]
+
+
+def test_a_one_day_run_says_day_not_days(tmp_path: Path) -> None:
+    res = learncomm(
+        "run", "community", "--days", "1", "--learners", "30", "--out", str(tmp_path / "r"), "--no-dashboard",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    assert "after 1 day (seed" in res.stdout and "1 days" not in res.stdout
+    assert "-0.000" not in res.stdout
+
+
+def test_decisions_name_their_topics() -> None:
+    from learncomm.sim.dashboard.roles_view import readable_decision
+
+    topics = ["loops", "<b>lists</b>", "files"]
+    assert readable_decision('{"level": "beginner", "topic": 1}', topics) == "level: beginner, topic: <b>lists</b>"
+    assert readable_decision('{"outreach": 0, "topic": null, "welcome": true}', topics) == (
+        "outreach: 0, topic: none, welcome: yes"
+    )  # only a topic key is a topic: outreach 0 stays a number
+    assert readable_decision('{"topic": 7}', topics) == "topic: 7"  # out of range: the number, not a wrong name
+    assert readable_decision("not json {", topics) == "not json {"
+
+
+def test_policy_run_has_no_token_or_cost_panels_and_topic_colours_span_the_data(tmp_path: Path) -> None:
+    from learncomm.sim.dashboard.roles_view import accounting
+    from learncomm.sim.dashboard.run_figures import topic_heatmap
+
+    sc = with_changes(load_scenario("community-roles"), learners=60, days=20)
+    res = run_scenario(sc, seed=1, out=tmp_path / "r")
+    roles = res.summary["roles"]
+    fig, table, note = accounting(roles)
+    assert note is not None and "No language-model tokens or cost" in note
+    assert len(fig.data) == 4 and "xaxis2" not in fig.to_dict()["layout"]  # decisions panel only
+    assert "cost" in table  # the table still lists every column
+    spent = {k: {**v, "input_tokens": 120, "output_tokens": 30, "cost_usd": 0.001} for k, v in roles.items()}
+    fig, _, note = accounting(spent)
+    assert note is None and "xaxis3" in fig.to_dict()["layout"]
+    learners = pd.read_parquet(tmp_path / "r" / "learners.parquet")
+    heat = topic_heatmap(learners, res.manifest["topics"])
+    assert heat is not None
+    z = np.array([[np.nan if v is None else v for v in row] for row in heat.data[0].z], dtype=float)
+    lo, hi = heat.data[0].zmin, heat.data[0].zmax
+    assert lo <= np.nanmin(z) and np.nanmax(z) <= hi and hi - lo < 0.9  # the data's own range, not 0-1
+    assert np.nanmin(z) - lo <= 0.0011 and hi - np.nanmax(z) <= 0.0011
+    assert f"{lo:.2f}–{hi:.2f}" in heat.data[0].colorbar.title.text

@@ -177,6 +177,13 @@ def test_eval_command_writes_its_report_and_exits_1_below_thresholds(fake_chat: 
     assert report["situations"] == 12 and not report["passed"]
     html = (tmp_path / "ev" / "dashboard.html").read_text()
     assert "Picks by shown position" in html and "I&#x27;m sorry" in html and "<script>alert" not in html
+    # `learncomm dashboard` knows the folder, alone and in a results root's index
+    from learncomm.sim.dashboard import write_dashboard
+
+    (tmp_path / "ev" / "dashboard.html").unlink()
+    assert write_dashboard(tmp_path / "ev") == tmp_path / "ev" / "dashboard.html"
+    index = write_dashboard(tmp_path).read_text()
+    assert "Language-model evaluations" in index and "failed" in index and 'href="ev/dashboard.html"' in index
 
 
 def test_eval_command_passes_when_thresholds_are_lifted(fake_chat: list[str], tmp_path: Path) -> None:

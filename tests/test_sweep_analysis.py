@@ -119,3 +119,38 @@ def test_query_runs_and_hive_partitioned_tables(sobol_dir: Path) -> None:
     assert res.exit_code == 0 and "60" in res.output
     res = runner.invoke(app, ["query", str(sobol_dir), "select nope from runs"])
     assert res.exit_code == 2 and "SQL" in res.output and "nope" in res.output and "Traceback" not in res.output
+
+
+def test_samples_needed_follows_the_stated_rule() -> None:
+    from learncomm.sim.sweeps.sensitivity import TARGET_CONF, samples_needed
+
+    # intervals shrink as 1/sqrt(N): the shipped role-cadence sweep's ± 0.90 at N = 16 needs 16 * 18^2 = 5184 -> 8192
+    assert TARGET_CONF == 0.05 and samples_needed(16, 0.90) == 8192
+    assert samples_needed(64, 0.05) == 128  # already narrow enough (S1 > ST by chance): at least double
+    assert samples_needed(4, 0.1) == 16
+
+
+def test_an_outcome_that_does_not_vary_is_null_and_too_small_a_sample_is_flagged(tmp_path: Path) -> None:
+    import pandas as pd
+    from test_dashboard_data import noisy_sobol
+
+    from learncomm.sim.sweeps.sensitivity import samples_needed
+
+    out = noisy_sobol(tmp_path)
+    printed = (out / "sensitivity.out").read_text()
+    summary = pd.read_parquet(out / "summary.parquet")
+    assert summary["retained_all"].nunique() == 1  # nobody leaves in 8 days: the outcome does not vary
+    saved = json.loads((out / "sensitivity.json").read_text())
+    assert saved["does_not_vary"] == ["retained_all"]
+    assert all(v is None for p in saved["outcomes"]["retained_all"].values() for v in p.values())  # not 0 ± 0
+    assert "retained_all: does not vary" in printed and "retained_all: sobol indices" not in printed
+    warned = {o: w for o, w in saved["warnings"].items() if o != "retained_all"}
+    assert warned  # four base samples: some S1 lands above its ST
+    for o, w in warned.items():
+        per = saved["outcomes"][o]
+        assert w["parameters"] == [p for p, v in per.items() if v["S1"] > v["ST"]]
+        widest = max(v[k] for v in per.values() for k in ("S1_conf", "ST_conf"))
+        assert w["samples"] == 4 and w["samples_needed"] == samples_needed(4, widest) > 4
+        assert f"samples: {w['samples_needed']}" in " ".join(printed.split())
+    for o in set(saved["outcomes"]) - set(saved["warnings"]):  # no warning: no S1 above its ST
+        assert all(v["S1"] <= v["ST"] for v in saved["outcomes"][o].values())

@@ -1,4 +1,4 @@
-"""`learncomm dashboard PATH`: write the HTML dashboard of a run, comparison, sweep or results folder."""
+"""`learncomm dashboard PATH`: write the HTML dashboard of a run, comparison, sweep, model check or results folder."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ def open_in_browser(page: Path) -> None:
 def dashboard(
     path: Annotated[
         Path,
-        typer.Argument(help="A run folder, a comparison folder, a sweep folder, or a folder of those (e.g. results/)."),
+        typer.Argument(help="A run, comparison, sweep or model check folder, or a folder of those (e.g. results/)."),
     ],
     open_page: Annotated[bool, typer.Option("--open", help="Open the page in the default browser.")] = False,
     embed: Annotated[
@@ -37,8 +37,8 @@ def dashboard(
         bool,
         typer.Option(
             "--force",
-            help="For a folder of results: rebuild every page, also those newer than their data (e.g. after "
-            "adding replicate runs).",
+            help="For a folder of results: rebuild every page, also those newer than their inputs (a page older "
+            "than its data, or a run's whose replicates beside it changed, is rebuilt anyway).",
         ),
     ] = False,
 ) -> None:

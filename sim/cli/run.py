@@ -32,6 +32,7 @@ from learncomm.sim.cli.tables import print_comparison, print_left_behind, print_
 from learncomm.sim.runs.claim import ResultsError, claim_dir, release_dir, stamped_dir
 from learncomm.sim.schema.loading import ScenarioError, load_scenario, scenario_question, shipped_scenarios
 from learncomm.sim.schema.vocab import LEARNER_OUTCOMES
+from learncomm.sim.schema.wording import plural
 
 # The commands import the engine (numpy, pandas, mesa, pyarrow) when they run, so `learncomm --help` stays fast.
 
@@ -108,8 +109,8 @@ def run(
     print_summary(
         out,
         result.summary,
-        title=f"{escape(sc.name)}: outcomes per confidence group after {result.summary['community']['days']} days "
-        f"(seed {used_seed})",
+        title=f"{escape(sc.name)}: outcomes per confidence group after "
+        f"{plural(result.summary['community']['days'], 'day')} (seed {used_seed})",
     )
     print_roles(out, result.summary.get("roles", {}))
     print_llm_quality(out, result.summary.get("llm_quality", {}))

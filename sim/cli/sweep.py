@@ -35,7 +35,7 @@ def fail(message: str, code: int = 2) -> None:
 
 def _fmt(v: Any) -> str:
     if isinstance(v, float):
-        return "–" if math.isnan(v) else f"{v:.4g}"
+        return "–" if math.isnan(v) else "0" if v == 0 else f"{v:.4g}"  # never "-0"
     return "NULL" if v is None else str(v)
 
 
@@ -408,7 +408,11 @@ def sensitivity(
     keys = ("S1", "S1_conf", "ST", "ST_conf") if sobol else ("mu_star", "mu_star_conf", "sigma", "mu")
     heads = ("S1", "± (95%)", "ST", "± (95%)") if sobol else ("mu*", "± (95%)", "sigma", "mu")
     rank = "ST" if sobol else "mu_star"
+    notes = res.get("warnings") or {}
     for name, per in res["outcomes"].items():
+        if name in (res.get("does_not_vary") or []):  # no variance, no indices: never print them as 0 ± 0
+            out.print(Text(notes[name]["text"]), highlight=False)
+            continue
         t = Table(
             title=f"{escape(name)}: {res['method']} indices ({res['points']} points, {res['runs']} runs; replicates "
             "averaged per point)"
@@ -419,4 +423,6 @@ def sensitivity(
         for param, v in sorted(per.items(), key=lambda kv: -(kv[1][rank] if kv[1][rank] is not None else -math.inf)):
             t.add_row(Text(param), *(_fmt(float("nan") if v[k] is None else v[k]) for k in keys))
         out.print(t)
+        if name in notes:
+            out.print(Text.assemble(("warning: ", "yellow"), notes[name]["text"]), highlight=False)
     out.print(f"Saved: [bold]{escape(str(sweep_dir / 'sensitivity.json'))}[/]")

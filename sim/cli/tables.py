@@ -13,6 +13,7 @@ from rich.text import Text
 from learncomm.sim.runs.paired import TOLERANCE
 from learncomm.sim.runs.subgroups import short_name
 from learncomm.sim.schema.vocab import LEARNER_OUTCOMES, MECHANISMS, ROLE_ACCOUNTING
+from learncomm.sim.schema.wording import number
 
 if TYPE_CHECKING:
     from learncomm.sim.runs.compare import Comparison
@@ -22,10 +23,7 @@ COUNTED = ("days_present", "ask", "explain", "meet")
 
 
 def _fmt(x: float, digits: int = 3) -> str:
-    """A number with `digits` decimals; a value that rounds to zero prints as 0, never -0.000."""
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "–"
-    return f"{round(float(x), digits) + 0.0:.{digits}f}"
+    return number(x, digits)  # '–' when missing, never '-0.000'
 
 
 def print_summary(console: Console, summary: dict[str, Any], title: str) -> None:

@@ -6,7 +6,6 @@ names, fact statements) is data: every string goes through `esc` or `table_html`
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,7 @@ from learncomm.sim.dashboard.common import (
     page,
     table_html,
 )
+from learncomm.sim.dashboard.folders import inputs_tag, read_json
 
 FIGURE_ROWS = (
     ("members", "members", 0),
@@ -140,9 +140,9 @@ def build_check(folder: Path, embed: bool = False) -> Path:
     src = folder / "check.json"
     if not src.is_file():
         raise DashboardError(f"{folder}: not a model check folder (no check.json)")
-    data = json.loads(src.read_text(encoding="utf-8"))
+    data = read_json(src)
     res = data.get("facts", [])
-    passed = sum(1 for r in res if r["passed"])
+    passed = sum(1 for r in res if isinstance(r, dict) and r.get("passed"))
     how_sim = (
         "simulated lines are the first seed of each scenario (the tables give means over seeds); "
         if data.get("simulated_figures")
@@ -191,5 +191,6 @@ def build_check(folder: Path, embed: bool = False) -> Path:
         facts.append(("log", log.get("source")))
         facts.append(("log columns", ", ".join(f"{k}={v}" for k, v in (log.get("columns") or {}).items())))
     target = folder / "dashboard.html"
-    atomic_write_text(target, page("Model check", facts, sections, target, embed=embed))
+    tag = inputs_tag(folder, "check")
+    atomic_write_text(target, page("Model check", facts, sections, target, embed=embed, inputs=tag))
     return target

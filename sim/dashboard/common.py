@@ -27,6 +27,7 @@ from plotly.offline import get_plotlyjs
 
 from learncomm.sim.runs.store import atomic_file
 from learncomm.sim.schema.vocab import GROUPS
+from learncomm.sim.schema.wording import number
 
 # Okabe-Ito colours (safe for colour-blind readers); a group has the same colour on every page.
 GROUP_COLOURS: dict[str, str] = {
@@ -37,6 +38,16 @@ GROUP_COLOURS: dict[str, str] = {
     "tutors": "#CC79A7",
     "tutees": "#56B4E9",
     "community": "#009E73",
+}
+# What learners do on a day (the participation mix), from Paul Tol's "muted" scheme (colour-blind safe, Tol 2021,
+# SRON/EPS/TN/09-002): none is near a group's colour (ask was once an orange beside the low group's vermillion),
+# and the five stay apart under simulated protan, deutan and tritan vision (tests/test_dashboard_data.py).
+MODE_COLOURS: dict[str, str] = {
+    "study": "#DDCC77",
+    "ask": "#332288",
+    "observe": "#88CCEE",
+    "explain": "#117733",
+    "meet": "#882255",
 }
 GROUP_LABELS: dict[str, str] = {"all": "all learners", **{g: f"{g} confidence" for g in GROUPS}}
 PLOTLY_JS = "plotly.min.js"
@@ -91,7 +102,7 @@ def fmt(value: Any, digits: int = 3) -> str:
         f = float(value)
     except (TypeError, ValueError):
         return str(value)
-    return "–" if not math.isfinite(f) else f"{f:,.{digits}f}"
+    return number(f, digits, thousands=True)  # '–' when not finite, never '-0.000'
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -207,7 +218,7 @@ def group_legend() -> str:
     return f'<p class="legend-groups">{spans}</p>'
 
 
-def page(
+def page(  # noqa: PLR0913 - each part of the frame is a keyword; a bundle type would add nothing
     title: str,
     facts: Sequence[tuple[str, Any]],
     sections: Sequence[Section],
@@ -215,8 +226,10 @@ def page(
     embed: bool = False,
     extra_head: str = "",
     extra_body: str = "",
+    inputs: str = "",
 ) -> str:
-    """A whole page: header with the key facts, a contents line, the sections; plotly.js shared or embedded."""
+    """A whole page: header with the key facts, a contents line, the sections; plotly.js shared or embedded.
+    `inputs` (a `<meta>` from `folders.inputs_tag`) goes first in the head, where a staleness check reads it."""
     if embed:
         script = f"<script>{get_plotlyjs()}</script>"
         missing = ""
@@ -229,7 +242,7 @@ def page(
     nav = "".join(f'<a href="#{esc(s.id)}">{esc(s.title)}</a>' for s in sections)
     body = "".join(s.html() for s in sections)
     return (
-        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><meta name="viewport" '
+        f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8">{inputs}<meta name="viewport" '
         'content="width=device-width, initial-scale=1">'
         f"<title>{esc(title)}</title><style>{CSS}</style>{script}{missing}{extra_head}</head><body>"
         f'<header><h1>{esc(title)}</h1><dl class="facts">{fact_html}</dl>{group_legend()}</header><nav>{nav}</nav>'

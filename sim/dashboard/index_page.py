@@ -1,4 +1,5 @@
-"""The index page (results/index.html): every run, comparison and sweep in a results folder, newest first.
+"""The index page (results/index.html): every run, comparison, sweep and model check in a results folder, newest
+first.
 
 Plain HTML (no plotly.js needed): one table per kind with links to each
 folder's dashboard and the facts that tell runs apart.
@@ -111,6 +112,60 @@ def sweep_row(root: Path, folder: Path) -> tuple[str, list[str]]:
     return created, cells
 
 
+def check_row(root: Path, folder: Path) -> tuple[str, list[str]]:
+    d = _json(folder / "check.json")
+    res = [r for r in d.get("facts") or [] if isinstance(r, dict)]
+    seeds = d.get("seeds")
+    log = _dict(d.get("log"))
+    created = str(d.get("created") or _mtime(folder / "check.json"))
+    cells = [
+        _link(root, folder),
+        esc(f"{sum(1 for r in res if r.get('passed'))} of {len(res)} pass" if res else "–"),
+        esc(", ".join(str(s) for s in seeds) if isinstance(seeds, list) else "–"),
+        esc("fast" if d.get("fast") else "full"),
+        esc(Path(str(log["source"])).name if log.get("source") else "–"),
+        esc(created),
+    ]
+    return created, cells
+
+
+def calibration_row(root: Path, folder: Path) -> tuple[str, list[str]]:
+    d = _json(folder / "calibration.json")
+    log, base, best, baseline = (
+        _dict(d.get("log")),
+        _dict(d.get("base")),
+        _dict(d.get("best")),
+        _dict(d.get("baseline")),
+    )
+    created = str(d.get("created") or _mtime(folder / "calibration.json"))
+    cells = [
+        _link(root, folder),
+        esc(Path(str(log["source"])).name if log.get("source") else "–"),
+        esc(base.get("scenario")),
+        esc(d.get("trials_done")),
+        esc(fmt(best.get("distance"))),
+        esc(fmt(baseline.get("distance"))),
+        esc(created),
+    ]
+    return created, cells
+
+
+def eval_row(root: Path, folder: Path) -> tuple[str, list[str]]:
+    d = _json(folder / "eval.json")
+    created = _mtime(folder / "eval.json")
+    overall = _dict(d.get("overall"))
+    cells = [
+        _link(root, folder),
+        esc(f"{d.get('model')} ({d.get('decider')})"),
+        esc(d.get("situations")),
+        esc(fmt(overall.get("valid_share"))),
+        esc(fmt(overall.get("agrees_with_policy"))),
+        esc("passed" if d.get("passed") else "failed"),
+        esc(created),
+    ]
+    return created, cells
+
+
 TABLES = {
     "run": (
         "Runs",
@@ -133,6 +188,17 @@ TABLES = {
         "Sweeps",
         ["sweep", "base scenario", "design", "parameters", "points", "replicates", "learners", "days", "created"],
         sweep_row,
+    ),
+    "check": ("Model checks", ["check", "stylised facts", "seeds", "suite", "log", "created"], check_row),
+    "calibration": (
+        "Calibrations",
+        ["calibration", "log", "base scenario", "trials", "best distance", "base distance", "created"],
+        calibration_row,
+    ),
+    "eval": (
+        "Language-model evaluations",
+        ["evaluation", "model", "situations", "valid", "agrees with policy", "result", "created"],
+        eval_row,
     ),
 }
 

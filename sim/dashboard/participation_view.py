@@ -14,6 +14,7 @@ from plotly.subplots import make_subplots
 from learncomm.sim.dashboard import participation_data as pdata
 from learncomm.sim.dashboard.common import GROUP_LABELS, Section, base_layout, colour, esc, figure_html, rounded
 from learncomm.sim.dashboard.run_figures import Bands
+from learncomm.sim.schema.wording import plural
 
 # the 90-9-1 bands: a solid colour for the band's marker, a translucent one for its shaded region
 LEVEL_COLOURS = {"lurker": "#777777", "contributor": "#009E73", "superuser": "#CC79A7"}
@@ -147,7 +148,7 @@ def lorenz_figure(learners: pd.DataFrame) -> go.Figure | None:
 
 def _survival_trace(km: pdata.Survival, label: str, line_colour: str, dash: str | None, show: bool) -> go.Scatter:
     med = km.median()
-    median = f"median {med:g} days" if med is not None else "median beyond the data"
+    median = f"median {plural(med, 'day')}" if med is not None else "median beyond the data"
     return go.Scatter(
         x=rounded(km.time, 2),
         y=rounded(km.survival),
@@ -155,8 +156,9 @@ def _survival_trace(km: pdata.Survival, label: str, line_colour: str, dash: str 
         line={"shape": "hv", "color": line_colour, "width": 2, "dash": dash},
         name=f"{esc(label)} (n={km.members:,}, {km.left:,} left; {median})",
         customdata=np.column_stack([km.at_risk, km.events]).tolist(),
+        text=[plural(round(float(t), 2), "day") for t in km.time],  # "after 1 day", not "after 1 days"
         hovertemplate=(
-            f"{esc(label)}<br>after %{{x}} days as a member: %{{y:.1%}} still members"
+            f"{esc(label)}<br>after %{{text}} as a member: %{{y:.1%}} still members"
             "<br>%{customdata[0]:,} at risk, %{customdata[1]:,} left that day<extra></extra>"
         ),
         showlegend=show,

@@ -6,6 +6,8 @@ Decision texts may come from a language model: they are escaped everywhere
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
@@ -19,13 +21,39 @@ TABLE_ROWS = 1000
 DECIDER_COLOURS = {"policy": "#4c78a8", "openai": "#f58518", "local": "#54a24b", "replay": "#b279a2"}
 
 
+def readable_decision(decision: Any, topics: Sequence[str]) -> str:
+    """A recorded decision ({"topic": 1, "level": "beginner"}) as a reader wants it: "topic: topic-2, level:
+    beginner". Roles record topics by index; the page names them. Text that is not a JSON object is shown as is."""
+    text = "" if decision is None else str(decision)
+    try:
+        d = json.loads(text)
+    except ValueError:
+        return text
+    if not isinstance(d, dict):
+        return text
+
+    def name(v: Any) -> Any:
+        ok = isinstance(v, int) and not isinstance(v, bool) and 0 <= v < len(topics)
+        return topics[v] if ok else v
+
+    parts = []
+    for k, v in d.items():
+        if k == "topic" or k.endswith("_topic"):
+            v = name(v)
+        elif k == "topics" and isinstance(v, list):
+            v = [name(x) for x in v]
+        shown = "none" if v is None else ("yes" if v is True else "no" if v is False else v)
+        parts.append(f"{k}: {', '.join(map(str, shown)) if isinstance(shown, list) else shown}")
+    return ", ".join(parts)
+
+
 def _lane(row: pd.Series, several: bool) -> str:
     return esc(f"{row['role']} · {row['community']}" if several else row["role"])
 
 
-def timeline(inter: pd.DataFrame) -> go.Figure:
-    """One point per decision: day × role, coloured by decider, × for a fallback; hover shows the decision and its
-    text."""
+def timeline(inter: pd.DataFrame, topics: Sequence[str] = ()) -> go.Figure:
+    """One point per decision: day × role, coloured by decider, × for a fallback; hover shows the decision (topics
+    by name) and its text."""
     several = "community" in inter and inter["community"].nunique() > 1
     fig = go.Figure()
     for decider, d in inter.groupby("decider", sort=True):
@@ -35,7 +63,7 @@ def timeline(inter: pd.DataFrame) -> go.Figure:
                 + (f" · {esc(r['community'])}" if several else "")
                 + f"<br>decider: {esc(r['decider'])}"
                 + (f" ({esc(r['model'])})" if r.get("model") and r.get("model") != r["decider"] else "")
-                + f"<br>decision: {esc_wrapped(r.get('decision', ''), 80, 300)}"
+                + f"<br>decision: {esc_wrapped(readable_decision(r.get('decision', ''), topics), 80, 300)}"
                 + (f"<br><b>fell back to the policy</b>: {esc_wrapped(r.get('reason', ''), 80, 300)}" if fb else "")
                 + f"<br>tokens: {int(r.get('input_tokens', 0) or 0)} in, {int(r.get('output_tokens', 0) or 0)} out"
                 + f"<br>text: {esc_wrapped(r.get('text', ''))}"
@@ -64,8 +92,8 @@ def timeline(inter: pd.DataFrame) -> go.Figure:
     return base_layout(fig, max(280, 120 + 40 * len(lanes)), hovermode="closest")
 
 
-def intervention_table(inter: pd.DataFrame) -> tuple[str, str | None]:
-    """Every decision as a row (the first TABLE_ROWS); all cells escaped."""
+def intervention_table(inter: pd.DataFrame, topics: Sequence[str] = ()) -> tuple[str, str | None]:
+    """Every decision as a row (the first TABLE_ROWS), topics by name; all cells escaped."""
     cols = [
         ("day", "day"),
         ("role", "role"),
@@ -90,6 +118,8 @@ def intervention_table(inter: pd.DataFrame) -> tuple[str, str | None]:
             else (
                 fmt(r[c])
                 if c in ("input_tokens", "output_tokens", "fallback", "cache_hit")
+                else readable_decision(r[c], topics)
+                if c == "decision"
                 else ("" if r[c] is None else str(r[c]))
             )
             for c, _ in cols
@@ -104,14 +134,18 @@ def intervention_table(inter: pd.DataFrame) -> tuple[str, str | None]:
     return table_html([h for _, h in cols], rows), note
 
 
-def accounting(roles: dict[str, dict[str, Any]]) -> tuple[go.Figure, str]:
-    """Per role: decisions, LLM calls, fallbacks, cache hits; tokens; cost, as bars and as a table."""
+def accounting(roles: dict[str, dict[str, Any]]) -> tuple[go.Figure, str, str | None]:
+    """Per role: decisions, LLM calls, fallbacks, cache hits; tokens; cost, as bars and as a table. A run with no
+    tokens and no cost (the policy decided everything) gets the first panel only and a note saying why."""
     names = list(roles)
     labels = [esc(n) for n in names]
+    spent = any(
+        float(roles[n].get(k, 0) or 0) > 0 for n in names for k in ("input_tokens", "output_tokens", "cost_usd")
+    )
     fig = make_subplots(
         rows=1,
-        cols=3,
-        subplot_titles=["decisions and language-model calls", "tokens", "estimated cost (US$)"],
+        cols=3 if spent else 1,
+        subplot_titles=["decisions and language-model calls", "tokens", "estimated cost (US$)"][: 3 if spent else 1],
         horizontal_spacing=0.08,
     )
     for key, label, c in (
@@ -125,6 +159,23 @@ def accounting(roles: dict[str, dict[str, Any]]) -> tuple[go.Figure, str]:
             row=1,
             col=1,
         )
+    header = ["role", *ROLE_ACCOUNTING.values()]
+    rows = [
+        [
+            n,
+            *(fmt(int(roles[n].get(k, 0))) for k in list(ROLE_ACCOUNTING)[:6]),
+            fmt(roles[n].get("cost_usd"), 4),
+            fmt(roles[n].get("latency_s"), 1),
+        ]
+        for n in names
+    ]
+    if not spent:
+        fig.update_layout(barmode="group")
+        fig.update_yaxes(title_text="count")
+        note = (
+            "No language-model tokens or cost in this run (no decision called a model), so those panels are left out."
+        )
+        return base_layout(fig, 380), table_html(header, rows), note
     for key, label, c in (("input_tokens", "input tokens", "#72b7b2"), ("output_tokens", "output tokens", "#eeca3b")):
         fig.add_trace(
             go.Bar(x=labels, y=[roles[n].get(key, 0) for n in names], name=label, marker_color=c), row=1, col=2
@@ -144,17 +195,7 @@ def accounting(roles: dict[str, dict[str, Any]]) -> tuple[go.Figure, str]:
     fig.update_yaxes(title_text="count", row=1, col=1)
     fig.update_yaxes(title_text="tokens", row=1, col=2)
     fig.update_yaxes(title_text="US$", row=1, col=3)
-    header = ["role", *ROLE_ACCOUNTING.values()]
-    rows = [
-        [
-            n,
-            *(fmt(int(roles[n].get(k, 0))) for k in list(ROLE_ACCOUNTING)[:6]),
-            fmt(roles[n].get("cost_usd"), 4),
-            fmt(roles[n].get("latency_s"), 1),
-        ]
-        for n in names
-    ]
-    return base_layout(fig, 380), table_html(header, rows)
+    return base_layout(fig, 380), table_html(header, rows), None
 
 
 def quality_table(quality: dict[str, dict[str, Any]]) -> tuple[str, list[str]]:

@@ -11,10 +11,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from learncomm.sim.dashboard.common import GROUP_LABELS, base_layout, colour, esc, rounded
+from learncomm.sim.dashboard.common import GROUP_LABELS, MODE_COLOURS, base_layout, colour, esc, rounded
 from learncomm.sim.schema.vocab import GROUPS, MODES, SCOPES
-
-MODE_COLOURS = {"study": "#9e9ac8", "ask": "#d95f02", "observe": "#a6cee3", "explain": "#1b9e77", "meet": "#e7298a"}
 
 
 class Bands:
@@ -204,6 +202,19 @@ def distributions(learners: pd.DataFrame, bins: int = 30) -> go.Figure:
     return base_layout(fig, 360)
 
 
+def knowledge_range(z: np.ndarray) -> tuple[float, float]:
+    """The colour scale of the topic heatmap: the data's own range (on a fixed 0-1 scale every cell of a typical run
+    looks alike), widened to at least 0.02 so one value alone still gets a scale, and kept within 0-1."""
+    v = z[np.isfinite(z)]
+    if v.size == 0:
+        return 0.0, 1.0
+    lo, hi = float(v.min()), float(v.max())
+    if hi - lo < 0.02:
+        mid = (lo + hi) / 2
+        lo, hi = max(0.0, mid - 0.01), min(1.0, mid + 0.01)
+    return float(np.floor(lo * 1000) / 1000), float(np.ceil(hi * 1000) / 1000)  # every cell within the scale
+
+
 def topic_heatmap(learners: pd.DataFrame, topics: Sequence[str]) -> go.Figure | None:
     """Mean final knowledge of each topic per confidence group (per-topic knowledge is stored for the last day only)."""
     cols = [f"knowledge_final:{t}" for t in topics if f"knowledge_final:{t}" in learners.columns]
@@ -212,16 +223,17 @@ def topic_heatmap(learners: pd.DataFrame, topics: Sequence[str]) -> go.Figure | 
     means = learners.groupby("confidence_group")[cols].mean().reindex(list(GROUPS))
     z = means.to_numpy(float).T  # topics × groups
     labels = [esc(c.split(":", 1)[1]) for c in cols]
+    lo, hi = knowledge_range(z)
     fig = go.Figure(
         go.Heatmap(
             z=[rounded(r, 3) for r in z],
             x=[GROUP_LABELS[g] for g in GROUPS],
             y=labels,
             colorscale="Viridis",
-            zmin=0,
-            zmax=1,
+            zmin=lo,
+            zmax=hi,
             texttemplate="%{z:.2f}",
-            colorbar={"title": {"text": "knowledge"}},
+            colorbar={"title": {"text": f"mean final<br>knowledge<br>(colours: {lo:.2f}–{hi:.2f})"}},
             hovertemplate="topic %{y}<br>%{x}: mean final knowledge %{z:.3f}<extra></extra>",
         )
     )

@@ -7,7 +7,7 @@ from typing import Any
 
 from learncomm.sim.dashboard import network_view, participation_view, roles_view, run_figures
 from learncomm.sim.dashboard.common import Section, atomic_write_text, esc, figure_html, fmt, page, table_html
-from learncomm.sim.dashboard.folders import Run, load_run, replicates
+from learncomm.sim.dashboard.folders import Run, inputs_tag, load_run, replicates
 from learncomm.sim.schema.vocab import SCOPES
 
 OUTCOME_ROWS = (
@@ -94,7 +94,7 @@ def sections(run: Run) -> tuple[list[Section], int]:
             "Participation mix",
             "what the learners who took part did each day, stacked to 100% per group: studied alone, asked in public, "
             "observed, explained, or attended a meetup. Low-confidence learners who ask less and observe more "
-            "show a thinner orange band." + (" Mean over the runs." if n_rep > 1 else ""),
+            "show a thinner indigo (ask) band." + (" Mean over the runs." if n_rep > 1 else ""),
             figure_html(run_figures.participation(b), "fig-participation"),
         ),
         Section(
@@ -121,7 +121,9 @@ def sections(run: Run) -> tuple[list[Section], int]:
             Section(
                 "topics",
                 "Knowledge by topic",
-                "mean final knowledge of each topic (rows) in each confidence group (columns), 0–1. "
+                "mean final knowledge of each topic (rows) in each confidence group (columns), on the 0–1 "
+                "knowledge scale (the numbers in the cells). The colours span this run's own range, given on the "
+                "colour bar, so differences between topics and groups show. "
                 "Per-topic knowledge is stored for the last day only, so this is the end state, "
                 "not a change over time.",
                 figure_html(heat, "fig-topics"),
@@ -179,7 +181,8 @@ def roles_sections(run: Run) -> list[Section]:
         ]
     out = []
     if not inter.empty:
-        table, note = roles_view.intervention_table(inter)
+        topics = [str(t) for t in run.manifest.get("topics") or []]
+        table, note = roles_view.intervention_table(inter, topics)
         out.append(
             Section(
                 "interventions",
@@ -188,12 +191,12 @@ def roles_sections(run: Run) -> list[Section]:
                 "(a rule-based policy or a language model); a red × fell back to the policy. Hover a mark for "
                 "the decision and the text "
                 "the role wrote; the table below lists them all.",
-                figure_html(roles_view.timeline(inter), "fig-interventions") + table,
+                figure_html(roles_view.timeline(inter, topics), "fig-interventions") + table,
                 notes=[note] if note else [],
             )
         )
     if roles:
-        fig, table = roles_view.accounting(roles)
+        fig, table, spent_note = roles_view.accounting(roles)
         out.append(
             Section(
                 "llm-cost",
@@ -202,6 +205,7 @@ def roles_sections(run: Run) -> list[Section]:
                 "fallbacks are decisions the model could not make (bad output, error) that the policy made instead; "
                 "cost uses the scenario's prices per million tokens.",
                 figure_html(fig, "fig-llm-cost") + table,
+                notes=[spent_note] if spent_note else [],
             )
         )
     quality = run.summary.get("llm_quality") or {}
@@ -230,5 +234,6 @@ def build_run(path: Path, embed: bool = False) -> Path:
     target = Path(path) / "dashboard.html"
     m = run.manifest
     title = f"Run: {m.get('scenario_name', path.name)} (seed {m.get('seed')})"
-    atomic_write_text(target, page(title, facts(m, n_rep), secs, target, embed=embed))
+    tag = inputs_tag(Path(path), "run")
+    atomic_write_text(target, page(title, facts(m, n_rep), secs, target, embed=embed, inputs=tag))
     return target

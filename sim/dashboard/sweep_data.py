@@ -7,6 +7,7 @@ from it (no statistics in JavaScript).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,13 +51,36 @@ class SweepData:
     sensitivity: Indices | None
     method: str | None
     axes: dict[str, Axis] = field(default_factory=dict)
+    sensitivity_notes: dict[str, str] = field(default_factory=dict)  # per outcome: does not vary, sample too small
 
 
 def parameter_names(record: dict[str, Any], table: pd.DataFrame) -> list[str]:
-    """Parameter paths from sweep.json (a list of {path}, a list of names, or a mapping by path)."""
+    """Parameter paths from sweep.json in the sweep file's order (`parameter_order`; JSON objects are written with
+    sorted keys), else from `parameters` (a list of {path}, a list of names, or a mapping by path)."""
+    order = record.get("parameter_order")
     p = record.get("parameters") or []
-    names: list[Any] = list(p) if isinstance(p, dict) else [x.get("path") if isinstance(x, dict) else str(x) for x in p]
+    if isinstance(order, list) and order:
+        names: list[Any] = [str(x) for x in order]
+    else:
+        names = list(p) if isinstance(p, dict) else [x.get("path") if isinstance(x, dict) else str(x) for x in p]
     return [n for n in names if n in table.columns]
+
+
+def file_order(record: dict[str, Any], name: str) -> list[str]:
+    """A listed parameter's categories as the sweep file lists them: its labels, else its values as the summary's
+    column holds them (text as is, lists and mappings as JSON text, booleans as True/False). Empty for a range."""
+    spec = record.get("parameters")
+    spec = spec.get(name) if isinstance(spec, dict) else None
+    if not isinstance(spec, dict):
+        return []
+    labels, values = spec.get("labels"), spec.get("values")
+    if isinstance(labels, list):
+        return [str(x) for x in labels]
+    if not isinstance(values, list):
+        return []
+    return [
+        v if isinstance(v, str) else str(v) if isinstance(v, bool) else json.dumps(v, sort_keys=True) for v in values
+    ]
 
 
 def outcome_names(record: dict[str, Any], table: pd.DataFrame, params: list[str]) -> list[str]:
@@ -74,11 +98,16 @@ def split(outcome: str) -> tuple[str, str | None]:
     return outcome, None
 
 
-def make_axis(name: str, values: pd.Series) -> Axis:
-    """Distinct values as they are (up to MAX_LEVELS), else quantile bins labelled by their range."""
+def make_axis(name: str, values: pd.Series, order: list[str] | None = None) -> Axis:
+    """Distinct values as they are (up to MAX_LEVELS), else quantile bins labelled by their range. Categories
+    keep `order` (the sweep file's), then any others in the order the runs first show them, never alphabetical:
+    the means, bands and axes all follow the file."""
     numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
     if not numeric:
-        cats = list(dict.fromkeys(sorted(values.astype(str).unique())))
+        seen = list(pd.unique(values.astype(str)))
+        cats = [c for c in dict.fromkeys(order or []) if c in set(seen)] + [
+            c for c in seen if c not in set(order or [])
+        ]
         codes = values.astype(str).map({c: i for i, c in enumerate(cats)}).to_numpy(int)
         return Axis(name, codes, cats, cats, False)
     v = values.to_numpy(float)
@@ -156,6 +185,25 @@ def read_sensitivity(path: Path, params: list[str]) -> tuple[Indices | None, str
     return out, method
 
 
+def sensitivity_notes(path: Path, table: pd.DataFrame, outcomes: list[str]) -> dict[str, str]:
+    """Per outcome, what the sensitivity panel must say beside (or instead of) its bars: sensitivity.json's warnings
+    (an outcome that does not vary, Sobol S1 above ST: too small a sample, with the size that would do), and, for
+    files written before those existed, an outcome that is the same in every run."""
+    notes: dict[str, str] = {}
+    f = path / "sensitivity.json"
+    raw = read_json(f) if f.is_file() else {}
+    warned = raw.get("warnings")
+    for o, w in (warned if isinstance(warned, dict) else {}).items():
+        if isinstance(w, dict) and isinstance(w.get("text"), str):
+            notes[str(o)] = w["text"]
+    for o in outcomes:
+        y = table[o].to_numpy(float)
+        y = y[np.isfinite(y)]
+        if o not in notes and len(y) and np.ptp(y) <= 1e-12 * max(1.0, float(np.max(np.abs(y)))):
+            notes[o] = f"{o}: does not vary (every run gave {y[0]:.6g}), so it has no sensitivity indices"
+    return notes
+
+
 def read_sweep_results(path: Path) -> SweepData:
     """A finished sweep's results folder (sweep.json, summary.parquet, sensitivity) as the page needs it."""
     path = Path(path)
@@ -179,7 +227,9 @@ def read_sweep_results(path: Path) -> SweepData:
     data.outcomes = outcome_names(record, data.table, params)
     if data.table.empty:
         raise DashboardError(f"{summary}: no successful runs to show ({data.failed} failed)")
-    data.axes = {p: make_axis(p, data.table[p]) for p in params}
+    data.axes = {p: make_axis(p, data.table[p], file_order(record, p)) for p in params}
+    if data.sensitivity is not None:
+        data.sensitivity_notes = sensitivity_notes(path, data.table, data.outcomes)
     return data
 
 
@@ -209,5 +259,6 @@ def payload(d: SweepData) -> dict[str, Any]:
         "pairs": [f"{a}|{b}" for a, b in pairs],
         "axes": {p: {"centres": ax.centres, "labels": ax.labels, "numeric": ax.numeric} for p, ax in d.axes.items()},
         "sensitivity": d.sensitivity or {},
+        "sensitivity_notes": d.sensitivity_notes,
         "method": d.method,
     }

@@ -26,6 +26,7 @@ from learncomm.sim.dashboard.common import (
     page,
     rounded,
 )
+from learncomm.sim.dashboard.folders import inputs_tag
 from learncomm.sim.dashboard.sweep_data import SweepData, payload, read_sweep_results, split
 from learncomm.sim.schema.vocab import SCOPES
 
@@ -54,7 +55,9 @@ function update(){var c=col(),O=D.outcomes[c],T=D.titles[c];
    K=D.method==='morris'?[['mu_star','mu_star_conf'],['sigma',null]]:[['S1','S1_conf'],['ST','ST_conf']];
   Plotly.restyle(se,{y:K.map(function(k){return D.params.map(function(p){return get(S,p,k[0]);});}),
    'error_y.array':K.map(function(k){return D.params.map(function(p){return get(S,p,k[1]);});})},[0,1]);
-  var msg=document.getElementById('sens-missing');if(msg){msg.style.display=D.sensitivity[c]?'none':'block';}}
+  var nt=D.sensitivity_notes[c],msg=document.getElementById('sens-missing'),sn=document.getElementById('sens-note');
+  if(msg){msg.style.display=D.sensitivity[c]||nt?'none':'block';}
+  if(sn){sn.textContent=nt||'';sn.style.display=nt?'block':'none';}}
 }
 function drawPC(c){var pc=document.getElementById('fig-parcoords');if(!pc){return;}
  var O=D.outcomes[c].values,T=D.titles[c],dims=D.pc.concat([{label:T,values:O}]);
@@ -72,9 +75,12 @@ function drawPC(c){var pc=document.getElementById('fig-parcoords');if(!pc){retur
  order.forEach(function(a,r){var t=tr[Math.min(B-1,Math.floor(r*B/order.length))];
   for(var j=0;j<k;j++){var v=dims[j].values[a[1]];t.x.push(j);t.y.push(v==null?null:(v-norm[j].lo)/norm[j].s);}
   t.x.push(null);t.y.push(null);});
- var lab=function(n,v){return n.d.ticktext?n.d.ticktext[Math.round(v)]:(+v.toPrecision(3)).toString();},ann=[];
- norm.forEach(function(n,j){ann.push({x:j,y:1.06,text:lab(n,n.hi),showarrow:false,font:{size:10}},
-   {x:j,y:-0.06,text:lab(n,n.lo),showarrow:false,font:{size:10}});});
+ var lab=function(v){return (+v.toPrecision(3)).toString();},ann=[];
+ // a numeric axis: its two ends; a labelled (categorical) one: every category at its height, in the file's order
+ norm.forEach(function(n,j){if(n.d.ticktext){n.d.tickvals.forEach(function(v,i){ann.push({x:j,y:(v-n.lo)/n.s,
+   text:n.d.ticktext[i],showarrow:false,xanchor:'right',xshift:-4,font:{size:10},bgcolor:'rgba(255,255,255,0.7)'});});return;}
+  ann.push({x:j,y:1.06,text:lab(n.hi),showarrow:false,font:{size:10}},
+   {x:j,y:-0.06,text:lab(n.lo),showarrow:false,font:{size:10}});});
  var L=pcLayout(true);
  L.xaxis={tickvals:dims.map(function(d,j){return j;}),ticktext:dims.map(function(d){return d.label;}),
    side:'top',showgrid:true,gridcolor:'#999',zeroline:false};
@@ -161,6 +167,8 @@ def effects_figure(d: SweepData, col: str, p: dict[str, Any]) -> go.Figure:
         fig.update_xaxes(
             title_text=esc(name) + ("" if len(ax.labels) == d.table[name].nunique() else " (binned)"), row=r, col=c
         )
+        if not ax.numeric:  # the sweep file's order (not the runs' or the alphabet's), for the runs, means and band
+            fig.update_xaxes(type="category", categoryorder="array", categoryarray=x_bins, row=r, col=c)
     fig.update_yaxes(title_text=esc(col), row=1, col=1)
     return base_layout(fig, 80 + 330 * rows, margin={"l": 70, "r": 30, "t": 50, "b": 70})
 
@@ -328,6 +336,7 @@ def build_sweep(path: Path, embed: bool = False) -> Path:
         )
     )
     if d.sensitivity:
+        shown = "" if col in d.sensitivity_notes else ' style="display:none"'
         how = (
             "Sobol indices: S1 is the share of the outcome's variance due to a parameter alone, ST including "
             "its interactions; whiskers are 95% intervals."
@@ -341,7 +350,11 @@ def build_sweep(path: Path, embed: bool = False) -> Path:
                 "Sensitivity indices",
                 how,
                 '<p class="note" id="sens-missing" style="display:none">No indices for this outcome in '
-                "sensitivity.json.</p>" + figure_html(sensitivity_figure(d, col), "fig-sensitivity"),
+                "sensitivity.json.</p>"
+                + f'<p class="note" id="sens-note"{shown}>'
+                + esc(d.sensitivity_notes.get(col, ""))
+                + "</p>"
+                + figure_html(sensitivity_figure(d, col), "fig-sensitivity"),
             )
         )
     else:
@@ -364,6 +377,14 @@ def build_sweep(path: Path, embed: bool = False) -> Path:
     target = Path(path) / "dashboard.html"
     atomic_write_text(
         target,
-        page(f"Sweep: {d.record.get('name', Path(path).name)}", facts(d), secs, target, embed=embed, extra_body=extra),
+        page(
+            f"Sweep: {d.record.get('name', Path(path).name)}",
+            facts(d),
+            secs,
+            target,
+            embed=embed,
+            extra_body=extra,
+            inputs=inputs_tag(Path(path), "sweep"),
+        ),
     )
     return target

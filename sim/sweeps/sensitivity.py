@@ -24,6 +24,53 @@ from learncomm.sim.sweeps.store import SweepStoreError, read_sweep_json, write_j
 
 SOBOL_KEYS = ("S1", "S1_conf", "ST", "ST_conf")
 MORRIS_KEYS = ("mu_star", "mu_star_conf", "sigma", "mu")
+TARGET_CONF = 0.05
+"""The 95% half-width (SALib's `*_conf`) every Sobol index should reach: intervals at most 0.1 wide, narrow enough
+to resolve S1 <= ST and to tell an index of 0.1 from one of 0.3 (docs/sweeps.md, "Sensitivity")."""
+
+
+def does_not_vary(y: np.ndarray) -> bool:
+    """True when every point gave the same value (up to rounding): no variance to apportion, so no index exists."""
+    return bool(np.ptp(y) <= 1e-12 * max(1.0, float(np.max(np.abs(y)))))
+
+
+def samples_needed(samples: int, conf: float) -> int:
+    """The base sample N whose intervals would be TARGET_CONF wide: Monte Carlo intervals shrink as 1/sqrt(N)
+    (Saltelli et al. 2010), so N * (conf / TARGET_CONF)^2, rounded up to a power of two (Saltelli's scheme in SALib
+    wants one)."""
+    want = samples * (conf / TARGET_CONF) ** 2
+    return max(2 * samples, 2 ** math.ceil(math.log2(max(want, 1.0))))
+
+
+def sobol_warning(
+    outcome: str, per: dict[str, dict[str, float | None]], record: dict[str, Any]
+) -> dict[str, Any] | None:
+    """When a parameter's S1 exceeds its ST (impossible in theory: ST includes S1), the sample is too small for
+    these indices: which parameters, and the base sample size that would do."""
+    above = [p for p, v in per.items() if v["S1"] is not None and v["ST"] is not None and v["S1"] > v["ST"]]
+    if not above:
+        return None
+    samples = int(record["design"].get("samples") or 0)
+    confs = [c for v in per.values() for c in (v["S1_conf"], v["ST_conf"]) if c is not None]
+    widest = max(confs, default=math.nan)
+    need = samples_needed(samples, widest) if samples and math.isfinite(widest) else None
+    shown = ", ".join(f"{p} (S1 {per[p]['S1']:.2f} > ST {per[p]['ST']:.2f})" for p in above)
+    text = (
+        f"{outcome}: S1 above ST for {shown}; the sample is too small for these indices (widest 95% interval "
+        f"± {widest:.2f}). "
+        + (
+            f"samples: {need} (base sample N, now {samples}) would bring every interval to about ± {TARGET_CONF}."
+            if need
+            else "Raise samples."
+        )
+    )
+    return {
+        "parameters": above,
+        "samples": samples or None,
+        "widest_conf": _finite(widest),
+        "samples_needed": need,
+        "text": text,
+    }
 
 
 def _finite(x: Any) -> float | None:
@@ -57,7 +104,8 @@ def point_means(out: Path, record: dict[str, Any], outcomes: list[str]) -> tuple
 
 def analyse(out: str | Path, outcomes: list[str] | None = None) -> dict[str, Any]:
     """Sobol (S1, ST with confidence intervals) or Morris (mu*, sigma) indices per outcome; also saved as
-    sensitivity.json."""
+    sensitivity.json. An outcome that does not vary gets null indices (listed in `does_not_vary`); an outcome whose
+    Sobol estimates are too noisy to trust (S1 > ST) gets an entry in `warnings` with the sample size that would do."""
     out = Path(out)
     try:
         record = read_sweep_json(out)
@@ -86,15 +134,28 @@ def analyse(out: str | Path, outcomes: list[str] | None = None) -> dict[str, Any
         "runs": runs,
         "outcomes": {},
     }
+    result["does_not_vary"] = []
+    result["warnings"] = {}
     for j, o in enumerate(chosen):
         y = Y[:, j]
         if not np.all(np.isfinite(y)):
             raise ScenarioError(f"{o}: some points have no value (an empty confidence group?); choose another outcome")
+        if does_not_vary(y):  # SALib would report 0 ± 0: no variance is not "no influence"
+            keys = SOBOL_KEYS if kind == "sobol" else MORRIS_KEYS
+            result["outcomes"][o] = {p: dict.fromkeys(keys) for p in names}
+            result["does_not_vary"].append(o)
+            result["warnings"][o] = {
+                "text": f"{o}: does not vary (every point gave {float(y[0]):.6g}), so it has no sensitivity indices"
+            }
+            continue
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
             if kind == "sobol":
                 si = sobol.analyze(problem, y, calc_second_order=bool(record["design"]["second_order"]), seed=0)
                 result["outcomes"][o] = {p: {k: _finite(si[k][i]) for k in SOBOL_KEYS} for i, p in enumerate(names)}
+                warn = sobol_warning(o, result["outcomes"][o], record)
+                if warn is not None:
+                    result["warnings"][o] = warn
             else:
                 X = np.array([p["unit"] for p in record["points"]], dtype=float)
                 si = morris.analyze(problem, X, y, num_levels=int(record["design"]["morris_levels"]), seed=0)
