@@ -289,9 +289,7 @@ def compare(
         write_after(Path(target), index=out_dir is None)
 
 
-def side_warnings(
-    warnings: dict[str, list[dict[str, Any]]], names: dict[str, str], seeds: int
-) -> list[dict[str, str]]:
+def side_warnings(warnings: dict[str, list[dict[str, Any]]], names: dict[str, str], seeds: int) -> list[dict[str, str]]:
     """A comparison's run warnings per side (manifest `warnings`) as messages naming the side and its seeds."""
     return [
         {"code": str(w["code"]), "message": f"{side} ({names[side]}), {w['seeds']} of {seeds} seeds: {w['message']}"}

@@ -137,7 +137,7 @@ def sweep(
         list[str] | None,
         typer.Option(
             "--group",
-            help='NAME=EXPR: a group of learners by a DuckDB SQL expression over learners.parquet columns, e.g. '
+            help="NAME=EXPR: a group of learners by a DuckDB SQL expression over learners.parquet columns, e.g. "
             '--group patchy="access < 0.5" (repeatable; in groups.parquet).',
         ),
     ] = None,

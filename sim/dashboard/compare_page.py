@@ -227,7 +227,10 @@ def warnings_section(m: dict[str, Any]) -> list[Section]:
     ]
     if not notes:
         return []
-    how = "what the runs were asked to do and did not (each run's summary.json `warnings`; docs/results.md lists the codes)."
+    how = (
+        "what the runs were asked to do and did not (each run's summary.json `warnings`; docs/results.md lists the "
+        "codes)."
+    )
     return [Section("warnings", "Warnings", how, "", notes=notes)]
 
 

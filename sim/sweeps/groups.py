@@ -1,11 +1,12 @@
 """Sweep summaries split by subgroup (`learncomm sweep --by ATTR --group NAME=EXPR`): groups.parquet.
 
-One row per (run, subgroup): the run's point, replicate, seed and parameter values, the subgroup's name
+One row per (run, subgroup): the run's point, replicate, seed and parameter values; the subgroup's name
 (`subgroup`, as `compare` names it: `all`, `access_class=low-access`, `access_class=x & confidence_group=low`, or a
-user-defined NAME; with `--group` alone, `all`, `low`, `medium`, `high`, `tutors`, `tutees` as in `compare`), the attribute values it fixes (one column per `--by` attribute, null where the subgroup does not
-fix it), its number of learners, and the mean of every learner outcome. Long in subgroups, wide in outcomes: the
-same outcome columns as a run's learners table, so `select subgroup, avg(knowledge_gain) from groups group by all`
-is all DuckDB needs, and the parameters are on the row (no join with `runs`).
+user-defined NAME; with `--group` alone also `low`, `medium`, `high`, `tutors`, `tutees` as in `compare`); the
+attribute values it fixes (one column per `--by` attribute, null where the subgroup does not fix it); its number of
+learners; and the mean of every learner outcome. Long in subgroups, wide in outcomes (the outcome columns of a
+run's learners table), so `select subgroup, avg(knowledge_gain) from groups group by all` is all DuckDB needs, and
+the parameters are on the row (no join with `runs`).
 
 The table is rebuilt from the complete runs' learners.parquet at the end of every invocation, like summary.parquet,
 so a resumed sweep covers its new runs and a different `--by` on resume simply recomputes (the runs are kept).
