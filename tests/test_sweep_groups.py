@@ -177,3 +177,37 @@ def test_a_group_nobody_is_in_or_a_bad_column_exits_2_and_keeps_the_runs(
     assert message in " ".join(res.stderr.split())
     pd.testing.assert_frame_equal(stored(folder), before)  # nothing half-written
     assert len(list((folder / "runs").glob("point=*/seed=*/learners.parquet"))) == 4
+
+
+def test_sweep_page_draws_each_groups_means_against_the_parameter(swept: Path) -> None:
+    from learncomm.sim.dashboard.sweep_data import read_sweep_results
+    from learncomm.sim.dashboard.sweep_groups_view import figure, groups_section
+
+    folder = swept / "sw"
+    html = (folder / "dashboard.html").read_text()
+    assert 'id="subgroups"' in html and 'id="fig-subgroups"' in html
+    d = read_sweep_results(folder)
+    assert groups_section(d) is not None
+    t = pd.read_parquet(folder / "groups.parquet")
+    shown = ["all", "access_class=low-access", "patchy"]
+    fig = figure(t, d, ["params.alpha_ask"], list(LEARNER_OUTCOMES), shown)
+    want = t.groupby(["subgroup", "params.alpha_ask"])["knowledge_gain"].mean()
+    for trace, g in zip(fig.data, shown, strict=True):
+        assert trace.name == g and list(trace.x) == [0.1, 0.4]
+        np.testing.assert_allclose(trace.y, [want[(g, 0.1)], want[(g, 0.4)]], atol=1e-5)
+    # the menu's second outcome restyles every line to that outcome's means
+    [menu] = fig.layout.updatemenus
+    assert menu.buttons[1].label == "confidence change"
+    ys = menu.buttons[1].args[0]["y"]
+    conf = t.groupby(["subgroup", "params.alpha_ask"])["confidence_change"].mean()
+    np.testing.assert_allclose(ys[0], [conf[("all", 0.1)], conf[("all", 0.4)]], atol=1e-5)
+
+
+def test_sweep_page_without_groups_has_no_subgroup_panel(tmp_path: Path, swept: Path) -> None:
+    from learncomm.sim.dashboard.sweep_data import read_sweep_results
+    from learncomm.sim.dashboard.sweep_groups_view import groups_section
+
+    folder = tmp_path / "sw"
+    shutil.copytree(swept / "sw", folder)
+    (folder / "groups.parquet").unlink()
+    assert groups_section(read_sweep_results(folder)) is None
