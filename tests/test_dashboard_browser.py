@@ -426,7 +426,8 @@ def test_comparison_shows_overrides_and_run_warnings_as_text(browser: Any, root:
     (folder / "manifest.json").write_text(json.dumps(m))
     p = Page(browser, write_dashboard(folder))
     facts = p.js(
-        "() => Object.fromEntries([...document.querySelectorAll('dl.facts div')].map(d => [d.querySelector('dt').textContent, d.querySelector('dd').textContent]))"
+        "() => Object.fromEntries([...document.querySelectorAll('dl.facts div')]"
+        ".map(d => [d.querySelector('dt').textContent, d.querySelector('dd').textContent]))"
     )
     assert facts["B changes"] == f"community with roles.ideator={{start_day: 99}} {PWNED}"
     assert "A changes" not in facts
