@@ -120,6 +120,7 @@ def test_resume_keeps_recomputes_or_changes_the_groups(swept: Path, tmp_path: Pa
     (folder / "groups.parquet").unlink()
     kept = cli("sweep", str(swept / "sweep-groups.yaml"), "--out", str(folder), "--no-dashboard", cwd=tmp_path)
     assert kept.returncode == 0, kept.stderr
+    assert "Subgroups (as the last --by/--group asked, groups.json)" in " ".join(kept.stdout.split())
     pd.testing.assert_frame_equal(stored(folder), before)
     # another --by: recomputed from the runs' learners.parquet, no run redone
     other = cli(

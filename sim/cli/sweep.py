@@ -222,7 +222,8 @@ def sweep(
         _print_points(report.summary, plan.parameters, plan.outcomes)
     if report.groups is not None:
         out.print(
-            f"Subgroups: {report.groups} (one row per run and group; learncomm query DIR "
+            f"Subgroups{' (as the last --by/--group asked, groups.json)' if spec is None else ''}: {report.groups} "
+            "(one row per run and group; learncomm query DIR "
             '"select subgroup, avg(knowledge_gain) from groups group by all")',
             highlight=False,
             markup=False,
