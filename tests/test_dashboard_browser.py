@@ -412,3 +412,54 @@ def test_calibration_page_renders_every_figure_and_the_log_name_as_text(browser:
     assert p.page.locator("i", has_text="evil").count() == 0  # the path is text, not markup
     assert "<i>evil" in p.page.locator("header").text_content()
     p.close()
+
+
+def test_comparison_shows_overrides_and_run_warnings_as_text(browser: Any, root: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "cmp"
+    shutil.copytree(root / "cmp", folder)
+    m = json.loads((folder / "manifest.json").read_text())
+    m["request"]["sets_b"] = ["roles.ideator={start_day: 99}", PWNED]
+    m["warnings"] = {
+        "A": [],
+        "B": [{"code": "role_never_acted", "message": f"the ideator role never acted {PWNED}", "seeds": 3}],
+    }
+    (folder / "manifest.json").write_text(json.dumps(m))
+    p = Page(browser, write_dashboard(folder))
+    facts = p.js(
+        "() => Object.fromEntries([...document.querySelectorAll('dl.facts div')]"
+        ".map(d => [d.querySelector('dt').textContent, d.querySelector('dd').textContent]))"
+    )
+    assert facts["B changes"] == f"community with roles.ideator={{start_day: 99}} {PWNED}"
+    assert "A changes" not in facts
+    ids = p.js("() => [...document.querySelectorAll('section')].map(s => s.id)")
+    assert ids[0] == "warnings"
+    notes = p.js("() => [...document.querySelectorAll('#warnings .note')].map(n => n.textContent)")
+    assert notes == [f"B (community), 3 of 3 seeds: the ideator role never acted {PWNED} (role_never_acted)"]
+    p.check_clean(plots=8)
+    p.close()
+
+
+def test_sweep_subgroup_panel_draws_and_its_menu_switches_the_outcome(browser: Any, root: Path, tmp_path: Path) -> None:
+    from learncomm.sim.runs.subgroups import GroupSpec
+    from learncomm.sim.sweeps.groups import write_groups
+
+    folder = tmp_path / "sweep"
+    shutil.copytree(root / "sweep", folder)
+    summary = pd.read_parquet(folder / "summary.parquet")
+    record = json.loads((folder / "sweep.json").read_text())
+    width = len(next((folder / "runs").glob("point=*")).name.split("=")[1])
+    spec = GroupSpec(by=("confidence_group",), custom=(("shy", "confidence_initial < 0.3"),))
+    write_groups(folder, spec, summary, record["parameter_order"], width)
+    p = Page(browser, write_dashboard(folder))
+    p.check_clean(plots=5)
+    names = p.js("() => document.getElementById('fig-subgroups').data.map(t => t.name)")
+    assert names[0] == "all" and "shy" in names and "confidence_group=low" in names
+    before = p.js("() => document.getElementById('fig-subgroups').data[0].y")
+    p.page.locator("#fig-subgroups .updatemenu-header-group").click()
+    p.page.locator("#fig-subgroups .updatemenu-dropdown-button").nth(1).click()
+    after = p.js("() => document.getElementById('fig-subgroups').data[0].y")
+    t = pd.read_parquet(folder / "groups.parquet")
+    first = record["parameter_order"][0]
+    want = t[t["subgroup"] == "all"].groupby(first)["confidence_change"].mean().to_list()
+    assert after != before and after == pytest.approx(want, abs=1e-5)
+    p.close()

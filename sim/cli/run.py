@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -280,12 +280,22 @@ def compare(
         raise
     print_comparison(out, result, show)
     print_left_behind(out, result, outcome)
+    print_warnings(side_warnings(result.warnings, {"A": sa.name, "B": sb.name}, seeds))
     out.print(
         f"Comparison tables: [bold]{escape(str(target))}[/] (comparison.parquet, per_seed.parquet, "
         "per_learner.parquet, trajectories.parquet)"
     )
     if not no_dashboard:
         write_after(Path(target), index=out_dir is None)
+
+
+def side_warnings(warnings: dict[str, list[dict[str, Any]]], names: dict[str, str], seeds: int) -> list[dict[str, str]]:
+    """A comparison's run warnings per side (manifest `warnings`) as messages naming the side and its seeds."""
+    return [
+        {"code": str(w["code"]), "message": f"{side} ({names[side]}), {w['seeds']} of {seeds} seeds: {w['message']}"}
+        for side in ("A", "B")
+        for w in warnings.get(side, [])
+    ]
 
 
 @app.command()

@@ -125,17 +125,35 @@ def sweep(
     no_dashboard: Annotated[
         bool, typer.Option("--no-dashboard", help="Do not write the sweep's dashboard.html.")
     ] = False,
+    by: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--by",
+            help="Split every run's outcomes by a learner attribute into groups.parquet (repeatable; two are "
+            "crossed): confidence_group, access_class, stage, cohort, community, tutoring_role, activity_level.",
+        ),
+    ] = None,
+    group: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--group",
+            help="NAME=EXPR: a group of learners by a DuckDB SQL expression over learners.parquet columns, e.g. "
+            '--group patchy="access < 0.5" (repeatable; in groups.parquet).',
+        ),
+    ] = None,
 ) -> None:
     """Run a sweep: every point of the design with every replicate seed, resumably (same command again to resume)."""
+    from learncomm.sim.runs.subgroups import GroupError
     from learncomm.sim.sweeps.runner import check_keys, failures, run_sweep
     from learncomm.sim.sweeps.store import SweepStoreError
 
     try:
         plan = load_sweep(sweep_file)
         cache = llm_cache.resolve() if llm_cache is not None else None
-        plan = replace(plan, trust=user_trust(api_key_env, allow_endpoint), llm_cache=cache)
+        spec = sweep_groups(by, group)
+        plan = replace(plan, trust=user_trust(api_key_env, allow_endpoint), llm_cache=cache, groups=spec)
         check_keys(plan)  # before anything is written, also for --dry-run
-    except ScenarioError as exc:
+    except (ScenarioError, GroupError) as exc:
         fail(str(exc))
         return
     target = out_dir or Path("results") / "sweeps" / plan.name
@@ -194,7 +212,7 @@ def sweep(
                 on_start=on_start,
                 on_done=on_done,
             )
-    except (ScenarioError, ResultsError, SweepStoreError) as exc:
+    except (ScenarioError, ResultsError, SweepStoreError, GroupError) as exc:
         fail(str(exc))
         return
     finally:
@@ -202,6 +220,14 @@ def sweep(
             client.close()
     if report.summary is not None:
         _print_points(report.summary, plan.parameters, plan.outcomes)
+    if report.groups is not None:
+        out.print(
+            f"Subgroups{' (as the last --by/--group asked, groups.json)' if spec is None else ''}: {report.groups} "
+            "(one row per run and group; learncomm query DIR "
+            '"select subgroup, avg(knowledge_gain) from groups group by all")',
+            highlight=False,
+            markup=False,
+        )
     out.print(
         f"{report.total} runs: {report.skipped} already complete, {report.done} ran now, {len(report.failed)} failed "
         f"({report.wall_s:.1f} s). Summary: [bold]{escape(str(report.summary))}[/]",
@@ -219,6 +245,22 @@ def sweep(
             f"Run the same command again to retry them",
             code=1,
         )
+
+
+def sweep_groups(by: list[str] | None, group: list[str] | None) -> Any:
+    """The sweep's `--by`/`--group` as a GroupSpec (sim/runs/subgroups.py), None without either. A `--group NAME`
+    without `=EXPR` (compare's "print this group") has nothing to print in a sweep: an error."""
+    from learncomm.sim.runs.subgroups import GroupError, parse_spec
+
+    if not by and not group:
+        return None
+    spec = parse_spec(by, group)
+    if spec.show:
+        raise GroupError(
+            f"--group {spec.show[0]}: a sweep defines groups, it does not pick one to print; give NAME=EXPR, "
+            'e.g. --group patchy="access < 0.5"'
+        )
+    return spec
 
 
 def sandbox(con: Any, folder: Path) -> None:
@@ -255,6 +297,8 @@ def _sweep_views(con: Any, sweep_dir: Path, root: Path, skip: set[Path]) -> None
 
     try:
         con.execute(f"create view runs as select * from read_parquet({lit(root / 'summary.parquet')})")
+        if (root / "groups.parquet").is_file():  # sweep --by / --group (sim/sweeps/groups.py)
+            con.execute(f"create view groups as select * from read_parquet({lit(root / 'groups.parquet')})")
         for name in ("timeseries", "learners", "interventions"):
             if not skip:  # the usual case: one glob, however many runs
                 if next((root / "runs").glob(f"point=*/seed=*/{name}.parquet"), None) is None:
@@ -304,7 +348,8 @@ def query(
     sql: Annotated[
         str,
         typer.Argument(
-            help="SQL over the views runs, timeseries, learners, interventions (a sweep) or comparison, per_seed, "
+            help="SQL over the views runs, groups (with --by), timeseries, learners, interventions (a sweep) or "
+            "comparison, per_seed, "
             "per_learner, trajectories (a comparison)."
         ),
     ],

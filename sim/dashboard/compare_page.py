@@ -194,11 +194,44 @@ def facts(m: dict[str, Any], path: Path) -> list[tuple[str, Any]]:
         ("paired seeds", f"{len(seeds)} ({seeds[0]}–{seeds[-1]})" if seeds else "?"),
         ("learners", req.get("learners") or "each scenario's own"),
         ("days", req.get("days") or "each scenario's own"),
-        ("changes (--set)", ", ".join(req.get("sets") or []) or "none"),
+        *changes_facts(m),
         ("groups", groups_fact(m)),
         ("created", created),
         ("learncomm", m.get("learncomm")),
     ]
+
+
+def changes_facts(m: dict[str, Any]) -> list[tuple[str, str]]:
+    """The command line's overrides (manifest `request`: --set for both, --set-a, --set-b) as one fact per side that
+    has any, e.g. ("A", "community with params.x=1"); one "changes: none" fact without any."""
+    req = m.get("request") or {}
+    both = [str(s) for s in req.get("sets") or []]
+    out = []
+    for side, key in (("A", "sets_a"), ("B", "sets_b")):
+        changes = [*both, *(str(s) for s in req.get(key) or [])]
+        if changes:
+            out.append((f"{side} changes", f"{m.get(side.lower(), side)} with {' '.join(changes)}"))
+    return out or [("changes (--set)", "none")]
+
+
+def warnings_section(m: dict[str, Any]) -> list[Section]:
+    """The runs' warnings (manifest `warnings`: per side, each code with how many seeds had it); none without."""
+    found = m.get("warnings") or {}
+    n = len(m.get("seeds") or [])
+    notes = [
+        f"{side} ({m.get(side.lower(), side)}), {w.get('seeds', '?')} of {n} seeds: {w.get('message', '')} "
+        f"({w.get('code', '')})"
+        for side in ("A", "B")
+        for w in found.get(side) or []
+        if isinstance(w, dict)
+    ]
+    if not notes:
+        return []
+    how = (
+        "what the runs were asked to do and did not (each run's summary.json `warnings`; docs/results.md lists the "
+        "codes)."
+    )
+    return [Section("warnings", "Warnings", how, "", notes=notes)]
 
 
 def learner_sections(path: Path, t: pd.DataFrame, a: str, b: str) -> list[Section]:
@@ -275,6 +308,7 @@ def build_comparison(path: Path, embed: bool = False) -> Path:
         "clear difference."
     )
     secs = [
+        *warnings_section(m),  # first: what did not happen
         Section(
             "learner-outcomes",
             "Learner outcomes: B − A per group",

@@ -28,6 +28,7 @@ from learncomm.sim.dashboard.common import (
 )
 from learncomm.sim.dashboard.folders import inputs_tag
 from learncomm.sim.dashboard.sweep_data import SweepData, payload, read_sweep_results, split
+from learncomm.sim.dashboard.sweep_groups_view import groups_section
 from learncomm.sim.schema.vocab import SCOPES
 
 GL_RUNS = 5000  # above this many runs the single-run dots use WebGL
@@ -311,6 +312,9 @@ def build_sweep(path: Path, embed: bool = False) -> Path:
             controls(d, col, p) + figure_html(effects_figure(d, col, p), "fig-effects"),
         )
     ]
+    sub = groups_section(d)  # sweep --by / --group: per-group means against the parameters
+    if sub is not None:
+        secs.append(sub)
     hm = heat_figure(d, col, p)
     if hm is not None:
         secs.append(

@@ -55,6 +55,7 @@ class Comparison:
     trajectories: pd.DataFrame = field(default_factory=pd.DataFrame)  # per (seed, A/B, group, day)
     pairing: dict[str, int] = field(default_factory=dict)  # learners paired and not, summed over seeds
     spec: GroupSpec = field(default_factory=GroupSpec)
+    warnings: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # per side: distinct run warnings
 
 
 def cohens_d(a: np.ndarray, b: np.ndarray) -> float:
@@ -114,6 +115,7 @@ def compare(
     paths: list[pd.DataFrame] = []
     pairing = {"paired": 0, "unpaired": 0, "only_a": 0, "only_b": 0}
     pooled: dict[tuple[str, str], list[np.ndarray]] = {}  # paired learners' B − A per (group, outcome), all seeds
+    warned: dict[str, dict[str, dict[str, Any]]] = {"A": {}, "B": {}}  # side -> code -> first message, seeds
     for seed in seeds:
         res, recs = [], []
         for sc in (a, b):
@@ -122,6 +124,8 @@ def compare(
             recs.append(rec)
             if on_run is not None:
                 on_run()
+        for side, r in zip(("A", "B"), res, strict=True):
+            collect_warnings(warned[side], r.summary.get("warnings") or [])
         la, lb = res[0].learners, res[1].learners
         ga, gb = groups_of(la, spec), groups_of(lb, spec)
         for name, expr in spec.custom:
@@ -199,7 +203,18 @@ def compare(
         trajectories=pd.concat(paths, ignore_index=True),
         pairing=pairing,
         spec=spec,
+        warnings={side: list(found.values()) for side, found in warned.items()},
     )
+
+
+def collect_warnings(found: dict[str, dict[str, Any]], warnings: list[dict[str, str]]) -> None:
+    """Add one run's warnings (summary.json `warnings`, sim/runs/run_warnings.py) to its side's distinct warnings:
+    one entry per code, with the first seed's message and how many seeds had it (messages differ by seed only in
+    their counts)."""
+    for code in dict.fromkeys(str(w.get("code", "")) for w in warnings):
+        message = next(str(w.get("message", "")) for w in warnings if str(w.get("code", "")) == code)
+        entry = found.setdefault(code, {"code": code, "message": message, "seeds": 0})
+        entry["seeds"] += 1
 
 
 def paired_learners(
@@ -287,6 +302,7 @@ def save_comparison(result: Comparison, target: Path, request: dict[str, Any], c
                 "request": request,
                 "groups": {"by": list(result.spec.by), "custom": dict(result.spec.custom)},
                 "pairing": result.pairing,
+                "warnings": result.warnings,
                 "tolerance": TOLERANCE,
                 "created": created,
                 "versions": versions(),

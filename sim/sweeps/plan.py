@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from learncomm import __version__
 from learncomm.roles.trust import Trust
 from learncomm.sim.runs.store import canonical_hash
+from learncomm.sim.runs.subgroups import GroupSpec
 from learncomm.sim.schema.extends import is_file
 from learncomm.sim.schema.loading import (
     ScenarioError,
@@ -51,6 +52,7 @@ class SweepPlan:
     # the user's say on the command line (not the sweep file's): who may receive a key, and the LLM cache file
     trust: Trust | None = None
     llm_cache: Path | None = None
+    groups: GroupSpec | None = None  # --by / --group: subgroups for groups.parquet (sim/sweeps/groups.py)
 
     @property
     def name(self) -> str:

@@ -24,11 +24,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from learncomm.roles.local_server import LocalModelError, LocalServer
 from learncomm.roles.setup import DeciderFactory, check_deciders
 from learncomm.roles.trust import Trust
 from learncomm.sim.schema.loading import ScenarioError
 from learncomm.sim.schema.scenario import Scenario
+from learncomm.sim.sweeps.groups import saved_spec, write_groups
 from learncomm.sim.sweeps.llm_limit import LLMLimit
 from learncomm.sim.sweeps.plan import SweepPlan
 from learncomm.sim.sweeps.store import (
@@ -66,6 +69,7 @@ class SweepReport:
     failed: list[dict[str, Any]] = field(default_factory=list)
     cleaned: int = 0
     summary: Path | None = None
+    groups: Path | None = None  # groups.parquet, when --by or --group asked for subgroups (now or before)
     wall_s: float = 0.0
     run_s: float = 0.0  # worker-side time inside run_scenario, summed
     run_cpu_s: float = 0.0  # the same in CPU time (on a shared machine, run_s / run_cpu_s shows the contention)
@@ -232,6 +236,11 @@ def run_sweep(
                     _drive(ex, tasks, report, on_done, in_flight=2 * executor_slots(ex))
         finally:  # after the pool has ended: every run that finished is in the summary, interrupted or not
             report.summary = summarise_folder(plan, out)
+            report.wall_s = time.perf_counter() - started
+        spec = plan.groups or saved_spec(out)  # none given: the groups a previous invocation asked for
+        if spec is not None:
+            summary = pd.read_parquet(report.summary)
+            report.groups = write_groups(out, spec, summary, plan.parameters, point_width(len(plan.design.points)))
             report.wall_s = time.perf_counter() - started
         return report
     finally:
