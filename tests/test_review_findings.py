@@ -141,3 +141,20 @@ def test_eval_page_plotly_labels_are_escaped(tmp_path: Path) -> None:
                                                     "overall": f, "items": [], "failures": []}))  # fmt: skip
     html = build_eval(tmp_path).read_text()
     assert not re.search(r"\\u003ca href", html), "a role name reaches a Plotly label as markup"
+
+
+# ------------------------------------------------------------ calibrate: a resume with a larger --budget
+def test_a_resume_with_a_larger_budget_runs_that_many_trials(tmp_path: Path) -> None:
+    """The identity leaves the budget out so a folder can be resumed with more trials; but a last batch planned
+    short (budget 3, batch 2: batches [0, 1], [2]) stays short, so --budget 6 finishes 5 trials."""
+    from learncomm.sim.calibrate.plan import Options, make_setup
+    from learncomm.sim.calibrate.search import read_records, run_calibration
+
+    log = tmp_path / "log.csv"
+    log.write_text("user,time\n" + "\n".join(f"m{i % 7},{i * 40_000}" for i in range(60)) + "\n")
+    base = tmp_path / "tiny.yaml"
+    base.write_text("name: tiny\nlearners: 20\ndays: 30\ntopics: 2\n")
+    for budget in (3, 6):
+        setup, _ = make_setup(log, str(base), ["post_rate=0.05:0.8"], None, Options(budget=budget, batch=2, seed=3))
+        run_calibration(setup, tmp_path / "c", workers=1)
+    assert len(read_records(tmp_path / "c")) == 6
