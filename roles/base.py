@@ -24,6 +24,9 @@ if TYPE_CHECKING:
     from learncomm.sim.engine.model import CommunityModel
 
 MAX_TEXT = 400
+# the reason recorded when a model chose validly but wrote nothing: the policy's text is used instead, and the
+# checks of what the model wrote (roles/quality.py) count the message as empty, not as the policy's
+EMPTY_MESSAGE = "the model's message was empty; the policy's text was used"
 MAX_OPTIONS = 4
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 

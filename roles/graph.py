@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, TypedDict
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 
-from learncomm.roles.base import MAX_OPTIONS, Candidate, clean_text
+from learncomm.roles.base import EMPTY_MESSAGE, MAX_OPTIONS, Candidate, clean_text
 from learncomm.roles.deciders import Answer
 from learncomm.roles.record import Intervention
 from learncomm.roles.snapshot import Snapshot, observe
@@ -91,7 +91,10 @@ def _validate(state: RoleState, runtime: Runtime[RoleContext]) -> RoleState:
         "decision": decision,
         "text": text or cands[choice].text,
         "fallback": False,
-        "reason": redact(answer.reason, known_secrets())[:500],  # warnings (token counts, an uncached reply)
+        # warnings (token counts, an uncached reply); an empty message is said first (roles/quality.py counts it)
+        "reason": redact("; ".join(filter(None, [None if text else EMPTY_MESSAGE, answer.reason])), known_secrets())[
+            :500
+        ],
     }
 
 

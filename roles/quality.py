@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 from functools import cache
 from typing import Any
 
-from learncomm.roles.base import MAX_TEXT
+from learncomm.roles.base import EMPTY_MESSAGE, MAX_TEXT
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 MAX_SENTENCES = 3  # the prompt asks for at most three (roles/deciders.py SYSTEM)
@@ -55,6 +55,11 @@ class TextCheck:
     within_length: bool
     names_choice: bool | None
     in_language: bool | None
+
+
+EMPTY = TextCheck(
+    empty=True, placeholder=False, refusal=False, within_length=False, names_choice=None, in_language=None
+)
 
 
 def mentions(decision: Mapping[str, Any], topic_names: Mapping[int, str]) -> list[str]:
@@ -135,6 +140,8 @@ def judge(rows: Sequence[Mapping[str, Any]], checks: Sequence[TextCheck | None])
     used = [(r, c) for r, c in zip(rows, checks, strict=True) if r.get("shown_order") and not r["fallback"]]
     orders = [[int(i) for i in str(r["shown_order"]).split()] for r, _ in used]
     done = [c for _, c in used if c is not None]
+    # a decision with one option shows nothing about position: the model could only take it
+    chose = [(o, int(r["shown_position"])) for o, (r, _) in zip(orders, used, strict=True) if len(o) >= 2]
     return {
         "decisions": len(rows),
         "asked": len(asked),
@@ -143,7 +150,7 @@ def judge(rows: Sequence[Mapping[str, Any]], checks: Sequence[TextCheck | None])
         "valid_share": round(len(used) / len(asked), 4) if asked else None,
         "agrees_with_policy": _share(int(r["choice"]) == 0 for r, _ in used),
         "agreement_by_chance": round(sum(1 / len(o) for o in orders) / len(orders), 4) if orders else None,
-        "position": position_stats(orders, [int(r["shown_position"]) for r, _ in used]),
+        "position": position_stats([o for o, _ in chose], [p for _, p in chose]),
         "text": {
             "empty": _share(c.empty for c in done),
             "placeholder": _share(c.placeholder for c in done),
@@ -186,6 +193,8 @@ def run_quality(rows: Sequence[Mapping[str, Any]], topic_names: Sequence[str], l
         checks = [
             None
             if r["fallback"]
+            else EMPTY
+            if str(r.get("reason", "")).startswith(EMPTY_MESSAGE)  # the recorded text is the policy's
             else check_text(str(r["text"]), mentions(json.loads(str(r["decision"])), names), language)
             for r in mine
         ]

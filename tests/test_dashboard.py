@@ -230,7 +230,7 @@ def test_bad_paths_give_clear_errors(tmp_path: Path) -> None:
     with pytest.raises(DashboardError, match="no such folder"):
         write_dashboard(tmp_path / "missing")
     (tmp_path / "empty").mkdir()
-    with pytest.raises(DashboardError, match="not a run, comparison, sweep, model check, calibration or llm eval folder"):
+    with pytest.raises(DashboardError, match="not a run, comparison, sweep, model check, calibration or llm eval"):
         write_dashboard(tmp_path / "empty")
     res = learncomm("dashboard", "missing", cwd=tmp_path)
     assert res.returncode == 2 and "no such folder" in res.stderr and "Traceback" not in res.stderr + res.stdout

@@ -69,7 +69,7 @@ def test_a_huge_reply_is_used_cut_but_not_cached_whole(tmp_path: Path) -> None:
     huge = "Let's meet. " + "x" * 3_000_000
     res = run_replies([tool_reply(1, huge), tool_reply(2, "small")], cache=str(cache))
     rows = res.interventions
-    assert list(rows["choice"]) == [1, 2] and len(rows.loc[0, "text"]) <= MAX_TEXT
+    assert list(rows["shown_position"]) == [1, 2] and len(rows.loc[0, "text"]) <= MAX_TEXT  # picks as shown
     assert "was not cached" in rows.loc[0, "reason"] and rows.loc[1, "reason"] == ""
     assert cache.stat().st_size < 10 * MAX_CACHED_CHARS  # not the 3 MB reply
     with sqlite3.connect(cache) as db:
@@ -77,4 +77,5 @@ def test_a_huge_reply_is_used_cut_but_not_cached_whole(tmp_path: Path) -> None:
     assert len(sizes) == 1 and sizes[0] <= MAX_CACHED_CHARS  # the small reply is cached, the huge one is not
     # the next run: the small reply comes from the cache, the huge one is asked again
     again = run_replies([tool_reply(1, huge)], cache=str(cache)).interventions
-    assert list(again["cache_hit"]) == [False, True] and list(again["choice"]) == [1, 2]
+    assert list(again["cache_hit"]) == [False, True] and list(again["shown_position"]) == [1, 2]
+    assert list(again["choice"]) == list(rows["choice"])  # the same situations, the same shown orders

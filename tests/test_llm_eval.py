@@ -236,10 +236,12 @@ def test_a_run_with_a_model_says_what_it_decided(tmp_path: Path) -> None:
     assert q["position"]["by_position"][0] == 7 and q["text"]["refusal"] == 1.0 and q["text"]["placeholder"] == 1.0
     assert q["agrees_with_policy"] == pytest.approx((rows["choice"] == 0).mean(), abs=1e-4)
     assert any("position 0 every time" in w for w in q["warnings"]) and any("refusals" in w for w in q["warnings"])
+    said = [w["message"] for w in res.summary["warnings"] if w["code"] == "llm_looks_like_noise"]
+    assert said == q["warnings"]  # among the run's warnings, which `run` prints and the page shows first
     console = Console(record=True, width=200)
     print_llm_quality(console, res.summary["llm_quality"])
     printed = console.export_text()
-    assert "What the language model decided" in printed and "were refusals" in printed
+    assert "What the language model decided" in printed and "ideator" in printed and "100%" in printed
     html = build_run(tmp_path / "run").read_text()
     assert "What the language model decided" in html and "position 0 every time" in html
     policy = run_scenario(sc, deciders=DeciderFactory(override="policy"))

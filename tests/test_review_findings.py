@@ -136,7 +136,8 @@ def test_eval_page_plotly_labels_are_escaped(tmp_path: Path) -> None:
          "agreement_by_chance": 0.5, "position": {"answers": 1, "by_position": [1, 0], "expected": [0.5, 0.5],
          "top_share": 1.0, "p_value": 0.3}, "text": dict.fromkeys(
          ["empty", "placeholder", "refusal", "within_length", "names_choice", "in_language"]),
-         "agrees_by_kind": {}, "latency_mean_s": 0.1, "input_tokens": 1, "output_tokens": 1, "warnings": []}  # fmt: skip
+         "agrees_by_kind": {}, "latency_mean_s": 0.1, "input_tokens": 1, "output_tokens": 1,
+         "warnings": []}  # fmt: skip
     (tmp_path / "eval.json").write_text(json.dumps({"model": "m", "decider": "local", "roles": {role: f},
                                                     "overall": f, "items": [], "failures": []}))  # fmt: skip
     html = build_eval(tmp_path).read_text()

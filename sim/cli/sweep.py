@@ -342,6 +342,24 @@ def _comparison_views(con: Any, root: Path) -> None:
             fail(f"{f}: cannot be read: {exc}")
 
 
+def _read_only(con: Any, st: Any) -> bool:
+    """A SELECT, or an EXPLAIN of one (not EXPLAIN ANALYZE, which runs what it explains: a COPY inside it writes)."""
+    import duckdb
+
+    if st.type == duckdb.StatementType.SELECT:
+        return True
+    if st.type != duckdb.StatementType.EXPLAIN:
+        return False
+    m = re.match(r"\s*explain\s+(.*)", st.query, re.IGNORECASE | re.DOTALL)
+    if m is None or re.match(r"\(?\s*analy[sz]e\b", m.group(1), re.IGNORECASE):
+        return False
+    try:
+        inner = con.extract_statements(m.group(1))
+    except duckdb.Error:
+        return False
+    return len(inner) == 1 and inner[0].type == duckdb.StatementType.SELECT
+
+
 @app.command()
 def query(
     sweep_dir: Annotated[Path, typer.Argument(help="A sweep folder or a comparison folder.")],
@@ -382,9 +400,14 @@ def query(
             fail(f"SQL: {exc}")
             return
         for st in statements:
-            if st.type not in (duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN):
+            if not _read_only(con, st):
+                what = (
+                    "EXPLAIN ANALYZE (it runs the statement)"
+                    if st.type == duckdb.StatementType.EXPLAIN
+                    else st.type.name
+                )
                 fail(
-                    f"SQL: only queries (SELECT, EXPLAIN) are allowed, not {st.type.name}; query reads the sweep "
+                    f"SQL: only queries (SELECT, and EXPLAIN of a SELECT) are allowed, not {what}; query reads the "
                     "folder only (--unsafe-sql lifts this, see docs/sweeps.md)"
                 )
                 return

@@ -16,6 +16,7 @@ from learncomm.sim.dashboard.common import (
     Section,
     atomic_write_text,
     base_layout,
+    esc,
     figure_html,
     fmt,
     page,
@@ -59,8 +60,8 @@ def position_figure(data: dict[str, Any]) -> go.Figure:
     fig = go.Figure()
     for role, f in data["roles"].items():
         p = f["position"]
-        xs = [f"{role} #{k}" for k in range(len(p["by_position"]))]
-        fig.add_bar(x=xs, y=p["by_position"], name=f"{role}: picks", marker_color="#0072B2", showlegend=False)
+        xs = [esc(f"{role} #{k}") for k in range(len(p["by_position"]))]  # Plotly renders tags in labels
+        fig.add_bar(x=xs, y=p["by_position"], name=esc(f"{role}: picks"), marker_color="#0072B2", showlegend=False)
         fig.add_scatter(
             x=xs, y=p["expected"], mode="markers", marker={"color": "#D55E00", "size": 10, "symbol": "diamond"},
             name="expected if blind to position", showlegend=role == next(iter(data["roles"])),

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import MISSING, fields
 from pathlib import Path
 
 import pandas as pd
 
-from learncomm.roles.record import replayed
+from learncomm.roles.record import Intervention, replayed
 from learncomm.roles.setup import DeciderFactory
 from learncomm.sim.runs.run import run_scenario
 from learncomm.sim.runs.store import INTERVENTIONS_SCHEMA, ResultsError, manifest_seed, read_run
@@ -40,7 +41,10 @@ def replay_run(run_dir: Path, out: Path | None = None, claimed: bool = False) ->
         scenario = Scenario.model_validate(manifest["scenario"])
     except Exception as exc:  # noqa: BLE001 - a manifest from another version, or edited
         raise ResultsError(f"{manifest_path}: the recorded scenario does not validate: {exc}") from None
-    lacking = [n for n in INTERVENTIONS_SCHEMA.names if n not in rec["interventions"].column_names]
+    optional = {f.name for f in fields(Intervention) if f.default is not MISSING}  # newer columns, with defaults
+    lacking = [
+        n for n in INTERVENTIONS_SCHEMA.names if n not in rec["interventions"].column_names and n not in optional
+    ]
     if lacking:
         raise ResultsError(
             f"{run_dir / 'interventions.parquet'}: damaged or from another learncomm version: lacks "

@@ -133,10 +133,11 @@ def check_expression(expr: str, columns: set[str] | None, where: str) -> None:
         tokens = duckdb.tokenize(expr)
     except Exception as exc:  # noqa: BLE001 - duckdb raises several types for bad input
         raise GroupError(f"{where}: cannot read the expression: {exc}") from None
-    ends = [p for p, _ in tokens[1:]] + [len(expr)]
+    raw = expr.encode("utf-8")  # DuckDB's token positions are byte offsets: slicing the str would shift after é
+    ends = [p for p, _ in tokens[1:]] + [len(raw)]
     for (pos, kind), end in zip(tokens, ends, strict=True):
-        text = expr[pos:end].strip()
-        nxt = expr[end:].lstrip()[:1]
+        text = raw[pos:end].decode("utf-8", errors="replace").strip()
+        nxt = raw[end:].decode("utf-8", errors="replace").lstrip()[:1]
         name = kind.name
         if name in ("string_const", "numeric_const"):
             continue
@@ -149,6 +150,8 @@ def check_expression(expr: str, columns: set[str] | None, where: str) -> None:
         word = text.lower()
         if name == "keyword" and (word in KEYWORDS or (nxt != "(" and word in (columns or ()))):
             continue  # a column may be a keyword to DuckDB (`access`)
+        if name == "keyword" and nxt == "(" and word in FUNCTIONS:
+            continue  # coalesce, nullif: functions DuckDB's tokenizer calls keywords
         if name == "keyword":
             if columns is not None or word in STATEMENT_WORDS:
                 raise GroupError(
