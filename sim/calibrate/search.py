@@ -8,7 +8,8 @@ and the batch is told to the study in trial order. Optuna's journal file (study.
 A kill at any point loses no finished simulation: on resume, a recorded trial is told from its record, an asked
 trial without a record is simulated (it had not finished), and a batch whose asks were cut short has its asked
 trials marked failed and is asked again with the same seeded sampler, so the search goes on exactly as an
-uninterrupted one would.
+uninterrupted one would. A batch is asked whole even when the budget ends inside it (only its trials within
+the budget are simulated), so a bigger budget later gives the trials an uninterrupted run would.
 """
 
 from __future__ import annotations
