@@ -126,6 +126,69 @@ def _records(out: Path) -> list[tuple[dict[str, Any], float | None]]:
     return [(r["params"], r["distance"]) for r in read_records(out)]
 
 
+def _small_setup(base: Path, log: Path, members: Path, budget: int) -> Any:
+    setup, _ = make_setup(
+        log, str(base), ["post_rate=0.05:0.8", "wave_days=2:60"], members, Options(budget=budget, batch=2, seed=3)
+    )
+    setup.n_startup = 2  # so the later trials come from TPE, not its random start
+    return setup
+
+
+def test_a_bigger_budget_gives_the_trials_of_an_uninterrupted_run(
+    tmp_path: Path, tiny: tuple[Path, Path, Path]
+) -> None:
+    """Budget 3 then 6 (batch 2, so the budget first ends inside batch 1) = budget 6 at once, redoing nothing."""
+    base, log, members = tiny
+    run_calibration(_small_setup(base, log, members, 3), tmp_path / "grown")
+    first = {p: p.read_bytes() for p in (tmp_path / "grown" / "trials").glob("[0-9]*.json")}
+    assert len(first) == 3
+    report = run_calibration(_small_setup(base, log, members, 6), tmp_path / "grown")
+    assert report.done == 6 and report.reused == 3
+    for p, data in first.items():
+        assert p.read_bytes() == data
+    run_calibration(_small_setup(base, log, members, 6), tmp_path / "ref")
+    assert len(_records(tmp_path / "ref")) == 6
+    assert _records(tmp_path / "grown") == _records(tmp_path / "ref")
+
+
+def test_a_batch_planned_short_by_an_older_version_is_topped_up(tmp_path: Path, tiny: tuple[Path, Path, Path]) -> None:
+    """A folder whose last batch was asked only up to the old budget ([2] of batch 1) gets its missing trial."""
+    base, log, members = tiny
+    out = tmp_path / "old"
+    run_calibration(_small_setup(base, log, members, 3), out)
+    (out / "batches" / "00001.json").write_text(json.dumps({"batch": 1, "numbers": [2]}), encoding="utf-8")
+    first = {p: p.read_bytes() for p in (out / "trials").glob("[0-9]*.json")}
+    report = run_calibration(_small_setup(base, log, members, 6), out)
+    assert report.done == 6 and len(read_records(out)) == 6
+    assert len(json.loads((out / "batches" / "00001.json").read_text(encoding="utf-8"))["numbers"]) == 2
+    for p, data in first.items():
+        assert p.read_bytes() == data
+
+
+def test_a_kill_around_setup_json_leaves_a_folder_that_runs(tmp_path: Path, tiny: tuple[Path, Path, Path]) -> None:
+    """What a kill can leave before the search starts: empty trials/ and batches/ without setup.json (an older
+    version made them first) or a half-written setup.json; and setup.json without the folders."""
+    base, log, members = tiny
+    setup, _ = make_setup(log, str(base), ["post_rate=0.05:0.8"], members, Options(budget=2, batch=2, seed=3))
+    early = tmp_path / "early"
+    for d in ("trials", "batches"):
+        (early / d).mkdir(parents=True)
+    (early / ".calibrate.lock").touch()
+    (early / ".setup.json.part-1-abc").write_text("{", encoding="utf-8")
+    run_calibration(setup, early)
+    assert len(read_records(early)) == 2 and (early / "setup.json").is_file()
+    late = tmp_path / "late"
+    late.mkdir()
+    (late / "setup.json").write_bytes((early / "setup.json").read_bytes())
+    run_calibration(setup, late)
+    assert _records(late) == _records(early)
+    (tmp_path / "used").mkdir()
+    (tmp_path / "used" / "trials").mkdir()
+    (tmp_path / "used" / "trials" / "00000.json").write_text("{}", encoding="utf-8")
+    with pytest.raises(CalibrationError, match="not a calibration folder"):
+        run_calibration(setup, tmp_path / "used")  # a trials/ with something in it is not a kill's leftover
+
+
 def test_sigkill_then_resume_repeats_no_simulation_and_matches(tmp_path: Path, tiny: tuple[Path, Path, Path]) -> None:
     base, log, members = tiny
     budget, fits = 16, ["post_rate=0.05:0.8", "activity_spread=0.3:3", "wave_days=2:60"]

@@ -8,7 +8,8 @@ and the batch is told to the study in trial order. Optuna's journal file (study.
 A kill at any point loses no finished simulation: on resume, a recorded trial is told from its record, an asked
 trial without a record is simulated (it had not finished), and a batch whose asks were cut short has its asked
 trials marked failed and is asked again with the same seeded sampler, so the search goes on exactly as an
-uninterrupted one would.
+uninterrupted one would. A batch is asked whole even when the budget ends inside it (only its trials within
+the budget are simulated), so a bigger budget later gives the trials an uninterrupted run would.
 """
 
 from __future__ import annotations
@@ -152,8 +153,16 @@ def _lock(out: Path) -> int:
     return fd
 
 
+def _leftover(p: Path) -> bool:
+    """What a kill before setup.json was written can leave (by an older version, which made these first)."""
+    if p.name == ".calibrate.lock" or p.name.startswith(".setup.json.part-"):
+        return True
+    return p.name in ("trials", "batches") and p.is_dir() and not any(p.iterdir())
+
+
 def prepare_folder(setup: CalSetup, out: Path) -> None:
-    """Create the folder, or check that it holds this calibration (a resume)."""
+    """Create the folder, or check that it holds this calibration (a resume). setup.json is written (atomically)
+    before anything else, so a kill at any point leaves either a folder that resumes or one that starts afresh."""
     ident = setup.identity()
     path = out / "setup.json"
     if path.is_file():
@@ -167,12 +176,12 @@ def prepare_folder(setup: CalSetup, out: Path) -> None:
                 f"{out}: holds a different calibration (changed: {', '.join(changed) or 'its record'}); resuming "
                 "needs the same log, base scenario, --fit, --seed and --batch; choose another --out"
             )
-        return
-    if out.is_dir() and any(p.name != ".calibrate.lock" for p in out.iterdir()):
+    elif out.is_dir() and not all(_leftover(p) for p in out.iterdir()):
         raise CalibrationError(f"{out}: exists and is not a calibration folder (no setup.json); choose another --out")
-    (out / "trials").mkdir(parents=True, exist_ok=True)
+    else:
+        write_json_atomic({"hash": canonical_hash(ident), "identity": ident}, path)
+    (out / "trials").mkdir(exist_ok=True)  # a kill may have come between setup.json and these
     (out / "batches").mkdir(exist_ok=True)
-    write_json_atomic({"hash": canonical_hash(ident), "identity": ident}, path)
 
 
 def best_record(out: Path) -> dict[str, Any] | None:
@@ -344,18 +353,24 @@ class _Search:
             self.report.run_s += res["run_s"]
             _record(self.out, setup, {**res, "number": n}, best["params"], replicate=r)
 
-    def ask(self, k: int, size: int) -> list[int]:
-        """Batch k's trial numbers: asked now, or read from batches/K.json when a resume finds them."""
+    def ask(self, k: int) -> list[int]:
+        """Batch k's trial numbers: asked now, or read from batches/K.json when a resume finds them. A batch is
+        always asked whole (`batch` trials) even when the budget ends inside it, so a later, bigger budget
+        simulates the rest of it and gets the same trials as an uninterrupted run."""
         plan = self.out / "batches" / f"{k:05d}.json"
-        if plan.is_file():
-            numbers: list[int] = json.loads(plan.read_text(encoding="utf-8"))["numbers"]
+        numbers: list[int] = json.loads(plan.read_text(encoding="utf-8"))["numbers"] if plan.is_file() else []
+        if len(numbers) >= self.setup.batch:
             return numbers
+        # a new batch, or one an older version planned short (it asked only up to the budget): ask what is missing
+        planned = set(numbers)
+        for other in (self.out / "batches").glob("*.json"):
+            planned.update(json.loads(other.read_text(encoding="utf-8"))["numbers"])
         for t in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-            self.study.tell(t.number, state=TrialState.FAIL)  # asked before a kill cut this batch's asks short
+            if t.number not in planned:
+                self.study.tell(t.number, state=TrialState.FAIL)  # asked before a kill cut these asks short
         self.study.sampler = _sampler(self.setup, k)
         dists = _distributions(self.setup.space)
-        numbers = []
-        for i in range(size):
+        for i in range(len(numbers), self.setup.batch):
             trial = self.study.ask(dists)
             trial.set_user_attr("batch", k)
             trial.set_user_attr("slot", i)
@@ -365,7 +380,7 @@ class _Search:
 
     def batch(self, k: int) -> None:
         setup, out, report = self.setup, self.out, self.report
-        numbers = self.ask(k, min(setup.batch, setup.budget - k * setup.batch))
+        numbers = self.ask(k)[: setup.budget - k * setup.batch]  # the budget may end inside the batch
         trials = {t.number: t for t in self.study.get_trials(deepcopy=False)}
         open_ = [n for n in numbers if trials[n].state == TrialState.RUNNING]
         params = {n: dict(trials[n].params) for n in numbers}
@@ -383,7 +398,8 @@ class _Search:
                 report.best = rec["distance"]
             if self.on_trial is not None:
                 self.on_trial(report)
-        for n in open_:  # in trial order, so the study is the same however the simulations finished
+        for n in open_:  # in trial order, so the study is the same however the simulations finished (the
+            # trials past the budget stay asked, RUNNING, until a bigger budget simulates them)
             told = read_record(out, n)
             if told is None:
                 raise CalibrationError(f"{trial_path(out, n)}: missing after its simulation; run again to resume")
