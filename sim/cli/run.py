@@ -28,7 +28,14 @@ from learncomm.sim.cli.app import (
 )
 from learncomm.sim.cli.dashboard import write_after
 from learncomm.sim.cli.progress import count_progress, day_progress
-from learncomm.sim.cli.tables import print_comparison, print_left_behind, print_llm_quality, print_roles, print_summary
+from learncomm.sim.cli.tables import (
+    print_comparison,
+    print_group_outcomes,
+    print_left_behind,
+    print_llm_quality,
+    print_roles,
+    print_summary,
+)
 from learncomm.sim.runs.claim import ResultsError, claim_dir, release_dir, stamped_dir
 from learncomm.sim.schema.loading import ScenarioError, load_scenario, scenario_question, shipped_scenarios
 from learncomm.sim.schema.vocab import LEARNER_OUTCOMES
@@ -64,15 +71,35 @@ def run(
     api_key_env: ApiKeyEnvOpt = None,
     allow_endpoint: AllowEndpointOpt = None,
     llm_cache: LlmCacheOpt = None,
+    by: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--by",
+            help="Also report outcomes per value of a learner attribute (repeatable; two are crossed): "
+            "confidence_group, access_class, stage, cohort, community, tutoring_role, activity_level.",
+        ),
+    ] = None,
+    group: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--group",
+            help="NAME=EXPR: also report a group of learners given by a DuckDB SQL expression over learners.parquet "
+            'columns, e.g. --group patchy="access < 0.5" (repeatable).',
+        ),
+    ] = None,
     no_dashboard: Annotated[
         bool, typer.Option("--no-dashboard", help="Do not write the run's dashboard.html.")
     ] = False,
 ) -> None:
-    """Run a scenario, write its run folder, and print outcomes per confidence group."""
+    """Run a scenario, write its run folder, and print outcomes per confidence group (and per --by/--group)."""
     from learncomm.sim.runs.run import default_run_dir, run_scenario  # the engine: loaded when a run starts
+    from learncomm.sim.runs.subgroups import GroupError, parse_spec
 
     claimed: Path | None = None
     try:
+        spec = parse_spec(by, group)
+        if spec.show:
+            raise GroupError(f"--group {spec.show[0]}: give a definition, NAME=EXPR (run prints every group)")
         sc = prepare(scenario, days, learners, sets)
         used_seed = sc.seed if seed is None else seed
         if decider not in (None, "policy", "openai", "local"):
@@ -95,9 +122,16 @@ def run(
         )
         with day_progress(out, f"{escape(sc.name)} (seed {used_seed})", sc.days) as advance:
             result = run_scenario(
-                sc, seed=used_seed, out=target, on_day=advance, source=scenario, deciders=factory, claimed=True
+                sc,
+                seed=used_seed,
+                out=target,
+                on_day=advance,
+                source=scenario,
+                deciders=factory,
+                claimed=True,
+                groups=spec,
             )
-    except (ScenarioError, ResultsError) as exc:
+    except (ScenarioError, ResultsError, GroupError) as exc:
         if claimed is not None:
             release_dir(claimed)
         fail(str(exc))
@@ -112,6 +146,7 @@ def run(
         title=f"{escape(sc.name)}: outcomes per confidence group after "
         f"{plural(result.summary['community']['days'], 'day')} (seed {used_seed})",
     )
+    print_group_outcomes(out, result.summary["subgroups"].get("requested", []))
     print_roles(out, result.summary.get("roles", {}))
     print_llm_quality(out, result.summary.get("llm_quality", {}))
     print_warnings(result.summary.get("warnings", []))

@@ -82,6 +82,21 @@ def _size(r: Any) -> str:
     return f" (n = {na})" if na == nb else f" (n = {na} in A, {nb} in B)"  # per seed
 
 
+def print_group_outcomes(console: Console, rows: list[dict[str, Any]]) -> None:
+    """`run --by/--group`: one line per group with its size and mean outcomes (summary.json `subgroups.requested`)."""
+    if not rows:
+        return
+    cols = ("knowledge_gain", "confidence_change", "retained", "days_present")
+    table = Table(title="Outcomes per group (--by, --group)", title_justify="left")
+    table.add_column("group", no_wrap=True)
+    table.add_column("learners", justify="right")
+    for c in cols:
+        table.add_column(LEARNER_OUTCOMES[c], justify="right")
+    for r in rows:
+        table.add_row(Text(str(r["group"])), str(r["learners"]), *(number(r[c], 3) for c in cols))
+    console.print(table)
+
+
 def print_llm_quality(console: Console, quality: dict[str, dict[str, Any]]) -> None:
     """What the language model decided, per role, and a warning where it looks like noise."""
     if not quality:

@@ -8,7 +8,7 @@ from typing import Any
 from learncomm.sim.dashboard import network_view, participation_view, roles_view, run_figures
 from learncomm.sim.dashboard.common import Section, atomic_write_text, esc, figure_html, fmt, page, table_html
 from learncomm.sim.dashboard.folders import Run, inputs_tag, load_run, replicates
-from learncomm.sim.schema.vocab import SCOPES
+from learncomm.sim.schema.vocab import LEARNER_OUTCOMES, SCOPES
 
 OUTCOME_ROWS = (
     ("knowledge_gain", "knowledge gain", 3),
@@ -130,6 +130,7 @@ def sections(run: Run) -> tuple[list[Section], int]:
             )
         )
     out.append(network_section(run))
+    out.extend(subgroup_sections(run.summary))
     out.extend(roles_sections(run))
     out[:0] = warnings_sections(run.summary)  # first: what did not happen
     return out, n_rep
@@ -164,6 +165,36 @@ def network_section(run: Run) -> Section:
     return Section(
         "network", "Social network (snapshot at the end)", how, figure_html(fig, "fig-network"), notes=[snap.note]
     )
+
+
+def subgroup_sections(summary: dict[str, Any]) -> list[Section]:
+    """Outcomes per subgroup: confidence group x access class (every run) and the groups asked for with
+    `run --by/--group` (summary.json `subgroups`); names and values are data, escaped by table_html."""
+    sub = summary.get("subgroups") or {}
+    cols = ("knowledge_gain", "confidence_change", "retained", "days_present")
+    tables = []
+    for key, rows in sub.items():
+        if not isinstance(rows, list) or not rows:
+            continue
+        title = "groups asked for (--by, --group)" if key == "requested" else key
+        names = [
+            str(
+                r.get("group")
+                or " & ".join(f"{k}={v}" for k, v in r.items() if k not in (*LEARNER_OUTCOMES, "learners"))
+            )
+            for r in rows
+        ]
+        body = [[n, fmt(r.get("learners")), *(fmt(r.get(c)) for c in cols)] for n, r in zip(names, rows, strict=True)]
+        tables.append(
+            f"<h3>{esc(title)}</h3>" + table_html(["group", "learners", *(LEARNER_OUTCOMES[c] for c in cols)], body)
+        )
+    if not tables:
+        return []
+    how = (
+        "mean outcomes of the learners in each subgroup at the end of the run: who is left behind within this run "
+        "(for the difference a scenario makes, learner by learner, use learncomm compare --by)."
+    )
+    return [Section("subgroups", "Outcomes per subgroup", how, "".join(tables))]
 
 
 def roles_sections(run: Run) -> list[Section]:

@@ -29,6 +29,7 @@ from learncomm.sim.runs.store import (
     write_json,
     write_table,
 )
+from learncomm.sim.runs.subgroups import GroupSpec, group_outcomes
 from learncomm.sim.schema.loading import ScenarioError
 from learncomm.sim.schema.roles import Prices
 from learncomm.sim.schema.scenario import Scenario
@@ -80,7 +81,7 @@ def simulate(
     return model, ts
 
 
-def run_scenario(
+def run_scenario(  # noqa: PLR0913 - the last three are optional keywords of the CLI's run
     scenario: Scenario,
     seed: int | None = None,
     out: Path | None = None,
@@ -88,17 +89,22 @@ def run_scenario(
     source: str | None = None,
     deciders: DeciderFactory | None = None,
     claimed: bool = False,
+    groups: GroupSpec | None = None,
 ) -> RunResult:
     """Run a scenario and, when `out` is given, write its run folder atomically.
 
     `out` is claimed before the simulation starts (an existing or unwritable folder fails at once, and is never
     replaced);
-    `claimed`: the caller claimed it already (`claim_dir`, `stamped_dir(claim=True)`)."""
+    `claimed`: the caller claimed it already (`claim_dir`, `stamped_dir(claim=True)`). `groups` (`run --by/--group`):
+    outcomes per requested subgroup in summary.json's `subgroups.requested` (a group nobody is in: GroupError, nothing
+    written)."""
     started = time.perf_counter()
     deciders = deciders or DeciderFactory()
     with ExitStack() as stack:
         tmp = None if out is None else stack.enter_context(atomic_dir(out, claimed=claimed))
         result = _run(scenario, seed, on_day, source, deciders, started)
+        if groups is not None and (groups.by or groups.custom):
+            result.summary["subgroups"]["requested"] = group_outcomes(result.learners, groups)
         if tmp is not None:
             _write(result, tmp)
     result.path = None if out is None else Path(out)

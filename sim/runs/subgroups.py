@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from learncomm.sim.schema.vocab import GROUPS, STAGES, TUTORING_ROLES
+from learncomm.sim.schema.vocab import GROUPS, LEARNER_OUTCOMES, STAGES, TUTORING_ROLES
 
 
 class GroupError(ValueError):
@@ -223,6 +223,21 @@ def memberships(learners: pd.DataFrame, spec: GroupSpec) -> dict[str, pd.Series]
     for name, expr in spec.custom:
         out[name] = evaluate(expr, learners, f"--group {name}")
     return out
+
+
+def group_outcomes(learners: pd.DataFrame, spec: GroupSpec) -> list[dict[str, object]]:
+    """`run --by/--group`: one row per group (name, size, mean of each outcome), in `memberships` order. A
+    user-defined group that matches no learner is a GroupError: a split nobody is in answers nothing."""
+    masks = memberships(learners, spec)
+    for name, _ in spec.custom:
+        if not masks[name].any():
+            raise GroupError(f"--group {name}: matches no learner in this run")
+    rows: list[dict[str, object]] = []
+    for name, mask in masks.items():
+        sub = learners[mask.to_numpy()]
+        if len(sub):
+            rows.append({"group": name, "learners": len(sub), **{o: float(sub[o].mean()) for o in LEARNER_OUTCOMES}})
+    return rows
 
 
 DEFAULT_GROUPS = ("all", *GROUPS, "tutors", "tutees")
