@@ -6,6 +6,8 @@ sim/cli/__init__.py imports them all."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,6 +18,7 @@ from rich.markup import escape
 
 from learncomm import __version__
 from learncomm.roles.trust import Trust
+from learncomm.sim.runs.claim import release_dir
 from learncomm.sim.schema.loading import ScenarioError, load_scenario, read_yaml, with_changes
 from learncomm.sim.schema.scenario import Scenario
 
@@ -94,6 +97,31 @@ def fail(message: str, code: int = 2) -> None:
     SQL, model text and `[local-llm]` are never rich markup)."""
     err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, markup=True, soft_wrap=True)
     raise typer.Exit(code)
+
+
+class Claimed:
+    """The output folder a command has claimed (sim/runs/claim.py), to release if the command fails."""
+
+    path: Path | None = None
+
+    def take(self, path: Path) -> Path:
+        self.path = path
+        return path
+
+
+@contextmanager
+def released_on_error(*expected: type[Exception]) -> Iterator[Claimed]:
+    """Run a command's work: on any failure its claimed folder is released (never left half-written); an
+    `expected` error is a clean message and exit 2, anything else propagates (Ctrl-C, SIGTERM, a bug)."""
+    claimed = Claimed()
+    try:
+        yield claimed
+    except BaseException as exc:
+        if claimed.path is not None:
+            release_dir(claimed.path)
+        if isinstance(exc, expected):
+            fail(str(exc))
+        raise
 
 
 def print_warnings(warnings: list[dict[str, str]]) -> None:

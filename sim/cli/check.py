@@ -10,9 +10,9 @@ from rich import box
 from rich.markup import escape
 from rich.table import Table
 
-from learncomm.sim.cli.app import app, err, fail, out, warn
+from learncomm.sim.cli.app import app, err, fail, out, released_on_error, warn
 from learncomm.sim.cli.progress import count_progress
-from learncomm.sim.runs.claim import ResultsError, claim_dir, release_dir
+from learncomm.sim.runs.claim import ResultsError, claim_dir
 from learncomm.sim.schema.loading import ScenarioError
 
 if TYPE_CHECKING:
@@ -150,12 +150,11 @@ def check(
         if activity.members_listed:
             out.print(f"  {activity.members_listed:,} listed members never appear in the log (counted, 0 posts)")
     n = seeds or (FAST_SEEDS if fast else DEFAULT_SEEDS)
-    claimed: Path | None = None
-    try:
+    with released_on_error(ScenarioError, ResultsError, OSError) as claimed:
         for s in scenario or []:
             load_scenario(s)  # a bad --scenario fails before any run
         # claimed before the runs, as `run` claims its folder: a taken or unwritable --out fails now
-        target = claimed = claim_dir(out_dir, on_stale=warn) if out_dir else default_check_dir(results, claim=True)
+        target = claimed.take(claim_dir(out_dir, on_stale=warn) if out_dir else default_check_dir(results, claim=True))
         pairs, _ = plan(FACTS, fast, scenario)
         needed = {s for f, s in pairs} | {f.baseline for f, _ in pairs if f.baseline}
         with count_progress(err, "model check", len(needed) * n) as advance:
@@ -169,15 +168,6 @@ def check(
                 on_run=lambda _s, _seed: advance(),
             )
         path = write_report(report, target, claimed=True)
-    except (ScenarioError, ResultsError, OSError) as exc:
-        if claimed is not None:
-            release_dir(claimed)
-        fail(str(exc))
-        return
-    except BaseException:
-        if claimed is not None:
-            release_dir(claimed)
-        raise
     print_facts(report)
     if report.log is not None:
         print_figures(report)

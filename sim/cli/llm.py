@@ -19,7 +19,7 @@ from learncomm.roles.deciders import DeciderError
 from learncomm.roles.evaluate import Thresholds
 from learncomm.roles.local_server import LocalModelError, LocalServer
 from learncomm.roles.trust import TrustError
-from learncomm.sim.cli.app import app, fail, out
+from learncomm.sim.cli.app import app, fail, out, released_on_error
 from learncomm.sim.cli.llm_eval import Asking, print_eval, run_eval, write_eval
 from learncomm.sim.schema.loading import ScenarioError
 
@@ -119,7 +119,7 @@ def eval_(
     Exit 0 when every threshold holds, 1 when one does not, 2 on bad input. Writes eval.json and a dashboard page.
     """
     from learncomm.roles.evaluate import EvalError, load_situations
-    from learncomm.sim.runs.claim import ResultsError, claim_dir, release_dir, stamped_dir
+    from learncomm.sim.runs.claim import ResultsError, claim_dir, stamped_dir
 
     if decider not in ("local", "openai"):
         fail(f"--decider {decider}: expected local or openai")
@@ -128,25 +128,17 @@ def eval_(
         fail(f"--language {language}: expected a two-letter ISO 639-1 code such as en, de, fr")
         return
     limits = Thresholds(min_valid, max_refusal, max_placeholder, min_names_choice, min_in_language, max_position_share)
-    claimed: Path | None = None
-    try:
+    with released_on_error(
+        EvalError, ResultsError, ScenarioError, TrustError, DeciderError, LocalModelError
+    ) as claimed:
         wanted = [r.strip() for r in roles.split(",") if r.strip()] if roles else None
         situations = load_situations(roles=wanted, per_role=per_role)
         label = re.sub(r"[^A-Za-z0-9_.-]+", "-", model or decider)[:60]
-        claimed = claim_dir(out_dir) if out_dir else stamped_dir(results, f"llm-eval-{label}", claim=True)
+        target = claimed.take(claim_dir(out_dir) if out_dir else stamped_dir(results, f"llm-eval-{label}", claim=True))
         asking = Asking(decider, model, base_url, api_key_env, seed, timeout, (price_input, price_output))
         report = run_eval(asking, language, limits, situations)
-        write_eval(report, claimed)
-    except (EvalError, ResultsError, ScenarioError, TrustError, DeciderError, LocalModelError) as exc:
-        if claimed is not None:
-            release_dir(claimed)
-        fail(str(exc))
-        return
-    except BaseException:
-        if claimed is not None:
-            release_dir(claimed)
-        raise
+        write_eval(report, target)
     print_eval(report)
-    out.print(f"Report: [bold]{escape(str(claimed))}[/] (eval.json, dashboard.html)")
+    out.print(f"Report: [bold]{escape(str(target))}[/] (eval.json, dashboard.html)")
     if not report["passed"]:
         raise typer.Exit(1)

@@ -23,6 +23,7 @@ from learncomm.sim.cli.app import (
     out,
     prepare,
     print_warnings,
+    released_on_error,
     user_trust,
     warn,
 )
@@ -36,7 +37,7 @@ from learncomm.sim.cli.tables import (
     print_roles,
     print_summary,
 )
-from learncomm.sim.runs.claim import ResultsError, claim_dir, release_dir, stamped_dir
+from learncomm.sim.runs.claim import ResultsError, claim_dir, stamped_dir
 from learncomm.sim.schema.loading import ScenarioError, load_scenario, scenario_question, shipped_scenarios
 from learncomm.sim.schema.vocab import LEARNER_OUTCOMES
 from learncomm.sim.schema.wording import plural
@@ -95,8 +96,7 @@ def run(
     from learncomm.sim.runs.run import default_run_dir, run_scenario  # the engine: loaded when a run starts
     from learncomm.sim.runs.subgroups import GroupError, parse_spec
 
-    claimed: Path | None = None
-    try:
+    with released_on_error(ScenarioError, ResultsError, GroupError) as claimed:
         spec = parse_spec(by, group)
         if spec.show:
             raise GroupError(f"--group {spec.show[0]}: give a definition, NAME=EXPR (run prints every group)")
@@ -105,7 +105,7 @@ def run(
         if decider not in (None, "policy", "openai", "local"):
             raise ScenarioError(f"--decider {decider}: expected policy, openai or local")
         # the folder is claimed before the run: a taken or unwritable --out fails now, not after the simulation
-        target = claimed = (
+        target = claimed.take(
             claim_dir(out_dir, on_stale=warn) if out_dir else default_run_dir(results, sc, used_seed, claim=True)
         )
         # --decider local --base-url URL: use a server already running (`learncomm llm serve`) instead of starting one
@@ -131,15 +131,6 @@ def run(
                 claimed=True,
                 groups=spec,
             )
-    except (ScenarioError, ResultsError, GroupError) as exc:
-        if claimed is not None:
-            release_dir(claimed)
-        fail(str(exc))
-        return
-    except BaseException:
-        if claimed is not None:
-            release_dir(claimed)
-        raise
     print_summary(
         out,
         result.summary,
@@ -166,19 +157,10 @@ def replay(
     """Re-run a recorded run with no LLM (the recorded decisions) and check the results are identical."""
     from learncomm.sim.runs.replay import replay_run  # the engine: loaded when a replay starts
 
-    claimed: Path | None = None
-    try:
-        claimed = claim_dir(out_dir, on_stale=warn) if out_dir else None  # as `run` claims its folder
-        same, detail = replay_run(run_dir, out_dir, claimed=claimed is not None)
-    except (ScenarioError, ResultsError) as exc:
-        if claimed is not None:
-            release_dir(claimed)
-        fail(str(exc))
-        return
-    except BaseException:
-        if claimed is not None:
-            release_dir(claimed)
-        raise
+    with released_on_error(ScenarioError, ResultsError) as claimed:
+        if out_dir:
+            claimed.take(claim_dir(out_dir, on_stale=warn))  # as `run` claims its folder
+        same, detail = replay_run(run_dir, out_dir, claimed=claimed.path is not None)
     if not same:
         fail(f"the replay differs from the recording: {detail}", code=1)
     out.print(
@@ -264,8 +246,7 @@ def compare(
     from learncomm.sim.runs.compare import save_comparison
     from learncomm.sim.runs.subgroups import GroupError, parse_spec, shown_groups
 
-    claimed: Path | None = None
-    try:
+    with released_on_error(ScenarioError, ResultsError, GroupError) as claimed:
         spec = parse_spec(by, group)
         if outcome not in LEARNER_OUTCOMES:
             raise GroupError(f"--outcome {outcome}: expected one of {', '.join(LEARNER_OUTCOMES)}")
@@ -280,7 +261,7 @@ def compare(
         )
         check_deciders([sa, sb], factory, where=f"{a} / {b}")  # a refused key: one error now, nothing written
         # claimed before the runs: a taken or unwritable --out fails now, not after them
-        target = claimed = (
+        target = claimed.take(
             claim_dir(out_dir, on_stale=warn)
             if out_dir
             else stamped_dir(results, f"compare-{sa.name}-vs-{sb.name}", claim=True)
@@ -304,15 +285,6 @@ def compare(
             "group": group or [],
         }
         save_comparison(result, target, request, claimed=True)
-    except (ScenarioError, ResultsError, GroupError) as exc:
-        if claimed is not None:
-            release_dir(claimed)
-        fail(str(exc))
-        return
-    except BaseException:
-        if claimed is not None:
-            release_dir(claimed)
-        raise
     print_comparison(out, result, show)
     print_left_behind(out, result, outcome)
     print_warnings(side_warnings(result.warnings, {"A": sa.name, "B": sb.name}, seeds))
