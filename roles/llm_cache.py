@@ -17,6 +17,7 @@ role's message is cut to 400 characters anyway), and nothing more is added once 
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import sqlite3
@@ -64,6 +65,13 @@ class SQLiteLLMCache(BaseCache):
             raise CacheFileError(f"{self.path}: cannot open the LLM cache: {exc}") from None
         if head and head != SQLITE_MAGIC:  # an empty or new file becomes a database
             raise CacheFileError(f"{self.path}: the LLM cache is not an SQLite database")
+        # two workers opening a new file at once: switching it to WAL can fail with "database is locked" (the busy
+        # timeout does not cover it), so creation is one process at a time, under a lock file beside it
+        with open(self.path.with_name(self.path.name + ".lock"), "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            self._create()
+
+    def _create(self) -> None:
         try:
             db = self._connect()
             try:
