@@ -151,3 +151,20 @@ def test_datacollector_has_every_metric_and_a_row_per_day() -> None:
     assert list(df.columns) == list(METRICS)
     assert len(df) == 8
     assert df.iloc[-1].to_dict() == pytest.approx(model.metrics, nan_ok=True)
+
+
+def test_sparse_and_dense_sums_give_the_same_outcomes_to_the_last_bit(monkeypatch) -> None:
+    """A mask covering few learners is summed over its rows, a dense one through a product over every learner:
+    the same numbers in the same order, so every outcome is identical (an open community: most not arrived)."""
+    from learncomm.sim.engine import metrics
+
+    scn = make_scenario(learners=400, days=60, arrivals={"founders": 0.1, "wave_days": 60.0})
+    model = make_model(scn, seed=3, agents=False)
+    run(model, 6)
+    assert 0 < model.state.joined.sum() < 0.5 * model.state.n  # the joined are a sparse mask
+    rows = {}
+    for share in (0.0, 1.1):  # every mask dense, every mask sparse
+        monkeypatch.setattr(metrics, "SPARSE", share)
+        rows[share] = day_metrics(model.state, model.last_day)
+    assert rows[0.0] == rows[1.1]
+    assert rows[0.0]["posts"] > 0 and rows[0.0]["present_all"] > 0

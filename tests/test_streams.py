@@ -6,10 +6,11 @@ import dataclasses
 
 import numpy as np
 import pandas as pd
+import pytest
 from conftest import make_model, make_scenario, run
 
 from learncomm.sim.engine.model import CommunityModel
-from learncomm.sim.engine.streams import PURPOSES, DayStreams, Draws, TakenDraws
+from learncomm.sim.engine.streams import PURPOSES, DayStreams, Draws, TakenDraws, _Ahead
 
 
 def recorded(model: CommunityModel, days: int) -> list[Draws]:
@@ -92,3 +93,25 @@ def test_taken_draws_gather_each_purpose_on_use_as_take_does() -> None:
         pass
     else:
         raise AssertionError("an unknown purpose must raise AttributeError")
+
+
+def test_drawing_ahead_on_a_second_thread_gives_the_same_numbers_day_after_day() -> None:
+    """Tomorrow's draws made on a thread while today runs (large runs) are the numbers drawn in line."""
+    inline, ahead = DayStreams(7, 300, prospects=40, ahead=False), DayStreams(7, 300, prospects=40, ahead=True)
+    days = [(inline.today(), ahead.today()) for _ in range(5)]
+    assert same_draws([a for a, _ in days], [b for _, b in days])
+    assert not np.array_equal(days[0][0].topic, days[1][0].topic)  # and the days differ
+    assert DayStreams(1, 10).ahead is False and DayStreams(1, 20_000).ahead is True  # AHEAD_MIN learners
+
+
+def test_a_failure_on_the_drawing_thread_is_raised_in_the_caller() -> None:
+    """A MemoryError drawing tomorrow's numbers is not lost on the thread: the day that needs them raises it."""
+
+    def broken() -> dict[str, np.ndarray]:
+        raise MemoryError("no room for tomorrow's draws")
+
+    d = DayStreams(8, 30, ahead=True)
+    d.today()
+    d._next = _Ahead(broken)  # as if drawing tomorrow's numbers had failed
+    with pytest.raises(MemoryError, match="no room"):
+        d.today()
