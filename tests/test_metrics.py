@@ -168,3 +168,55 @@ def test_sparse_and_dense_sums_give_the_same_outcomes_to_the_last_bit(monkeypatc
         rows[share] = day_metrics(model.state, model.last_day)
     assert rows[0.0] == rows[1.1]
     assert rows[0.0]["posts"] > 0 and rows[0.0]["present_all"] > 0
+
+
+def test_a_large_run_computing_outcomes_on_a_second_thread_records_the_same_rows() -> None:
+    """From AHEAD_MIN learners a day's outcomes are computed on a second thread while the next day runs: every
+    row, and `model.metrics` after every day, equal the ones computed in line."""
+    scn = make_scenario(
+        learners=300,
+        days=15,
+        arrivals={"founders": 0.3, "wave_days": 5.0},
+        params__leave_rate=0.2,
+        settings__community__leaving=1.0,
+    )
+    inline, ahead = make_model(scn, seed=9, agents=False), make_model(scn, seed=9, agents=False)
+    ahead.day_streams.ahead = True  # as a run of 20,000 learners or more does
+    for _ in range(15):
+        inline.step()
+        ahead.step()
+        assert ahead._pending is not None or ahead.day == 0  # the outcomes really are on the other thread
+        assert ahead.metrics == inline.metrics
+    a, b = inline.datacollector.get_model_vars_dataframe(), ahead.datacollector.get_model_vars_dataframe()
+    assert len(a) == 16 and a.equals(b)
+    assert a["arrivals"].iloc[1:].sum() > 0 and a["leavers"].sum() > 0  # learners came and went meanwhile
+
+
+def test_frozen_inputs_copy_everything_day_metrics_reads_that_a_day_changes() -> None:
+    """`day_metrics` on the frozen copy must not see tomorrow's changes: every field it reads is either copied
+    (CHANGING) or fixed from the start (group, initial knowledge and confidence)."""
+    from learncomm.agents.state import LearnerState
+    from learncomm.sim.engine import metrics
+
+    model = make_model(make_scenario(learners=40, days=3), seed=1, agents=False)
+    run(model, 2)
+    read: set[str] = set()
+
+    class Spy:
+        def __getattr__(self, name: str):
+            read.add(name)
+            return getattr(model.state, name)
+
+    metrics.day_metrics(Spy(), model.last_day)  # type: ignore[arg-type]
+    fixed = {"group", "initial_mean_knowledge", "initial_confidence"}
+    properties = {name for name in read if isinstance(getattr(LearnerState, name, None), property)}
+    assert read - properties - fixed == set(metrics.CHANGING)
+    snap = metrics.frozen_inputs(model.state)
+    for name in metrics.CHANGING:
+        assert np.array_equal(getattr(snap, name), getattr(model.state, name))
+        assert not np.shares_memory(getattr(snap, name), getattr(model.state, name))
+    day = model.last_day
+    before = metrics.day_metrics(snap, day)
+    model.step()  # the day changes the state, not the frozen copy
+    assert metrics.day_metrics(snap, day) == before
+    assert metrics.day_metrics(model.state, day) != before

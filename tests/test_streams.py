@@ -9,8 +9,9 @@ import pandas as pd
 import pytest
 from conftest import make_model, make_scenario, run
 
+from learncomm.sim.engine.background import Ahead
 from learncomm.sim.engine.model import CommunityModel
-from learncomm.sim.engine.streams import PURPOSES, DayStreams, Draws, TakenDraws, _Ahead
+from learncomm.sim.engine.streams import PURPOSES, DayStreams, Draws, TakenDraws
 
 
 def recorded(model: CommunityModel, days: int) -> list[Draws]:
@@ -112,6 +113,6 @@ def test_a_failure_on_the_drawing_thread_is_raised_in_the_caller() -> None:
 
     d = DayStreams(8, 30, ahead=True)
     d.today()
-    d._next = _Ahead(broken)  # as if drawing tomorrow's numbers had failed
+    d._next = Ahead(broken)  # as if drawing tomorrow's numbers had failed
     with pytest.raises(MemoryError, match="no room"):
         d.today()

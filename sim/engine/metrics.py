@@ -7,6 +7,7 @@ timeseries.parquet and the model's DataCollector.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 
 import numpy as np
@@ -130,6 +131,29 @@ class _RowMeans:
             k = self.knowledge if rows is None else self.knowledge[rows]
             self._done[key] = np.einsum("it->i", k) / k.shape[1]  # einsum: 3x faster than mean(axis=1) on narrow rows
         return self._done[key]
+
+
+CHANGING: tuple[str, ...] = (
+    "knowledge",
+    "confidence",
+    "motivation",
+    "active",
+    "joined",
+    "joined_day",
+    "posts",
+    "stage",
+)
+"""What `day_metrics` reads of the state that a day changes; the rest it reads (`group`, `initial_mean_knowledge`,
+`initial_confidence`) is fixed at the start."""
+
+
+def frozen_inputs(state: LearnerState) -> LearnerState:
+    """A shallow copy of `state` with its own copies of the arrays in CHANGING: `day_metrics` on it gives the
+    outcomes of this moment while the next day changes the state (a large run computes them on a second thread)."""
+    snap = copy.copy(state)
+    for name in CHANGING:
+        setattr(snap, name, getattr(state, name).copy())
+    return snap
 
 
 def day_metrics(state: LearnerState, day: DayResult | None = None) -> dict[str, float]:

@@ -12,9 +12,10 @@ from learncomm.agents.experts import Expert
 from learncomm.agents.learner import Learner
 from learncomm.agents.population import add_prospects, draw_arrivals, draw_population, pair_tutors
 from learncomm.agents.state import LearnerState
+from learncomm.sim.engine.background import Ahead
 from learncomm.sim.engine.day import DayResult, run_day
 from learncomm.sim.engine.levers import Levers
-from learncomm.sim.engine.metrics import METRICS, day_metrics
+from learncomm.sim.engine.metrics import METRICS, day_metrics, frozen_inputs
 from learncomm.sim.engine.streams import DayStreams, stream
 from learncomm.sim.engine.today import Day
 from learncomm.sim.engine.world import World, build_world
@@ -85,9 +86,10 @@ class CommunityModel(mesa.Model):
                 Expert(self, c)
         self.meetup_history: dict[int, list[tuple[int, int]]] = {}  # community -> (day, attendance) of each meetup
         self.roles = self._make_roles(deciders)  # None without roles
-        self.metrics: dict[str, float] = day_metrics(self.state)
-        self.datacollector = mesa.DataCollector(model_reporters={m: partial(metric, m) for m in METRICS})
-        self.datacollector.collect(self)
+        self._metrics: dict[str, float] = day_metrics(self.state)
+        self._pending: Ahead[dict[str, float]] | None = None  # a large run's outcomes, computed on a second thread
+        self._datacollector = mesa.DataCollector(model_reporters={m: partial(metric, m) for m in METRICS})
+        self._datacollector.collect(self)
 
     def _make_roles(self, deciders: DeciderFactory | None) -> RoleSet | None:
         """The scenario's AI roles. The engine's one import of the roles, and a lazy one:
@@ -102,6 +104,25 @@ class CommunityModel(mesa.Model):
     def interventions(self) -> list[dict[str, Any]]:
         """The roles' decisions so far, as rows of interventions.parquet (none without roles)."""
         return [] if self.roles is None else [r.row() for r in self.roles.interventions]
+
+    @property
+    def metrics(self) -> dict[str, float]:
+        """The outcomes of the last day (waits for them when a large run computes them on a second thread)."""
+        self._settle()
+        return self._metrics
+
+    @property
+    def datacollector(self) -> mesa.DataCollector:
+        """Every day's outcomes so far, the last day's included."""
+        self._settle()
+        return self._datacollector
+
+    def _settle(self) -> None:
+        """Take the outcomes computed on the second thread and record them: the day's row, in day order."""
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            self._metrics = pending.result()
+            self._datacollector.collect(self)
 
     @property
     def day(self) -> int:
@@ -121,8 +142,12 @@ class CommunityModel(mesa.Model):
             experts.do("step")
         if self.roles is not None:
             self.roles.step()
-        self.metrics = day_metrics(self.state, self.last_day)
-        self.datacollector.collect(self)
+        self._settle()
+        if self.day_streams.ahead:  # a large run: today's outcomes on a second thread while tomorrow runs
+            self._pending = Ahead(partial(day_metrics, frozen_inputs(self.state), self.last_day))
+        else:
+            self._metrics = day_metrics(self.state, self.last_day)
+            self._datacollector.collect(self)
         s = self.state
         if self.steps >= self.scenario.days or not (s.active.any() or (~s.joined & (s.joined_day > self.day)).any()):
             self.running = False  # the last day, or nobody left and nobody still to arrive

@@ -7,12 +7,12 @@ numbers of another.
 
 from __future__ import annotations
 
-import threading
 import zlib
-from collections.abc import Callable
 from dataclasses import dataclass, fields
 
 import numpy as np
+
+from learncomm.sim.engine.background import AHEAD_MIN, Ahead
 
 
 def stream(seed: int, name: str) -> np.random.Generator:
@@ -91,11 +91,6 @@ class TakenDraws:
         return value
 
 
-AHEAD_MIN = 20_000
-"""Learners from which tomorrow's draws are made on a second thread while today runs (below it a thread's
-start-up costs more than the draws)."""
-
-
 class DayStreams:
     """The generators of the day's draws: one stream per purpose for the members, and one per purpose
     for a community manager's prospects (rows after the members), so the members' numbers do not
@@ -118,12 +113,12 @@ class DayStreams:
         self._members = [stream(seed, name.replace("_", "-")) for name in purposes]
         self._prospects = [stream(seed, "prospects-" + name.replace("_", "-")) for name in purposes]
         self.ahead = members + prospects >= AHEAD_MIN if ahead is None else ahead
-        self._next: _Ahead | None = None
+        self._next: Ahead[dict[str, np.ndarray]] | None = None
 
     def today(self) -> Draws:
         """The next day's draws (float32: twice as fast to draw, and 2^-24 resolution is ample for daily chances)."""
         drawn = self._next.result() if self._next is not None else self._draw_all()
-        self._next = _Ahead(self._draw_all) if self.ahead else None
+        self._next = Ahead(self._draw_all) if self.ahead else None
         return Draws(*(drawn[name] for name in PURPOSES))
 
     def _draw_all(self) -> dict[str, np.ndarray]:
@@ -134,29 +129,3 @@ class DayStreams:
         if self.prospects:
             u = np.concatenate([u, self._prospects[i].random(self.prospects, dtype=np.float32)])
         return u
-
-
-class _Ahead:
-    """One call on a daemon thread; `result()` waits for it and re-raises what it raised.
-
-    A thread per day, not a pool: a pool's worker does not survive `fork` (sweep workers), a fresh thread
-    does not need to, and starting one costs about 0.1 ms against tens of milliseconds of drawing."""
-
-    def __init__(self, call: Callable[[], dict[str, np.ndarray]]) -> None:
-        self._value: dict[str, np.ndarray] | None = None
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, args=(call,), name="learncomm-draws", daemon=True)
-        self._thread.start()
-
-    def _run(self, call: Callable[[], dict[str, np.ndarray]]) -> None:
-        try:
-            self._value = call()
-        except BaseException as e:  # noqa: BLE001 - handed to the caller's thread
-            self._error = e
-
-    def result(self) -> dict[str, np.ndarray]:
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        assert self._value is not None
-        return self._value
