@@ -351,6 +351,23 @@ def test_absent_learners_forget_in_a_model_run() -> None:
     assert np.allclose(model.state.knowledge[absent], 0.95 * k0[absent])
 
 
+def test_forgetting_over_the_members_rows_equals_the_pass_over_everyone() -> None:
+    """With most learners gone or not yet arrived, forgetting runs over the members' rows only: the same
+    numbers as the pass over every learner (which multiplies the others by 1)."""
+    p = _params(forgetting=0.07)
+    rng = np.random.default_rng(4)
+    for members in (0.2, 0.9):  # the members' rows, and the transposed pass over everyone
+        st = make_state(500, topics=4, knowledge=0.5)
+        st.knowledge[:] = rng.random((500, 4))
+        st.active[:] = rng.random(500) < members
+        k0 = st.knowledge.copy()
+        practised, topic = np.flatnonzero(st.active)[:50], rng.integers(0, 4, 50)
+        forget(st, p, practised, topic)
+        expected = np.where(st.active[:, None], k0 * (1.0 - 0.07), k0)
+        expected[practised, topic] = k0[practised, topic]
+        assert np.array_equal(st.knowledge, expected)
+
+
 # ---------------------------------------------------------------- stages
 
 
@@ -362,6 +379,16 @@ def test_stage_transitions_follow_days_present_and_explains() -> None:
     explains = np.array([0, 0, 2, 3, 7])
     advance_stages(st, p, days, explains)
     assert list(st.stage) == [0, 1, 1, 2, 0]
+
+
+def test_stages_advance_only_over_the_rows_asked() -> None:
+    """The day passes only the learners whose counts moved (`rows`): others keep their stage."""
+    p = _params(regular_after_days=5, core_after_explains=3)
+    st = make_state(4)
+    st.stage[:] = [0, 0, 1, 1]
+    rows = np.array([1, 3, 1])  # a repeat is harmless
+    advance_stages(st, p, np.array([5, 9, 5]), np.array([0, 3, 0]), rows)
+    assert list(st.stage) == [0, 1, 1, 2]
 
 
 def test_stages_in_a_model_run_match_participation_counts() -> None:

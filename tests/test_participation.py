@@ -173,14 +173,14 @@ def test_the_post_record_counts_first_and_last_posts_and_the_first_question() ->
     posts = Posts(
         np.array([True, False]), np.array([False, False]), np.array([False, True]), np.array([0, 0, 2], np.int32)
     )
-    today = record_posts(s, idx, posts, day=4, present=np.array([True, True, False]))
+    today = record_posts(s, idx, posts, day=4)
     assert today.tolist() == [1, 1, 2] and s.posts.tolist() == [1, 1, 2]
     assert s.first_post_day.tolist() == [4, 4, 4] and s.first_question_day.tolist() == [4, -1, -1]
     assert s.first_question_answered.tolist() == [0, -1, -1] and s.unanswered.tolist() == [1, 0, 0]
     # learner 2 was not present but answered two questions (read later): an active day
     assert s.last_active_day.tolist() == [4, 4, 4] and s.bonds.tolist() == [0, 0, 2]
     posts = Posts(np.array([True, False]), np.array([True, False]), np.array([False, False]), np.zeros(3, np.int32))
-    record_posts(s, idx, posts, day=9, present=np.array([True, False, False]))
+    record_posts(s, idx, posts, day=9)
     assert s.first_question_answered[0] == 0 and s.last_post_day.tolist() == [9, 4, 4]  # the first question stays
 
 

@@ -62,7 +62,7 @@ def run_day(day: Day) -> DayResult:
     gain = take_in(day, plan, turns, gains, meetups)
     posts = feel(day, turns, gains, gain)  # 6. confidence, 7. motivation, reinforcement
     dropped = age(day, turns, posts)  # 8. counters, forgetting, 9. leaving, 10. stages
-    members = Membership(left=dropped, posts=record_posts(day.state, turns.idx, posts, day.number + 1, plan.present))
+    members = Membership(left=dropped, posts=record_posts(day.state, turns.idx, posts, day.number + 1))
     arrive(day.state, day.number + 1)  # 11. tomorrow's newcomers join
     return record(plan, turns, gains, gain, meetups, members, day.number + 1)
 
@@ -124,11 +124,14 @@ def age(day: Day, turns: Turns, posts: Posts) -> np.ndarray:
     counts = state.counts
     counts[turns.idx, Count.DAYS_PRESENT] += 1
     counts[turns.idx, Count.STUDY + turns.mode.astype(np.int64)] += 1  # idx has no repeats
-    counts[:, Count.ANSWERS] += posts.answers
+    helpers = np.flatnonzero(posts.answers)  # a few: who answered a peer's question today
+    counts[helpers, Count.ANSWERS] += posts.answers[helpers]
     forget(state, p, turns.idx, turns.topic)
     dropped = drop_out(state, p, day.number + 1, day.levers.patience())  # the timeseries' day number (1 = first)
     dropped |= leave(state, p, day.world.leaving, day.draws.leave, day.number + 1)
-    advance_stages(state, p, counts[:, Count.DAYS_PRESENT], counts[:, Count.EXPLAIN] + counts[:, Count.ANSWERS])
+    changed = np.concatenate([turns.idx, helpers])  # only their counts moved today (a repeat is harmless)
+    c = counts[changed]
+    advance_stages(state, p, c[:, Count.DAYS_PRESENT], c[:, Count.EXPLAIN] + c[:, Count.ANSWERS], changed)
     return dropped
 
 

@@ -97,13 +97,24 @@ def forget(state: LearnerState, p: Params, practised_idx: np.ndarray, practised_
     keep = k[practised_idx, practised_topic].copy()
     if state.active.all():
         k *= 1.0 - p.forgetting
-    else:  # through the transposed view: long rows, not six-wide ones
-        np.multiply(k.T, np.where(state.active, 1.0 - p.forgetting, 1.0), out=k.T)
+    else:
+        rows = np.flatnonzero(state.active)
+        if rows.size < 0.4 * state.n:  # most have left or not come yet: only the members' rows
+            k[rows] *= 1.0 - p.forgetting
+        else:  # through the transposed view: long rows, not six-wide ones
+            np.multiply(k.T, np.where(state.active, 1.0 - p.forgetting, 1.0), out=k.T)
     k[practised_idx, practised_topic] = keep
 
 
-def advance_stages(state: LearnerState, p: Params, days_present: np.ndarray, explains: np.ndarray) -> None:
-    """Legitimate peripheral participation: newcomers become regulars by showing up, regulars core by explaining."""
-    s = state.stage
+def advance_stages(
+    state: LearnerState, p: Params, days_present: np.ndarray, explains: np.ndarray, rows: np.ndarray | None = None
+) -> None:
+    """Legitimate peripheral participation: newcomers become regulars by showing up, regulars core by explaining.
+
+    `rows`: only these learners (`days_present` and `explains` aligned with them), those whose counts changed
+    today; a learner whose counts did not change cannot cross a threshold it had not crossed (both are >= 1)."""
+    s = state.stage if rows is None else state.stage[rows]
     s[(s == Stage.NEWCOMER) & (days_present >= p.regular_after_days)] = Stage.REGULAR
     s[(s == Stage.REGULAR) & (explains >= p.core_after_explains)] = Stage.CORE
+    if rows is not None:
+        state.stage[rows] = s

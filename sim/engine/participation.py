@@ -111,9 +111,10 @@ def reinforce(
     return p.ignored_motivation * hurt
 
 
-def record_posts(state: LearnerState, idx: np.ndarray, posts: Posts, day: int, present: np.ndarray) -> np.ndarray:
+def record_posts(state: LearnerState, idx: np.ndarray, posts: Posts, day: int) -> np.ndarray:
     """Count the day's posts per learner (first and last post, first question and its answer, ties); returns
-    each learner's posts today (N,). `day` is the timeseries day number (1 = the first day).
+    each learner's posts today (N,). `idx` are the present learners, `day` the timeseries day number (1 = the
+    first day).
 
     A member who answers a question need not take part in the day's learning (it reads the forum
     later, asynchronously), but its answer counts as a day it was active."""
@@ -128,7 +129,7 @@ def record_posts(state: LearnerState, idx: np.ndarray, posts: Posts, day: int, p
     state.first_question_answered[idx[first_q]] = posts.responded[first_q]
     state.unanswered[idx] += (posts.asked & ~posts.responded).astype(np.int32)
     state.bonds[posters] += posts.answers[posters]  # (answers > 0 only where today > 0)
-    state.last_active_day[present] = day
+    state.last_active_day[idx] = day  # idx: the present learners
     state.last_active_day[posters] = day  # answering a question read later is a visit too
     return today
 

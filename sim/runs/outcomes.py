@@ -26,46 +26,55 @@ def communities_column(membership: np.ndarray, names: list[str]) -> pa.Array:
 
 
 def learners_table(model: CommunityModel) -> pa.Table:
-    """One row per learner: who they are, their start and end state, what they did."""
+    """One row per learner: who they are, their start and end state, what they did.
+
+    Prospects a community manager never reached are not learners of this run: their rows are dropped from the
+    arrays before the table is built (a NumPy gather per column; filtering the built table took 0.7 s at 1,000,000)."""
     s, w = model.state, model.world
     topics = w.topic_names
+    keep = None if s.joined.all() else np.flatnonzero(s.joined)
+
+    def rows(a: np.ndarray) -> np.ndarray:
+        return a.copy() if keep is None else a[keep]
+
+    answered = rows(s.first_question_answered)
     data: dict[str, Any] = {
-        "learner_id": np.arange(s.n, dtype=np.int64),
-        "joined_day": s.joined_day.copy(),
-        "confidence_group": np.asarray(GROUPS)[s.group],
-        "access_class": np.asarray([a.name for a in model.scenario.population.access])[s.access_class],
-        "access": s.access,
-        "communities": communities_column(s.membership, w.names),
-        "tutoring_role": np.asarray(TUTORING_ROLES)[s.tutoring_role],
-        "stage": np.asarray(STAGES)[s.stage],
-        "retained": s.active.copy(),
-        "leaving_day": s.leaving_day.copy(),
+        "learner_id": np.arange(s.n, dtype=np.int64) if keep is None else keep.astype(np.int64),
+        "joined_day": rows(s.joined_day),
+        "confidence_group": np.asarray(GROUPS)[rows(s.group)],
+        "access_class": np.asarray([a.name for a in model.scenario.population.access])[rows(s.access_class)],
+        "access": rows(s.access),
+        "communities": communities_column(rows(s.membership), w.names),
+        "tutoring_role": np.asarray(TUTORING_ROLES)[rows(s.tutoring_role)],
+        "stage": np.asarray(STAGES)[rows(s.stage)],
+        "retained": rows(s.active),
+        "leaving_day": rows(s.leaving_day),
         "tenure": (np.where(s.leaving_day >= 0, s.leaving_day, model.day) - s.joined_day).astype(np.int32),
-        "activity": s.activity.copy(),
-        "posts": s.posts.copy(),
-        "first_post_day": s.first_post_day.copy(),
-        "last_post_day": s.last_post_day.copy(),
-        "first_question_day": s.first_question_day.copy(),
-        "first_question_answered": pa.array(
-            s.first_question_answered == 1, mask=s.first_question_answered < 0, type=pa.bool_()
-        ),
-        "unanswered": s.unanswered.copy(),
-        "last_active_day": s.last_active_day.copy(),
-        "knowledge_initial": s.initial_knowledge.mean(axis=1),
-        "knowledge_final": s.knowledge.mean(axis=1),
-        "confidence_initial": s.initial_confidence.copy(),
-        "confidence_final": s.confidence.copy(),
-        "motivation_initial": s.initial_motivation.copy(),
-        "motivation_final": s.motivation.copy(),
+        "activity": rows(s.activity),
+        "posts": rows(s.posts),
+        "first_post_day": rows(s.first_post_day),
+        "last_post_day": rows(s.last_post_day),
+        "first_question_day": rows(s.first_question_day),
+        "first_question_answered": pa.array(answered == 1, mask=answered < 0, type=pa.bool_()),
+        "unanswered": rows(s.unanswered),
+        "last_active_day": rows(s.last_active_day),
+        "knowledge_initial": rows(s.initial_knowledge).mean(axis=1),
+        "knowledge_final": rows(s.knowledge).mean(axis=1),
+        "confidence_initial": rows(s.initial_confidence),
+        "confidence_final": rows(s.confidence),
+        "motivation_initial": rows(s.initial_motivation),
+        "motivation_final": rows(s.motivation),
     }
+    if keep is not None:
+        data["tenure"] = data["tenure"][keep]
     data["knowledge_gain"] = data["knowledge_final"] - data["knowledge_initial"]
     data["confidence_change"] = data["confidence_final"] - data["confidence_initial"]
+    counts, knowledge = rows(s.counts), rows(s.knowledge)
     for i, name in enumerate(COUNTS):
-        data[name] = s.counts[:, i].copy()
+        data[name] = counts[:, i].copy()
     for j, t in enumerate(topics):
-        data[f"knowledge_final:{t}"] = s.knowledge[:, j].copy()
-    # prospects a community manager never reached are not learners of this run
-    table = pa.table(data) if s.joined.all() else pa.table(data).filter(pa.array(s.joined))
+        data[f"knowledge_final:{t}"] = knowledge[:, j].copy()
+    table = pa.table(data)
     level = activity_levels(table.column("posts").to_numpy())
     return table.add_column(table.schema.get_field_index("posts") + 1, "activity_level", pa.array(level))
 
