@@ -207,16 +207,22 @@ def test_frozen_inputs_copy_everything_day_metrics_reads_that_a_day_changes() ->
             read.add(name)
             return getattr(model.state, name)
 
-    metrics.day_metrics(Spy(), model.last_day)  # type: ignore[arg-type]
     fixed = {"group", "initial_mean_knowledge", "initial_confidence"}
-    properties = {name for name in read if isinstance(getattr(LearnerState, name, None), property)}
-    assert read - properties - fixed == set(metrics.CHANGING)
-    snap = metrics.frozen_inputs(model.state)
+
+    def fields_read(*row_means: np.ndarray) -> set[str]:
+        read.clear()
+        metrics.day_metrics(Spy(), model.last_day, *row_means)  # type: ignore[arg-type]
+        return {name for name in read if not isinstance(getattr(LearnerState, name, None), property)} - fixed
+
+    assert fields_read() == {*metrics.CHANGING, "knowledge"}
+    assert fields_read(np.zeros(model.state.n)) == set(metrics.CHANGING)  # knowledge only as the row means given
+    frozen = metrics.frozen_inputs(model.state)
     for name in metrics.CHANGING:
-        assert np.array_equal(getattr(snap, name), getattr(model.state, name))
-        assert not np.shares_memory(getattr(snap, name), getattr(model.state, name))
+        assert np.array_equal(getattr(frozen.state, name), getattr(model.state, name))
+        assert not np.shares_memory(getattr(frozen.state, name), getattr(model.state, name))
     day = model.last_day
-    before = metrics.day_metrics(snap, day)
-    model.step()  # the day changes the state, not the frozen copy
-    assert metrics.day_metrics(snap, day) == before
+    before = metrics.day_metrics(model.state, day)
+    assert metrics.frozen_metrics(frozen, day) == before
+    model.step()  # the day changes the state, not the frozen moment
+    assert metrics.frozen_metrics(frozen, day) == before
     assert metrics.day_metrics(model.state, day) != before

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -133,33 +134,45 @@ class _RowMeans:
         return self._done[key]
 
 
-CHANGING: tuple[str, ...] = (
-    "knowledge",
-    "confidence",
-    "motivation",
-    "active",
-    "joined",
-    "joined_day",
-    "posts",
-    "stage",
-)
-"""What `day_metrics` reads of the state that a day changes; the rest it reads (`group`, `initial_mean_knowledge`,
-`initial_confidence`) is fixed at the start."""
+CHANGING: tuple[str, ...] = ("confidence", "motivation", "active", "joined", "joined_day", "posts", "stage")
+"""What `day_metrics` reads of the state that a day changes, besides knowledge (read as each learner's mean:
+`Frozen.row_means`); the rest it reads (`group`, `initial_mean_knowledge`, `initial_confidence`) is fixed."""
 
 
-def frozen_inputs(state: LearnerState) -> LearnerState:
-    """A shallow copy of `state` with its own copies of the arrays in CHANGING: `day_metrics` on it gives the
-    outcomes of this moment while the next day changes the state (a large run computes them on a second thread)."""
+@dataclass
+class Frozen:
+    """What `day_metrics` needs of one moment, safe from the next day: a shallow copy of the state with its own
+    copies of CHANGING, and each learner's mean knowledge (one pass, cheaper than copying the (N, T) array)."""
+
+    state: LearnerState
+    row_means: np.ndarray
+
+
+def frozen_inputs(state: LearnerState) -> Frozen:
+    """This moment's inputs of `day_metrics`, for a large run that computes them on a second thread while the
+    next day changes the state."""
     snap = copy.copy(state)
     for name in CHANGING:
         setattr(snap, name, getattr(state, name).copy())
-    return snap
+    return Frozen(snap, _RowMeans(state.knowledge)(None))
 
 
-def day_metrics(state: LearnerState, day: DayResult | None = None) -> dict[str, float]:
-    """Every outcome for the state after a day (`day` is the DayResult; None before the first day)."""
+def frozen_metrics(frozen: Frozen, day: DayResult | None) -> dict[str, float]:
+    """`day_metrics` of a frozen moment (the same numbers as on the state at that moment)."""
+    return day_metrics(frozen.state, day, frozen.row_means)
+
+
+def day_metrics(
+    state: LearnerState, day: DayResult | None = None, row_means: np.ndarray | None = None
+) -> dict[str, float]:
+    """Every outcome for the state after a day (`day` is the DayResult; None before the first day; `row_means`:
+    each learner's mean knowledge, when computed already)."""
     g = state.group.astype(np.intp)
-    k = _RowMeans(state.knowledge)
+    k: Callable[[np.ndarray | None], np.ndarray] = (
+        _RowMeans(state.knowledge)
+        if row_means is None  # every learner's, computed already: the same numbers row by row
+        else lambda rows: row_means if rows is None else row_means[rows]
+    )
     k0 = state.initial_mean_knowledge
     active = state.active
     joined = None if state.joined.all() else state.joined  # prospects a manager has not reached yet do not count

@@ -15,7 +15,7 @@ from learncomm.agents.state import LearnerState
 from learncomm.sim.engine.background import Ahead
 from learncomm.sim.engine.day import DayResult, run_day
 from learncomm.sim.engine.levers import Levers
-from learncomm.sim.engine.metrics import METRICS, day_metrics, frozen_inputs
+from learncomm.sim.engine.metrics import METRICS, day_metrics, frozen_inputs, frozen_metrics
 from learncomm.sim.engine.streams import DayStreams, stream
 from learncomm.sim.engine.today import Day
 from learncomm.sim.engine.world import World, build_world
@@ -144,7 +144,7 @@ class CommunityModel(mesa.Model):
             self.roles.step()
         self._settle()
         if self.day_streams.ahead:  # a large run: today's outcomes on a second thread while tomorrow runs
-            self._pending = Ahead(partial(day_metrics, frozen_inputs(self.state), self.last_day))
+            self._pending = Ahead(partial(frozen_metrics, frozen_inputs(self.state), self.last_day))
         else:
             self._metrics = day_metrics(self.state, self.last_day)
             self._datacollector.collect(self)
