@@ -351,12 +351,12 @@ def test_absent_learners_forget_in_a_model_run() -> None:
     assert np.allclose(model.state.knowledge[absent], 0.95 * k0[absent])
 
 
-def test_forgetting_over_the_members_rows_equals_the_pass_over_everyone() -> None:
-    """With most learners gone or not yet arrived, forgetting runs over the members' rows only: the same
-    numbers as the pass over every learner (which multiplies the others by 1)."""
+def test_forgetting_touches_exactly_the_members_unpractised_topics() -> None:
+    """Few or many members: members' unpractised topics shrink by exactly (1 - forgetting), everything else is
+    left bit for bit."""
     p = _params(forgetting=0.07)
     rng = np.random.default_rng(4)
-    for members in (0.2, 0.9):  # the members' rows, and the transposed pass over everyone
+    for members in (0.2, 0.9):
         st = make_state(500, topics=4, knowledge=0.5)
         st.knowledge[:] = rng.random((500, 4))
         st.active[:] = rng.random(500) < members
