@@ -117,8 +117,7 @@ class IdeatorRole(RoleSpec[Ideator, Idea]):
         lift = cfg.resource_boost * (1.0 - w.resources[c, t])
         w.resources[c, t] += lift
         self.lifted[c] = (t, lift)
-        act = community_rows(s, c).active
-        curious = act[s.interest[act, t] > 1.0 / s.interest.shape[1]]
+        curious = np.flatnonzero(s.membership[:, c] & s.active & (s.interest[:, t] > 1.0 / s.interest.shape[1]))
         lv.add_boost(curious, cfg.novelty)
         self.hold(model, c, cfg.duration)
 

@@ -15,7 +15,6 @@ import numpy as np
 from typing_extensions import ReadOnly
 
 from learncomm.roles.base import Candidate, RoleSpec, valid_topic
-from learncomm.roles.rows import community_rows
 from learncomm.roles.snapshot import Snapshot
 from learncomm.sim.engine.network import introduce
 from learncomm.sim.schema.roles import Manager
@@ -86,12 +85,11 @@ class ManagerRole(RoleSpec[Manager, Outreach]):
     def act(self, model: CommunityModel, snap: Snapshot, decision: Outreach, cfg: Manager) -> None:
         s, lv, c = model.state, model.levers, snap.community
         k, t = int(decision["outreach"]), decision["topic"]
-        rows = community_rows(s, c)
         if k > 0 and t is not None:  # validated: outreach is about a topic
-            pool = rows.waiting[np.take(s.joined_day, rows.waiting) < 0]  # the prospects
+            pool = np.flatnonzero(s.membership[:, c] & s.prospect)
             keen = pool[np.lexsort((pool, -s.interest[pool, t]))[:k]]  # most interested first; ties by id
             w = model.world
-            members = rows.active
+            members = np.flatnonzero(s.membership[:, c] & s.active)
             w.networks[c] = introduce(
                 w.networks[c], s.interest[:, w.topic_mask[c]], keen, members, model.scenario.network.degree
             )
@@ -99,8 +97,8 @@ class ManagerRole(RoleSpec[Manager, Outreach]):
             s.active[keen] = True
             s.joined_day[keen] = model.day
         if decision["welcome"]:
-            act = community_rows(s, c).active  # after the outreach: those it brought in are newcomers too
-            new = act[(np.take(s.stage, act) == Stage.NEWCOMER) & ~np.take(lv.welcomed, act)]  # each newcomer once
+            newcomer = s.membership[:, c] & s.active & (s.stage == Stage.NEWCOMER)
+            new = np.flatnonzero(newcomer & ~lv.welcomed)  # each newcomer once
             lv.welcomed[new] = True
             lv.add_boost(new, cfg.welcome)
             lv.add_reply(new, cfg.welcome_reply * model.params.reply_reinforcement)  # like a reply to a first post

@@ -1,9 +1,10 @@
 """A community's rows, and reductions over them that give the same floats as over all learners, faster.
 
-At 1,000,000 learners a community has a few hundred thousand members: a role finds their rows once
-(streaming boolean passes over the membership column, the cheapest pass there is) and reads
+At 1,000,000 learners a community has a few hundred thousand members: an observation finds their rows
+once (streaming boolean passes over the membership column, the cheapest pass there is) and reads
 knowledge, interest and the rest on those rows only (`np.take`, about three times faster than
-fancy indexing), never over every learner with 0/1 weights.
+fancy indexing), never over every learner with 0/1 weights. An action that picks a few members needs
+no rows: one fused boolean pass over the learners is cheaper (docs/roles.md, "What a role sees").
 """
 
 from __future__ import annotations

@@ -9,7 +9,6 @@ from typing_extensions import ReadOnly
 
 from learncomm.roles.base import Candidate, RoleSpec, valid_topic
 from learncomm.roles.ideator import IdeatorRole
-from learncomm.roles.rows import community_rows
 from learncomm.roles.snapshot import Snapshot
 from learncomm.sim.engine.levers import Meeting
 from learncomm.sim.schema.roles import Secretary
@@ -77,6 +76,5 @@ class SecretaryRole(RoleSpec[Secretary, Meetup]):
         )
         lv.summary_share[c] = cfg.summary_share
         if decision.get("nudge"):
-            act = community_rows(s, c).active
-            low = act[np.take(s.motivation, act) < model.params.dropout_threshold + 0.1]
+            low = np.flatnonzero(s.membership[:, c] & s.active & (s.motivation < model.params.dropout_threshold + 0.1))
             lv.add_boost(low, cfg.nudge)
