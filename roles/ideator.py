@@ -50,7 +50,7 @@ def ready_topics(model: CommunityModel, community: int) -> np.ndarray:
             if found.all():
                 break
         mastered[needed] = found
-    return ~((w.prereq > 0) & ~mastered[:, None]).any(axis=0)
+    return np.asarray(~((w.prereq > 0) & ~mastered[:, None]).any(axis=0))
 
 
 class IdeatorRole(RoleSpec[Ideator, Idea]):
