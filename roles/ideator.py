@@ -9,6 +9,7 @@ from typing_extensions import ReadOnly
 
 from learncomm.roles.base import Candidate, RoleSpec, valid_topic
 from learncomm.roles.board import Board
+from learncomm.roles.rows import community_rows
 from learncomm.roles.snapshot import Snapshot
 from learncomm.sim.schema.roles import Ideator
 
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
     from learncomm.sim.engine.model import CommunityModel
 
 
+BLOCK = 8192  # members read at a time by ready_topics
 Level = Literal["beginner", "intermediate", "advanced"]
 
 
@@ -33,11 +35,22 @@ def ready_topics(model: CommunityModel, community: int) -> np.ndarray:
 
     A suggestion nobody can start from helps nobody: without the prerequisites, learning a topic runs at
     `prerequisite_floor` of its speed (docs/model.md), and there is no one in the group to ask.
+    Only topics that are someone's prerequisite are looked at, and members are read in blocks until each
+    of those has a master: usually the first block (no reading at all without prerequisites).
     """
     s, w = model.state, model.world
-    act = s.membership[:, community] & s.joined & s.active
-    mastered = (s.knowledge[act] >= model.params.prerequisite_mastery).any(axis=0)  # (T,)
-    return ~((w.prereq > 0) & ~mastered[:, None]).any(axis=0)
+    needed = np.flatnonzero((w.prereq > 0).any(axis=1))  # topics that are a prerequisite of some topic
+    mastered = np.zeros(w.prereq.shape[0], dtype=bool)
+    if needed.size:
+        act = community_rows(s, community).active
+        found = np.zeros(needed.size, dtype=bool)
+        for start in range(0, act.size, BLOCK):
+            block = s.knowledge[np.ix_(act[start : start + BLOCK], needed)]
+            found |= (block >= model.params.prerequisite_mastery).any(axis=0)
+            if found.all():
+                break
+        mastered[needed] = found
+    return np.asarray(~((w.prereq > 0) & ~mastered[:, None]).any(axis=0))
 
 
 class IdeatorRole(RoleSpec[Ideator, Idea]):
@@ -48,11 +61,19 @@ class IdeatorRole(RoleSpec[Ideator, Idea]):
     def __init__(self, board: Board | None = None) -> None:
         super().__init__(board)
         self.lifted: dict[int, tuple[int, float]] = {}  # community -> (topic, resources the suggestion added)
+        self._ready: tuple[Snapshot, np.ndarray] | None = None  # ready_topics for the last snapshot seen
+
+    def ready(self, snap: Snapshot, model: CommunityModel) -> np.ndarray:
+        """ready_topics once per observation: candidates and validate read it on the same snapshot, and a
+        snapshot is shared only while nothing it reads (members, knowledge, activity) has changed."""
+        if self._ready is None or self._ready[0] is not snap:
+            self._ready = (snap, ready_topics(model, snap.community))
+        return self._ready[1]
 
     def candidates(self, snap: Snapshot, model: CommunityModel, cfg: Ideator) -> list[Candidate[Idea]]:
         """Topics members want and do not know yet and can start (prerequisites met): interest x room to grow,
         best first. No candidate (no decision) when no topic of the community can be started."""
-        ready = ready_topics(model, snap.community)
+        ready = self.ready(snap, model)
         open_ = [t for t in snap.topics if ready[t.index]]
         ranked = sorted(open_, key=lambda t: (-t.interest * (1.0 - t.mean_knowledge), t.index))[:3]
         return [
@@ -83,7 +104,7 @@ class IdeatorRole(RoleSpec[Ideator, Idea]):
         if decision.get("level") not in ("beginner", "intermediate", "advanced"):
             return f"level {decision.get('level')!r} is not beginner, intermediate or advanced"
         bad = valid_topic(decision.get("topic"), snap)
-        if bad is None and not ready_topics(model, snap.community)[int(decision["topic"])]:
+        if bad is None and not self.ready(snap, model)[int(decision["topic"])]:
             return f"topic {decision['topic']} has a prerequisite no active member has mastered"
         return bad
 

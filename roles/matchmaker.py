@@ -15,11 +15,13 @@ import numpy as np
 from typing_extensions import ReadOnly
 
 from learncomm.roles.base import Candidate, RoleSpec
+from learncomm.roles.rows import community_rows
 from learncomm.roles.snapshot import Snapshot
 from learncomm.sim.engine.learning import zpd_gain
 from learncomm.sim.schema.roles import Matchmaker
 
 if TYPE_CHECKING:
+    from learncomm.agents.state import LearnerState
     from learncomm.sim.engine.model import CommunityModel
 
 FOCUS = {
@@ -38,29 +40,34 @@ def match_pairs(model: CommunityModel, community: int, focus: str, pairs: int) -
 
     Partners come from a shortlist (every k-th member, at most SHORTLIST x pairs of them), and only
     the WINDOW whose knowledge of the seeker's favourite topic is nearest to `zpd_peak` above the
-    seeker's are scored: the best helper is there by construction.
+    seeker's are scored: the best helper is there by construction. Only the first MAX_TRIES x pairs
+    seekers can be served, so only they are put in order, and knowledge and interest are read for
+    them and the shortlist only: the same pairs as ordering and reading every member.
     """
     s, w, peak = model.state, model.world, model.params.zpd_peak
-    members = np.flatnonzero(s.membership[:, community] & s.active)
+    members = community_rows(s, community).active
     topics = np.flatnonzero(w.topic_mask[community])
-    k = s.knowledge[np.ix_(members, topics)]
-    fav = np.argmax(s.interest[np.ix_(members, topics)], axis=1)
-    own = k[np.arange(members.size), fav]
     short = np.arange(0, members.size, max(1, -(-members.size // (SHORTLIST * pairs))))
+    if focus == "low_confidence":
+        first = first_in_order([np.take(s.confidence, members)], MAX_TRIES * pairs)
+    elif focus == "newcomers":
+        first = first_in_order([np.take(s.stage, members), np.take(s.confidence, members)], MAX_TRIES * pairs)
+    else:
+        first = first_in_order([own_level(s, members, topics)], MAX_TRIES * pairs)
+    used = np.union1d(first, short)  # positions among the members, ascending
+    seekers, short = np.searchsorted(used, first), np.searchsorted(used, short)  # as positions in `used`
+    ids = members[used]
+    k = s.knowledge[np.ix_(ids, topics)]
+    fav = np.argmax(s.interest[np.ix_(ids, topics)], axis=1)
+    own = k[np.arange(ids.size), fav]
     rank = np.argsort(k[short], axis=0, kind="stable")
     levels = np.take_along_axis(k[short], rank, axis=0)  # (L, T): each topic's knowledge, sorted
     by_level = short[rank]  # the members in that order
-    if focus == "low_confidence":
-        order = np.lexsort((members, s.confidence[members]))
-    elif focus == "newcomers":
-        order = np.lexsort((members, s.confidence[members], s.stage[members]))
-    else:
-        order = np.lexsort((members, own))
-    free = np.ones(members.size, dtype=bool)
+    free = np.ones(ids.size, dtype=bool)
     a: list[int] = []
     b: list[int] = []
     half = WINDOW // 2
-    for i in order[: MAX_TRIES * pairs]:
+    for i in seekers:
         if len(a) >= pairs:
             break
         if not free[i]:
@@ -77,9 +84,48 @@ def match_pairs(model: CommunityModel, community: int, focus: str, pairs: int) -
             continue
         j = int(near[best])
         free[i] = free[j] = False
-        a.append(int(members[i]))
-        b.append(int(members[j]))
+        a.append(int(ids[i]))
+        b.append(int(ids[j]))
     return np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64)
+
+
+def own_level(s: LearnerState, members: np.ndarray, topics: np.ndarray) -> np.ndarray:
+    """(M,) each member's knowledge of its favourite topic among `topics` (the most interesting, first on ties)."""
+    interest = np.take(s.interest, members, axis=0)
+    if topics.size < interest.shape[1]:
+        interest = interest[:, topics]
+    fav = topics[np.argmax(interest, axis=1)]
+    if s.knowledge.flags.c_contiguous:  # one gather of single values, not of whole rows
+        return np.take(s.knowledge, members * s.knowledge.shape[1] + fav)
+    return np.asarray(s.knowledge[members, fav])
+
+
+def first_in_order(keys: list[np.ndarray], m: int) -> np.ndarray:
+    """The positions of the first `m` entries when sorting by keys[0], then keys[1], ..., then position:
+    `np.lexsort((positions, *reversed(keys)))[:m]`, without sorting them all.
+
+    A partition finds the m-th value of the first key; everything below it is in, and among the ties
+    with it the next key (then the position) decides. Exact, ties at the boundary included.
+    """
+    n = keys[0].size
+    pos = np.arange(n)
+    unordered = any(np.isnan(k).any() for k in keys if k.dtype.kind == "f")  # NaN: no value to partition at
+    chosen = pos if m >= n or unordered else _smallest(keys, pos, m)
+    return chosen[np.lexsort((chosen, *(k[chosen] for k in reversed(keys))))][:m]
+
+
+def _smallest(keys: list[np.ndarray], pos: np.ndarray, m: int) -> np.ndarray:
+    """The m of `pos` (ascending) that come first by keys, then position (in no particular order)."""
+    if m >= pos.size:
+        return pos
+    if m <= 0:
+        return pos[:0]
+    k0 = keys[0][pos]
+    v = np.partition(k0, m - 1)[m - 1]  # the m-th smallest value of the first key
+    below, tie = pos[k0 < v], pos[k0 == v]
+    need = m - below.size
+    rest = tie[:need] if len(keys) == 1 else _smallest(keys[1:], tie, need)
+    return np.concatenate([below, rest])
 
 
 class Matching(TypedDict):
