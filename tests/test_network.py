@@ -138,3 +138,44 @@ def test_network_of_a_community_with_a_topic_subset_uses_those_interests() -> No
     local = interest[:, mask]
     rand = community_network(interest, np.arange(m), mask, 8, 1.0, np.random.default_rng(0))
     assert _neighbour_similarity(net, local) > _neighbour_similarity(rand, local)
+
+
+def _with_edges_by_sorting_everything(net: Csr, src: np.ndarray, dst: np.ndarray) -> Csr:
+    """The straightforward rebuild: every edge end, old and new, stably sorted by learner."""
+    n = net.indptr.size - 1
+    s = np.concatenate([np.repeat(np.arange(n), net.degree()), src, dst])
+    d = np.concatenate([net.indices, dst, src])
+    order = np.argsort(s, kind="stable")
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(s, minlength=n), out=indptr[1:])
+    return Csr(indptr=indptr, indices=d[order].astype(np.int64))
+
+
+def test_adding_edges_keeps_old_lists_and_appends_new_neighbours_in_order() -> None:
+    """`with_edges` moves old lists as blocks and sorts only the new ends: the same CSR as sorting every end,
+    for repeated learners, isolated ones, the last learner and a learner gaining several neighbours."""
+    rng = np.random.default_rng(11)
+    for n, m in ((1, 0), (6, 3), (50, 40), (400, 1000)):
+        edges = homophily_edges(rng.random((n, 3)), 4, 0.3, rng) if n > 1 else np.zeros((0, 2), dtype=np.int64)
+        net = build_csr(n + 5, np.arange(n), edges)  # the last five have no neighbours yet
+        src = rng.integers(0, n + 5, m)
+        dst = rng.integers(0, n + 5, m)
+        got, want = net.with_edges(src, dst), _with_edges_by_sorting_everything(net, src, dst)
+        assert np.array_equal(got.indptr, want.indptr) and np.array_equal(got.indices, want.indices)
+        assert got.indices.dtype == np.int64 and got.indptr[-1] == net.indptr[-1] + 2 * m
+
+
+def test_introducing_many_newcomers_works_in_blocks_of_bounded_memory(monkeypatch) -> None:
+    """The newcomers x members similarity is taken a block of newcomers at a time: the same links as one
+    matrix, whatever the block size (a manager may bring 10,000 people into a million members)."""
+    from learncomm.sim.engine import network
+
+    rng = np.random.default_rng(5)
+    interest = rng.random((300, 4))
+    members, new = np.arange(200), np.arange(200, 300)
+    net = build_csr(300, members, homophily_edges(interest[members], 4, 0.2, rng))
+    whole = network.introduce(net, interest, new, members, 5)
+    monkeypatch.setattr(network, "SIMILARITY_CELLS", 7 * members.size)  # 7 newcomers per block, the last one short
+    blocks = network.introduce(net, interest, new, members, 5)
+    assert np.array_equal(whole.indptr, blocks.indptr) and np.array_equal(whole.indices, blocks.indices)
+    assert whole.degree()[new].min() == 5  # every newcomer got its five most similar members

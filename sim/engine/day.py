@@ -122,16 +122,21 @@ def age(day: Day, turns: Turns, posts: Posts) -> np.ndarray:
     """Count the day, forget what was not practised, drop out, move towards the core. Returns who dropped out."""
     state, p = day.state, day.p
     counts = state.counts
-    counts[turns.idx, Count.DAYS_PRESENT] += 1
-    counts[turns.idx, Count.STUDY + turns.mode.astype(np.int64)] += 1  # idx has no repeats
+    cells = counts.reshape(-1, copy=False)  # a view (never a copy): flat indices cost half of (row, column) ones
+    width = counts.shape[1]
+    here = turns.idx * width
+    cells[here + Count.DAYS_PRESENT] += 1  # idx has no repeats
+    cells[here + (Count.STUDY + turns.mode.astype(np.int64))] += 1
     helpers = np.flatnonzero(posts.answers)  # a few: who answered a peer's question today
-    counts[helpers, Count.ANSWERS] += posts.answers[helpers]
+    cells[helpers * width + Count.ANSWERS] += posts.answers[helpers]
     forget(state, p, turns.idx, turns.topic)
     dropped = drop_out(state, p, day.number + 1, day.levers.patience())  # the timeseries' day number (1 = first)
     dropped |= leave(state, p, day.world.leaving, day.draws.leave, day.number + 1)
     changed = np.concatenate([turns.idx, helpers])  # only their counts moved today (a repeat is harmless)
-    c = counts[changed]
-    advance_stages(state, p, c[:, Count.DAYS_PRESENT], c[:, Count.EXPLAIN] + c[:, Count.ANSWERS], changed)
+    at = changed * width
+    advance_stages(
+        state, p, cells[at + Count.DAYS_PRESENT], cells[at + Count.EXPLAIN] + cells[at + Count.ANSWERS], changed
+    )
     return dropped
 
 
