@@ -171,8 +171,9 @@ def test_sparse_and_dense_sums_give_the_same_outcomes_to_the_last_bit(monkeypatc
 
 
 def test_a_large_run_computing_outcomes_on_a_second_thread_records_the_same_rows() -> None:
-    """From AHEAD_MIN learners a day's outcomes are computed on a second thread while the next day runs: every
-    row, and `model.metrics` after every day, equal the ones computed in line."""
+    """From AHEAD_MIN learners a day's outcomes are computed on a second thread while the next day runs, and the
+    day overlaps its own independent phases: every row, `model.metrics` after every day and the final state equal
+    the ones computed in line."""
     scn = make_scenario(
         learners=300,
         days=15,
@@ -190,6 +191,10 @@ def test_a_large_run_computing_outcomes_on_a_second_thread_records_the_same_rows
     a, b = inline.datacollector.get_model_vars_dataframe(), ahead.datacollector.get_model_vars_dataframe()
     assert len(a) == 16 and a.equals(b)
     assert a["arrivals"].iloc[1:].sum() > 0 and a["leavers"].sum() > 0  # learners came and went meanwhile
+    # the day's own overlaps (the audience, forgetting) leave every learner's state as in line, to the bit
+    for name, value in vars(inline.state).items():
+        assert np.array_equal(value, getattr(ahead.state, name)), name
+    assert ahead.params.forgetting > 0
 
 
 def test_frozen_inputs_copy_everything_day_metrics_reads_that_a_day_changes() -> None:

@@ -179,3 +179,12 @@ def test_introducing_many_newcomers_works_in_blocks_of_bounded_memory(monkeypatc
     blocks = network.introduce(net, interest, new, members, 5)
     assert np.array_equal(whole.indptr, blocks.indptr) and np.array_equal(whole.indices, blocks.indices)
     assert whole.degree()[new].min() == 5  # every newcomer got its five most similar members
+
+
+def test_stable_order_is_numpys_stable_argsort() -> None:
+    from learncomm.sim.engine.network import stable_order
+
+    rng = np.random.default_rng(2)
+    for n, size in ((1, 0), (1, 5), (3, 1000), (1_000_000, 50_000), (2**40, 100), (2**60, 100)):  # packed, fallback
+        keys = rng.integers(0, n, size)
+        assert np.array_equal(stable_order(keys, n), np.argsort(keys, kind="stable"))

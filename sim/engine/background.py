@@ -19,6 +19,21 @@ AHEAD_MIN = 20_000
 The results are the same either way: the same calls on the same numbers, only on another thread."""
 
 
+class Done(Generic[T]):
+    """A call made in line, with the same `result()` as `Ahead` (small runs)."""
+
+    def __init__(self, call: Callable[[], T]) -> None:
+        self._value = call()
+
+    def result(self) -> T:
+        return self._value
+
+
+def later(ahead: bool, call: Callable[[], T]) -> Ahead[T] | Done[T]:
+    """`call` on the second thread when `ahead` (a large run), else now; `.result()` either way."""
+    return Ahead(call) if ahead else Done(call)
+
+
 class Ahead(Generic[T]):
     """`call()` started on a daemon thread; `result()` waits for it and re-raises what it raised."""
 

@@ -10,10 +10,12 @@ start of the day; see docs/model.md for the equations.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
 from learncomm.sim.engine import choices as ch
+from learncomm.sim.engine.background import later
 from learncomm.sim.engine.dynamics import (
     Exchange,
     Felt,
@@ -49,12 +51,15 @@ class DayResult:
 
 def run_day(day: Day) -> DayResult:
     """Advance every learner by one day."""
-    audience = ch.audience_knowledge(day.state, day.world)  # whom a question is asked before, at the start
+    # whom a question is asked before, at the start of the day (the next phases change no knowledge or membership,
+    # so a large run computes it on the second thread meanwhile)
+    start = later(day.ahead, partial(ch.audience_knowledge, day.state, day.world))
     plan = ch.choose_meetings(day)  # 1. meetups
     ch.take_part(day, plan)  # 2. take part
     ch.choose_places(day, plan)  # 3. community and topic
     ch.pair_sessions(day, plan)  # tutoring pairs and their topics
     turns = ch.present_turns(day, plan)
+    audience = start.result()
     ch.choose_modes(day, turns, audience)  # 4. mode
     ch.fixed_modes(day, plan, turns)
     meetups = ch.meetups_held(day.state, plan)
@@ -129,7 +134,8 @@ def age(day: Day, turns: Turns, posts: Posts) -> np.ndarray:
     cells[here + (Count.STUDY + turns.mode.astype(np.int64))] += 1
     helpers = np.flatnonzero(posts.answers)  # a few: who answered a peer's question today
     cells[helpers * width + Count.ANSWERS] += posts.answers[helpers]
-    forget(state, p, turns.idx, turns.topic)
+    # forgetting changes only knowledge, which leaving and stages do not read: a large run overlaps them
+    forgetting = later(day.ahead, partial(forget, state, p, turns.idx, turns.topic, state.active.copy()))
     dropped = drop_out(state, p, day.number + 1, day.levers.patience())  # the timeseries' day number (1 = first)
     dropped |= leave(state, p, day.world.leaving, day.draws.leave, day.number + 1)
     changed = np.concatenate([turns.idx, helpers])  # only their counts moved today (a repeat is harmless)
@@ -137,6 +143,7 @@ def age(day: Day, turns: Turns, posts: Posts) -> np.ndarray:
     advance_stages(
         state, p, cells[at + Count.DAYS_PRESENT], cells[at + Count.EXPLAIN] + cells[at + Count.ANSWERS], changed
     )
+    forgetting.result()
     return dropped
 
 

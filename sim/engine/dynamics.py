@@ -89,17 +89,25 @@ def drop_out(state: LearnerState, p: Params, day: int, patience_factor: np.ndarr
     return dropped
 
 
-def forget(state: LearnerState, p: Params, practised_idx: np.ndarray, practised_topic: np.ndarray) -> None:
-    """Active learners lose a small share of what they did not practise today."""
+def forget(
+    state: LearnerState,
+    p: Params,
+    practised_idx: np.ndarray,
+    practised_topic: np.ndarray,
+    active: np.ndarray | None = None,
+) -> None:
+    """Active learners lose a small share of what they did not practise today. `active`: who was a member when
+    the day's forgetting began (default `state.active`; a copy lets leaving run meanwhile on another thread)."""
     if p.forgetting == 0.0:
         return
+    active = state.active if active is None else active
     k = state.knowledge
     keep = k[practised_idx, practised_topic].copy()
-    if state.active.all():
+    if active.all():
         k *= 1.0 - p.forgetting
     else:  # through the transposed view: long rows, not six-wide ones (a gather of the members' rows is
         # slower, even at 20 % members: 15 against 10 ms at 1,000,000 learners)
-        np.multiply(k.T, np.where(state.active, 1.0 - p.forgetting, 1.0), out=k.T)
+        np.multiply(k.T, np.where(active, 1.0 - p.forgetting, 1.0), out=k.T)
     k[practised_idx, practised_topic] = keep
 
 

@@ -106,8 +106,9 @@ def benchmark_effect(state: LearnerState, lv: Levers, idx: np.ndarray, comm: np.
     how_far = (dist[far] - b.near) / max(1.0 - b.near, 1e-9)
     state.motivation[who[far]] -= b.discourage * how_far
     state.confidence[who[far]] -= b.confidence_cost * how_far
-    np.clip(state.motivation, 0.0, 1.0, out=state.motivation)
-    np.clip(state.confidence, 0.0, 1.0, out=state.confidence)
+    # only their rows moved (everyone else is in [0, 1] already): no pass over every learner
+    state.motivation[who] = np.clip(state.motivation[who], 0.0, 1.0)
+    state.confidence[who] = np.clip(state.confidence[who], 0.0, 1.0)
 
 
 def meeting_summaries(

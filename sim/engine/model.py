@@ -133,7 +133,9 @@ class CommunityModel(mesa.Model):
         """One day: the learners' day, then the experts, then the day's outcomes."""
         day = self.steps - 1
         draws = self.day_streams.today()
-        today = Day(self.state, self.world, self.params, self.levers, day, draws, self.sessions_per_week)
+        today = Day(
+            self.state, self.world, self.params, self.levers, day, draws, self.sessions_per_week, self.day_streams.ahead
+        )
         self.last_day = run_day(today)
         for c, n in self.last_day.meetups.items():
             self.meetup_history.setdefault(c, []).append((self.day, n))

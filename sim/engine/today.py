@@ -30,6 +30,7 @@ class Day:
     number: int  # 0 on the first day
     draws: Draws  # today's uniforms of every learner
     sessions_per_week: int = 0  # tutoring sessions (0: no tutoring programme)
+    ahead: bool = False  # a large run: independent work of the day overlaps on a second thread (background.py)
 
 
 @dataclass
