@@ -91,7 +91,7 @@ class ManagerRole(RoleSpec[Manager, Outreach]):
             w = model.world
             members = np.flatnonzero(s.membership[:, c] & s.active)
             w.networks[c] = introduce(
-                w.networks[c], s.interest[:, w.topic_mask[c]], keen, members, model.scenario.network.degree
+                w.networks[c], s.interest, keen, members, model.scenario.network.degree, w.topic_mask[c]
             )
             s.joined[keen] = True
             s.active[keen] = True

@@ -155,7 +155,7 @@ def test_adding_edges_keeps_old_lists_and_appends_new_neighbours_in_order() -> N
     """`with_edges` moves old lists as blocks and sorts only the new ends: the same CSR as sorting every end,
     for repeated learners, isolated ones, the last learner and a learner gaining several neighbours."""
     rng = np.random.default_rng(11)
-    for n, m in ((1, 0), (6, 3), (50, 40), (400, 1000)):
+    for n, m in ((1, 0), (6, 0), (6, 3), (50, 40), (400, 1000)):
         edges = homophily_edges(rng.random((n, 3)), 4, 0.3, rng) if n > 1 else np.zeros((0, 2), dtype=np.int64)
         net = build_csr(n + 5, np.arange(n), edges)  # the last five have no neighbours yet
         src = rng.integers(0, n + 5, m)

@@ -37,21 +37,22 @@ class Csr:
         """A copy with the undirected edges (src[i], dst[i]) added; existing neighbour lists keep their order
         and each learner's new neighbours follow them, in the order of (src, dst) then (dst, src).
 
-        Only the new ends are sorted and the old lists are moved as blocks: re-sorting every edge end took
-        about a second at 1,000,000 learners, each time a community manager brought people in."""
+        The old lists are copied as blocks between the learners who gain neighbours (one pass, no index
+        arrays the size of the network): re-sorting every edge end took about a second at 1,000,000
+        learners, each time a community manager brought people in."""
         n = self.indptr.size - 1
         ends, others = np.concatenate([src, dst]).astype(np.int64), np.concatenate([dst, src]).astype(np.int64)
+        if ends.size == 0:
+            return Csr(indptr=self.indptr.copy(), indices=self.indices.copy())
         order = stable_order(ends, n)
         ends, others = ends[order], others[order]
-        deg, added = self.degree(), np.bincount(ends, minlength=n)
-        before = np.cumsum(added) - added  # new ends of the learners before each one
-        indptr = np.zeros(n + 1, dtype=np.int64)
-        np.cumsum(deg + added, out=indptr[1:])
-        indices = np.empty(int(indptr[-1]), dtype=np.int64)
-        indices[np.arange(self.indices.size) + np.repeat(before, deg)] = self.indices
-        rank = np.arange(ends.size) - before[ends]  # place among the learner's new neighbours
-        indices[indptr[ends] + deg[ends] + rank] = others
-        return Csr(indptr=indptr, indices=indices)
+        gaining, first = np.unique(ends, return_index=True)  # learners who gain neighbours; where theirs start
+        old = np.split(self.indices, self.indptr[gaining + 1])  # each such learner's list ends a block
+        new = np.split(others, first[1:])
+        pieces = [x for pair in zip(old[:-1], new, strict=True) for x in pair] + [old[-1]]
+        indptr = self.indptr.copy()
+        indptr[1:] += np.cumsum(np.bincount(ends, minlength=n))
+        return Csr(indptr=indptr, indices=np.concatenate(pieces).astype(np.int64))
 
 
 def order_by_interest(interest: np.ndarray, jitter: np.ndarray) -> np.ndarray:
@@ -119,19 +120,23 @@ SIMILARITY_CELLS = 4_000_000
 among a million members would otherwise ask for 80 GB."""
 
 
-def introduce(net: Csr, interest: np.ndarray, new: np.ndarray, members: np.ndarray, degree: int) -> Csr:
+def introduce(
+    net: Csr, interest: np.ndarray, new: np.ndarray, members: np.ndarray, degree: int, topics: np.ndarray | None = None
+) -> Csr:
     """Link each newcomer to the `degree` members with the most similar interests (homophily, no random draws).
 
-    `interest` is restricted to the community's topics. Used when a community manager brings people in.
+    Interests are compared on the community's `topics` (a boolean mask of the columns of `interest`; default:
+    all), taken for the newcomers' and the members' rows only. Used when a community manager brings people in.
     """
     k = min(degree, members.size)
     if new.size == 0 or k == 0:
         return net
-    theirs = interest[members]
+    cols = slice(None) if topics is None else topics
+    mine, theirs = interest[new][:, cols], interest[members][:, cols]  # the rows first: no copy of everyone's
     step = max(1, SIMILARITY_CELLS // members.size)  # newcomers per block: memory bounded by SIMILARITY_CELLS
     nearest = np.concatenate(
         [
-            np.argpartition(-np.einsum("it,jt->ij", interest[new[i : i + step]], theirs), k - 1, axis=1)[:, :k]
+            np.argpartition(-np.einsum("it,jt->ij", mine[i : i + step], theirs), k - 1, axis=1)[:, :k]
             for i in range(0, new.size, step)  # einsum: no BLAS threads
         ]
     )
