@@ -117,6 +117,12 @@ class CommunityModel(mesa.Model):
         self._settle()
         return self._datacollector
 
+    def wait(self) -> None:
+        """Wait for the work a large run left on the second thread (the day's outcomes, tomorrow's draws), so
+        that nothing of this model runs meanwhile: what a benchmark interleaving it with other work needs."""
+        self._settle()
+        self.day_streams.wait()
+
     def _settle(self) -> None:
         """Take the outcomes computed on the second thread and record them: the day's row, in day order."""
         if self._pending is not None:

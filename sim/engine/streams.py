@@ -121,6 +121,11 @@ class DayStreams:
         self._next = Ahead(self._draw_all) if self.ahead else None
         return Draws(*(drawn[name] for name in PURPOSES))
 
+    def wait(self) -> None:
+        """Wait until tomorrow's draws are made (benchmarks: nothing of this run's left running meanwhile)."""
+        if self._next is not None:
+            self._next.result()
+
     def _draw_all(self) -> dict[str, np.ndarray]:
         return {name: self._draw(i) for i, name in enumerate(self.purposes)}
 
