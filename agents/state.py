@@ -7,6 +7,7 @@ The learners' day is vectorised over these arrays (sim/engine/day.py); the Mesa
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -77,6 +78,15 @@ class LearnerState:
         self.first_question_answered = np.full(n, -1, dtype=np.int8)
         self.unanswered = np.zeros(n, dtype=np.int32)
         self.last_active_day = np.full(n, -1, dtype=np.int32)
+
+    @cached_property
+    def interest_by_topic(self) -> np.ndarray:
+        """(T, N) the interests topic by topic, contiguous: choosing topics gathers long rows, not six-wide ones.
+
+        Interests never change once the days begin: from the first use of this copy `interest` is read-only, so
+        a change that would leave the copy stale fails loudly instead."""
+        self.interest.flags.writeable = False
+        return np.ascontiguousarray(self.interest.T)
 
     @property
     def prospect(self) -> np.ndarray:

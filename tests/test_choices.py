@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+import pytest
 from conftest import make_model, make_scenario, overrides, run
 
 from learncomm.sim.engine.choices import audience_knowledge, choose_modes, pick_by_weight
@@ -36,7 +37,7 @@ def _modes(model, u):
     idx = np.arange(n)
     zeros = np.zeros(n, dtype=np.int64)
     day = Day(state, world, model.params, model.levers, 0, u)
-    turns = Turns(idx=idx, comm=zeros, topic=zeros, u=u, private=np.zeros(n, dtype=bool))
+    turns = Turns.at(state, idx, zeros, zeros, u, np.zeros(n, dtype=bool))
     choose_modes(day, turns, audience_knowledge(state, world))
     return turns.mode
 
@@ -323,3 +324,14 @@ def test_pick_by_weight_matches_the_cumulative_sum_draw_exactly() -> None:
     after = pick_by_weight(w.T, u)
     assert np.array_equal(before, after)
     assert after[2] == 0 and after[0] == 0 and after[1] == np.flatnonzero(w[1])[-1]
+
+
+def test_interests_are_read_only_once_the_days_begin() -> None:
+    """Topics are chosen from a topic-by-topic copy of the interests, so changing them mid-run would go unseen:
+    it raises instead."""
+    model = make_model(make_scenario(learners=20, days=3), seed=1, agents=False)
+    model.state.interest[0, 0] = model.state.interest[0, 0]  # before the first day: allowed (tests craft states)
+    model.step()
+    assert np.array_equal(model.state.interest_by_topic, model.state.interest.T)
+    with pytest.raises(ValueError, match="read-only"):
+        model.state.interest[0, 0] = 0.5

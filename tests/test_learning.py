@@ -71,7 +71,7 @@ def _learn(model, idx, mode, u=None):
     u = Draws.full(n, 0.5) if u is None else u
     day = Day(state, world, model.params, model.levers, 0, Draws.full(state.n, 0.5))
     zeros = np.zeros(n, dtype=np.int64)
-    turns = Turns(idx=idx, comm=zeros, topic=zeros, u=u, private=np.zeros(n, dtype=bool))
+    turns = Turns.at(state, idx, zeros, zeros, u, np.zeros(n, dtype=bool))
     turns.mode = mode
     return learn(day, turns, np.zeros((1, 1)), audience_knowledge(state, world))
 

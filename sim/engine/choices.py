@@ -22,6 +22,11 @@ from learncomm.sim.schema.vocab import Mode, Stage, TutoringRole
 NONE = -1
 
 
+def cells(a: np.ndarray) -> np.ndarray:
+    """An (N, T) array's cells in one flat view (never a copy), for `Turns.cell`."""
+    return a.reshape(-1, copy=False)
+
+
 def drive(state: LearnerState, p: Params, rows: np.ndarray | None = None) -> np.ndarray:
     """motivation ** participation_gamma (the power skipped at the default gamma of 1), of the learners `rows`
     (default: all)."""
@@ -126,10 +131,12 @@ def choose_topics(day: Day, who: np.ndarray, comm: np.ndarray) -> np.ndarray:
     community; the day's curriculum topic in a classroom."""
     state, world, p = day.state, day.world, day.p
     factor = world.topic_mask * (1.0 + p.pull_resources * world.resources) * day.levers.pull  # (C, T), once a day
-    weights = (state.interest[who] + 1e-12) * (
-        factor[0] if factor.shape[0] == 1 else factor[comm]
-    )  # floor: see world.choice_cdf
-    topic = pick_by_weight(weights.T, day.draws.topic[who])
+    by_topic = state.interest_by_topic  # (T, N): a topic's column gathered as one long row, not (P, T) rows
+    weights = np.empty((by_topic.shape[0], who.size))
+    for t, row in enumerate(by_topic):
+        # the floor keeps a topic of no interest choosable (see world.choice_cdf)
+        weights[t] = (row[who] + 1e-12) * (factor[0, t] if factor.shape[0] == 1 else factor[comm, t])
+    topic = pick_by_weight(weights, day.draws.topic[who])
     for c, order in enumerate(world.curriculum):
         if order is not None:
             topic[comm == c] = order[(day.number // world.days_per_topic[c]) % len(order)]
@@ -162,7 +169,7 @@ def present_turns(day: Day, plan: Plan) -> Turns:
     """The present learners' arrays, gathered once for the rest of the day."""
     idx = np.flatnonzero(plan.present)
     u = TakenDraws(day.draws, idx)
-    return Turns(idx=idx, comm=plan.comm[idx], topic=plan.topic[idx], u=u, private=plan.tutoring[idx])
+    return Turns.at(day.state, idx, plan.comm[idx], plan.topic[idx], u, plan.tutoring[idx])
 
 
 def choose_modes(day: Day, turns: Turns, audience: np.ndarray) -> None:
@@ -179,7 +186,7 @@ def choose_modes(day: Day, turns: Turns, audience: np.ndarray) -> None:
     state, world, p, u, comm = day.state, day.world, day.p, turns.u, turns.comm
     idx, topic = turns.idx, turns.topic
     conf = state.confidence[idx]
-    lead = state.knowledge[idx, topic] - audience[comm, topic]
+    lead = turns.known - audience[comm, topic]
     stage = state.stage[idx]
     poster = u.post < willing_to_post(state, p, idx)
     explain_p = p.explain_propensity * conf * np.asarray(p.stage_explain)[stage]

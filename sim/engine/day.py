@@ -78,8 +78,8 @@ def take_in(day: Day, plan: Plan, turns: Turns, gains: Gains, meetups: HeldMeetu
     gain = meeting_summaries(state, day.levers, day.p, plan.present & ~plan.meet, meetups.topic, meetups.level)
     gain[idx] += gains.own
     gain += np.bincount(gains.helper, weights=gains.helper_gain, minlength=state.n)
-    k = state.knowledge
-    k[idx, topic] = np.minimum(1.0, k[idx, topic] + gains.own)
+    k, flat = state.knowledge, ch.cells(state.knowledge)  # meeting notes changed some: read again
+    flat[turns.cell] = np.minimum(1.0, flat[turns.cell] + gains.own)
     np.add.at(k, (gains.helper, gains.helper_topic), gains.helper_gain)  # a helper may answer several learners
     k[gains.helper, gains.helper_topic] = np.minimum(k[gains.helper, gains.helper_topic], 1.0)
     return gain
@@ -116,7 +116,7 @@ def feel(day: Day, turns: Turns, gains: Gains, gain: np.ndarray) -> Posts:
     )
     ignored = reinforce(state, p, idx, posts, levers.take_reply())
     state.bonds[idx] += ex.success | gains.responded
-    fit = state.interest[idx, turns.topic] * day.world.per(day.world.topic_mask.sum(axis=1), turns.comm) - 1.0
+    fit = ch.cells(state.interest)[turns.cell] * day.world.per(day.world.topic_mask.sum(axis=1), turns.comm) - 1.0
     felt = Felt(gain[idx], fit, turns.exposed, ex.success, ignored)
     update_motivation(state, p, idx, felt, levers.take_boost())
     benchmark_effect(state, levers, idx, turns.comm, turns.topic)

@@ -82,10 +82,11 @@ def drop_out(state: LearnerState, p: Params, day: int, patience_factor: np.ndarr
     patience = np.where(newcomer, p.dropout_patience * p.newcomer_patience, p.dropout_patience)
     if patience_factor is not None:
         patience = patience * patience_factor[rows]
+    burnt = rows[state.low_streak[rows] >= patience]
     dropped = np.zeros(state.n, dtype=bool)
-    dropped[rows[state.low_streak[rows] >= patience]] = True
-    state.active[dropped] = False
-    state.leaving_day[dropped] = day
+    dropped[burnt] = True
+    state.active[burnt] = False
+    state.leaving_day[burnt] = day
     return dropped
 
 

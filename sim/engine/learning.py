@@ -52,7 +52,7 @@ def learn(day: Day, turns: Turns, meet_level: np.ndarray, audience: np.ndarray) 
     state, world, p, levers = day.state, day.world, day.p, day.levers
     idx, mode, topic, comm, u, private = turns.idx, turns.mode, turns.topic, turns.comm, turns.u, turns.private
     per = world.per
-    k = state.knowledge[idx, topic]
+    k = turns.known  # knowledge of the topic at the start of the day (choose_modes read it)
     room = 1.0 - k
     power = np.where(private, 0.0, per(world.power_gap, comm))
     recept = 1.0 - p.anxiety_weight * power * (1.0 - state.confidence[idx])

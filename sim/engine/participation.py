@@ -152,9 +152,10 @@ def leave(state: LearnerState, p: Params, factor: np.ndarray, u: np.ndarray, day
         * (1.0 - state.motivation[rows])
         / (1.0 + tenure / p.leave_tenure + state.bonds[rows] / p.leave_bonds)
     )
-    left[rows[u[rows] < h]] = True
-    state.active[left] = False
-    state.leaving_day[left] = day
+    gone = rows[u[rows] < h]  # their rows: no pass over every learner to write them
+    left[gone] = True
+    state.active[gone] = False
+    state.leaving_day[gone] = day
     return left
 
 

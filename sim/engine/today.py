@@ -66,6 +66,8 @@ class Turns:
     topic: np.ndarray
     u: Draws | TakenDraws  # their uniforms
     private: np.ndarray  # bool: a tutoring session (no power gap, no audience)
+    cell: np.ndarray  # flat index of (learner, topic) in an (N, T) array: half the cost of (row, column) indexing
+    known: np.ndarray  # knowledge of the topic at the start of the day (read by the mode and by learning)
     mode: np.ndarray = field(init=False)  # int8 Mode, set by choose_modes
     lead: np.ndarray = field(init=False)  # knowledge minus the audience's on the topic, set by choose_modes
     exposed: np.ndarray = field(init=False)  # bool: a gap shown in public hurt, set by the day's `feel`
@@ -74,3 +76,18 @@ class Turns:
         self.mode = np.full(self.idx.size, -1, dtype=np.int8)
         self.lead = np.zeros(self.idx.size)
         self.exposed = np.zeros(self.idx.size, dtype=bool)
+
+    @classmethod
+    def at(
+        cls,
+        state: LearnerState,
+        idx: np.ndarray,
+        comm: np.ndarray,
+        topic: np.ndarray,
+        u: Draws | TakenDraws,
+        private: np.ndarray,
+    ) -> Turns:
+        """The turns of the learners `idx` on `topic`, with their cells and their knowledge of it now."""
+        cell = idx * state.knowledge.shape[1] + topic
+        known = state.knowledge.reshape(-1, copy=False)[cell]
+        return cls(idx=idx, comm=comm, topic=topic, u=u, private=private, cell=cell, known=known)
