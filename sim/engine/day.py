@@ -74,7 +74,7 @@ def run_day(day: Day) -> DayResult:
 
 def take_in(day: Day, plan: Plan, turns: Turns, gains: Gains, meetups: HeldMeetups) -> np.ndarray:
     """Apply the day's gains to knowledge (meeting notes, own gains, then answering peers); each learner's total."""
-    state, idx, topic = day.state, turns.idx, turns.topic
+    state, idx = day.state, turns.idx
     gain = meeting_summaries(state, day.levers, day.p, plan.present & ~plan.meet, meetups.topic, meetups.level)
     gain[idx] += gains.own
     gain += np.bincount(gains.helper, weights=gains.helper_gain, minlength=state.n)
