@@ -95,8 +95,9 @@ def summarise(learners: pd.DataFrame, timeseries: pd.DataFrame) -> dict[str, Any
     scopes += [(g, learners["confidence_group"] == g) for g in GROUPS]
     if (learners["tutoring_role"] != "none").any():
         scopes += [(f"{r}s", learners["tutoring_role"] == r) for r in ("tutor", "tutee")]
+    outcomes = learners[list(LEARNER_OUTCOMES)]  # only the outcome columns are filtered (not ~40 columns)
     for name, mask in scopes:
-        sub = learners[mask]
+        sub = outcomes if name == "all" else outcomes[mask]
         row = {k: (float(sub[k].mean()) if len(sub) else float("nan")) for k in LEARNER_OUTCOMES}
         row["learners"] = int(mask.sum())
         out["groups"][name] = row
