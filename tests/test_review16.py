@@ -1,0 +1,65 @@
+"""Review of issue 16 (a large run's second thread): what must not change when the day's outcomes are computed
+on a second thread, under interrupts."""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+from conftest import make_model, make_scenario
+
+from learncomm.sim.engine import model as model_module
+
+SLOW_S = 0.4  # how long the outcomes take on the second thread in the interrupt test
+
+
+@pytest.fixture
+def alarm_interrupt() -> Iterator[None]:
+    """SIGALRM raises KeyboardInterrupt in the main thread, as Ctrl-C would (restored after the test)."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    old = signal.signal(signal.SIGALRM, interrupt)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+@pytest.mark.skipif(threading.current_thread() is not threading.main_thread(), reason="signals need the main thread")
+def test_ctrl_c_while_waiting_for_a_days_outcomes_loses_no_day(
+    monkeypatch: pytest.MonkeyPatch, alarm_interrupt: None
+) -> None:
+    """Reading `model.metrics` waits for the day's outcomes when a large run computes them on the second thread.
+    A Ctrl-C during that wait (a notebook's interrupt, a progress display's read) must leave the day's row to be
+    taken later: the timeseries of the finished run has a row for every day, the same as computed in line."""
+    scn = make_scenario(learners=60, days=4)
+    inline, ahead = make_model(scn, seed=5, agents=False), make_model(scn, seed=5, agents=False)
+    ahead.day_streams.ahead = True
+    real = model_module.frozen_metrics
+
+    def slow(*args: object) -> dict[str, float]:
+        time.sleep(SLOW_S)  # the outcomes of a large day take a while on the second thread
+        return real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(model_module, "frozen_metrics", slow)
+    inline.step()
+    ahead.step()
+    assert ahead._pending is not None  # day 1's outcomes are still on the other thread
+    signal.setitimer(signal.ITIMER_REAL, SLOW_S / 4)
+    with pytest.raises(KeyboardInterrupt):
+        _ = ahead.metrics  # interrupted while it waits
+    monkeypatch.setattr(model_module, "frozen_metrics", real)
+    while inline.running:
+        inline.step()
+    while ahead.running:
+        ahead.step()
+    a, b = inline.datacollector.get_model_vars_dataframe(), ahead.datacollector.get_model_vars_dataframe()
+    assert len(a) == 5
+    assert len(b) == len(a)  # no day's row lost to the interrupt
+    assert a.equals(b)
