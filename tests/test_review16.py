@@ -63,3 +63,49 @@ def test_ctrl_c_while_waiting_for_a_days_outcomes_loses_no_day(
     assert len(a) == 5
     assert len(b) == len(a)  # no day's row lost to the interrupt
     assert a.equals(b)
+
+
+@pytest.mark.skipif(threading.current_thread() is not threading.main_thread(), reason="signals need the main thread")
+def test_ahead_result_after_an_interrupted_wait_is_the_calls_value(alarm_interrupt: None) -> None:
+    """A Ctrl-C while `Ahead.result()` waits must not make the next `result()` return before the call is done.
+    (Python 3.11's Thread.join, interrupted, marks a running thread as stopped: the next join returns at once.)"""
+    from learncomm.sim.engine.background import Ahead
+
+    release = threading.Event()
+
+    def call() -> str:
+        release.wait(5.0)
+        return "done"
+
+    pending = Ahead(call)
+    signal.setitimer(signal.ITIMER_REAL, 0.05)
+    with pytest.raises(KeyboardInterrupt):
+        pending.result()
+    threading.Timer(0.2, release.set).start()
+    assert pending.result() == "done"
+
+
+@pytest.mark.skipif(threading.current_thread() is not threading.main_thread(), reason="signals need the main thread")
+def test_tomorrows_draws_survive_a_ctrl_c_while_waiting_for_them(alarm_interrupt: None) -> None:
+    """DayStreams.today() interrupted while it waits for the draws made on the second thread: the next call
+    gives that day's draws, the same numbers as drawn in line."""
+    import numpy as np
+
+    from learncomm.sim.engine.streams import DayStreams
+
+    inline, ahead = DayStreams(3, 500, ahead=False), DayStreams(3, 500, ahead=True)
+    real = ahead._draw_all
+
+    def slow() -> dict[str, np.ndarray]:
+        time.sleep(SLOW_S)  # a large run's draws take a while
+        return real()
+
+    ahead._draw_all = slow  # type: ignore[method-assign]
+    inline.today(), ahead.today()  # day 1; day 2's draws start on the second thread
+    signal.setitimer(signal.ITIMER_REAL, SLOW_S / 4)
+    with pytest.raises(KeyboardInterrupt):
+        ahead.today()
+    a, b = inline.today(), ahead.today()
+    assert b is not None
+    for name in ("topic", "leave", "post"):
+        assert np.array_equal(getattr(a, name), getattr(b, name)), name
