@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import signal
 import threading
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -13,7 +12,7 @@ from conftest import make_model, make_scenario
 
 from learncomm.sim.engine import model as model_module
 
-SLOW_S = 0.4  # how long the outcomes take on the second thread in the interrupt test
+WAIT_S = 10.0  # at most this long the second thread waits to be released (the interrupt comes first)
 
 
 @pytest.fixture
@@ -41,20 +40,21 @@ def test_ctrl_c_while_waiting_for_a_days_outcomes_loses_no_day(
     scn = make_scenario(learners=60, days=4)
     inline, ahead = make_model(scn, seed=5, agents=False), make_model(scn, seed=5, agents=False)
     ahead.day_streams.ahead = True
-    real = model_module.frozen_metrics
+    real, release = model_module.frozen_metrics, threading.Event()
 
     def slow(*args: object) -> dict[str, float]:
-        time.sleep(SLOW_S)  # the outcomes of a large day take a while on the second thread
+        release.wait(WAIT_S)  # the outcomes of a large day take a while on the second thread
         return real(*args)  # type: ignore[arg-type]
 
     monkeypatch.setattr(model_module, "frozen_metrics", slow)
     inline.step()
     ahead.step()
     assert ahead._pending is not None  # day 1's outcomes are still on the other thread
-    signal.setitimer(signal.ITIMER_REAL, SLOW_S / 4)
+    signal.setitimer(signal.ITIMER_REAL, 0.05)
     with pytest.raises(KeyboardInterrupt):
         _ = ahead.metrics  # interrupted while it waits
     monkeypatch.setattr(model_module, "frozen_metrics", real)
+    threading.Timer(0.1, release.set).start()  # the outcomes are done a moment after the next wait begins
     while inline.running:
         inline.step()
     while ahead.running:
@@ -94,17 +94,21 @@ def test_tomorrows_draws_survive_a_ctrl_c_while_waiting_for_them(alarm_interrupt
     from learncomm.sim.engine.streams import DayStreams
 
     inline, ahead = DayStreams(3, 500, ahead=False), DayStreams(3, 500, ahead=True)
-    real = ahead._draw_all
+    real, release = ahead._draw_all, threading.Event()
+    calls = []
 
     def slow() -> dict[str, np.ndarray]:
-        time.sleep(SLOW_S)  # a large run's draws take a while
+        calls.append(1)
+        if len(calls) == 2:  # day 2's, on the second thread: a large run's draws take a while
+            release.wait(WAIT_S)
         return real()
 
     ahead._draw_all = slow  # type: ignore[method-assign]
     inline.today(), ahead.today()  # day 1; day 2's draws start on the second thread
-    signal.setitimer(signal.ITIMER_REAL, SLOW_S / 4)
+    signal.setitimer(signal.ITIMER_REAL, 0.05)
     with pytest.raises(KeyboardInterrupt):
         ahead.today()
+    threading.Timer(0.1, release.set).start()
     a, b = inline.today(), ahead.today()
     assert b is not None
     for name in ("topic", "leave", "post"):
