@@ -113,3 +113,26 @@ def test_tomorrows_draws_survive_a_ctrl_c_while_waiting_for_them(alarm_interrupt
     assert b is not None
     for name in ("topic", "leave", "post"):
         assert np.array_equal(getattr(a, name), getattr(b, name)), name
+
+
+def test_a_large_run_pickles_mid_run_and_goes_on_with_the_same_numbers() -> None:
+    """A model pickles (and deep-copies) as before issue 16 although a large run has work on the second thread
+    (tomorrow's draws, the day's outcomes): the copy waits for it and goes on exactly as the run in line."""
+    import copy
+    import pickle
+
+    scn = make_scenario(learners=60, days=6)
+    inline, ahead = make_model(scn, seed=8, agents=False), make_model(scn, seed=8, agents=False)
+    ahead.day_streams.ahead = True
+    for _ in range(3):
+        inline.step()
+        ahead.step()
+    assert ahead._pending is not None and ahead.day_streams._next is not None  # work on the second thread
+    copies = [pickle.loads(pickle.dumps(ahead)), copy.deepcopy(ahead)]
+    while inline.running:
+        inline.step()
+    expected = inline.datacollector.get_model_vars_dataframe()
+    for other in [ahead, *copies]:
+        while other.running:
+            other.step()
+        assert other.datacollector.get_model_vars_dataframe().equals(expected)
