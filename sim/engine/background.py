@@ -29,6 +29,13 @@ class Done(Generic[T]):
         return self._value
 
 
+def _settled(value: T) -> Done[T]:
+    """A `Done` holding `value` (what an `Ahead` pickles as)."""
+    done: Done[T] = Done.__new__(Done)
+    done._value = value
+    return done
+
+
 def later(ahead: bool, call: Callable[[], T]) -> Ahead[T] | Done[T]:
     """`call` on the second thread when `ahead` (a large run), else now; `.result()` either way."""
     return Ahead(call) if ahead else Done(call)
@@ -54,6 +61,10 @@ class Ahead(Generic[T]):
             self._error = e
         finally:
             self._done.set()
+
+    def __reduce__(self) -> tuple[Callable[[T], Done[T]], tuple[T]]:
+        """Pickled (or deep-copied, with the model that holds it) as its value, once the call is done."""
+        return _settled, (self.result(),)
 
     def result(self) -> T:
         self._done.wait()  # a Ctrl-C here leaves it to be waited for again
