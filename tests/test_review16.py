@@ -1,5 +1,5 @@
-"""Review of issue 16 (a large run's second thread): what must not change when the day's outcomes are computed
-on a second thread, under interrupts."""
+"""Review of issue 16 (a large run's second thread, sim/engine/background.py): a Ctrl-C while waiting for the
+second thread's work loses nothing, and a model with work pending still pickles and deep-copies."""
 
 from __future__ import annotations
 
