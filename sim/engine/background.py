@@ -29,17 +29,28 @@ class Done(Generic[T]):
         return self._value
 
 
+def _settled(value: T) -> Done[T]:
+    """A `Done` holding `value` (what an `Ahead` pickles as)."""
+    done: Done[T] = Done.__new__(Done)
+    done._value = value
+    return done
+
+
 def later(ahead: bool, call: Callable[[], T]) -> Ahead[T] | Done[T]:
     """`call` on the second thread when `ahead` (a large run), else now; `.result()` either way."""
     return Ahead(call) if ahead else Done(call)
 
 
 class Ahead(Generic[T]):
-    """`call()` started on a daemon thread; `result()` waits for it and re-raises what it raised."""
+    """`call()` started on a daemon thread; `result()` waits for it and re-raises what it raised.
+
+    It waits on an Event, not `Thread.join`: Python 3.11's join, interrupted by Ctrl-C while the thread runs,
+    marks it stopped (threading.py's bpo-45274 clean-up), so the next join returns at once, before the value."""
 
     def __init__(self, call: Callable[[], T]) -> None:
         self._value: T | None = None
         self._error: BaseException | None = None
+        self._done = threading.Event()
         self._thread = threading.Thread(target=self._run, args=(call,), name="learncomm-ahead", daemon=True)
         self._thread.start()
 
@@ -48,9 +59,15 @@ class Ahead(Generic[T]):
             self._value = call()
         except BaseException as e:  # noqa: BLE001 - handed to the caller's thread by result()
             self._error = e
+        finally:
+            self._done.set()
+
+    def __reduce__(self) -> tuple[Callable[[T], Done[T]], tuple[T]]:
+        """Pickled (or deep-copied, with the model that holds it) as its value, once the call is done."""
+        return _settled, (self.result(),)
 
     def result(self) -> T:
-        self._thread.join()
+        self._done.wait()  # a Ctrl-C here leaves it to be waited for again
         if self._error is not None:
             raise self._error
         return self._value  # type: ignore[return-value]

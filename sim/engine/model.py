@@ -124,10 +124,11 @@ class CommunityModel(mesa.Model):
         self.day_streams.wait()
 
     def _settle(self) -> None:
-        """Take the outcomes computed on the second thread and record them: the day's row, in day order."""
+        """Take the outcomes computed on the second thread and record them: the day's row, in day order.
+        They stay pending until taken: a Ctrl-C while waiting for them (or their error) loses no day's row."""
         if self._pending is not None:
-            pending, self._pending = self._pending, None
-            self._metrics = pending.result()
+            self._metrics = self._pending.result()
+            self._pending = None  # before collecting: the reporters read `metrics`, which settles again
             self._datacollector.collect(self)
 
     @property
