@@ -116,3 +116,19 @@ def test_a_failure_on_the_drawing_thread_is_raised_in_the_caller() -> None:
     d._next = Ahead(broken)  # as if drawing tomorrow's numbers had failed
     with pytest.raises(MemoryError, match="no room"):
         d.today()
+
+
+def test_a_pool_with_a_worker_per_core_keeps_each_run_on_one_thread(monkeypatch) -> None:
+    """A sweep with as many workers as cores leaves no core idle for a run's second thread: its workers
+    inherit LEARNCOMM_SECOND_THREAD=0 and draw in line (the same numbers either way)."""
+    import os
+
+    from learncomm.sim.sweeps.runner import local_executor
+
+    monkeypatch.setenv("LEARNCOMM_SECOND_THREAD", "1")
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    local_executor(1).shutdown()
+    assert os.environ["LEARNCOMM_SECOND_THREAD"] == "1" and DayStreams(1, 20_000).ahead  # one worker, two cores
+    local_executor(2).shutdown()
+    assert os.environ["LEARNCOMM_SECOND_THREAD"] == "0"
+    assert DayStreams(1, 20_000).ahead is False

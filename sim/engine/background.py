@@ -8,6 +8,7 @@ thread does not need to, and starting one costs about 0.1 ms against tens of mil
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from typing import Generic, TypeVar
@@ -17,6 +18,16 @@ T = TypeVar("T")
 AHEAD_MIN = 20_000
 """Learners from which a run moves work to the second thread (below it a thread costs more than it saves).
 The results are the same either way: the same calls on the same numbers, only on another thread."""
+
+
+SECOND_THREAD = "LEARNCOMM_SECOND_THREAD"
+"""Environment variable: "0" keeps every run on one thread. A sweep's process pool sets it for its workers when
+they are as many as the cores: there is no idle core for the second thread then, and it only adds its copies."""
+
+
+def second_thread(learners: int) -> bool:
+    """Whether a run of `learners` (members and prospects) moves work to a second thread."""
+    return learners >= AHEAD_MIN and os.environ.get(SECOND_THREAD, "1") != "0"
 
 
 class Done(Generic[T]):

@@ -12,7 +12,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from learncomm.sim.engine.background import AHEAD_MIN, Ahead
+from learncomm.sim.engine.background import Ahead, second_thread
 
 
 def stream(seed: int, name: str) -> np.random.Generator:
@@ -112,7 +112,7 @@ class DayStreams:
         self.members, self.prospects, self.purposes = members, prospects, purposes
         self._members = [stream(seed, name.replace("_", "-")) for name in purposes]
         self._prospects = [stream(seed, "prospects-" + name.replace("_", "-")) for name in purposes]
-        self.ahead = members + prospects >= AHEAD_MIN if ahead is None else ahead
+        self.ahead = second_thread(members + prospects) if ahead is None else ahead
         self._next: Ahead[dict[str, np.ndarray]] | None = None
 
     def today(self) -> Draws:

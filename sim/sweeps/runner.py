@@ -29,6 +29,7 @@ import pandas as pd
 from learncomm.roles.local_server import LocalModelError, LocalServer
 from learncomm.roles.setup import DeciderFactory, check_deciders
 from learncomm.roles.trust import Trust
+from learncomm.sim.engine.background import SECOND_THREAD
 from learncomm.sim.schema.loading import ScenarioError
 from learncomm.sim.schema.scenario import Scenario
 from learncomm.sim.sweeps.groups import saved_spec, write_groups
@@ -85,6 +86,8 @@ def local_executor(workers: int | None = None) -> cf.ProcessPoolExecutor:
     (two workers must not oversubscribe two cores)."""
     for var in BLAS_THREADS:
         os.environ[var] = "1"  # inherited by the pool's processes
+    if 2 * (workers or os.cpu_count() or 1) > (os.cpu_count() or 1):  # no idle core for a run's second thread
+        os.environ[SECOND_THREAD] = "0"
     ctx = multiprocessing.get_context("forkserver")
     ctx.set_forkserver_preload(["learncomm.sim.sweeps.worker", "learncomm.sim.runs.run"])
     # the workers watch this process and end when it does, even by SIGKILL (sim/sweeps/worker.py); then the
