@@ -136,14 +136,16 @@ def age(day: Day, turns: Turns, posts: Posts) -> np.ndarray:
     cells[helpers * width + Count.ANSWERS] += posts.answers[helpers]
     # forgetting changes only knowledge, which leaving and stages do not read: a large run overlaps them
     forgetting = later(day.ahead, partial(forget, state, p, turns.idx, turns.topic, state.active.copy()))
-    dropped = drop_out(state, p, day.number + 1, day.levers.patience())  # the timeseries' day number (1 = first)
-    dropped |= leave(state, p, day.world.leaving, day.draws.leave, day.number + 1)
-    changed = np.concatenate([turns.idx, helpers])  # only their counts moved today (a repeat is harmless)
-    at = changed * width
-    advance_stages(
-        state, p, cells[at + Count.DAYS_PRESENT], cells[at + Count.EXPLAIN] + cells[at + Count.ANSWERS], changed
-    )
-    forgetting.result()
+    try:
+        dropped = drop_out(state, p, day.number + 1, day.levers.patience())  # the timeseries' day number (1 = first)
+        dropped |= leave(state, p, day.world.leaving, day.draws.leave, day.number + 1)
+        changed = np.concatenate([turns.idx, helpers])  # only their counts moved today (a repeat is harmless)
+        at = changed * width
+        advance_stages(
+            state, p, cells[at + Count.DAYS_PRESENT], cells[at + Count.EXPLAIN] + cells[at + Count.ANSWERS], changed
+        )
+    finally:  # never leave the second thread writing knowledge behind the day's back
+        forgetting.result()
     return dropped
 
 
