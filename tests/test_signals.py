@@ -73,6 +73,23 @@ def test_sigterm_releases_the_claim_and_the_staging_folder(tmp_path: Path, args:
     assert took < 20
 
 
+def test_ctrl_c_in_a_run_says_nothing_was_left_and_exits_130(tmp_path: Path) -> None:
+    """Typer turns a Ctrl-C inside a command into exit 130 silently; `main` still says what happened (a large run:
+    the interrupt lands while the second thread works too)."""
+    args = ["run", "community", "--learners", "40000", "--days", "400", "--out", "out", "--no-dashboard"]
+    proc = _start(args, tmp_path)
+    _wait_for_claim(tmp_path / "out", proc)  # type: ignore[arg-type]
+    time.sleep(1.5)
+    proc.send_signal(signal.SIGINT)
+    try:
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    assert "interrupted; nothing half-written was left behind" in err and "Traceback" not in err, err
+    assert not (tmp_path / "out").exists() and not (tmp_path / ".tmp").exists()
+
+
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
 def test_sigterm_to_a_check_on_a_pool_stops_its_workers(tmp_path: Path) -> None:
     args = ["check", "--seeds", "300", "--scenario", "community", "--workers", "2", "--out", "out"]

@@ -17,6 +17,10 @@ BAD = {
         "base: community\nparameters:\n  learners: {values: [10]}\nreplicate: 3\n",
         ["unknown-key.yaml:4", "replicate", "unknown field"],
     ),
+    "scenario-field-at-the-top": (  # a scenario's field belongs under fixed: (not "did you mean learners?")
+        "base: community\nlearners: 100\nparameters:\n  params.alpha_ask: {values: [0.1]}\n",
+        ["scenario-field-at-the-top.yaml:2", "a field of a sweep file", "`learners` is a scenario field", "fixed:"],
+    ),
     "bad-path": (
         "base: community\nparameters:\n  params.alpha_askk: {values: [0.1]}\n",
         ["bad-path.yaml:3", "params.alpha_askk", "not a field of params"],

@@ -28,6 +28,22 @@ def main() -> None:
     except Terminated:
         err.print("terminated (SIGTERM); nothing half-written was left behind")
         sys.exit(143)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # raised outside Typer's own handling
         err.print("interrupted; nothing half-written was left behind")
         sys.exit(130)
+    except SystemExit as exc:  # Typer turns a Ctrl-C inside a command into exit 130 and says nothing
+        if exc.code == 130 and _interrupted(exc):
+            err.print("interrupted; nothing half-written was left behind")
+        raise
+
+
+def _interrupted(exc: BaseException) -> bool:
+    """Whether a KeyboardInterrupt is behind `exc` (Typer raises its exit `from` the interrupt)."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, KeyboardInterrupt):
+            return True
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return False

@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from importlib import resources
 from pathlib import Path
 from typing import Any, get_args
@@ -73,9 +73,9 @@ def line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
     return line
 
 
-def _fields_at(loc: tuple[Any, ...]) -> list[str]:
-    """The field names the scenario schema allows in the mapping at `loc` (for "did you mean")."""
-    model: Any = Scenario
+def _fields_at(loc: tuple[Any, ...], schema: type[BaseModel] = Scenario) -> list[str]:
+    """The field names `schema` (the scenario's by default) allows in the mapping at `loc` (for "did you mean")."""
+    model: Any = schema
     for key in loc:
         if isinstance(key, int):
             continue
@@ -127,12 +127,14 @@ def format_validation(
     overrides: Iterable[str] = (),
     overrides_from: str = "(command line) --set",
     layers: list[Layer] | None = None,
+    schema: tuple[type[BaseModel], str, Callable[[str], str]] | None = None,
 ) -> str:
     """One line per problem: file:line: field.path: what was expected (got what). A problem in a value set by
     `overrides` (dotted paths) names it instead of the file: `(command line) --set params.alpha_ask: ...`.
 
     `layers` (a variant and its bases, `extends`): each problem is reported in the file that gave the field
-    (the one whose tree reaches deepest along its path; the variant first on a tie)."""
+    (the one whose tree reaches deepest along its path; the variant first on a tie). `schema`: another file
+    kind's (model, its name, a hint for a top-level key it does not know), for its "unknown field" lines."""
     lines = []
     errors = err.errors()
     for e in errors:
@@ -169,10 +171,13 @@ def format_validation(
         got = e.get("input")
         shown = "" if e["type"] in ("missing", "model_type") or isinstance(got, dict | list) else f" (got {got!r})"
         if e["type"] == "extra_forbidden":
-            known = _fields_at(loc[:-1])
+            model, kind, top_hint = schema or (Scenario, "a scenario", lambda key: "")
+            known = _fields_at(loc[:-1], model)
             close = difflib.get_close_matches(str(loc[-1]), known, n=3) if loc else []
             hint = f"did you mean {' or '.join(close)}? " if close else ""
-            parent = ".".join(str(x) for x in loc[:-1]) or "a scenario"
+            if len(loc) == 1 and (top := top_hint(str(loc[0]))):
+                hint = top
+            parent = ".".join(str(x) for x in loc[:-1]) or kind
             msg = f"unknown field: expected a field of {parent} ({hint}docs/scenarios.md lists the fields)"
             shown = ""
         lines.append(f"{where}: {path}: {msg}{shown}" if path else f"{where}: {msg}{shown}")

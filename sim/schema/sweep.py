@@ -140,6 +140,13 @@ def schema_path_error(path: str) -> str | None:
     return None
 
 
+def _scenario_key_hint(key: str) -> str:
+    """A scenario's field written at a sweep file's top level belongs under `fixed:` (or in the base)."""
+    if key in Scenario.model_fields:
+        return f"`{key}` is a scenario field: set it for every run under `fixed:` ({key}: ...), or in the base; "
+    return ""
+
+
 def read_sweep_file(path: Path) -> tuple[SweepFile, yaml.Node | None]:
     """Parse and validate a sweep file; its YAML node tree is kept to put lines on later errors."""
     source = str(path)
@@ -153,7 +160,9 @@ def read_sweep_file(path: Path) -> tuple[SweepFile, yaml.Node | None]:
         spec = SweepFile.model_validate(data)
     except ValidationError as err:
         raise ScenarioError(
-            format_validation(err, source, root).replace("docs/scenarios.md", "docs/sweeps.md")
+            format_validation(err, source, root, schema=(SweepFile, "a sweep file", _scenario_key_hint)).replace(
+                "docs/scenarios.md", "docs/sweeps.md"
+            )
         ) from None
     check_sweep(spec, source, root)
     return spec, root
