@@ -77,7 +77,15 @@ def test_ctrl_c_in_a_run_says_nothing_was_left_and_exits_130(tmp_path: Path) -> 
     """Typer turns a Ctrl-C inside a command into exit 130 silently; `main` still says what happened (a large run:
     the interrupt lands while the second thread works too)."""
     args = ["run", "community", "--learners", "40000", "--days", "400", "--out", "out", "--no-dashboard"]
-    proc = _start(args, tmp_path)
+    # a shell that started the tests in the background ignores SIGINT, and children inherit that: not this one
+    proc = subprocess.Popen(
+        [sys.executable, "-X", "faulthandler", "-m", "learncomm", *args],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     _wait_for_claim(tmp_path / "out", proc)  # type: ignore[arg-type]
     time.sleep(1.5)
     proc.send_signal(signal.SIGINT)

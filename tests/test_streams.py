@@ -19,8 +19,8 @@ def recorded(model: CommunityModel, days: int) -> list[Draws]:
     seen: list[Draws] = []
     today = model.day_streams.today
 
-    def spy() -> Draws:
-        seen.append(today())
+    def spy(tomorrow: bool = True) -> Draws:
+        seen.append(today(tomorrow))
         return seen[-1]
 
     model.day_streams.today = spy  # type: ignore[method-assign]
@@ -132,3 +132,13 @@ def test_a_pool_with_a_worker_per_core_keeps_each_run_on_one_thread(monkeypatch)
     local_executor(2).shutdown()
     assert os.environ["LEARNCOMM_SECOND_THREAD"] == "0"
     assert DayStreams(1, 20_000).ahead is False
+
+
+def test_the_last_day_draws_nothing_ahead() -> None:
+    """A large run's last day starts no draws for a day that will not come."""
+    model = make_model(make_scenario(learners=30, days=3), seed=2, agents=False)
+    model.day_streams.ahead = True
+    run(model, 2)
+    assert model.day_streams._next is not None  # day 3 is coming: drawn ahead
+    run(model, 1)
+    assert model.day_streams._next is None and not model.running

@@ -139,7 +139,7 @@ class CommunityModel(mesa.Model):
     def step(self) -> None:
         """One day: the learners' day, then the experts, then the day's outcomes."""
         day = self.steps - 1
-        draws = self.day_streams.today()
+        draws = self.day_streams.today(tomorrow=self.steps < self.scenario.days)
         today = Day(
             self.state, self.world, self.params, self.levers, day, draws, self.sessions_per_week, self.day_streams.ahead
         )

@@ -115,10 +115,11 @@ class DayStreams:
         self.ahead = second_thread(members + prospects) if ahead is None else ahead
         self._next: Ahead[dict[str, np.ndarray]] | None = None
 
-    def today(self) -> Draws:
-        """The next day's draws (float32: twice as fast to draw, and 2^-24 resolution is ample for daily chances)."""
+    def today(self, tomorrow: bool = True) -> Draws:
+        """The next day's draws (float32: twice as fast to draw, and 2^-24 resolution is ample for daily chances).
+        `tomorrow`: whether another day may follow (the last day starts drawing none ahead)."""
         drawn = self._next.result() if self._next is not None else self._draw_all()
-        self._next = Ahead(self._draw_all) if self.ahead else None
+        self._next = Ahead(self._draw_all) if self.ahead and tomorrow else None
         return Draws(*(drawn[name] for name in PURPOSES))
 
     def wait(self) -> None:
