@@ -46,10 +46,11 @@ def learners_table(model: CommunityModel) -> pa.Table:
     def rows(a: np.ndarray) -> np.ndarray:
         return a.copy() if keep is None else a[keep]
 
-    answered = rows(s.first_question_answered)
+    answered, leaving_day, joined_day = rows(s.first_question_answered), rows(s.leaving_day), rows(s.joined_day)
+    counts, knowledge = rows(s.counts), rows(s.knowledge)
     data: dict[str, Any] = {
         "learner_id": np.arange(s.n, dtype=np.int64) if keep is None else keep.astype(np.int64),
-        "joined_day": rows(s.joined_day),
+        "joined_day": joined_day,
         "confidence_group": labels(rows(s.group), GROUPS),
         "access_class": labels(rows(s.access_class), [a.name for a in model.scenario.population.access]),
         "access": rows(s.access),
@@ -57,8 +58,8 @@ def learners_table(model: CommunityModel) -> pa.Table:
         "tutoring_role": labels(rows(s.tutoring_role), TUTORING_ROLES),
         "stage": labels(rows(s.stage), STAGES),
         "retained": rows(s.active),
-        "leaving_day": rows(s.leaving_day),
-        "tenure": (np.where(s.leaving_day >= 0, s.leaving_day, model.day) - s.joined_day).astype(np.int32),
+        "leaving_day": leaving_day,
+        "tenure": (np.where(leaving_day >= 0, leaving_day, model.day) - joined_day).astype(np.int32),
         "activity": rows(s.activity),
         "posts": rows(s.posts),
         "first_post_day": rows(s.first_post_day),
@@ -68,17 +69,14 @@ def learners_table(model: CommunityModel) -> pa.Table:
         "unanswered": rows(s.unanswered),
         "last_active_day": rows(s.last_active_day),
         "knowledge_initial": rows(s.initial_knowledge).mean(axis=1),
-        "knowledge_final": rows(s.knowledge).mean(axis=1),
+        "knowledge_final": knowledge.mean(axis=1),
         "confidence_initial": rows(s.initial_confidence),
         "confidence_final": rows(s.confidence),
         "motivation_initial": rows(s.initial_motivation),
         "motivation_final": rows(s.motivation),
     }
-    if keep is not None:
-        data["tenure"] = data["tenure"][keep]
     data["knowledge_gain"] = data["knowledge_final"] - data["knowledge_initial"]
     data["confidence_change"] = data["confidence_final"] - data["confidence_initial"]
-    counts, knowledge = rows(s.counts), rows(s.knowledge)
     for i, name in enumerate(COUNTS):
         data[name] = counts[:, i].copy()
     for j, t in enumerate(topics):
