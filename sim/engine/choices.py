@@ -22,11 +22,6 @@ from learncomm.sim.schema.vocab import Mode, Stage, TutoringRole
 NONE = -1
 
 
-def cells(a: np.ndarray) -> np.ndarray:
-    """An (N, T) array's cells in one flat view (never a copy), for `Turns.cell`."""
-    return a.reshape(-1, copy=False)
-
-
 def drive(state: LearnerState, p: Params, rows: np.ndarray | None = None) -> np.ndarray:
     """motivation ** participation_gamma (the power skipped at the default gamma of 1), of the learners `rows`
     (default: all)."""

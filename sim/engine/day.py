@@ -28,7 +28,7 @@ from learncomm.sim.engine.dynamics import (
 from learncomm.sim.engine.learning import Gains, learn
 from learncomm.sim.engine.levers import benchmark_effect, meeting_summaries
 from learncomm.sim.engine.participation import Posts, arrive, leave, record_posts, reinforce
-from learncomm.sim.engine.today import Day, HeldMeetups, Plan, Turns
+from learncomm.sim.engine.today import Day, HeldMeetups, Plan, Turns, cells
 from learncomm.sim.schema.vocab import Count, Mode
 
 
@@ -78,7 +78,7 @@ def take_in(day: Day, plan: Plan, turns: Turns, gains: Gains, meetups: HeldMeetu
     gain = meeting_summaries(state, day.levers, day.p, plan.present & ~plan.meet, meetups.topic, meetups.level)
     gain[idx] += gains.own
     gain += np.bincount(gains.helper, weights=gains.helper_gain, minlength=state.n)
-    k, flat = state.knowledge, ch.cells(state.knowledge)  # meeting notes changed some: read again
+    k, flat = state.knowledge, cells(state.knowledge)  # meeting notes changed some: read again
     flat[turns.cell] = np.minimum(1.0, flat[turns.cell] + gains.own)
     np.add.at(k, (gains.helper, gains.helper_topic), gains.helper_gain)  # a helper may answer several learners
     k[gains.helper, gains.helper_topic] = np.minimum(k[gains.helper, gains.helper_topic], 1.0)
@@ -116,7 +116,7 @@ def feel(day: Day, turns: Turns, gains: Gains, gain: np.ndarray) -> Posts:
     )
     ignored = reinforce(state, p, idx, posts, levers.take_reply())
     state.bonds[idx] += ex.success | gains.responded
-    fit = ch.cells(state.interest)[turns.cell] * day.world.per(day.world.topic_mask.sum(axis=1), turns.comm) - 1.0
+    fit = cells(state.interest)[turns.cell] * day.world.per(day.world.topic_mask.sum(axis=1), turns.comm) - 1.0
     felt = Felt(gain[idx], fit, turns.exposed, ex.success, ignored)
     update_motivation(state, p, idx, felt, levers.take_boost())
     benchmark_effect(state, levers, idx, turns.comm, turns.topic)
@@ -127,22 +127,23 @@ def age(day: Day, turns: Turns, posts: Posts) -> np.ndarray:
     """Count the day, forget what was not practised, drop out, move towards the core. Returns who dropped out."""
     state, p = day.state, day.p
     counts = state.counts
-    cells = counts.reshape(-1, copy=False)  # a view (never a copy): flat indices cost half of (row, column) ones
-    width = counts.shape[1]
+    flat, width = cells(counts), counts.shape[1]
     here = turns.idx * width
-    cells[here + Count.DAYS_PRESENT] += 1  # idx has no repeats
-    cells[here + (Count.STUDY + turns.mode.astype(np.int64))] += 1
+    flat[here + Count.DAYS_PRESENT] += 1  # idx has no repeats
+    flat[here + (Count.STUDY + turns.mode.astype(np.int64))] += 1
     helpers = np.flatnonzero(posts.answers)  # a few: who answered a peer's question today
-    cells[helpers * width + Count.ANSWERS] += posts.answers[helpers]
+    flat[helpers * width + Count.ANSWERS] += posts.answers[helpers]
     # forgetting changes only knowledge, which leaving and stages do not read: a large run overlaps them
-    forgetting = later(day.ahead, partial(forget, state, p, turns.idx, turns.topic, state.active.copy()))
+    # on the second thread it reads who was a member before leaving: a copy (in line it runs first anyway)
+    was_member = state.active.copy() if day.ahead else None
+    forgetting = later(day.ahead, partial(forget, state, p, turns.idx, turns.topic, was_member))
     try:
         dropped = drop_out(state, p, day.number + 1, day.levers.patience())  # the timeseries' day number (1 = first)
         dropped |= leave(state, p, day.world.leaving, day.draws.leave, day.number + 1)
         changed = np.concatenate([turns.idx, helpers])  # only their counts moved today (a repeat is harmless)
         at = changed * width
         advance_stages(
-            state, p, cells[at + Count.DAYS_PRESENT], cells[at + Count.EXPLAIN] + cells[at + Count.ANSWERS], changed
+            state, p, flat[at + Count.DAYS_PRESENT], flat[at + Count.EXPLAIN] + flat[at + Count.ANSWERS], changed
         )
     finally:  # never leave the second thread writing knowledge behind the day's back
         forgetting.result()

@@ -19,6 +19,12 @@ from learncomm.sim.engine.world import World
 from learncomm.sim.schema.scenario import Params
 
 
+def cells(a: np.ndarray) -> np.ndarray:
+    """A 2-D array's cells in one flat view (never a copy: NumPy raises instead): a (learner, column) cell read
+    through one flat index costs half of `a[rows, cols]` (`Turns.cell`, the day's counts)."""
+    return a.reshape(-1, copy=False)
+
+
 @dataclass
 class Day:
     """The context of one day: the learners, their world, the model's parameters, the roles' levers."""
@@ -89,5 +95,5 @@ class Turns:
     ) -> Turns:
         """The turns of the learners `idx` on `topic`, with their cells and their knowledge of it now."""
         cell = idx * state.knowledge.shape[1] + topic
-        known = state.knowledge.reshape(-1, copy=False)[cell]
+        known = cells(state.knowledge)[cell]
         return cls(idx=idx, comm=comm, topic=topic, u=u, private=private, cell=cell, known=known)
